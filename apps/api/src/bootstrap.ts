@@ -9,7 +9,12 @@ import { ConfigError, corsOrigins, Env, EnvSource, TrustedProxies } from '@app/c
 import { AccessLog, RequestContext } from '@app/logging';
 import { ErrorBodyDto } from './common/error-body.dto';
 import { CompiledValidationPipe, VALIDATION_OPTIONS } from './common/compiled-validation';
-import { answerClientError, answerFrameworkError, CORS_EXPOSED_HEADERS } from './common/fastify-errors';
+import {
+  answerClientError,
+  answerFrameworkError,
+  CORS_EXPOSED_HEADERS,
+  isConfiguredPreflight,
+} from './common/fastify-errors';
 import { refuseOtherBodies } from './common/no-body';
 import { addErrorResponses, routeFacts } from './common/openapi-errors';
 import { acceptNullWhereNullable } from './common/openapi-nullables';
@@ -106,9 +111,25 @@ export async function createApiApp(
  * CORS for pages of `origins` (CORS_ORIGINS): the methods and request headers the API takes
  * (bearer tokens in Authorization, no cookies: no credentials mode), the answer headers a page
  * may read (Retry-After of 409/429/503, the seat map's ETag, the request id), preflights cached
- * 10 minutes by the browser.
+ * 10 minutes by the browser. Only a preflight of a configured origin is answered as one (204);
+ * @fastify/cors would answer any other OPTIONS itself, a `400 text/plain` without `Origin` or
+ * `Access-Control-Request-Method` and a `204` to any origin, so for those its preflight handling
+ * is off: the request goes on to its OPTIONS route, which hands it to the not-found handler, and
+ * it is answered as without CORS_ORIGINS (404, the uniform body; no route of the API takes
+ * OPTIONS), readable by a page of a configured origin as other errors are.
  */
 export function corsOptions(origins: string[]) {
+  const allowed = new Set(origins);
+  const preflights = corsSettings(origins);
+  const others = { ...preflights, preflight: false };
+  return {
+    delegator: (request: FastifyRequest, callback: (error: Error | null, options: typeof preflights) => void) =>
+      callback(null, request.method !== 'OPTIONS' || isConfiguredPreflight(request, allowed) ? preflights : others),
+  };
+}
+
+/** The settings of {@link corsOptions}, whatever the request. */
+function corsSettings(origins: string[]) {
   return {
     origin: origins,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],

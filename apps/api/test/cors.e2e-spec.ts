@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiHarness, createSession, freePort, TestSession } from '@app/testing';
 import { startTestApi } from './support/api';
+import { expectUniform } from './support/http';
 
 /**
  * CORS (`CORS_ORIGINS`): a browser page of a configured origin may call the API (preflight and
@@ -87,6 +88,38 @@ describe('CORS for configured web origins', () => {
       });
       expect(other.statusCode).toBe(200);
       expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    });
+
+    it('answers an OPTIONS that is no preflight of a configured origin as without CORS_ORIGINS: 404 with the uniform body', async () => {
+      const plain = await startTestApi();
+      try {
+        for (const [url, headers, readable] of [
+          ['/api/v1/events', {}, false],
+          ['/api/v1/events', { origin: shop }, true],
+          ['/api/v1/reservations', { 'access-control-request-method': 'POST' }, false],
+          ['/api/v1/events', { origin: 'https://evil.example.com', 'access-control-request-method': 'GET' }, false],
+          ['/health/live', { origin: shop }, true],
+          ['/nowhere', {}, false],
+        ] as const) {
+          const what = `OPTIONS ${url} ${JSON.stringify(headers)}`;
+          const res = await api.app.inject({ method: 'OPTIONS', url, headers });
+          const body = expectUniform(res, 404);
+          expect(String(res.headers['content-type']), what).toMatch(/^application\/json/);
+          expect(res.headers['access-control-allow-origin'], what).toBe(readable ? shop : undefined);
+          if (readable) expect(String(res.headers['access-control-expose-headers']), what).toContain('X-Request-Id');
+          expect(res.headers['access-control-allow-methods'], what).toBeUndefined();
+          // The same answer as an API without CORS_ORIGINS gives.
+          const without = await plain.app.inject({ method: 'OPTIONS', url, headers });
+          expect(without.statusCode, what).toBe(404);
+          expect({ ...body, requestId: '', timestamp: '' }, what).toEqual({
+            ...without.json(),
+            requestId: '',
+            timestamp: '',
+          });
+        }
+      } finally {
+        await plain.close();
+      }
     });
 
     it('marks readable the answers given before any route: a URL that does not decode (400), headers too large (431)', async () => {

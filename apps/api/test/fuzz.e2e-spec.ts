@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, createTestEnv, destroyTestEnv, freePort, TestEnv } from '@app/testing';
@@ -9,7 +10,9 @@ import { ERROR_KEYS, nonCanonicalSpellings } from './support/http';
  * keys, wrong content types, odd headers, as an admin, a user, or nobody. The built API runs as
  * its own process (the document it serves is the one the Swagger compiler plugin made). No answer
  * may be a 5xx or a status the document does not list for its operation (431 aside), every error
- * must have the uniform body, and another user's data stays as it was.
+ * must have the uniform body, and another user's data stays as it was. Every path of the document
+ * is also sent every method (OPTIONS, TRACE and ones no route takes too), as a browser of the
+ * configured CORS origin, of another origin, or no browser at all, preflight or not.
  * Every operation runs from the same seed; fast-check prints it with the counterexample, and
  * FUZZ_SEED=<seed> reproduces the run.
  */
@@ -18,6 +21,8 @@ const RUNS_PER_OPERATION = 100;
 const TIME_PER_OPERATION_MS = 1500;
 const ADMIN = { email: 'fuzz-admin@example.test', password: 'fuzz-admin-password' };
 const PASSWORD = 'fuzz-user-password';
+/** The API's one CORS origin (CORS_ORIGINS): @fastify/cors then sees every request. */
+const ORIGIN = 'https://shop.fuzz.example';
 
 interface Schema {
   $ref?: string;
@@ -215,6 +220,7 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
       PORT: String(port),
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
+      CORS_ORIGINS: ORIGIN,
     });
     await api.waitForLine('api listening');
     doc = (await send('GET', '/docs-json')).body;
@@ -515,6 +521,72 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
           markInterruptAsFailure: false,
         },
       );
+    }
+    expect(await victimSnapshot()).toEqual(before);
+  }, 120_000);
+
+  /** `method path` with `headers`, over a socket of its own (fetch refuses TRACE and the like). */
+  function sendRaw(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(`${base}${path}`, { method, headers, agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('answers every method on every path, OPTIONS and TRACE included, below 500 with the uniform error body; only a preflight of the configured origin is one (generated from the document)', async () => {
+    const paths = [...new Set(operations().map((op) => op.path.replace(/\{\w+\}/g, '1'))), '/nowhere', '/api/v1'];
+    expect(paths.length).toBeGreaterThanOrEqual(20);
+    const methods = ['OPTIONS', 'GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'TRACE', 'PROPFIND', 'SEARCH'];
+    const browsers: Record<string, string>[] = [
+      {},
+      { origin: ORIGIN },
+      { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+      { origin: 'https://elsewhere.example', 'access-control-request-method': 'GET' },
+      { 'access-control-request-method': 'DELETE' },
+    ];
+    const before = await victimSnapshot();
+    for (const path of paths) {
+      for (const method of methods) {
+        for (const browser of browsers) {
+          const res = await sendRaw(method, path, browser);
+          const what = `${method} ${path} ${JSON.stringify(browser)} -> ${res.status} ${res.text.slice(0, 200)}`;
+          expect(res.status, what).toBeLessThan(500);
+          const preflight =
+            method === 'OPTIONS' && browser.origin === ORIGIN && 'access-control-request-method' in browser;
+          if (preflight) {
+            expect(res.status, what).toBe(204);
+            expect(String(res.headers['access-control-allow-methods']), what).toContain('POST');
+          } else if (method === 'OPTIONS') {
+            // As without CORS_ORIGINS: no route takes OPTIONS.
+            expect(res.status, what).toBe(404);
+            expect(res.headers['access-control-allow-methods'], what).toBeUndefined();
+          }
+          // Readable by a page of the configured origin, whatever the answer; by no other.
+          expect(res.headers['access-control-allow-origin'], what).toBe(browser.origin === ORIGIN ? ORIGIN : undefined);
+          if (res.status >= 400 && method !== 'HEAD') {
+            expect(String(res.headers['content-type']), what).toMatch(/^application\/json/);
+            const body = JSON.parse(res.text) as Record<string, unknown>;
+            expect(
+              Object.keys(body)
+                .filter((k) => k !== 'details')
+                .sort(),
+              what,
+            ).toEqual(ERROR_KEYS);
+            expect(body.statusCode, what).toBe(res.status);
+          }
+        }
+      }
     }
     expect(await victimSnapshot()).toEqual(before);
   }, 120_000);

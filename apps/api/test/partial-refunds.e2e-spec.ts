@@ -619,6 +619,72 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
     await flushPurchasesAfterLoss(api.app);
   });
 
+  it('a checked-in seat kept by a partial refund counts sold and kept in the sales report, as the live reads count it, and the figures add up', async () => {
+    const performance = await createPerformance(api.app, admin, 20, doorsOpenNow());
+    const [s0, s1, s2] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, [s0, s1, s2]);
+    await flushPurchases(api.app);
+    const tickets = (await call('GET', `/purchases/${purchase.id}/tickets`, { session: buyer })).json().items as {
+      seat: { id: number };
+      code: string;
+    }[];
+    const code = tickets.find((ticket) => ticket.seat.id === s0)!.code;
+    expect((await call('POST', '/check-in', { body: { code }, session: admin })).statusCode).toBe(200);
+    const kept = await refund(purchase.id, { seatIds: [s0], resellCheckedInSeats: false });
+    expect(kept.statusCode, kept.body).toBe(200);
+    expect(kept.json()).toMatchObject({ status: 'PAID', seatIds: [s1, s2], keptSeatIds: [s0] });
+
+    const agree = async (when: string) => {
+      const live = (await call('GET', `/performances/${performance.id}`)).json();
+      const seats = (await call('GET', `/performances/${performance.id}/seats?limit=100`)).json().items as {
+        id: number;
+        status: string;
+      }[];
+      const sections = (await call('GET', `/performances/${performance.id}/sections`)).json().items as {
+        available: number;
+      }[];
+      const report = (await call('GET', `/performances/${performance.id}/sales`, { session: admin })).json();
+      const { totals } = report;
+      expect({ sold: live.sold, available: live.available, held: live.held }, when).toEqual({
+        sold: 3,
+        available: 17,
+        held: 0,
+      });
+      expect(
+        seats
+          .filter((seat) => seat.status === 'SOLD')
+          .map((seat) => seat.id)
+          .sort(),
+        when,
+      ).toEqual([s0, s1, s2].sort());
+      expect(
+        sections.reduce((sum, section) => sum + section.available, 0),
+        when,
+      ).toBe(live.available);
+      expect({ sold: totals.sold, available: totals.available, held: totals.held, kept: totals.kept }, when).toEqual({
+        sold: live.sold,
+        available: live.available,
+        held: live.held,
+        kept: 1,
+      });
+      // The kept seat's ticket is void: not checked in, only the purchase's two seats bring revenue.
+      expect(
+        { checkedIn: totals.checkedIn, revenue: totals.revenue, cancellations: totals.cancellations },
+        when,
+      ).toEqual({ checkedIn: 0, revenue: purchase.amount - kept.json().refunded.amount, cancellations: 0 });
+      for (const figures of [totals, ...report.sections]) {
+        expect(
+          figures.available + figures.held + figures.sold + figures.blocked + figures.unsold,
+          `${when}: ${figures.name ?? 'totals'}`,
+        ).toBe(figures.seatsTotal);
+      }
+    };
+    await agree('refund written at once');
+    await flushPurchases(api.app);
+    await agree('after the flush');
+  });
+
   it('a refunded seat’s ticket scanned outside the check-in window answers TicketCanceled, also while the refund is only in Redis', async () => {
     const performance = await createPerformance(api.app, admin, 10);
     const [s0, s1] = performance.seatIds;

@@ -654,8 +654,9 @@ export class Env {
   TICKET_TRANSFER_OFFER_HOURS = 72;
 
   /**
-   * Ticket-transfer offers (1-10000) one sender may make, and one address may be sent, in any hour
-   * (429 TooManyTransferOffers past either): each offer e-mails the address its sender typed.
+   * Ticket-transfer offers (1-10000) one sender may make in any hour, and different senders one
+   * address may be sent offers by in any hour (429 TooManyTransferOffers past either): each offer
+   * e-mails the address its sender typed.
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()

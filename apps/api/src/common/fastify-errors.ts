@@ -22,6 +22,21 @@ function corsHeaders(origin: string | undefined, origins: ReadonlySet<string> | 
 }
 
 /**
+ * Whether `request` is a CORS preflight of one of `origins` (CORS_ORIGINS): an OPTIONS with the
+ * `Origin` of a configured origin and `Access-Control-Request-Method`, as a browser sends before a
+ * request of another origin that is not "simple".
+ */
+export function isConfiguredPreflight(request: FastifyRequest, origins: ReadonlySet<string>): boolean {
+  const origin = request.headers.origin;
+  return (
+    request.method === 'OPTIONS' &&
+    origin !== undefined &&
+    origins.has(origin) &&
+    request.headers['access-control-request-method'] !== undefined
+  );
+}
+
+/**
  * Errors Fastify answers itself, before a route (and so the exception filter) is reached: a URL
  * that does not decode, a path parameter over the length limit. Answered with the uniform body,
  * and the CORS headers when the request's Origin is one of `origins`.

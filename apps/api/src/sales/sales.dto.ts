@@ -31,7 +31,8 @@ export class SalesFiguresDto {
   @ApiProperty({
     type: 'integer',
     example: 1,
-    description: 'of sold: checked in, then refunded with resellCheckedInSeats false (no revenue)',
+    description:
+      'of sold: checked in, then refunded with resellCheckedInSeats false, by a whole or a partial refund (no revenue)',
   })
   kept: number;
   @ApiProperty({

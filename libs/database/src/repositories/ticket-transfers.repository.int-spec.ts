@@ -104,7 +104,7 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
     );
     expect(notices).toEqual([{ message_id: `ticket-transfer-canceled:${transferId}`, routing_key: 'ticket.transfer' }]);
   });
-  it('bounds offers a sender makes, and an address is sent, in an hour: concurrent offers counted one after the other', async () => {
+  it('bounds offers a sender makes, and the senders an address is sent offers by, in an hour: concurrent offers counted one after the other', async () => {
     // A sender of its own: the tests above made offers of the buyer's.
     const sellerId = await insertUser(db, 'seller@example.test', 'Seller');
     const { performanceId: showId, seatIds } = await insertShow(db, { title: 'Many', seats: 12 });
@@ -129,24 +129,39 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
     expect(burst.filter((result) => result.outcome === 'CREATED')).toHaveLength(5);
     expect(burst.filter((result) => result.outcome === 'TOO_MANY_OFFERS')).toHaveLength(3);
 
-    // An address sent three offers in the hour (by the seller, canceled since) gets no fourth, from
-    // a sender who made none; that sender may still offer to another address.
+    // An address sent three offers in the hour by one sender (canceled since) still takes an
+    // offer from another: one sender never closes an address to the others.
     const victim = 'victim@example.test';
-    await db.query(
-      `INSERT INTO ticket_transfers (id, ticket_id, sender_id, recipient_email, recipient_email_key, status, expires_at)
-       SELECT gen_random_uuid(), $1, $2, $3, $3, 'CANCELED', now() + interval '1 day' FROM generate_series(1, 3)`,
-      [ticketIds[11], sellerId, victim],
-    );
+    const pastOffers = (senderId: string, recipient: string, count: number) =>
+      db.query(
+        `INSERT INTO ticket_transfers (id, ticket_id, sender_id, recipient_email, recipient_email_key, status, expires_at)
+         SELECT gen_random_uuid(), $1, $2, $3, $3, 'CANCELED', now() + interval '1 day' FROM generate_series(1, $4::int)`,
+        [ticketIds[11], senderId, recipient, count],
+      );
+    await pastOffers(sellerId, victim, 3);
     await db.query(`UPDATE tickets SET holder_id = $2 WHERE id = ANY($1::bigint[])`, [
       ticketIds.slice(9, 11),
       holderId,
     ]);
-    expect(await offer(ticketIds[9], holderId, victim, 3)).toEqual({ outcome: 'TOO_MANY_OFFERS' });
+    expect(await offer(ticketIds[9], holderId, victim, 3)).toMatchObject({ outcome: 'CREATED' });
+    // Offers by three different senders in the hour: a fourth sender gets none to the address (it
+    // may offer elsewhere), while a sender of the hour goes on within its own bound.
+    const crowded = 'crowded@example.test';
+    const others = [
+      await insertUser(db, 'other-1@example.test', 'Other'),
+      await insertUser(db, 'other-2@example.test', 'Other'),
+    ];
+    await pastOffers(others[0], crowded, 1);
+    await pastOffers(others[1], crowded, 1);
+    await pastOffers(sellerId, crowded, 1);
+    expect(await offer(ticketIds[10], holderId, crowded, 3)).toEqual({ outcome: 'TOO_MANY_OFFERS' });
     expect(await offer(ticketIds[10], holderId, 'someone@example.test', 3)).toMatchObject({ outcome: 'CREATED' });
+    await db.query(`UPDATE tickets SET holder_id = $2 WHERE id = $1`, [ticketIds[8], others[0]]);
+    expect(await offer(ticketIds[8], others[0], crowded, 3)).toMatchObject({ outcome: 'CREATED' });
     const mails: { n: number }[] = await db.query(
       `SELECT count(*)::int AS n FROM outbox WHERE message_id LIKE 'ticket-transfer-offered:%'`,
     );
-    expect(mails[0].n).toBe(6);
+    expect(mails[0].n).toBe(8);
   });
 
   describe('decline, withdrawal and the new holder, and the expiry a reschedule moves', () => {

@@ -53,7 +53,10 @@ export interface NewTicketTransfer {
   now: Date;
   /** How long an offer lasts, in ms; the performance's start ends it earlier. */
   ttlMs: number;
-  /** Offers the sender may make, and the address may be sent, in the hour before `now`. */
+  /**
+   * Offers the sender may make in the hour before `now`, and different senders the address may be
+   * sent offers by in that hour.
+   */
   maxOffersPerHour: number;
 }
 
@@ -72,7 +75,7 @@ export type OfferResult =
   | { outcome: 'PERFORMANCE_STARTED' }
   | { outcome: 'PENDING' }
   | { outcome: 'CODE_VERSIONS_USED_UP' }
-  /** The sender, or the recipient's address, had `maxOffersPerHour` offers in the last hour. */
+  /** The sender made `maxOffersPerHour` offers in the last hour, or the address was sent offers by that many other senders. */
   | { outcome: 'TOO_MANY_OFFERS' };
 
 /**
@@ -232,21 +235,26 @@ export class TicketTransfersRepository {
       if (ticket.performance_canceled) return { outcome: 'PERFORMANCE_CANCELED' };
       if (ticket.starts_at.getTime() <= input.now.getTime()) return { outcome: 'PERFORMANCE_STARTED' };
       if (ticket.code_version >= 0xffff) return { outcome: 'CODE_VERSIONS_USED_UP' };
-      // Each offer e-mails an address the sender chose: bounded per sender and per address, so a
-      // ticket offered and canceled over and over mails no one without end. The two advisory locks,
-      // always taken in this order, make concurrent offers of one sender or to one address count
-      // one after the other.
+      // Each offer e-mails an address the sender chose, so offers are bounded: per sender (its
+      // offers of the hour, canceled ones included: a ticket offered and canceled over and over
+      // mails no one without end), and per address by the different senders of the hour, so many
+      // accounts cannot flood one inbox. The address's bound counts senders, not offers: one
+      // sender's offers (at most its own bound) take one place, so no one sender can close an
+      // address to everyone else's offers; a sender of the hour may go on within its own bound.
+      // The two advisory locks, always taken in this order, make concurrent offers of one sender
+      // or to one address count one after the other.
       await manager.query(
         `SELECT pg_advisory_xact_lock(hashtextextended('ticket-transfer-sender:' || $1, 0)),
                 pg_advisory_xact_lock(hashtextextended('ticket-transfer-recipient:' || $2, 0))`,
         [input.senderId, input.recipientEmailKey],
       );
-      const [recent]: { by_sender: number; to_recipient: number }[] = await manager.query(
+      const [recent]: { by_sender: number; other_senders: number }[] = await manager.query(
         `SELECT (SELECT count(*) FROM ticket_transfers WHERE sender_id = $1 AND created_at > $3)::int AS by_sender,
-                (SELECT count(*) FROM ticket_transfers WHERE recipient_email_key = $2 AND created_at > $3)::int AS to_recipient`,
+                (SELECT count(DISTINCT sender_id) FROM ticket_transfers
+                  WHERE recipient_email_key = $2 AND created_at > $3 AND sender_id <> $1)::int AS other_senders`,
         [input.senderId, input.recipientEmailKey, new Date(input.now.getTime() - 3_600_000)],
       );
-      if (recent.by_sender >= input.maxOffersPerHour || recent.to_recipient >= input.maxOffersPerHour) {
+      if (recent.by_sender >= input.maxOffersPerHour || recent.other_senders >= input.maxOffersPerHour) {
         return { outcome: 'TOO_MANY_OFFERS' };
       }
       await manager.query(

@@ -127,6 +127,31 @@ describe('performanceReport', () => {
     }
   });
 
+  it('counts a seat a refund kept sold (live S, no paid purchase has it) as sold and kept, whole or partial, written or in Redis', () => {
+    const wholeRefund = performanceReport(
+      rows([purchaseRow({ status: PurchaseStatus.Canceled })]),
+      live([], { '1': 'S', '3': 'A' }),
+    );
+    expect(wholeRefund.totals).toMatchObject({ sold: 1, kept: 1, available: 2, revenue: 0 });
+    // Seat 1 refunded with resellCheckedInSeats false: PostgreSQL took it off the purchase, or the
+    // refund is still only in the purchase stream.
+    const partialWritten = performanceReport(
+      rows([purchaseRow({ amount: 40, seatIds: [3], seatPrices: [40] })]),
+      live([], { '1': 'S', '3': 'S' }),
+    );
+    const partialInRedis = performanceReport(
+      rows([purchaseRow()]),
+      live([{ type: 'refund', purchaseId: 'p1', seatIds: [1], amount: 100 }], { '1': 'S', '3': 'S' }),
+    );
+    for (const report of [partialWritten, partialInRedis]) {
+      expect(report.totals).toMatchObject({ seatsTotal: 3, sold: 2, kept: 1, available: 1, revenue: 40 });
+      expect(report.sections.map((s) => [s.name, s.sold, s.kept, s.available])).toEqual([
+        ['A', 1, 1, 1],
+        ['B', 1, 0, 0],
+      ]);
+    }
+  });
+
   it('books each seat at what it was sold at, before and after the flush, whatever the prices now', () => {
     // Seat 3 (B, 40 now) was sold at 50 and seat 1 (A, 100 now) at 100: the section was repriced since.
     const sold = {

@@ -21,7 +21,8 @@ export interface SalesFigures {
   sold: number;
   /**
    * Of `sold`, the seats kept off sale: checked in, then refunded by an operator who kept them
-   * (`resellCheckedInSeats: false`). Their purchase is canceled, so they bring no revenue.
+   * (`resellCheckedInSeats: false`), with their whole purchase (canceled) or alone (a partial
+   * refund takes the seat off its purchase): no revenue.
    */
   kept: number;
   /** Seats an operator took off sale (blocked; not available, not sold). */
@@ -292,9 +293,10 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
  * `tickets.price` after), so a reprice after the sale moves no revenue. A purchase that recorded
  * no prices (sold before they were recorded) is split in proportion to its seats' current prices
  * ({@link splitAmount}: never below 0, exact in total). Either way the sections add up to the
- * totals. A seat of a canceled purchase that the live seat state still has sold, and no paid
- * purchase holds, was kept off sale by the refund: it counts as sold and kept (the seat state of
- * a performance Redis does not know has none). A seat of a paid purchase (comps and box office
+ * totals. A seat that the live seat state has sold and no paid purchase holds was kept off sale
+ * by a refund (of its whole purchase, or of some seats: a partial refund takes the seat off its
+ * purchase): it counts as sold and kept, as the live counts have it (the seat state of a
+ * performance Redis does not know has none). A seat of a paid purchase (comps and box office
  * sales included) whose ticket is checked in counts as `checkedIn`; once `options.checkInClosed`,
  * one whose ticket is not counts as a no-show.
  */
@@ -319,7 +321,6 @@ export function performanceReport(
   const paidSeats = new Set<number>();
   for (const purchase of purchases)
     if (!purchase.canceled) for (const seatId of purchase.seatIds) paidSeats.add(seatId);
-  const kept = new Set<number>();
   for (const purchase of purchases) {
     const touched = new Set<SectionSales>();
     const paid: { seat: SalesSeat; weight: number }[] = [];
@@ -329,14 +330,7 @@ export function performanceReport(
       if (!seat) return;
       const section = sectionOf(seat);
       touched.add(section);
-      if (purchase.canceled) {
-        if (live.seats[seatId] === 'S' && !paidSeats.has(seatId) && !kept.has(seatId)) {
-          kept.add(seatId);
-          section.sold += 1;
-          section.kept += 1;
-        }
-        return;
-      }
+      if (purchase.canceled) return;
       section.sold += 1;
       if (purchase.comp) section.comps += 1;
       if (purchase.checkedInSeatIds.includes(seatId)) section.checkedIn += 1;
@@ -398,6 +392,12 @@ export function performanceReport(
   for (const [seatId, status] of Object.entries(live.seats)) {
     const seat = seatById.get(Number(seatId));
     if (seat && status === 'B') sectionOf(seat).blocked += 1;
+    // Sold in the live state, yet no paid purchase has it: a refund (whole or of some seats) kept
+    // it off sale. The live counts have it sold, so the report does too.
+    if (seat && status === 'S' && !paidSeats.has(Number(seatId))) {
+      sectionOf(seat).sold += 1;
+      sectionOf(seat).kept += 1;
+    }
     if (!seat || status !== 'H') continue;
     const expiresAt = Number((live.seatHolds[seatId] ?? '').split(':')[0]);
     // A seat held without a holder entry (held by an older version) stays held until swept.

@@ -78,8 +78,8 @@ export class TicketTransferService {
    * have no ids), TransferToSelfError, TicketCanceledError (also a cancellation or a refund of its
    * seat still only in Redis), TicketCheckedInError, PerformanceCanceledError, PerformanceStartedError,
    * TransferPendingError (one pending offer per ticket), TransferLimitReachedError,
-   * TooManyTransferOffersError (TICKET_TRANSFER_OFFERS_PER_HOUR by the sender, or to the address, in
-   * the last hour).
+   * TooManyTransferOffersError (TICKET_TRANSFER_OFFERS_PER_HOUR offers by the sender in the last
+   * hour, or offers to the address by that many other senders in it).
    */
   async offer(senderId: string, ticketId: string, recipientEmail: string): Promise<TicketTransferRecord> {
     const now = this.clock.now();

@@ -169,15 +169,16 @@ export class PerformanceStartedError extends DomainError {
 }
 
 /**
- * The sender made, or the recipient's address was sent, `perHour` offers in the last hour: each
- * offer mails the address, so they are bounded (429 with Retry-After).
+ * The sender made `perHour` offers in the last hour, or the recipient's address was sent offers by
+ * `perHour` other senders in it: each offer mails the address, so they are bounded (429 with
+ * Retry-After).
  */
 export class TooManyTransferOffersError extends DomainError {
   constructor(perHour: number) {
     super(
       'too_many',
       'TooManyTransferOffers',
-      `too many transfer offers: at most ${perHour} an hour by one sender or to one address`,
+      `too many transfer offers: at most ${perHour} an hour by one sender, and to one address from at most ${perHour} senders`,
       { perHour },
       3600,
     );

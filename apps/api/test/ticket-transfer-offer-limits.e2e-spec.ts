@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { caller, createPerformance, doorsOpenNow } from './purchase-helpers';
+import { buyTickets } from './support/mail';
+import { startTestApi } from './support/api';
+import { expectUniform } from './support/http';
+
+/** TICKET_TRANSFER_OFFERS_PER_HOUR of this file: small, so each bound is reached in a few offers. */
+const PER_HOUR = 3;
+
+/**
+ * The hourly bounds of transfer offers over HTTP, on real PostgreSQL and Redis: one sender makes at
+ * most PER_HOUR offers an hour (canceled ones count), and one address is sent offers by at most
+ * PER_HOUR different senders an hour, so a flood of senders cannot fill a stranger's inbox, while no
+ * one sender can close an address to the others (an offer made and canceled over and over).
+ */
+describe('ticket transfer offers: the hourly bounds (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let call: ReturnType<typeof caller>;
+  let performance: { id: number; seatIds: number[] };
+  let nextSeat = 0;
+
+  beforeAll(async () => {
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', TICKET_TRANSFER_OFFERS_PER_HOUR: String(PER_HOUR) });
+    call = caller(api.app);
+    const admin = await createSession(api.app, { role: Role.Admin });
+    performance = await createPerformance(api.app, admin, 40, doorsOpenNow());
+  });
+  afterAll(async () => api?.close());
+
+  /** A new account holding `count` tickets of the performance, and their ids. */
+  async function sender(count = 1): Promise<{ session: TestSession; ticketIds: string[] }> {
+    const session = await createSession(api.app);
+    const seatIds = performance.seatIds.slice(nextSeat, (nextSeat += count));
+    const { tickets } = await buyTickets<{ id: string }>(api, session, performance.id, seatIds);
+    return { session, ticketIds: tickets.map((ticket) => ticket.id) };
+  }
+  const offer = (session: TestSession, ticketId: string, email: string) =>
+    call('POST', `/tickets/${ticketId}/transfers`, { body: { email }, session });
+  /** Offers the ticket to `email` (202), then withdraws it, so the ticket may be offered again. */
+  async function offerAndCancel(session: TestSession, ticketId: string, email: string): Promise<void> {
+    const made = await offer(session, ticketId, email);
+    expect(made.statusCode, made.body).toBe(202);
+    const canceled = await call('POST', `/ticket-transfers/${made.json().id}/cancel`, { session });
+    expect(canceled.statusCode, canceled.body).toBe(200);
+  }
+  const expectTooMany = (answer: Awaited<ReturnType<typeof offer>>) => {
+    const body = expectUniform(answer, 429);
+    expect(body.message).toMatch(/^too many transfer offers/);
+    expect(answer.headers['retry-after']).toBe('3600');
+  };
+
+  it("one sender's offers, made and canceled over and over, do not close an address to a friend's offer", async () => {
+    const victim = `victim-${randomUUID()}@example.test`;
+    const attacker = await sender();
+    for (let i = 0; i < PER_HOUR; i += 1) await offerAndCancel(attacker.session, attacker.ticketIds[0], victim);
+    // The attacker has used up its own hour, to any address.
+    expectTooMany(await offer(attacker.session, attacker.ticketIds[0], victim));
+    expectTooMany(await offer(attacker.session, attacker.ticketIds[0], `other-${randomUUID()}@example.test`));
+
+    const friend = await sender();
+    const gift = await offer(friend.session, friend.ticketIds[0], victim);
+    expect(gift.statusCode, gift.body).toBe(202);
+    expect(gift.json()).toMatchObject({ recipientEmail: victim, status: 'PENDING' });
+  });
+
+  it('an address is sent offers by at most PER_HOUR different senders an hour; those senders may go on within their own bound', async () => {
+    const address = `popular-${randomUUID()}@example.test`;
+    const senders = [await sender(2), await sender(), await sender()];
+    for (const { session, ticketIds } of senders) await offerAndCancel(session, ticketIds[0], address);
+
+    const late = await sender();
+    expectTooMany(await offer(late.session, late.ticketIds[0], address));
+    // The refusal is about the address: the late sender may offer to anyone else.
+    const elsewhere = await offer(late.session, late.ticketIds[0], `elsewhere-${randomUUID()}@example.test`);
+    expect(elsewhere.statusCode, elsewhere.body).toBe(202);
+
+    // One of the senders of the hour may offer the address again (its second of PER_HOUR).
+    const again = await offer(senders[0].session, senders[0].ticketIds[1], address);
+    expect(again.statusCode, again.body).toBe(202);
+    const offers = await call('GET', '/ticket-transfers?limit=100', { session: senders[0].session });
+    expect(
+      offers.json().items.filter((item: { recipientEmail: string }) => item.recipientEmail === address),
+    ).toHaveLength(2);
+  });
+});
