@@ -12,6 +12,12 @@ interface AuthRequest {
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i;
 
+/** The access token of an `Authorization: Bearer <token>` header, or undefined without a well-formed one. */
+export function accessTokenOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const header = headers.authorization;
+  return typeof header === 'string' ? BEARER.exec(header.trim())?.[1] : undefined;
+}
+
 type Target = Parameters<Reflector['getAllAndOverride']>[1][number];
 
 /**
@@ -74,8 +80,7 @@ export class AccessTokenGuard implements CanActivate {
     if (route.isPublic && route.roles === undefined && !route.signInOptional) return true;
     const request = context.switchToHttp().getRequest<AuthRequest>();
     if (!route.isPublic || (route.signInOptional && request.headers.authorization !== undefined)) {
-      const header = request.headers.authorization;
-      const token = typeof header === 'string' ? BEARER.exec(header.trim())?.[1] : undefined;
+      const token = accessTokenOf(request.headers);
       if (!token) throw new InvalidTokenError('an access token is required (Authorization: Bearer <token>)');
       request.user = this.tokens.verifyAccessNow(token);
     }

@@ -31,7 +31,7 @@ export {
 export { AuthModule } from './auth.module';
 export { CurrentUser, IS_PUBLIC, Public, ROLES, Roles, SIGN_IN_OPTIONAL, SignInOptional } from './decorators';
 export type { AuthenticatedUser, CallerRequest } from './decorators';
-export { AccessTokenGuard } from './guards';
+export { AccessTokenGuard, accessTokenOf } from './guards';
 export {
   LOGIN_RATE_LIMIT,
   LOGIN_THROTTLER,
