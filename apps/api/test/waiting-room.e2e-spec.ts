@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
-import { StoreUnavailableError } from '@app/core';
+import { Clock, StoreUnavailableError } from '@app/core';
 import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
 import { AdmissionGate, SeatStateStore, shuffledArrivals, WaitingRoomService, WaitingRoomStore } from '@app/ticketing';
 import { caller, createPerformance } from './purchase-helpers';
@@ -593,6 +593,29 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
       }),
     });
     expect(api.app.get(QueueStreams).openOf(buyer.id)).toBe(0);
+  });
+
+  it('ends an open event stream once its access token expires (10 minutes), with the 401 of an expired token', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const opensAt = new Date(Date.now() + 3_600_000).toISOString();
+    await call('PUT', `/performances/${performance.id}/queue`, { body: settings(opensAt), session: admin });
+    const buyer = await createSession(api.app);
+    const { ticketId } = await join(performance.id, buyer);
+    const clock = api.app.get(Clock);
+    try {
+      const streamed = streamAcross(buyer, ticketId, async () => {
+        // Past the token's expiry on the api's clock (the waiting room reads Redis's).
+        const later = new Date(Date.now() + 11 * 60_000);
+        vi.spyOn(clock, 'now').mockImplementation(() => later);
+      });
+      const events = await within(streamed, 4000, 'the stream of an expired token ended');
+      expect(events.at(-1)).toEqual({
+        event: 'error',
+        data: expect.objectContaining({ statusCode: 401, error: 'Unauthorized', message: 'invalid or expired token' }),
+      });
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('lets one account open WAITING_ROOM_STREAMS_PER_USER (3) event streams at once on an api process; past that 429 with Retry-After', async () => {
