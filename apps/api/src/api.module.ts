@@ -42,6 +42,7 @@ import { StaffController } from './staff/staff.controller';
 import { TicketsController } from './tickets/tickets.controller';
 import { TicketTransfersController } from './ticket-transfers/ticket-transfers.controller';
 import { AdmissionEnd, AdmissionGuard } from './waiting-room/admission';
+import { QueueStreams } from './waiting-room/queue-streams';
 import { PerformanceQueueController, QueueTicketController } from './waiting-room/waiting-room.controller';
 
 @Module({})
@@ -95,7 +96,13 @@ export class ApiModule {
         CashUpController,
         AdminAuditController,
       ],
-      providers: [HttpMetrics, AdmissionGuard, AdmissionEnd, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
+      providers: [
+        HttpMetrics,
+        AdmissionGuard,
+        AdmissionEnd,
+        QueueStreams,
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+      ],
     };
   }
 }

@@ -88,7 +88,9 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
     return token!;
   }
 
-  const confirm = (body: object) => call('POST', '/auth/email-verification/confirm', { body });
+  /** A confirm, by default without sign-in (a link opened where no session is): `session` signs it. */
+  const confirm = (body: object, session?: TestSession, headers?: object) =>
+    call('POST', '/auth/email-verification/confirm', { body, session, headers });
   const askAgain = (session: TestSession) => call('POST', '/auth/email-verification', { session });
   const me = async (session: TestSession) => (await call('GET', '/users/me', { session })).json();
   const holdOne = (session: TestSession) =>
@@ -129,7 +131,7 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
     );
     expect(delivery).toEqual({ purchase_id: null, recipient: buyer.email });
 
-    const done = await confirm({ token });
+    const done = await confirm({ token }, buyer);
     expect(done.statusCode, done.body).toBe(204);
     expect(done.body).toBe('');
     expect(await me(buyer)).toMatchObject({ emailVerified: true });
@@ -149,7 +151,7 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
     expect((await joinQueue(buyer)).statusCode).toBe(201);
 
     // Used once, it is gone: the same answer as a token that never was.
-    expect(expectUniform(await confirm({ token }), 400).message).toBe(INVALID_TOKEN);
+    expect(expectUniform(await confirm({ token }, buyer), 400).message).toBe(INVALID_TOKEN);
     expect(expectUniform(await askAgain(buyer), 409).details).toEqual({ code: 'EmailAlreadyVerified' });
   });
 
@@ -204,25 +206,28 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
     const buyer = await signUp();
     const token = await tokenFromMail(buyer.email);
     for (const bad of [randomBytes(32).toString('base64url'), 'not a token', token.toUpperCase()]) {
-      expect(expectUniform(await confirm({ token: bad }), 400).message).toBe(INVALID_TOKEN);
+      expect(expectUniform(await confirm({ token: bad }, buyer), 400).message).toBe(INVALID_TOKEN);
     }
     for (const body of [{}, { token: '' }, { token: 7 }, { token: 'x'.repeat(257) }, { token, extra: 1 }]) {
-      expectUniform(await confirm(body), 400);
+      expectUniform(await confirm(body, buyer), 400);
     }
 
     // EMAIL_VERIFICATION_TTL_HOURS (24) and a second later, on the api's clock.
     const clock = api.app.get(Clock);
     const later = new Date(Date.now() + 24 * 3_600_000 + 1000);
     vi.spyOn(clock, 'now').mockImplementation(() => later);
-    expect(expectUniform(await confirm({ token }), 400).message).toBe(INVALID_TOKEN);
+    // The access token has expired by then too: the password proves the account (no attempt is
+    // counted for a token that is not live).
+    const late = await confirm({ token, password: TEST_PASSWORD }, undefined, { 'x-forwarded-for': nextAddress() });
+    expect(expectUniform(late, 400).message).toBe(INVALID_TOKEN);
     vi.restoreAllMocks();
     expect(await me(buyer)).toMatchObject({ emailVerified: false });
 
     // Pasted from an e-mail client: white space and line breaks around it are not part of it; a
     // space inside is (the token is then unknown).
     const split = `${token.slice(0, 20)} ${token.slice(20)}`;
-    expect(expectUniform(await confirm({ token: split }), 400).message).toBe(INVALID_TOKEN);
-    expect((await confirm({ token: `\r\n  ${token}\u00a0\n` })).statusCode).toBe(204);
+    expect(expectUniform(await confirm({ token: split }, buyer), 400).message).toBe(INVALID_TOKEN);
+    expect((await confirm({ token: `\r\n  ${token}\u00a0\n` }, buyer)).statusCode).toBe(204);
     expect(await me(buyer)).toMatchObject({ emailVerified: true });
   });
 
@@ -273,7 +278,7 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
     expect(mailsTo(buyer.email)).toHaveLength(3);
 
     // The first mailed token still works, and uses up the others.
-    expect((await confirm({ token: first })).statusCode).toBe(204);
+    expect((await confirm({ token: first }, buyer)).statusCode).toBe(204);
     const [{ left }] = await db.query(
       'SELECT count(*)::int AS left FROM email_verification_tokens WHERE user_id = $1',
       [buyer.id],
@@ -312,14 +317,14 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
       'the reset e-mail',
     );
     const reset = /Token: +([A-Za-z0-9_-]+)/.exec(resetMail.text)![1];
-    expect(expectUniform(await confirm({ token: reset }), 400).message).toBe(INVALID_TOKEN);
+    expect(expectUniform(await confirm({ token: reset }, buyer), 400).message).toBe(INVALID_TOKEN);
     const wrongKind = await call('POST', '/auth/password-reset/confirm', {
       body: { token: verification, password: 'another-Passw0rd!' },
     });
     expect(expectUniform(wrongKind, 400).message).toBe('password reset token is invalid or expired; ask for a new one');
     expect(await me(buyer)).toMatchObject({ emailVerified: false });
     // Each still works for its own kind.
-    expect((await confirm({ token: verification })).statusCode).toBe(204);
+    expect((await confirm({ token: verification }, buyer)).statusCode).toBe(204);
   });
 
   it('refuses the request route a body, and a caller without a token', async () => {
@@ -338,13 +343,153 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
       expect((await askAgain(buyer)).statusCode).toBe(202);
       tokens.push(await tokenFromMail(buyer.email, nth));
     }
-    const answers = await Promise.all([...tokens, ...tokens].map((token) => confirm({ token })));
+    const answers = await Promise.all([...tokens, ...tokens].map((token) => confirm({ token }, buyer)));
     expect(answers.map((answer) => answer.statusCode).sort()).toEqual([204, 400, 400, 400, 400, 400]);
     const [{ n }] = await db.query(
       `SELECT count(*)::int AS n FROM auth_events WHERE user_id = $1 AND type = 'EMAIL_VERIFIED'`,
       [buyer.id],
     );
     expect(n).toBe(1);
+  });
+
+  describe("account pre-hijacking (an account made with someone else's address)", () => {
+    const OWNER_REQUIRED = /confirming an e-mail address needs its account/;
+    const verificationEvents = async (userId: string): Promise<number> =>
+      (
+        await db.query(`SELECT count(*)::int AS n FROM auth_events WHERE user_id = $1 AND type = 'EMAIL_VERIFIED'`, [
+          userId,
+        ])
+      )[0].n;
+
+    it("does not verify the attacker's account when the address's owner clicks the link without signing in", async () => {
+      // The attacker signs up with the victim's address and a password of their own, and signs in.
+      const attacker = await signUp();
+      // The victim's click: the token from their inbox, no session, no password.
+      const token = await tokenFromMail(attacker.email);
+      const clicked = await confirm({ token });
+      expect(clicked.statusCode, 'the click without sign-in or password').toBe(401);
+      const click = expectUniform(clicked, 401);
+      expect(click.message).toMatch(OWNER_REQUIRED);
+      expect(click.details).toEqual({ code: 'VerificationOwnerRequired' });
+      // Nothing changed: the attacker's session is still unverified (and so gated), nothing recorded.
+      expect(await me(attacker)).toMatchObject({ emailVerified: false });
+      expectNotVerified(await holdOne(attacker));
+      expect(await verificationEvents(attacker.id)).toBe(0);
+      // The token still works for whoever proves the account: its own session.
+      expect((await confirm({ token }, attacker)).statusCode).toBe(204);
+      expect(await me(attacker)).toMatchObject({ emailVerified: true });
+    });
+
+    it("takes the account's password instead of a session (a page opened on a phone)", async () => {
+      const buyer = await signUp();
+      const token = await tokenFromMail(buyer.email);
+      const done = await confirm({ token, password: TEST_PASSWORD }, undefined, {
+        'x-forwarded-for': nextAddress(),
+      });
+      expect(done.statusCode, done.body).toBe(204);
+      expect(await me(buyer)).toMatchObject({ emailVerified: true });
+      expect(await verificationEvents(buyer.id)).toBe(1);
+    });
+
+    it("refuses another account's access token as an invalid token, changing nothing", async () => {
+      const owner = await signUp();
+      const stranger = await signUp();
+      const token = await tokenFromMail(owner.email);
+      expect(expectUniform(await confirm({ token }, stranger), 400).message).toBe(INVALID_TOKEN);
+      for (const account of [owner, stranger]) expect(await me(account)).toMatchObject({ emailVerified: false });
+      // An access token that is not valid is a 401, as on any route; the token still works after.
+      const forged = { ...owner, headers: { authorization: 'Bearer not.a.token' } };
+      expectUniform(await confirm({ token }, forged), 401);
+      expect((await confirm({ token }, owner)).statusCode).toBe(204);
+      expect(await me(stranger)).toMatchObject({ emailVerified: false });
+    });
+
+    it("refuses a wrong password with 401, and counts password attempts with the login's (429 with Retry-After)", async () => {
+      const buyer = await signUp();
+      const token = await tokenFromMail(buyer.email);
+      const from = { 'x-forwarded-for': nextAddress() };
+      // LOGIN_RATE_LIMIT: 5 attempts a minute per client address and account, the login's included.
+      const login = await call('POST', '/auth/login', {
+        body: { email: buyer.email, password: 'a wrong one' },
+        headers: from,
+      });
+      expectUniform(login, 401);
+      for (let attempt = 2; attempt <= 5; attempt += 1) {
+        const wrong = expectUniform(
+          await confirm({ token, password: `wrong password ${attempt}` }, undefined, from),
+          401,
+        );
+        expect(wrong.message).toBe("the password is not this account's");
+      }
+      const blocked = await confirm({ token, password: TEST_PASSWORD }, undefined, from);
+      expect(expectUniform(blocked, 429).message).toBe('too many password attempts, try again later');
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      // The login from that address is blocked too: one counter.
+      const relogin = await call('POST', '/auth/login', {
+        body: { email: buyer.email, password: TEST_PASSWORD },
+        headers: from,
+      });
+      expectUniform(relogin, 429);
+      expect(await me(buyer)).toMatchObject({ emailVerified: false });
+      // Nothing was used up: the right password from elsewhere confirms.
+      const elsewhere = await confirm({ token, password: TEST_PASSWORD }, undefined, {
+        'x-forwarded-for': nextAddress(),
+      });
+      expect(elsewhere.statusCode, elsewhere.body).toBe(204);
+    });
+
+    it("verifies the address by a completed password reset, and ends the attacker's sessions", async () => {
+      const attacker = await signUp();
+      const verification = await tokenFromMail(attacker.email);
+      // The owner never signed up: they take the account by a reset, which proves the inbox.
+      const asked = await call('POST', '/auth/password-reset', {
+        body: { email: attacker.email },
+        headers: { 'x-forwarded-for': nextAddress() },
+      });
+      expect(asked.statusCode, asked.body).toBe(202);
+      const resetMail = await waitForValue(
+        () => mailsTo(attacker.email).find((mail) => mail.subject === 'Reset your boxoffice password'),
+        'the reset e-mail',
+      );
+      const resetToken = /Token: +([A-Za-z0-9_-]+)/.exec(resetMail.text)![1];
+      const newPassword = 'the owner takes it back';
+      const reset = await call('POST', '/auth/password-reset/confirm', {
+        body: { token: resetToken, password: newPassword },
+      });
+      expect(reset.statusCode, reset.body).toBe(204);
+      // The attacker's session has ended; the owner's is verified, and let in at once.
+      expectUniform(await call('GET', '/users/me', { session: attacker }), 401);
+      const tokens = await api.app.get(SessionsService).login(attacker.email, newPassword);
+      const owner = { ...attacker, headers: { authorization: `Bearer ${tokens.accessToken}` } };
+      expect(await me(owner)).toMatchObject({ emailVerified: true });
+      expect((await holdOne(owner)).statusCode).toBe(201);
+      const events = await db.query('SELECT type FROM auth_events WHERE user_id = $1 ORDER BY id', [attacker.id]);
+      expect(events.map((event: { type: string }) => event.type).slice(-2)).toEqual([
+        'PASSWORD_RESET',
+        'EMAIL_VERIFIED',
+      ]);
+      // The verification tokens are gone with it.
+      expect(expectUniform(await confirm({ token: verification }, owner), 400).message).toBe(INVALID_TOKEN);
+    });
+
+    it('records no second EMAIL_VERIFIED when a verified account resets its password', async () => {
+      const buyer = await signUp();
+      expect((await confirm({ token: await tokenFromMail(buyer.email) }, buyer)).statusCode).toBe(204);
+      await call('POST', '/auth/password-reset', {
+        body: { email: buyer.email },
+        headers: { 'x-forwarded-for': nextAddress() },
+      });
+      const resetMail = await waitForValue(
+        () => mailsTo(buyer.email).find((mail) => mail.subject === 'Reset your boxoffice password'),
+        'the reset e-mail',
+      );
+      const resetToken = /Token: +([A-Za-z0-9_-]+)/.exec(resetMail.text)![1];
+      const reset = await call('POST', '/auth/password-reset/confirm', {
+        body: { token: resetToken, password: 'another long passphrase' },
+      });
+      expect(reset.statusCode, reset.body).toBe(204);
+      expect(await verificationEvents(buyer.id)).toBe(1);
+    });
   });
 
   it('never gates staff or admins, verified or not', async () => {
@@ -385,14 +530,14 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
     const buyer = await signUp();
     const token = await tokenFromMail(buyer.email);
     const other = await signUp();
-    expect((await confirm({ token: await tokenFromMail(other.email) })).statusCode).toBe(204);
+    expect((await confirm({ token: await tokenFromMail(other.email) }, other)).statusCode).toBe(204);
     // No route changes an e-mail; an operator may, by hand: the trigger holds for any UPDATE.
     for (const account of [buyer, other]) {
       const moved = `moved-${account.email}`;
       await db.query('UPDATE users SET email = $2, email_key = $3 WHERE id = $1', [account.id, moved, emailKey(moved)]);
       expect(await me(account)).toMatchObject({ emailVerified: false });
     }
-    expect(expectUniform(await confirm({ token }), 400).message).toBe(INVALID_TOKEN);
+    expect(expectUniform(await confirm({ token }, buyer), 400).message).toBe(INVALID_TOKEN);
     // A change of anything else leaves it alone.
     expect((await askAgain(other)).statusCode).toBe(202);
     await db.query(`UPDATE users SET email_verified_at = now(), name = 'Renamed' WHERE id = $1`, [other.id]);
@@ -435,7 +580,10 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
     expect(Object.keys(requestOp.responses)).toEqual(expect.arrayContaining(['202', '401', '409', '429']));
     expect(requestOp.responses['429'].headers['Retry-After']).toBeDefined();
     expect(requestOp.responses['429'].description).toMatch(/TooManyVerificationEmails/);
-    expect(Object.keys(confirmOp.responses)).toEqual(expect.arrayContaining(['204', '400']));
+    expect(Object.keys(confirmOp.responses)).toEqual(expect.arrayContaining(['204', '400', '401', '429']));
+    expect(confirmOp.responses['401'].description).toMatch(/VerificationOwnerRequired/);
+    // Signed in, or not (then with the body's password).
+    expect(confirmOp.security).toEqual(expect.arrayContaining([{}, { bearer: [] }]));
     for (const [path, method] of [
       ['/api/v1/reservations', 'post'],
       ['/api/v1/purchases', 'post'],

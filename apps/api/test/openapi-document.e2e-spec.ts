@@ -151,6 +151,16 @@ describe('the OpenAPI document of the built API process', () => {
     }
   });
 
+  it("takes the e-mail confirm's proof of the account: an optional Bearer, or the body's optional password", () => {
+    const confirm = document.paths['/api/v1/auth/email-verification/confirm'].post as {
+      security?: Record<string, string[]>[];
+    };
+    expect(confirm.security).toEqual(expect.arrayContaining([{}, { bearer: [] }]));
+    const body = document.components.schemas.AuthEmailVerificationConfirmDto;
+    expect(body.properties?.password).toMatchObject({ type: 'string', maxLength: 128 });
+    expect(body.required).toEqual(['token']);
+  });
+
   it("describes the seat-block 400s the service answers: the id form's work bound and a row named twice", () => {
     for (const path of [
       '/api/v1/admin/performances/{id}/seat-blocks',

@@ -1,10 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
-import { StoreUnavailableError } from '@app/core';
+import { Clock, StoreUnavailableError } from '@app/core';
 import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
 import { AdmissionGate, SeatStateStore, shuffledArrivals, WaitingRoomService, WaitingRoomStore } from '@app/ticketing';
 import { caller, createPerformance } from './purchase-helpers';
+import { QueueStreams } from '../src/waiting-room/queue-streams';
 import { startTestApi } from './support/api';
 
 describe('waiting room (real PostgreSQL and Redis)', () => {
@@ -538,6 +540,122 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
       await api.app.get(SeatStateStore).removePerformance(performance.id);
       api.app.get(AdmissionGate).forget(performance.id);
     }
+  });
+
+  /** Sets the password of `user` by a reset (a token stored as a request stores it): every session of the account ends. */
+  async function resetPassword(user: TestSession): Promise<void> {
+    const token = randomBytes(32).toString('base64url');
+    await api.app
+      .get(DataSource)
+      .query(
+        `INSERT INTO password_reset_tokens (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + interval '10 minutes')`,
+        [randomUUID(), user.id, createHash('sha256').update(token).digest('hex')],
+      );
+    const done = await call('POST', '/auth/password-reset/confirm', {
+      body: { token, password: 'a new long passphrase' },
+    });
+    expect(done.statusCode, done.body).toBe(204);
+  }
+
+  /** Resolves with `promise`, or fails saying `what` once `ms` have passed. */
+  const within = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+    Promise.race([
+      promise,
+      new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+    ]);
+
+  it('ends an open event stream within seconds of a password reset, and sends it no admission', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    await call('PUT', `/performances/${performance.id}/queue`, { body: settings(past()), session: admin });
+    const buyer = await createSession(api.app);
+    const { ticketId } = await join(performance.id, buyer);
+    let resetAt = 0;
+    const streamed = streamAcross(buyer, ticketId, async () => {
+      await resetPassword(buyer);
+      resetAt = Date.now();
+      expect((await call('GET', '/users/me', { session: buyer })).statusCode).toBe(401);
+      // The ticket is admitted now: an ended session must not get its admission token.
+      await api.app.get(WaitingRoomStore).admit(performance.id, 100);
+    });
+    // Sooner than the next poll (pollAfterSeconds, 5 s): the session is checked every second.
+    const events = await within(streamed, 4000, 'the stream of an ended session ended');
+    expect(Date.now() - resetAt).toBeLessThan(4000);
+    expect(events.map((event) => event.data.status)).not.toContain('ADMITTED');
+    expect(JSON.stringify(events)).not.toContain('admissionToken":"a1.');
+    expect(events[0].data).toMatchObject({ ticketId, status: 'WAITING' });
+    expect(events.at(-1)).toEqual({
+      event: 'error',
+      data: expect.objectContaining({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'this session has ended (the password was reset or the account changed): sign in again',
+        path: `/api/v1/queue/${ticketId}/events`,
+      }),
+    });
+    expect(api.app.get(QueueStreams).openOf(buyer.id)).toBe(0);
+  });
+
+  it('ends an open event stream once its access token expires (10 minutes), with the 401 of an expired token', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const opensAt = new Date(Date.now() + 3_600_000).toISOString();
+    await call('PUT', `/performances/${performance.id}/queue`, { body: settings(opensAt), session: admin });
+    const buyer = await createSession(api.app);
+    const { ticketId } = await join(performance.id, buyer);
+    const clock = api.app.get(Clock);
+    try {
+      const streamed = streamAcross(buyer, ticketId, async () => {
+        // Past the token's expiry on the api's clock (the waiting room reads Redis's).
+        const later = new Date(Date.now() + 11 * 60_000);
+        vi.spyOn(clock, 'now').mockImplementation(() => later);
+      });
+      const events = await within(streamed, 4000, 'the stream of an expired token ended');
+      expect(events.at(-1)).toEqual({
+        event: 'error',
+        data: expect.objectContaining({ statusCode: 401, error: 'Unauthorized', message: 'invalid or expired token' }),
+      });
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('lets one account open WAITING_ROOM_STREAMS_PER_USER (3) event streams at once on an api process; past that 429 with Retry-After', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const opensAt = new Date(Date.now() + 3_600_000).toISOString();
+    await call('PUT', `/performances/${performance.id}/queue`, { body: settings(opensAt), session: admin });
+    const [buyer, neighbour] = await Promise.all([createSession(api.app), createSession(api.app)]);
+    const { ticketId } = await join(performance.id, buyer);
+    const streams = api.app.get(QueueStreams);
+    // 20 at once on one ticket: 3 stream, 17 are refused at once.
+    const refused: { statusCode: number; headers: Record<string, unknown>; json(): Record<string, unknown> }[] = [];
+    const opened = Array.from({ length: 20 }, () =>
+      call('GET', `/queue/${ticketId}/events`, { session: buyer }).then((res) => {
+        if (res.statusCode !== 200) refused.push(res);
+        return res;
+      }),
+    );
+    await waitUntil(() => refused.length === 17 && streams.openOf(buyer.id) === 3, '3 streams open, 17 refused');
+    for (const res of refused) {
+      expect(res.statusCode).toBe(429);
+      expect(res.json()).toMatchObject({
+        statusCode: 429,
+        error: 'Too Many Requests',
+        details: { code: 'TooManyQueueStreams', limit: 3 },
+      });
+      expect(res.headers['retry-after']).toBe('5');
+    }
+    // Another account is not held back by this one's.
+    const { ticketId: theirs } = await join(performance.id, neighbour);
+    const theirStream = call('GET', `/queue/${theirs}/events`, { session: neighbour });
+    await waitUntil(() => streams.openOf(neighbour.id) === 1, "the neighbour's stream");
+    // Leaving ends the ticket: each stream ends at its next poll and gives its place back.
+    expect((await call('DELETE', `/queue/${ticketId}`, { session: buyer })).statusCode).toBe(204);
+    expect((await call('DELETE', `/queue/${theirs}`, { session: neighbour })).statusCode).toBe(204);
+    const ended = (await Promise.all([...opened, theirStream])).filter((res) => res.statusCode === 200);
+    expect(ended).toHaveLength(4);
+    for (const res of ended) expect(sseEvents(res.body).at(-1)!.data).toMatchObject({ status: 'ENDED' });
+    await waitUntil(() => streams.openOf(buyer.id) === 0 && streams.openOf(neighbour.id) === 0, 'every place back');
+    const again = await call('GET', `/queue/${ticketId}/events`, { session: buyer });
+    expect(again.statusCode, again.body).toBe(200);
   });
 
   it('documents the routes and the Admission-Token header in the OpenAPI document', async () => {

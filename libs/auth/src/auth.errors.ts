@@ -65,6 +65,45 @@ export class InvalidVerificationTokenError extends DomainError {
   }
 }
 
+/**
+ * A confirm of an e-mail address that came with neither the account's access token nor its
+ * password: the token proves the inbox, not who made the account, and an account made by someone
+ * else with this address (pre-hijacking) must not become verified by the owner's click.
+ */
+export class VerificationOwnerRequiredError extends DomainError {
+  constructor() {
+    super(
+      'unauthorized',
+      'VerificationOwnerRequired',
+      "confirming an e-mail address needs its account: sign in (Authorization: Bearer <access token>) or send the account's password with the token; if you did not sign up, ignore the e-mail, or reset the password (POST /api/v1/auth/password-reset) to take the account",
+      { code: 'VerificationOwnerRequired' },
+    );
+  }
+}
+
+/** A confirm of an e-mail address with a password that is not its account's: nothing changed. */
+export class WrongAccountPasswordError extends DomainError {
+  constructor() {
+    super('unauthorized', 'InvalidCredentials', "the password is not this account's");
+  }
+}
+
+/**
+ * Too many password attempts for one account from one client address, counted with the login's
+ * (LOGIN_RATE_LIMIT): 429 with Retry-After, the seconds until the block ends.
+ */
+export class TooManyPasswordAttemptsError extends DomainError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      'too_many',
+      'TooManyPasswordAttempts',
+      'too many password attempts, try again later',
+      undefined,
+      retryAfterSeconds,
+    );
+  }
+}
+
 /** A request for a verification e-mail by an account whose address is confirmed already: nothing to send. */
 export class EmailAlreadyVerifiedError extends DomainError {
   constructor() {

@@ -14,6 +14,7 @@ import {
   LOGIN_THROTTLER,
   PASSWORD_RESET_ADDRESS_THROTTLER,
   PASSWORD_RESET_RATE_LIMIT,
+  PasswordAttempts,
   SIGNUP_THROTTLER,
   SIGNUP_WINDOW_MS,
 } from './login-throttler.guard';
@@ -56,6 +57,7 @@ import { TokenService } from './token.service';
   providers: [
     { provide: APP_GUARD, useClass: AccessTokenGuard },
     PasswordHasher,
+    PasswordAttempts,
     TokenService,
     SessionRevocations,
     AccountsService,

@@ -10,6 +10,7 @@ import {
   Role,
   type TransactionRunner,
   type UserEntity,
+  type UsersRepository,
 } from '@app/database';
 import { emailVerificationMailKey, openMailToken, ROUTING } from '@app/messaging/contracts';
 import type { AccountsService } from './accounts.service';
@@ -17,16 +18,32 @@ import {
   EmailAlreadyVerifiedError,
   InvalidTokenError,
   InvalidVerificationTokenError,
+  TooManyPasswordAttemptsError,
   TooManyVerificationEmailsError,
+  VerificationOwnerRequiredError,
+  WrongAccountPasswordError,
 } from './auth.errors';
 import { EmailVerificationService } from './email-verification.service';
+import type { PasswordAttempts } from './login-throttler.guard';
+import type { PasswordHasher } from './password-hasher';
 import { hashToken } from './token.service';
 
 const NOW = Date.parse('2026-12-04T12:00:00Z');
 const USER = '5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+const OTHER = '6b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e';
+const HOLDER = { userId: USER, email: 'ada@example.com', passwordHash: 'hash(right)' };
 
 /** An EmailVerificationService over recording fakes of its repositories and AccountsService. */
-function serviceWith(options: { issue?: EmailVerificationIssue; consumes?: string | null } = {}) {
+function serviceWith(
+  options: {
+    issue?: EmailVerificationIssue;
+    consumes?: string | null;
+    holder?: typeof HOLDER | null;
+    /** The password hash the account has when the confirm's transaction reads it. */
+    currentHash?: string;
+    blocked?: boolean;
+  } = {},
+) {
   const env = parseEnv({ EMAIL_VERIFICATION_TTL_HOURS: '48' }) as Env;
   const issued: { request: NewEmailVerification; manager: unknown }[] = [];
   const calls: string[] = [];
@@ -35,11 +52,30 @@ function serviceWith(options: { issue?: EmailVerificationIssue; consumes?: strin
       issued.push({ request, manager });
       return options.issue ?? { outcome: 'issued' };
     },
+    holderOfLive: async (hash: string) => {
+      calls.push(`holder ${hash}`);
+      return options.holder === undefined ? HOLDER : options.holder;
+    },
     consume: async (hash: string) => {
       calls.push(`consume ${hash}`);
       return options.consumes === undefined ? USER : options.consumes;
     },
   } as unknown as EmailVerificationTokensRepository;
+  const users = {
+    findById: async (id: string) => ({ id, passwordHash: options.currentHash ?? HOLDER.passwordHash }),
+  } as unknown as UsersRepository;
+  const hasher = {
+    verify: async (hash: string, password: string) => {
+      calls.push(`verify ${password}`);
+      return hash === `hash(${password})`;
+    },
+  } as unknown as PasswordHasher;
+  const attempts = {
+    count: async (clientIp: string, email: string) => {
+      calls.push(`attempt ${clientIp} ${email}`);
+      if (options.blocked) throw new TooManyPasswordAttemptsError(42);
+    },
+  } as unknown as PasswordAttempts;
   const signupManager = { signup: true };
   const accounts = {
     signup: async (
@@ -60,7 +96,17 @@ function serviceWith(options: { issue?: EmailVerificationIssue; consumes?: strin
   const transactions = {
     run: (work: (manager: unknown) => Promise<unknown>) => work({}),
   } as unknown as TransactionRunner;
-  const service = new EmailVerificationService(tokens, accounts, events, transactions, new FakeClock(NOW), env);
+  const service = new EmailVerificationService(
+    tokens,
+    users,
+    accounts,
+    events,
+    transactions,
+    hasher,
+    attempts,
+    new FakeClock(NOW),
+    env,
+  );
   return { service, issued, calls, env, signupManager };
 }
 
@@ -126,19 +172,83 @@ describe('EmailVerificationService.request', () => {
 });
 
 describe('EmailVerificationService.confirm', () => {
-  it('uses the token up by its hash, records EMAIL_VERIFIED, and lets the account in on this process', async () => {
+  const IP = '203.0.113.9';
+  const HASH = hashToken('the-token');
+
+  it("uses the token up by its hash with the account's own access token, records EMAIL_VERIFIED, and lets the account in on this process", async () => {
     const { service, calls } = serviceWith();
-    await service.confirm('the-token');
+    await service.confirm('the-token', { callerId: USER, clientIp: IP });
     expect(calls).toEqual([
-      `consume ${hashToken('the-token')}`,
+      `holder ${HASH}`,
+      `consume ${HASH}`,
       `event ${USER} ${AuthEventType.EmailVerified}`,
       `remember ${USER}`,
     ]);
   });
 
-  it('refuses a token unknown, used, replaced or expired with one 400, changing nothing', async () => {
-    const { service, calls } = serviceWith({ consumes: null });
-    await expect(service.confirm('the-token')).rejects.toThrow(InvalidVerificationTokenError);
-    expect(calls).toEqual([`consume ${hashToken('the-token')}`]);
+  it("takes the account's password instead, counted as a password attempt of that account from the caller's address", async () => {
+    const { service, calls } = serviceWith();
+    await service.confirm('the-token', { password: 'right', clientIp: IP });
+    expect(calls).toEqual([
+      `holder ${HASH}`,
+      `attempt ${IP} ${HOLDER.email}`,
+      'verify right',
+      `consume ${HASH}`,
+      `event ${USER} ${AuthEventType.EmailVerified}`,
+      `remember ${USER}`,
+    ]);
+  });
+
+  it('refuses a confirm with neither an access token nor a password (401) before reading anything', async () => {
+    const { service, calls } = serviceWith();
+    const refused = await service.confirm('the-token', { clientIp: IP }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(VerificationOwnerRequiredError);
+    expect(refused).toMatchObject({ kind: 'unauthorized', details: { code: 'VerificationOwnerRequired' } });
+    expect(calls).toEqual([]);
+  });
+
+  it("refuses another account's access token as an invalid token (400), changing nothing", async () => {
+    const { service, calls } = serviceWith();
+    await expect(service.confirm('the-token', { callerId: OTHER, clientIp: IP })).rejects.toThrow(
+      InvalidVerificationTokenError,
+    );
+    expect(calls).toEqual([`holder ${HASH}`]);
+  });
+
+  it('refuses a wrong password (401) and a blocked caller (429) without using the token', async () => {
+    const wrong = serviceWith();
+    await expect(wrong.service.confirm('the-token', { password: 'wrong', clientIp: IP })).rejects.toThrow(
+      WrongAccountPasswordError,
+    );
+    expect(wrong.calls).toEqual([`holder ${HASH}`, `attempt ${IP} ${HOLDER.email}`, 'verify wrong']);
+    const blocked = serviceWith({ blocked: true });
+    const refused = await blocked.service
+      .confirm('the-token', { password: 'right', clientIp: IP })
+      .catch((error: unknown) => error);
+    expect(refused).toMatchObject({ kind: 'too_many', retryAfterSeconds: 42 });
+    expect(blocked.calls).toEqual([`holder ${HASH}`, `attempt ${IP} ${HOLDER.email}`]);
+  });
+
+  it('refuses a password that a reset replaced while the confirm ran, recording nothing', async () => {
+    const { service, calls } = serviceWith({ currentHash: 'hash(reset)' });
+    await expect(service.confirm('the-token', { password: 'right', clientIp: IP })).rejects.toThrow(
+      WrongAccountPasswordError,
+    );
+    expect(calls).not.toContain(`event ${USER} ${AuthEventType.EmailVerified}`);
+    expect(calls).not.toContain(`remember ${USER}`);
+  });
+
+  it('refuses a token unknown, used, replaced or expired with one 400, changing nothing, with no password attempt', async () => {
+    const unknown = serviceWith({ holder: null });
+    await expect(unknown.service.confirm('the-token', { password: 'right', clientIp: IP })).rejects.toThrow(
+      InvalidVerificationTokenError,
+    );
+    expect(unknown.calls).toEqual([`holder ${HASH}`]);
+    // Used by a concurrent confirm between the read and the transaction.
+    const raced = serviceWith({ consumes: null });
+    await expect(raced.service.confirm('the-token', { callerId: USER, clientIp: IP })).rejects.toThrow(
+      InvalidVerificationTokenError,
+    );
+    expect(raced.calls).toEqual([`holder ${HASH}`, `consume ${HASH}`]);
   });
 });

@@ -10,6 +10,7 @@ import {
   Role,
   TransactionRunner,
   UserEntity,
+  UsersRepository,
 } from '@app/database';
 import {
   EMAIL_VERIFICATION_TYPE,
@@ -23,9 +24,25 @@ import {
   InvalidTokenError,
   InvalidVerificationTokenError,
   TooManyVerificationEmailsError,
+  VerificationOwnerRequiredError,
+  WrongAccountPasswordError,
 } from './auth.errors';
+import { PasswordAttempts } from './login-throttler.guard';
 import { MAIL_TOKEN_LIMITS, MailTokenKind, newMailTokenRequest } from './mail-token';
+import { PasswordHasher } from './password-hasher';
 import { hashToken } from './token.service';
+
+/**
+ * What proves that a confirm comes from the account's author, beside the token (which proves the
+ * inbox): `callerId`, the account of a valid access token sent with it; `password`, the account's
+ * password, counted as a login attempt from `clientIp`. Either, or both (then both must hold).
+ */
+export interface VerificationOwnerProof {
+  callerId?: string;
+  password?: string;
+  /** The client's address (behind TRUST_PROXY): the password attempts' counter is per address and account. */
+  clientIp: string;
+}
 
 /** A verification request's outbox message: an `EmailVerificationMessage` of `@app/messaging/contracts`. */
 const VERIFICATION_MAIL: MailTokenKind = {
@@ -48,9 +65,12 @@ export class EmailVerificationService {
 
   constructor(
     private readonly tokens: EmailVerificationTokensRepository,
+    private readonly users: UsersRepository,
     private readonly accounts: AccountsService,
     private readonly events: AuthEventsRepository,
     private readonly transactions: TransactionRunner,
+    private readonly hasher: PasswordHasher,
+    private readonly attempts: PasswordAttempts,
     private readonly clock: Clock,
     private readonly env: Env,
   ) {
@@ -90,15 +110,40 @@ export class EmailVerificationService {
    * Marks the account of `token` verified and uses the token up (with every other verification
    * token of the account), recording EMAIL_VERIFIED, in one transaction; this process lets the
    * account through the verification gate at once (AccountsService.rememberVerified). Of concurrent
-   * confirms of one account's tokens exactly one succeeds. Throws InvalidVerificationTokenError
-   * (400) for a token unknown, used (or another of the account's was), dropped as the oldest of too
-   * many, voided by a change of e-mail, or expired, without saying which.
+   * confirms of one account's tokens exactly one succeeds.
+   *
+   * The token proves the inbox; `proof` must prove the account's author too, or whoever signed up
+   * with someone else's address (and a password of their own) would own a verified account the
+   * moment its owner clicks the link (account pre-hijacking). Throws, changing nothing (the token
+   * still works): VerificationOwnerRequiredError (401) with neither an access token nor a password;
+   * InvalidVerificationTokenError (400) for a token unknown, used (or another of the account's
+   * was), dropped as the oldest of too many, voided by a change of e-mail, or expired, without
+   * saying which, and alike for another account's access token; TooManyPasswordAttemptsError (429,
+   * Retry-After) past the login's limit of password attempts (PasswordAttempts, counted with the
+   * login's); WrongAccountPasswordError (401) for a password not the account's (also one changed by
+   * a reset while this confirm ran).
    */
-  async confirm(token: string): Promise<void> {
+  async confirm(token: string, proof: VerificationOwnerProof): Promise<void> {
+    if (proof.callerId === undefined && proof.password === undefined) throw new VerificationOwnerRequiredError();
     const tokenHash = hashToken(token);
+    // A read first: a wrong token costs no argon2 hash and no password attempt.
+    const holder = await this.tokens.holderOfLive(tokenHash, this.clock.now());
+    if (!holder || (proof.callerId !== undefined && proof.callerId !== holder.userId)) {
+      throw new InvalidVerificationTokenError();
+    }
+    if (proof.password !== undefined) {
+      await this.attempts.count(proof.clientIp, holder.email);
+      if (!(await this.hasher.verify(holder.passwordHash, proof.password))) throw new WrongAccountPasswordError();
+    }
     const userId = await this.transactions.run(async (manager) => {
       const verified = await this.tokens.consume(tokenHash, this.clock.now(), manager);
-      if (verified) await this.events.record(verified, AuthEventType.EmailVerified, manager);
+      if (!verified) return null;
+      if (proof.password !== undefined) {
+        // The account's row is locked now (consume): a reset committed since the check set another password.
+        const current = await this.users.findById(verified, manager);
+        if (current?.passwordHash !== holder.passwordHash) throw new WrongAccountPasswordError();
+      }
+      await this.events.record(verified, AuthEventType.EmailVerified, manager);
       return verified;
     });
     if (!userId) throw new InvalidVerificationTokenError();

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Role } from '@app/database';
 import { InvalidTokenError, MissingRoleError } from './auth.errors';
-import { AuthenticatedUser, IS_PUBLIC, ROLES } from './decorators';
+import { AuthenticatedUser, IS_PUBLIC, ROLES, SIGN_IN_OPTIONAL } from './decorators';
 import { TokenService } from './token.service';
 
 interface AuthRequest {
@@ -11,6 +11,12 @@ interface AuthRequest {
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i;
+
+/** The access token of an `Authorization: Bearer <token>` header, or undefined without a well-formed one. */
+export function accessTokenOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const header = headers.authorization;
+  return typeof header === 'string' ? BEARER.exec(header.trim())?.[1] : undefined;
+}
 
 type Target = Parameters<Reflector['getAllAndOverride']>[1][number];
 
@@ -33,9 +39,11 @@ class RouteMetadata<T> {
   }
 }
 
-/** What the access guard needs to know of a route: `@Public()` and `@Roles(...)`. */
+/** What the access guard needs to know of a route: `@Public()`, `@SignInOptional()` and `@Roles(...)`. */
 interface RouteAccess {
   isPublic: boolean;
+  /** A public route that reads a caller when a token is sent. */
+  signInOptional: boolean;
   /** Undefined when the route takes any role. */
   roles: Role[] | undefined;
 }
@@ -56,22 +64,23 @@ export class AccessTokenGuard implements CanActivate {
 
   /**
    * Synchronous (no promise per request). Throws InvalidTokenError (401) without a valid token
-   * (or on a public route with roles, which has no caller), MissingRoleError (403) for a role the
-   * route does not take.
+   * (or on a public route with roles, which has no caller; on a `@SignInOptional()` route, with an
+   * `Authorization` header that is not a valid token), MissingRoleError (403) for a role the route
+   * does not take.
    */
   canActivate(context: ExecutionContext): boolean {
     const route = this.access.of(context, (targets) => {
       const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
       return {
         isPublic: this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) === true,
+        signInOptional: this.reflector.getAllAndOverride<boolean | undefined>(SIGN_IN_OPTIONAL, targets) === true,
         roles: roles && roles.length > 0 ? roles : undefined,
       };
     });
-    if (route.isPublic && route.roles === undefined) return true;
+    if (route.isPublic && route.roles === undefined && !route.signInOptional) return true;
     const request = context.switchToHttp().getRequest<AuthRequest>();
-    if (!route.isPublic) {
-      const header = request.headers.authorization;
-      const token = typeof header === 'string' ? BEARER.exec(header.trim())?.[1] : undefined;
+    if (!route.isPublic || (route.signInOptional && request.headers.authorization !== undefined)) {
+      const token = accessTokenOf(request.headers);
       if (!token) throw new InvalidTokenError('an access token is required (Authorization: Bearer <token>)');
       request.user = this.tokens.verifyAccessNow(token);
     }

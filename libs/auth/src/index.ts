@@ -23,18 +23,22 @@ export {
   InvalidTokenError,
   InvalidVerificationTokenError,
   MissingRoleError,
+  TooManyPasswordAttemptsError,
   TooManyVerificationEmailsError,
+  VerificationOwnerRequiredError,
+  WrongAccountPasswordError,
 } from './auth.errors';
 export { AuthModule } from './auth.module';
-export { CurrentUser, IS_PUBLIC, Public, ROLES, Roles } from './decorators';
+export { CurrentUser, IS_PUBLIC, Public, ROLES, Roles, SIGN_IN_OPTIONAL, SignInOptional } from './decorators';
 export type { AuthenticatedUser, CallerRequest } from './decorators';
-export { AccessTokenGuard } from './guards';
+export { AccessTokenGuard, accessTokenOf } from './guards';
 export {
   LOGIN_RATE_LIMIT,
   LOGIN_THROTTLER,
   LoginRateLimited,
   LoginThrottlerGuard,
   PASSWORD_RESET_RATE_LIMIT,
+  PasswordAttempts,
   PasswordResetRateLimited,
   SIGNUP_THROTTLER,
   SignupRateLimited,
@@ -42,6 +46,7 @@ export {
 } from './login-throttler.guard';
 export { PasswordHasher } from './password-hasher';
 export { EmailVerificationService } from './email-verification.service';
+export type { VerificationOwnerProof } from './email-verification.service';
 export { MAIL_TOKEN_BYTES, MAIL_TOKEN_LIMITS } from './mail-token';
 export { PasswordResetService } from './password-reset.service';
 export { RedisThrottlerStorage } from './redis-throttler.storage';

@@ -1,6 +1,15 @@
+import { createHash } from 'node:crypto';
 import { applyDecorators, ExecutionContext, HttpException, HttpStatus, Injectable, UseGuards } from '@nestjs/common';
-import { SkipThrottle, Throttle, ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
+import {
+  InjectThrottlerStorage,
+  SkipThrottle,
+  Throttle,
+  ThrottlerGuard,
+  ThrottlerLimitDetail,
+  ThrottlerStorage,
+} from '@nestjs/throttler';
 import { emailKey } from '@app/core';
+import { TooManyPasswordAttemptsError } from './auth.errors';
 
 export const LOGIN_THROTTLER = 'login';
 export const SIGNUP_THROTTLER = 'signup';
@@ -12,14 +21,30 @@ export const SIGNUP_WINDOW_MS = 60_000;
 /** Login attempts allowed per client IP and e-mail in one window, and how long a blocked caller waits. */
 export const LOGIN_RATE_LIMIT = { limit: 5, ttl: 60_000, blockDuration: 60_000 };
 
+/**
+ * The throttler key of password attempts at the account with this e-mail (in any letter case: its
+ * key) from client address `clientIp`: one counter for the login and the e-mail confirm (which
+ * takes the account's password too), so neither adds guesses to the other's. Hashed, as
+ * @nestjs/throttler's own keys are: no address in clear in Redis.
+ */
+function passwordAttemptKey(clientIp: string, email: string): string {
+  return createHash('sha256')
+    .update(`password-attempts|${clientIp}|${emailKey(email)}`)
+    .digest('hex');
+}
+
 /** Counts login attempts per client IP and e-mail (in any letter case: its key), so guessing one account is slow. */
 @Injectable()
 export class LoginThrottlerGuard extends ThrottlerGuard {
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
     // Guards run before validation: the body may be anything.
     const email = (request.body as { email?: unknown } | undefined)?.email;
-    const key = typeof email === 'string' ? emailKey(email) : '';
-    return `${String(request.ip)}|${key}`;
+    return passwordAttemptKey(String(request.ip), typeof email === 'string' ? email : '');
+  }
+
+  /** The tracker is the key already: the same for every route that takes a password ({@link PasswordAttempts}). */
+  protected override generateKey(_context: ExecutionContext, tracker: string): string {
+    return tracker;
   }
 
   /** The global error filter turns `retryAfter` into the standard Retry-After header. */
@@ -97,3 +122,30 @@ export const PasswordResetRateLimited = () =>
     SkipThrottle({ [LOGIN_THROTTLER]: true, [SIGNUP_THROTTLER]: true }),
     UseGuards(PasswordResetThrottlerGuard),
   );
+
+/**
+ * Password attempts outside the login route (the e-mail confirm with a password), counted on the
+ * login's counter of the same client address and account (LOGIN_RATE_LIMIT, in Redis), so the
+ * confirm adds no guesses to the login's 5 a minute.
+ */
+@Injectable()
+export class PasswordAttempts {
+  constructor(@InjectThrottlerStorage() private readonly storage: ThrottlerStorage) {}
+
+  /**
+   * Counts one attempt at the password of the account with `email` from `clientIp`. Throws
+   * TooManyPasswordAttemptsError (429, with the seconds until the block ends) past
+   * LOGIN_RATE_LIMIT, login's attempts included.
+   */
+  async count(clientIp: string, email: string): Promise<void> {
+    const { limit, ttl, blockDuration } = LOGIN_RATE_LIMIT;
+    const record = await this.storage.increment(
+      passwordAttemptKey(clientIp, email),
+      ttl,
+      limit,
+      blockDuration,
+      LOGIN_THROTTLER,
+    );
+    if (record.isBlocked) throw new TooManyPasswordAttemptsError(record.timeToBlockExpire);
+  }
+}

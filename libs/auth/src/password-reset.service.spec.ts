@@ -5,6 +5,7 @@ import { FakeClock } from '@app/testing';
 import {
   AuthEventType,
   type AuthEventsRepository,
+  type EmailVerificationTokensRepository,
   type NewPasswordReset,
   type PasswordResetTokensRepository,
   type RefreshTokensRepository,
@@ -12,6 +13,7 @@ import {
   type UsersRepository,
 } from '@app/database';
 import { openMailToken, passwordResetMailKey, ROUTING } from '@app/messaging/contracts';
+import type { AccountsService } from './accounts.service';
 import { InvalidResetTokenError } from './auth.errors';
 import type { PasswordHasher } from './password-hasher';
 import { PasswordResetService } from './password-reset.service';
@@ -22,7 +24,7 @@ const NOW = Date.parse('2026-12-04T12:00:00Z');
 const USER = '5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 
 /** A PasswordResetService over recording fakes of its repositories (our own ports). */
-function serviceWith(options: { live?: boolean; consumes?: string | null } = {}) {
+function serviceWith(options: { live?: boolean; consumes?: string | null; unverified?: boolean } = {}) {
   const env = parseEnv({ PASSWORD_RESET_TTL_MINUTES: '20' }) as Env;
   const issued: NewPasswordReset[] = [];
   const calls: string[] = [];
@@ -34,6 +36,15 @@ function serviceWith(options: { live?: boolean; consumes?: string | null } = {})
     isLive: async () => options.live ?? true,
     consume: async () => (options.consumes === undefined ? USER : options.consumes),
   } as unknown as PasswordResetTokensRepository;
+  const verifications = {
+    verifyByReset: async (id: string) => {
+      calls.push(`verify ${id}`);
+      return options.unverified ?? true;
+    },
+  } as unknown as EmailVerificationTokensRepository;
+  const accounts = {
+    rememberVerified: (id: string) => void calls.push(`remember ${id}`),
+  } as unknown as AccountsService;
   const users = {
     setPasswordHash: async (id: string, hash: string) => void calls.push(`password ${id} ${hash}`),
   } as unknown as UsersRepository;
@@ -52,6 +63,8 @@ function serviceWith(options: { live?: boolean; consumes?: string | null } = {})
   const hasher = { hash: vi.fn(async (password: string) => `hash(${password})`) };
   const service = new PasswordResetService(
     resets,
+    verifications,
+    accounts,
     users,
     refreshTokens,
     sessions,
@@ -100,7 +113,7 @@ describe('PasswordResetService.request', () => {
 });
 
 describe('PasswordResetService.confirm', () => {
-  it('sets the password, ends every session and records the reset', async () => {
+  it('sets the password, ends every session, records the reset and confirms an unconfirmed address', async () => {
     const { service, calls } = serviceWith();
     await service.confirm('token', 'new password');
     expect(calls).toEqual([
@@ -108,7 +121,17 @@ describe('PasswordResetService.confirm', () => {
       `revoke ${USER}`,
       `end sessions ${USER}`,
       `event ${USER} ${AuthEventType.PasswordReset}`,
+      `verify ${USER}`,
+      `event ${USER} ${AuthEventType.EmailVerified}`,
+      `remember ${USER}`,
     ]);
+  });
+
+  it('records no EMAIL_VERIFIED for an address confirmed before', async () => {
+    const { service, calls } = serviceWith({ unverified: false });
+    await service.confirm('token', 'new password');
+    expect(calls).not.toContain(`event ${USER} ${AuthEventType.EmailVerified}`);
+    expect(calls.slice(-2)).toEqual([`verify ${USER}`, `remember ${USER}`]);
   });
 
   it('refuses a token that is not live without hashing the password', async () => {

@@ -4,13 +4,14 @@ import { assertSettablePassword, Clock, emailKey } from '@app/core';
 import {
   AuthEventsRepository,
   AuthEventType,
+  EmailVerificationTokensRepository,
   PasswordResetTokensRepository,
   RefreshTokensRepository,
   TransactionRunner,
   UsersRepository,
 } from '@app/database';
 import { PASSWORD_RESET_TYPE, passwordResetMailKey, passwordResetMessageId, ROUTING } from '@app/messaging/contracts';
-import { normalizeEmail } from './accounts.service';
+import { AccountsService, normalizeEmail } from './accounts.service';
 import { InvalidResetTokenError } from './auth.errors';
 import { MailTokenKind, newMailTokenRequest } from './mail-token';
 import { PasswordHasher } from './password-hasher';
@@ -29,7 +30,8 @@ const RESET_MAIL: MailTokenKind = {
  * Password reset by e-mail: a request stores a single-use token (its SHA-256 only; per account
  * within MAIL_TOKEN_LIMITS, the client address's limit being PASSWORD_RESET_RATE_LIMIT) and sends it
  * to the account's address through the outbox; a token then sets a new password once, within
- * PASSWORD_RESET_TTL_MINUTES, uses up every other token of the account and ends all its sessions.
+ * PASSWORD_RESET_TTL_MINUTES, uses up every other token of the account, ends all its sessions and
+ * confirms its address.
  */
 @Injectable()
 export class PasswordResetService {
@@ -38,6 +40,8 @@ export class PasswordResetService {
 
   constructor(
     private readonly resets: PasswordResetTokensRepository,
+    private readonly verifications: EmailVerificationTokensRepository,
+    private readonly accounts: AccountsService,
     private readonly users: UsersRepository,
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly sessions: SessionRevocations,
@@ -73,7 +77,9 @@ export class PasswordResetService {
    * `token`, and uses the token up, in one transaction with the end of every session of the
    * account (its refresh tokens revoked, its access tokens refused on every api at once:
    * SessionRevocations) and the PASSWORD_RESET audit record; every other reset
-   * token of the account stops working. Of concurrent confirms of one account's tokens exactly one succeeds. Throws
+   * token of the account stops working. The token came to the account's inbox, so the address is
+   * confirmed too (unless it was: `email_verified_at`, EMAIL_VERIFIED recorded, its verification
+   * tokens deleted), in the same transaction. Of concurrent confirms of one account's tokens exactly one succeeds. Throws
    * {@link InvalidResetTokenError} (400) for a token unknown, used (or another of the account's
    * was), dropped as the oldest of too many, or expired, without saying which; StoreUnavailableError
    * (503, nothing changed) when Redis cannot announce the end of the sessions.
@@ -87,13 +93,19 @@ export class PasswordResetService {
     const reset = await this.transactions.run(async (manager) => {
       const now = this.clock.now();
       const userId = await this.resets.consume(tokenHash, now, manager);
-      if (!userId) return false;
+      if (!userId) return null;
       await this.users.setPasswordHash(userId, passwordHash, manager);
       await this.refreshTokens.revokeUser(userId, now, manager);
       await this.sessions.endAll(userId, manager);
       await this.events.record(userId, AuthEventType.PasswordReset, manager);
-      return true;
+      // The reset token came to the account's inbox: it proves the address as a verification
+      // token does, and is the way in for an owner whose address someone else signed up with.
+      if (await this.verifications.verifyByReset(userId, now, manager)) {
+        await this.events.record(userId, AuthEventType.EmailVerified, manager);
+      }
+      return userId;
     });
     if (!reset) throw new InvalidResetTokenError();
+    this.accounts.rememberVerified(reset);
   }
 }

@@ -534,6 +534,14 @@ describe('parseEnv', () => {
     expect(problemsOf({ WAITING_ROOM_SECRET: 'short' })[0]).toMatch(/^WAITING_ROOM_SECRET must be at least 32/);
     expect(problemsOf({ WAITING_ROOM_POLL_AFTER_SECONDS: '0' })[0]).toMatch(/^WAITING_ROOM_POLL_AFTER_SECONDS/);
   });
+
+  it('caps the event streams of one account at WAITING_ROOM_STREAMS_PER_USER (3; 1-100)', () => {
+    expect(parseEnv({}).WAITING_ROOM_STREAMS_PER_USER).toBe(3);
+    expect(parseEnv({ WAITING_ROOM_STREAMS_PER_USER: '10' }).WAITING_ROOM_STREAMS_PER_USER).toBe(10);
+    for (const bad of ['0', '101', '2.5', 'many']) {
+      expect(problemsOf({ WAITING_ROOM_STREAMS_PER_USER: bad })[0], bad).toMatch(/^WAITING_ROOM_STREAMS_PER_USER/);
+    }
+  });
 });
 
 describe('TICKET_TRANSFER_OFFER_HOURS', () => {

@@ -591,6 +591,17 @@ export class Env {
   WAITING_ROOM_CACHE_MS = 1000;
 
   /**
+   * Waiting-room event streams (`GET /queue/:ticketId/events`) one account may have open at once
+   * on one api process (counted per process, not across replicas): past it, 429. Each open stream
+   * holds a connection and a timer; a buyer needs one per tab.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  WAITING_ROOM_STREAMS_PER_USER = 3;
+
+  /**
    * Minutes a password-reset token stays valid after it was asked for (1-1440): long enough to
    * read the e-mail, short enough that an old inbox or a forwarded mail is of little use.
    */

@@ -1,12 +1,14 @@
-import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
   ApiResponse,
+  ApiSecurity,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
 import {
   AuthenticatedUser,
   CurrentUser,
@@ -16,6 +18,7 @@ import {
   PasswordResetService,
   Public,
   SessionsService,
+  SignInOptional,
   SignupRateLimited,
 } from '@app/auth';
 import { ErrorBodyDto } from '../common/error-body.dto';
@@ -188,11 +191,18 @@ export class AuthController {
 
   /**
    * Confirms the account's e-mail address with the token from the "confirm your e-mail address"
-   * e-mail (no sign-in needed: the link may be opened on another device). The token works once;
-   * the account is verified from then on, and the hold, purchase and waiting-room routes let it in
-   * at once on the api process that answered, within 2 s on the others.
+   * e-mail, and proof that the caller made the account: its access token (Bearer), or its
+   * `password` in the body (a page opened on a phone without a session). The token alone proves
+   * only the inbox: someone who signed up with another person's address would otherwise own a
+   * verified account once that person clicks (account pre-hijacking). The token works once; the
+   * account is verified from then on, and the hold, purchase and waiting-room routes let it in at
+   * once on the api process that answered, within 2 s on the others.
    */
   @Public()
+  @SignInOptional()
+  @ApiBearerAuth()
+  // Security is optional here: the empty requirement (no sign-in, then the body's password) beside Bearer.
+  @ApiSecurity({})
   @Post('email-verification/confirm')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiResponse({ status: 204, description: 'the address is confirmed' })
@@ -200,9 +210,27 @@ export class AuthController {
     status: 400,
     type: ErrorBodyDto,
     description:
-      'an invalid body, or a token unknown, used (or another of the account was), dropped as the oldest of too many, voided by a change of e-mail, or expired (one message for all)',
+      "an invalid body, or a token unknown, used (or another of the account was), dropped as the oldest of too many, voided by a change of e-mail, or expired, or another account's access token (one message for all); nothing changed",
   })
-  async confirmEmailVerification(@Body() body: AuthEmailVerificationConfirmDto): Promise<void> {
-    await this.verification.confirm(body.token);
+  @ApiUnauthorizedResponse({
+    type: ErrorBodyDto,
+    description:
+      'neither an access token nor `password` (`details.code`: `VerificationOwnerRequired`; someone who did not sign up resets the password instead), a wrong `password`, or an access token that is not valid; nothing changed, the token still works',
+  })
+  @ApiTooManyRequestsResponse({
+    type: ErrorBodyDto,
+    description:
+      'too many password attempts for this account from this address, counted with the login; see Retry-After',
+  })
+  async confirmEmailVerification(
+    @Body() body: AuthEmailVerificationConfirmDto,
+    @CurrentUser() caller: AuthenticatedUser | undefined,
+    @Req() request: FastifyRequest,
+  ): Promise<void> {
+    await this.verification.confirm(body.token, {
+      callerId: caller?.id,
+      password: body.password,
+      clientIp: String(request.ip),
+    });
   }
 }

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, ValidateBy } from 'class-validator';
+import { IsEmail, IsOptional, IsString, ValidateBy } from 'class-validator';
 import { INVISIBLE_IN_EMAIL, normalizeEmail } from '@app/auth';
 import { guessablePasswordReason, MIN_PASSWORD_LENGTH } from '@app/core';
 import { FreeText } from '../common/free-text';
@@ -119,6 +119,13 @@ export class AuthEmailVerificationConfirmDto {
   /** The token from the "confirm your e-mail address" e-mail (base64url, 43 characters); it works once. White space around it is ignored. */
   @MailedToken()
   token: string;
+
+  /** The account's password, when the request carries no access token of the account (a page opened on another device); counted as a login attempt. @example "correct horse battery staple" */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
+  password?: string;
 }
 
 export class AuthEmailVerificationAcceptedDto {

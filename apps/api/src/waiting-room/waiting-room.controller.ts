@@ -6,13 +6,23 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { catchError, concatMap, interval, map, Observable, of, startWith, takeWhile } from 'rxjs';
+import { catchError, concatMap, filter, finalize, interval, map, Observable, of, startWith, takeWhile } from 'rxjs';
 import { DomainError } from '@app/core';
 import { RequestContext } from '@app/logging';
-import { AuthenticatedUser, CurrentUser, Public, RequiresBuyerAccount, Role, Roles } from '@app/auth';
-import { AdmissionGate, toScheduleTime, WaitingRoomService } from '@app/ticketing';
+import {
+  accessTokenOf,
+  AuthenticatedUser,
+  CurrentUser,
+  Public,
+  RequiresBuyerAccount,
+  Role,
+  Roles,
+  TokenService,
+} from '@app/auth';
+import { AdmissionGate, QueueTicket, toScheduleTime, WaitingRoomService } from '@app/ticketing';
 import { IdParam, UuidParam } from '../common/parse-id.pipe';
 import {
   mapQueueTicket,
@@ -24,6 +34,14 @@ import {
 import { NoBody } from '../common/no-body';
 import { ErrorBodyDto, errorBody } from '../common/error-body.dto';
 import { domainStatus } from '../common/all-exceptions.filter';
+import { QueueStreams } from './queue-streams';
+
+/**
+ * How often (ms) an open event stream checks that its caller's session still holds (the access
+ * token not expired, its account's sessions not ended): a password reset ends the stream within
+ * about this much after this api hears of it, whatever the poll interval.
+ */
+export const QUEUE_STREAM_CHECK_MS = 1000;
 
 /** A performance's waiting room: its settings (admin) and joining it (buyer). */
 @ApiTags('waiting room')
@@ -124,7 +142,11 @@ export class PerformanceQueueController {
 export class QueueTicketController {
   private readonly logger = new Logger(QueueTicketController.name);
 
-  constructor(private readonly rooms: WaitingRoomService) {}
+  constructor(
+    private readonly rooms: WaitingRoomService,
+    private readonly streams: QueueStreams,
+    private readonly tokens: TokenService,
+  ) {}
 
   /**
    * Where the ticket stands, and the `admissionToken` once admitted. Poll every
@@ -143,17 +165,28 @@ export class QueueTicketController {
    * `pollAfterSeconds` (each event counts as a poll); the stream ends after the first event that
    * is not WAITING (ADMITTED with the token, or ENDED: a queue removed or a performance deleted
    * reads ENDED with endReason CLOSED, a performance canceled ENDED with CANCELED). The first read
-   * comes before the stream starts, so anyone else's ticket is a 404 and a store that cannot
-   * answer a 503, each with the uniform body, never an error event inside a 200 stream. A domain
-   * error met by a later poll (a store that stops answering: 503) ends the stream with one
-   * `event: error` whose data is the uniform error body the HTTP route would answer (status,
-   * message, details), never "Internal server error".
+   * comes before the stream starts, so anyone else's ticket is a 404, a store that cannot answer a
+   * 503, and an account with WAITING_ROOM_STREAMS_PER_USER streams open on this api process a 429
+   * (TooManyQueueStreams, Retry-After the poll interval), each with the uniform body, never an
+   * error event inside a 200 stream. Every QUEUE_STREAM_CHECK_MS, and around every poll, the
+   * stream checks that the caller's session still holds, as a new request's token is checked (the
+   * access token not expired; the account's sessions not ended by a password reset or a role
+   * change, SessionRevocations): when not, it ends with one `event: error` of the 401 body
+   * ("this session has ended …" or the expired token's), and nothing read after the end is sent
+   * (no admission token reaches an ended session). A domain error met by a later poll (a store
+   * that stops answering: 503) ends the stream with one `event: error` whose data is the uniform
+   * error body the HTTP route would answer (status, message, details), never "Internal server error".
    */
   @Sse(':ticketId/events')
   @ApiOkResponse({
     description:
-      'text/event-stream of QueueTicketResponseDto JSON events; a domain error met by a later poll ends it with `event: error` and the uniform error body as data',
+      "text/event-stream of QueueTicketResponseDto JSON events; a domain error met by a later poll, or the end of the caller's session (an expired access token, a password reset), ends it with `event: error` and the uniform error body as data (401 for the session)",
     content: { 'text/event-stream': { schema: { type: 'string', example: 'data: {"status":"WAITING",…}\n\n' } } },
+  })
+  @ApiTooManyRequestsResponse({
+    type: ErrorBodyDto,
+    description:
+      'the account has WAITING_ROOM_STREAMS_PER_USER event streams open on this api process (`details.code`: `TooManyQueueStreams`); Retry-After: the poll interval',
   })
   async events(
     @CurrentUser() user: AuthenticatedUser,
@@ -161,10 +194,23 @@ export class QueueTicketController {
     @Req() request: FastifyRequest,
   ): Promise<Observable<{ data: QueueTicketResponseDto } | { type: 'error'; data: ErrorBodyDto }>> {
     const first = await this.rooms.get(user.id, ticketId);
+    const release = this.streams.take(user.id, first.pollAfterSeconds);
+    // The guard let this token in; the stream asks again as time passes.
+    const token = accessTokenOf(request.headers)!;
+    const stillSignedIn = () => void this.tokens.verifyAccessNow(token);
     const requestId = RequestContext.requestId() ?? String(request.id);
     const path = request.url.split('?')[0];
-    return interval(first.pollAfterSeconds * 1000).pipe(
-      concatMap(() => this.rooms.get(user.id, ticketId)),
+    const checksPerPoll = Math.max(1, Math.round((first.pollAfterSeconds * 1000) / QUEUE_STREAM_CHECK_MS));
+    return interval(QUEUE_STREAM_CHECK_MS).pipe(
+      concatMap(async (tick): Promise<QueueTicket | null> => {
+        stillSignedIn();
+        if ((tick + 1) % checksPerPoll !== 0) return null;
+        const ticket = await this.rooms.get(user.id, ticketId);
+        // A session ended while the read was on its way gets nothing it read.
+        stillSignedIn();
+        return ticket;
+      }),
+      filter((ticket): ticket is QueueTicket => ticket !== null),
       startWith(first),
       takeWhile((ticket) => ticket.status === 'WAITING', true),
       map((ticket): { data: QueueTicketResponseDto } => ({ data: mapQueueTicket(ticket) })),
@@ -175,6 +221,8 @@ export class QueueTicketController {
         if (status >= 500) this.logger.warn(`queue ticket ${ticketId} stream ended: ${error.message}`);
         return of({ type: 'error' as const, data: errorBody(status, error.message, requestId, path, error.details) });
       }),
+      // However it ends: the last event, the client gone (Nest unsubscribes), a fault.
+      finalize(release),
     );
   }
 

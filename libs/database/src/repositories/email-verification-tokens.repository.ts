@@ -85,6 +85,41 @@ export class EmailVerificationTokensRepository {
     return userId;
   }
 
+  /**
+   * The account a live verification token with this hash confirms, with what proves its owner: its
+   * e-mail (the key of its password attempts) and password hash. Null when the token is unknown,
+   * used, replaced or expired at `now`. A read, no lock: `consume` decides.
+   */
+  async holderOfLive(
+    tokenHash: string,
+    now: Date,
+  ): Promise<{ userId: string; email: string; passwordHash: string } | null> {
+    const rows: { id: string; email: string; password_hash: string }[] = await this.dataSource.query(
+      `SELECT u.id, u.email, u.password_hash FROM ${TABLE} t JOIN users u ON u.id = t.user_id
+       WHERE t.token_hash = $1 AND t.expires_at > $2`,
+      [tokenHash, now],
+    );
+    return rows[0] ? { userId: rows[0].id, email: rows[0].email, passwordHash: rows[0].password_hash } : null;
+  }
+
+  /**
+   * Marks account `userId` verified at `now` unless it is already, deleting its verification
+   * tokens (nothing left to confirm), inside the caller's transaction: a completed password reset,
+   * which proved the inbox as a confirm does. Answers whether the account was unverified before.
+   */
+  async verifyByReset(userId: string, now: Date, manager: EntityManager): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      `WITH verified AS (
+         UPDATE users SET email_verified_at = $2, updated_at = now()
+         WHERE id = $1 AND email_verified_at IS NULL RETURNING id
+       ),
+       used AS (DELETE FROM ${TABLE} WHERE user_id = $1)
+       SELECT id FROM verified`,
+      [userId, now],
+    );
+    return rows.length > 0;
+  }
+
   /** Where the e-mail of verification request `verificationId` goes, while its token is live (see `recipientOfLiveToken`). */
   recipientOfLive(verificationId: string, now: Date): Promise<{ email: string; name: string } | null> {
     return recipientOfLiveToken(this.dataSource, TABLE, verificationId, now);

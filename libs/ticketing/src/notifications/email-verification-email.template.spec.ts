@@ -15,6 +15,10 @@ describe('e-mail verification template', () => {
     expect(email.text).toContain(`Token:  ${input.token}`);
     expect(email.text).toContain('Send this token to POST /api/v1/auth/email-verification/confirm');
     expect(email.text).toContain('ana@example.test');
+    // Who did not sign up cannot confirm (no sign-in, no password): ignore it, or reset the password.
+    expect(email.text).toContain('If you did not sign up for boxoffice, ignore this e-mail');
+    expect(email.text).toContain('reset its password (POST /api/v1/auth/password-reset');
+    expect(email.html).toContain('reset its password');
     expect(email.text).not.toContain('http');
     expect(email.html).toContain(`<code style="font-size: 1.1em">${input.token}</code>`);
     expect(email.html).not.toContain('<a ');
