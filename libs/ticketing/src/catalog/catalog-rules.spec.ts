@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
-import { EventDeletion, EventRepository, PerformanceRepository } from '@app/database';
+import { EventDeletion, EventRepository, PerformanceRepository, PresalesRepository } from '@app/database';
 import { StoreUnavailableError } from '@app/core';
 import { FakeClock } from '@app/testing';
 import { DomainError, NotFoundError } from '../errors';
@@ -145,6 +145,7 @@ describe('PerformanceService', () => {
         clock,
         {} as CheckInClearing,
         { CHECK_IN_OPENS_BEFORE_MINUTES: 180, CHECK_IN_CLOSES_AFTER_MINUTES: 240 } as Env,
+        { listOf: vi.fn(async () => new Map()) } as unknown as PresalesRepository,
       ),
       repository: performances,
       seatState: state,
