@@ -51,7 +51,8 @@ describe('presales with access codes (real PostgreSQL and Redis)', () => {
   it('runs a presale from creation to the general on-sale, through a rebuild of the Redis state', async () => {
     const performance = await beforeOnSale(10);
     const [s1, s2, s3, s4, s5, s6] = performance.seatIds;
-    const opensAt = new Date((await redisNow(redis)) + 1_500);
+    // Opens a few seconds ahead: room for the reads and the hold before it (checked below).
+    const opensAt = new Date((await redisNow(redis)) + 5_000);
     const created = await call('POST', `/admin/performances/${performance.id}/presales`, {
       body: {
         name: 'Fan club: early',
@@ -82,6 +83,7 @@ describe('presales with access codes (real PostgreSQL and Redis)', () => {
 
     // Before the window: as before any on-sale, whatever the code.
     const early = await hold(buyer, { performanceId: performance.id, seatIds: [s1], accessCode: 'FANCLUB-2027' });
+    expect(await redisNow(redis), 'the early hold answered before the window opened').toBeLessThan(opensAt.getTime());
     expect(expectUniform(early, 403)).toMatchObject({
       message: `sales open at ${performance.salesOpenAt}`,
       details: { salesOpenAt: performance.salesOpenAt },
@@ -228,7 +230,7 @@ describe('presales with access codes (real PostgreSQL and Redis)', () => {
     expectUniform(await call('DELETE', `/admin/performances/${performance.id}/presales/abc`, { session: admin }), 404);
   });
 
-  it('lets only admins create, list and delete presales (403), changing nothing', async () => {
+  it('lets only admins create, list and delete presales (403), and no one once the performance is canceled (409)', async () => {
     const performance = await beforeOnSale(1);
     const body = {
       name: 'Presale',
@@ -245,6 +247,14 @@ describe('presales with access codes (real PostgreSQL and Redis)', () => {
     expectUniform(await call('GET', path), 401);
     const listed = await call('GET', path, { session: admin });
     expect(listed.json().items.map((p: { id: string }) => p.id)).toEqual([made.json().id]);
+
+    // A canceled performance's presales change no more (409), though listed still.
+    const canceled = await call('POST', `/admin/performances/${performance.id}/cancel`, { session: admin });
+    expect(canceled.statusCode, canceled.body).toBeLessThan(300);
+    const refused = await call('POST', path, { body: { ...body, code: 'AFTER-CANCEL' }, session: admin });
+    expect(expectUniform(refused, 409).message).toMatch(/canceled/);
+    expectUniform(await call('DELETE', `${path}/${made.json().id}`, { session: admin }), 409);
+    expect((await call('GET', path, { session: admin })).json().items).toHaveLength(1);
   });
 
   it('sells no seat twice while many buyers with the right code race for few seats in the presale', async () => {
