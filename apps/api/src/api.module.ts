@@ -20,6 +20,7 @@ import {
   WaitingRoomModule,
 } from '@app/ticketing';
 import { AdminPerformancesController } from './admin-performances/admin-performances.controller';
+import { PresalesController } from './admin-performances/presales.controller';
 import { BoxOfficeController } from './box-office/box-office.controller';
 import { CashUpController } from './box-office/cash-up.controller';
 import { AuthController } from './auth/auth.controller';
@@ -92,6 +93,7 @@ export class ApiModule {
         AdminPurchasesController,
         WindowRefundsController,
         AdminPerformancesController,
+        PresalesController,
         BoxOfficeController,
         CashUpController,
         AdminAuditController,

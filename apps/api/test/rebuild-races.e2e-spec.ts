@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
-import { PerformanceRepository, PurchaseRepository, SeatBlocksRepository } from '@app/database';
+import { PerformanceRepository, PresalesRepository, PurchaseRepository, SeatBlocksRepository } from '@app/database';
 import { ApiHarness, createSession, keysMatching, TestSession, waitUntil } from '@app/testing';
 import {
   HoldDesk,
@@ -41,6 +41,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
       store,
       api.app.get(WaitingRoomService),
       api.app.get(SeatBlocksRepository),
+      api.app.get(PresalesRepository),
     );
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));

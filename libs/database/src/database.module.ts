@@ -18,6 +18,7 @@ import { PurchaseRefundsRepository } from './repositories/purchase-refunds.repos
 import { PerformanceRepository } from './repositories/performance.repository';
 import { PerformanceCancellationsRepository } from './repositories/performance-cancellations.repository';
 import { PerformanceReschedulesRepository } from './repositories/performance-reschedules.repository';
+import { PresalesRepository } from './repositories/presales.repository';
 import { PurchaseRepository } from './repositories/purchase.repository';
 import { PurchaseReceiptsRepository } from './repositories/purchase-receipts.repository';
 import { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
@@ -50,6 +51,7 @@ const REPOSITORIES = [
   TicketsRepository,
   AttendeesRepository,
   WaitingRoomsRepository,
+  PresalesRepository,
   SalesRepository,
   SeatBlocksRepository,
   AdminAuditRepository,

@@ -47,6 +47,7 @@ import { GuestComps1799770000000 } from './migrations/1799770000000-GuestComps';
 import { SessionsValidFrom1799780000000 } from './migrations/1799780000000-SessionsValidFrom';
 import { SessionsValidFromIndex1799780000001 } from './migrations/1799780000001-SessionsValidFromIndex';
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
+import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -102,4 +103,5 @@ export const MIGRATIONS: Function[] = [
   SessionsValidFrom1799780000000,
   SessionsValidFromIndex1799780000001,
   EventSearchUnaccent1799790000000,
+  PerformancePresales1799820000000,
 ];

@@ -11,9 +11,32 @@ export type { DomainErrorKind } from '@app/core';
 /** Errors of the sale, with stable codes. */
 
 export class SalesNotOpenError extends DomainError {
-  constructor(salesOpenAt: Date) {
-    super('forbidden', 'SalesNotOpen', `sales open at ${salesOpenAt.toISOString()}`, {
-      salesOpenAt: salesOpenAt.toISOString(),
+  /**
+   * `presales`: the presales open now (id, name) when a hold came without an access code during
+   * them; the message then names them and says to send the code (`accessCode`).
+   */
+  constructor(salesOpenAt: Date, presales: readonly { id: string; name: string }[] = []) {
+    super(
+      'forbidden',
+      'SalesNotOpen',
+      presales.length === 0
+        ? `sales open at ${salesOpenAt.toISOString()}`
+        : `a presale is on (${presales.map((presale) => presale.name).join(', ')}): send its access code (accessCode); general sales open at ${salesOpenAt.toISOString()}`,
+      presales.length === 0
+        ? { salesOpenAt: salesOpenAt.toISOString() }
+        : { salesOpenAt: salesOpenAt.toISOString(), presales: presales.map(({ id, name }) => ({ id, name })) },
+    );
+  }
+}
+
+/**
+ * A hold's access code during a presale is not the code of any presale open now; nothing was held.
+ * `details.code` tells it apart from the other 403s of a hold (SalesNotOpen, admission).
+ */
+export class AccessCodeInvalidError extends DomainError {
+  constructor() {
+    super('forbidden', 'AccessCodeInvalid', 'the access code is not that of a presale open now', {
+      code: 'AccessCodeInvalid',
     });
   }
 }

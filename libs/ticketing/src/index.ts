@@ -17,6 +17,7 @@ export {
   QueueTicketEndedError,
   SalesClosedError,
   SalesNotOpenError,
+  AccessCodeInvalidError,
   SeatBlocksNotReplicatedError,
   SeatsNotBlockableError,
   SeatsUnavailableError,
@@ -30,6 +31,15 @@ export type { PerformanceRegistration, SeatCounts } from './seats/seat-state.sto
 export type { SeatStatus } from './seats/seat-status';
 export { SEATING_FORMAT } from './seats/seating-layout';
 export { HoldService } from './holds/hold.service';
+export {
+  MAX_PRESALES_PER_PERFORMANCE,
+  PRESALE_CREATE_ACTION,
+  PRESALE_DELETE_ACTION,
+  PRESALE_NAME_MAX,
+  PresaleService,
+} from './presales/presales';
+export type { NewPresale, Presale } from './presales/presales';
+export { ACCESS_CODE_PATTERN, accessCodeDigest } from './presales/access-code';
 export { HoldStore } from './holds/hold.store';
 export { HoldDesk } from './holds/hold-desk';
 export { HOLD_RETENTION_MS } from './holds/hold';
@@ -88,6 +98,7 @@ export type {
   Page,
   MapPoint,
   Performance,
+  PresaleListing,
   SeatListing,
   SeatPage,
   SeatRef,

@@ -45,6 +45,7 @@ import {
 } from '../common/validators';
 import { RowLabelProperty, RowProperty } from '../common/row-properties';
 import { SECTION_NAME_PATTERN, GRADE_PATTERN, ROW_LABEL_PATTERN } from '../common/section-name-patterns';
+import { mapPresale, PresaleDto } from './presale.dto';
 
 /** Map coordinates are bounded so that distances stay exact in doubles and drawable. */
 const MAX_COORDINATE = 100_000;
@@ -470,6 +471,13 @@ export class PerformanceResponseDto {
    */
   @ApiProperty({ format: 'date-time' })
   checkInClosesAt: string;
+  /**
+   * Its presales, in opening order: windows before `salesOpenAt` in which a hold needs the
+   * presale's access code (`accessCode` of `POST /reservations`); never the code. In reads (`GET
+   * /performances/:id`, an event's performances); absent from the answers of a create or change.
+   */
+  @ApiPropertyOptional({ type: () => PresaleDto, isArray: true })
+  presales?: PresaleDto[];
 }
 
 export class PerformanceDetailDto extends PerformanceResponseDto {
@@ -508,6 +516,7 @@ export function mapPerformance(performance: Performance, nowMs: number, window: 
     checkInClosesAfterMinutes: performance.checkInClosesAfterMinutes ?? null,
     checkInOpensAt: window.opensAt.toISOString(),
     checkInClosesAt: window.closesAt.toISOString(),
+    ...(performance.presales && { presales: performance.presales.map(mapPresale) }),
   };
 }
 

@@ -7,13 +7,14 @@ import {
   IsArray,
   IsBoolean,
   IsInt,
+  IsString,
   Matches,
   Max,
   Min,
   ValidateIf,
 } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
-import { ARRANGEMENTS, formatLocalDateTime, InvalidInputError } from '@app/ticketing';
+import { ACCESS_CODE_PATTERN, ARRANGEMENTS, formatLocalDateTime, InvalidInputError } from '@app/ticketing';
 import type { Arrangement, Described, Hold, HoldEndReason, SeatScope } from '@app/ticketing';
 import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
@@ -23,10 +24,11 @@ import { IntegerField, itemsAtLeast, itemsAtMost, MoneyProperty } from '../commo
 
 /** The two forms of `POST /reservations` as the compiled schema accepts them (a subset of the DTO's rules). */
 type ReservationBody =
-  | { performanceId: number; seatIds: number[] }
+  | { performanceId: number; seatIds: number[]; accessCode?: string }
   | {
       performanceId: number;
       quantity: number;
+      accessCode?: string;
       grade?: string;
       section?: string;
       together?: boolean;
@@ -34,6 +36,8 @@ type ReservationBody =
     };
 
 const ID_SCHEMA = { type: 'integer', minimum: 1, maximum: MAX_INT4 } as const;
+/** A presale's access code in the compiled schema: the DTO's rule (ACCESS_CODE_PATTERN) exactly. */
+const ACCESS_CODE_SCHEMA = { type: 'string', pattern: '^[\\x21-\\x7E]{4,64}$' } as const;
 
 /**
  * The most seats one `POST /reservations` body may name (`seatIds`) or ask for (`quantity`): above
@@ -62,6 +66,7 @@ const QUANTITY_RANGE = `quantity must be an integer from 1 to ${MAX_SEATS_PER_RE
     properties: {
       performanceId: ID_SCHEMA,
       seatIds: { type: 'array', minItems: 1, maxItems: MAX_SEATS_PER_REQUEST, uniqueItems: true, items: ID_SCHEMA },
+      accessCode: ACCESS_CODE_SCHEMA,
     },
     required: ['performanceId', 'seatIds'],
     additionalProperties: false,
@@ -75,6 +80,7 @@ const QUANTITY_RANGE = `quantity must be an integer from 1 to ${MAX_SEATS_PER_RE
       section: { type: 'string', pattern: asciiNamePattern(50) },
       together: { type: 'boolean' },
       accessible: { type: 'boolean' },
+      accessCode: ACCESS_CODE_SCHEMA,
     },
     required: ['performanceId', 'quantity'],
     not: { required: ['grade', 'section'] },
@@ -149,11 +155,24 @@ export class ReservationCreateDto {
   @ValidateIf((dto: ReservationCreateDto) => dto.accessible !== undefined)
   @IsBoolean()
   accessible?: boolean;
+
+  /**
+   * A presale's access code (either form): needed before `salesOpenAt` while a presale of the
+   * performance is open (without it 403 `SalesNotOpen` naming the presale, `details.presales`;
+   * another code 403 `AccessCodeInvalid`, nothing held); ignored outside every presale and from
+   * `salesOpenAt` on. 4–64 printable ASCII characters without spaces, compared case-insensitively.
+   * @example "FANCLUB-2027"
+   */
+  @ApiPropertyOptional({ minLength: 4, maxLength: 64, pattern: '^[\\x21-\\x7E]{4,64}$' })
+  @ValidateIf((dto: ReservationCreateDto) => dto.accessCode !== undefined)
+  @IsString()
+  @Matches(ACCESS_CODE_PATTERN, { message: 'accessCode must be 4-64 printable ASCII characters without spaces' })
+  accessCode?: string;
 }
 
 /** A validated body of `POST /reservations`, by form. */
 export type ReservationRequest =
-  | { form: 'seats'; performanceId: number; seatIds: number[] }
+  | { form: 'seats'; performanceId: number; seatIds: number[]; accessCode?: string }
   | {
       form: 'best-available';
       performanceId: number;
@@ -161,6 +180,7 @@ export type ReservationRequest =
       together: boolean;
       accessible: boolean;
       scope: SeatScope;
+      accessCode?: string;
     };
 
 const BEST_AVAILABLE_FIELDS = ['grade', 'section', 'together', 'accessible'] as const;
@@ -182,7 +202,7 @@ export function reservationRequest(body: ReservationCreateDto): ReservationReque
     if (extra.length > 0) {
       throw new InvalidInputError(`${extra.join(', ')} may only come with quantity (best available), not with seatIds`);
     }
-    return { form: 'seats', performanceId, seatIds };
+    return { form: 'seats', performanceId, seatIds, accessCode: body.accessCode };
   }
   if (body.grade !== undefined && body.section !== undefined) {
     throw new InvalidInputError('give grade or section, not both');
@@ -200,6 +220,7 @@ export function reservationRequest(body: ReservationCreateDto): ReservationReque
     together: body.together ?? true,
     accessible: body.accessible ?? false,
     scope,
+    accessCode: body.accessCode,
   };
 }
 

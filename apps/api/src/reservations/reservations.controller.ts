@@ -48,7 +48,7 @@ export class ReservationsController {
     status: 403,
     type: ErrorBodyDto,
     description:
-      'sales not open yet (SalesNotOpen), no valid admission while the performance has a waiting room, or EMAIL_VERIFICATION_REQUIRED and the buyer has not confirmed their e-mail address (`details.code`: `EmailNotVerified`)',
+      'sales not open yet (SalesNotOpen; while a presale is open and no `accessCode` was sent, the message says so and `details.presales` names the open presales: [{id, name}]), `AccessCodeInvalid` (a presale is open and `accessCode` is none of its; nothing held), no valid admission while the performance has a waiting room, or EMAIL_VERIFICATION_REQUIRED and the buyer has not confirmed their e-mail address (`details.code`: `EmailNotVerified`)',
   })
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'unknown performance, seat, section or grade' })
   @ApiResponse({
@@ -93,7 +93,7 @@ export class ReservationsController {
     const request = reservationRequest(body);
     const held =
       request.form === 'seats'
-        ? this.holds.hold(user.id, request.performanceId, request.seatIds, idempotencyKey)
+        ? this.holds.hold(user.id, request.performanceId, request.seatIds, idempotencyKey, request.accessCode)
         : this.holds.holdBestAvailable(user.id, request, idempotencyKey);
     return this.describer.describe(held).then(mapReservation);
   }

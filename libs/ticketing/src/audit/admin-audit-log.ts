@@ -20,6 +20,7 @@ import {
 import { SECTION_PRICE_ACTION } from '../catalog/section-rules';
 import { BOX_OFFICE_SALE_ACTION } from '../box-office/box-office';
 import { COMP_ISSUE_ACTION } from '../comps/comps';
+import { PRESALE_CREATE_ACTION, PRESALE_DELETE_ACTION } from '../presales/presales';
 import { REFUND_ACTION } from '../purchases/admin-purchases';
 import { WINDOW_REFUND_PAID_ACTION } from '../purchases/window-refunds';
 import { ATTENDEES_EXPORT_ACTION } from '../sales/attendee-list';
@@ -40,6 +41,8 @@ export function auditedActions(): string[] {
     SECTION_PRICE_ACTION,
     WAITING_ROOM_UPDATE_ACTION,
     WAITING_ROOM_DELETE_ACTION,
+    PRESALE_CREATE_ACTION,
+    PRESALE_DELETE_ACTION,
     SEAT_BLOCK_ACTION,
     SEAT_RELEASE_ACTION,
     ATTENDEES_EXPORT_ACTION,
@@ -65,7 +68,7 @@ function digestOf(filter: AdminAuditFilter): string {
 
 /**
  * Reads the audit log of operators' actions (`admin_audit_log`: who created, changed or deleted an
- * event or performance, set or removed a waiting room, changed a price, blocked or released
+ * event or performance, set or removed a waiting room, created or deleted a presale, changed a price, blocked or released
  * seats, downloaded a door list, issued a comp, refunded a purchase, e-mailed a buyer's tickets again or one ticket to its holder, undid a check-in, canceled a performance; and the seat
  * reconciler's repairs, as actor `seat-reconciler`), newest first. The rows are written by the
  * actions themselves, each in its own transaction or before its first byte.

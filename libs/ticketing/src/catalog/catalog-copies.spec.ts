@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { PerformanceRepository, PricedPerformance } from '@app/database';
+import { PerformanceRepository, PresalesRepository, PricedPerformance } from '@app/database';
 import { FakeClock } from '@app/testing';
 import { NotFoundError } from '../errors';
 import { CatalogCache } from './catalog-cache';
@@ -40,6 +40,7 @@ function copiesOver(row: PricedPerformance | null = ROW, seatDirectory?: SeatDir
     local,
     seatDirectory ?? (directory as unknown as SeatDirectory),
     clock,
+    { list: vi.fn(async () => []) } as unknown as PresalesRepository,
   );
   return { copies, findById, directory, clock };
 }
@@ -111,6 +112,7 @@ describe('CatalogCopies.seatsAt', () => {
       local,
       { warm: vi.fn() } as unknown as SeatDirectory,
       new FakeClock(NOW_MS),
+      {} as PresalesRepository,
     );
     const performance = { id: 7, totalSeats: 1000, currency: 'KRW' } as Parameters<CatalogCopies['seatsAt']>[1];
     const seats = await copies.seatsAt('5', performance, [1, 100, 101, 250, 1000]);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@app/core';
-import { PerformanceRepository, PricedPerformance, SeatRow } from '@app/database';
+import { PerformanceRepository, PresaleRecord, PresalesRepository, PricedPerformance, SeatRow } from '@app/database';
 import { NotFoundError } from '../errors';
 import { CatalogCache } from './catalog-cache';
 import { Performance, revivePerformance, SeatListing } from './catalog.types';
@@ -34,6 +34,7 @@ export class CatalogCopies {
     private readonly local: LocalCatalog,
     private readonly directory: SeatDirectory,
     private readonly clock: Clock,
+    private readonly presales: PresalesRepository,
   ) {}
 
   /** The catalog version the in-process copies are of; read from Redis when there is none yet. */
@@ -83,7 +84,7 @@ export class CatalogCopies {
   private async loadPerformance(version: string, id: number): Promise<Performance> {
     const cached = await this.cache.getOrLoadAt(version, `performance:${id}`, async () => {
       const row = await this.performances.findById(id);
-      return row ? toPerformance(row) : null;
+      return row ? toPerformance(row, await this.presales.list(id)) : null;
     });
     if (!cached) throw new NotFoundError('performance');
     const performance = revivePerformance(cached);
@@ -174,8 +175,11 @@ export class CatalogCopies {
   }
 }
 
-/** The catalog's performance from its row (the entity carries more than the catalog shows). */
-export function toPerformance(performance: PricedPerformance): Performance {
+/**
+ * The catalog's performance from its row (the entity carries more than the catalog shows), with
+ * `presales` (never their codes) when given.
+ */
+export function toPerformance(performance: PricedPerformance, presales?: readonly PresaleRecord[]): Performance {
   return {
     id: performance.id,
     eventId: performance.eventId,
@@ -194,6 +198,9 @@ export function toPerformance(performance: PricedPerformance): Performance {
     maxTicketsPerBuyer: performance.maxTicketsPerBuyer,
     checkInOpensBeforeMinutes: performance.checkInOpensBeforeMinutes,
     checkInClosesAfterMinutes: performance.checkInClosesAfterMinutes,
+    ...(presales && {
+      presales: presales.map(({ id, name, opensAt, closesAt }) => ({ id, name, opensAt, closesAt })),
+    }),
   };
 }
 

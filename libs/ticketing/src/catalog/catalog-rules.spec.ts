@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
-import { EventDeletion, EventRepository, PerformanceRepository } from '@app/database';
+import { EventDeletion, EventRepository, PerformanceRepository, PresalesRepository } from '@app/database';
 import { StoreUnavailableError } from '@app/core';
 import { FakeClock } from '@app/testing';
 import { DomainError, NotFoundError } from '../errors';
@@ -156,6 +156,7 @@ describe('PerformanceService', () => {
           CHECK_IN_CLOSES_AFTER_MINUTES: 240,
           SALES_CLOSURE_LEASE_MS: 30_000,
         } as Env,
+        { listOf: vi.fn(async () => new Map()) } as unknown as PresalesRepository,
       ),
       repository: performances,
       seatState: state,

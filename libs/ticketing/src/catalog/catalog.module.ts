@@ -5,6 +5,8 @@ import { TicketingModule } from '../ticketing.module';
 import { CheckInClearing } from '../tickets/check-in-clearing';
 import { CheckInStore } from '../tickets/check-in.store';
 import { WaitingRoomModule } from '../waiting-room/waiting-room.module';
+import { PresaleService } from '../presales/presales';
+import { PresaleStore } from '../presales/presale.store';
 import { BookingDescriber } from './booking-details';
 import { CatalogCache } from './catalog-cache';
 import { CatalogCopies } from './catalog-copies';
@@ -17,7 +19,7 @@ import { SeatPageService } from './seat-page.service';
 import { SectionService } from './section.service';
 import { SectionStore } from './section.store';
 
-/** Events, performances, their sections, seat pages, seat maps and buyers' holds. Needs the global Env and Clock (CoreModule), DatabaseModule and RedisModule. */
+/** Events, performances, their sections and presales, seat pages, seat maps and buyers' holds. Needs the global Env and Clock (CoreModule), DatabaseModule and RedisModule. */
 @Module({
   imports: [TicketingModule, WaitingRoomModule, SeatStateModule],
   providers: [
@@ -35,6 +37,8 @@ import { SectionStore } from './section.store';
     BookingDescriber,
     CheckInStore,
     CheckInClearing,
+    PresaleService,
+    PresaleStore,
   ],
   exports: [
     EventService,
@@ -45,6 +49,7 @@ import { SectionStore } from './section.store';
     HoldDesk,
     SectionService,
     BookingDescriber,
+    PresaleService,
   ],
 })
 export class CatalogModule {}

@@ -61,6 +61,21 @@ export interface Performance {
    */
   checkInOpensBeforeMinutes?: number | null;
   checkInClosesAfterMinutes?: number | null;
+  /**
+   * Its presales (PresaleService), in opening order, never their codes; loaded with the copies the
+   * reads serve (GET /performances/:id, an event's performances); absent in copies made otherwise
+   * (a change's answer) and in copies cached before it existed.
+   */
+  presales?: PresaleListing[];
+}
+
+/** A presale as reads show it: its window, never its code. */
+export interface PresaleListing {
+  /** Decimal digits. */
+  id: string;
+  name: string;
+  opensAt: Date;
+  closesAt: Date;
 }
 
 /** Seat counts of a performance from its live state in Redis. */
@@ -170,5 +185,12 @@ export function revivePerformance(cached: Performance): Performance {
     salesOpenAt: new Date(cached.salesOpenAt),
     salesCloseAt: cached.salesCloseAt ? new Date(cached.salesCloseAt) : null,
     cancelUntil: cached.cancelUntil ? new Date(cached.cancelUntil) : null,
+    ...(cached.presales && {
+      presales: cached.presales.map((presale) => ({
+        ...presale,
+        opensAt: new Date(presale.opensAt),
+        closesAt: new Date(presale.closesAt),
+      })),
+    }),
   };
 }

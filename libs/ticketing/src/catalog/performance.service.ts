@@ -8,6 +8,7 @@ import {
   PerformanceLifecycleChanges,
   PerformanceRepository,
   PerformanceStatus,
+  PresalesRepository,
   PricedPerformance,
 } from '@app/database';
 import { auditValues, changedFields, operatorAudit } from '../audit/audit-details';
@@ -114,6 +115,7 @@ export class PerformanceService {
     private readonly clock: Clock,
     private readonly checkIns: CheckInClearing,
     @Inject(Env) private readonly env: Env,
+    private readonly presales: PresalesRepository,
   ) {}
 
   /** The global check-in window (CHECK_IN_OPENS_BEFORE_MINUTES, CHECK_IN_CLOSES_AFTER_MINUTES). */
@@ -422,7 +424,9 @@ export class PerformanceService {
         after ? { startsAt: new Date(after.s), id: after.i } : null,
         limit + 1,
       );
-      const items = rows.slice(0, limit).map(toPerformance);
+      const kept = rows.slice(0, limit);
+      const presales = await this.presales.listOf(kept.map((row) => row.id));
+      const items = kept.map((row) => toPerformance(row, presales.get(row.id) ?? []));
       const last = items[items.length - 1];
       return {
         items,

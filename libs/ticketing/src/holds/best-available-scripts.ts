@@ -9,8 +9,11 @@ import {
   HoldScriptHead,
   holdScriptArgs,
   holdScriptKeys,
+  PresaleOutcome,
+  presaleOutcome,
   TicketLimitOutcome,
   ticketLimitOutcome,
+  withAccessCode,
 } from './hold-scripts';
 import type { NoFitReason, SalesClosedReason } from '../errors';
 
@@ -60,7 +63,8 @@ export type HoldBestAvailableResult =
   /** `reason`: why nothing fit, when the script can tell (NoFitReason); null otherwise. */
   | { outcome: 'NO_FIT'; reason: NoFitReason | null }
   | HoldReplay
-  | { outcome: 'KEY_REUSED' };
+  | { outcome: 'KEY_REUSED' }
+  | PresaleOutcome;
 
 /**
  * Rounds of END_HOLDS: each call ends up to 16 expired holds whose records it was given; holds
@@ -104,16 +108,19 @@ function bestAvailableRound(
     redis,
     HOLD_BEST_AVAILABLE.name,
     holdScriptKeys(keys, request, ending),
-    [
-      ...holdScriptArgs(request),
-      request.quantity,
-      request.together ? 1 : 0,
-      request.accessible ? 1 : 0,
-      request.scope.kind,
-      filterValue,
-      round === ROUNDS ? 1 : 0,
-      ...ending,
-    ],
+    withAccessCode(
+      [
+        ...holdScriptArgs(request),
+        request.quantity,
+        request.together ? 1 : 0,
+        request.accessible ? 1 : 0,
+        request.scope.kind,
+        filterValue,
+        round === ROUNDS ? 1 : 0,
+        ...ending,
+      ],
+      request,
+    ),
   ).then(([outcome, ...rest]) => {
     if (outcome !== 'END_HOLDS' || round === ROUNDS) return bestAvailableResult(outcome, rest);
     return bestAvailableRound(redis, keys, request, [...new Set([...ending, ...rest.map(String)])], round + 1);
@@ -151,6 +158,9 @@ function bestAvailableResult(outcome: string, rest: (string | number)[]): HoldBe
       return holdReplay(rest);
     case 'KEY_REUSED':
       return { outcome };
+    case 'PRESALE_CODE_REQUIRED':
+    case 'ACCESS_CODE_INVALID':
+      return presaleOutcome(outcome, rest)!;
     default:
       throw new Error(`hold-best-available.lua answered ${JSON.stringify(outcome)}`);
   }

@@ -81,6 +81,7 @@
   ARGV[12] filter: 'all', 'grade' or 'section'    ARGV[13] the grade folded (gradeKey), or the section name folded (sectionNameKey), or '' for all
   ARGV[14] '1': end only the expired holds passed, never answer END_HOLDS; '0': as above
   ARGV[15..14+n] ids of the expired holds whose records follow the fixed keys
+  ARGV[15+n]     only with an access code: 'code:<digest>' (hold-seats.lua)
 
   Returns one of
     {'OK', expiresAt (epoch ms; salesCloseAt if sooner than now + lifetime), amount (minor units),
@@ -89,7 +90,8 @@
     {'NO_PERFORMANCE'} · {'NO_LAYOUT'} (registered without seating data, or with data of another
                        format than ARGV[7]: build it, call again)
     {'UNKNOWN_SECTION'} · {'UNKNOWN_GRADE'}
-    {'SALES_NOT_OPEN', salesOpenAt} · {'SALES_CLOSED', reason} · {'LIMIT', seats already held}
+    {'SALES_NOT_OPEN', salesOpenAt} · {'PRESALE_CODE_REQUIRED', salesOpenAt, presale id, name, ...} ·
+    {'ACCESS_CODE_INVALID'} (hold-seats.lua) · {'SALES_CLOSED', reason} · {'LIMIT', seats already held}
     {'TICKET_LIMIT', maxTicketsPerBuyer, seats bought, seats held} (hold-seats.lua)
     {'NO_FIT'}        nothing fits the request, for none of the reasons below; nothing held
     {'NO_FIT', 'SINGLE_LEFT'}  noOrphanSeats refused what the ladder found (it left a single
@@ -164,7 +166,12 @@ if not layoutHead[2] then return {filter == 'grade' and 'UNKNOWN_GRADE' or 'UNKN
 
 local now = redisNow()
 if meta[5] and now >= tonumber(meta[5]) then return {'SALES_CLOSED', 'ENDED'} end
-if now < tonumber(salesOpenAt) then return {'SALES_NOT_OPEN', salesOpenAt} end
+local presale
+if now < tonumber(salesOpenAt) then
+  local refusal
+  refusal, presale = presaleRefusal(metaKey, salesOpenAt, accessCodeArg(ARGV), now)
+  if refusal then return refusal end
+end
 
 -- The per-user limit, counted as hold-seats.lua counts it.
 local alreadyHeld = liveHeldSeats(userHoldsKey, expiryKey, now)
@@ -1290,7 +1297,7 @@ local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
   now = now, lifetime = lifetime, retention = retention, closesAt = meta[5] and tonumber(meta[5]),
   arrangement = arrangement, places = places, rows = rows,
-  indexUntil = indexUntil,
+  indexUntil = indexUntil, presale = presale,
 })
 local seatList = table.concat(seatIds, ',')
 if recordKey then

@@ -21,14 +21,20 @@ export class HoldDesk {
    * as is one whose seating data the noOrphanSeats rule needs and lacks (built from PostgreSQL).
    * A `.catch` rather than `async`/`await`: one promise a hold fewer (each pays AsyncLocalStorage's hook).
    */
-  hold(userId: string, performanceId: number, seatIds: number[], idempotencyKey?: string): Promise<Hold> {
-    return this.holds.hold(userId, performanceId, seatIds, idempotencyKey).catch((error: unknown) => {
+  hold(
+    userId: string,
+    performanceId: number,
+    seatIds: number[],
+    idempotencyKey?: string,
+    accessCode?: string,
+  ): Promise<Hold> {
+    return this.holds.hold(userId, performanceId, seatIds, idempotencyKey, accessCode).catch((error: unknown) => {
       if (!(error instanceof NotFoundError) || error.details?.seatIds !== undefined) throw error;
       const rebuilt =
         error.message === 'seating not found'
           ? this.seatState.ensureSeating(performanceId)
           : this.seatState.ensure(performanceId);
-      return rebuilt.then(() => this.holds.hold(userId, performanceId, seatIds, idempotencyKey));
+      return rebuilt.then(() => this.holds.hold(userId, performanceId, seatIds, idempotencyKey, accessCode));
     });
   }
 

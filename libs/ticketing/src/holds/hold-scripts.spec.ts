@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { digestOfKey } from '../purchases/idempotency';
 import { performanceKeys } from '../redis-keys';
-import { holdReplay, holdScriptKeys } from './hold-scripts';
+import { accessCodeDigest } from '../presales/access-code';
+import { holdReplay, holdScriptKeys, presaleOutcome, withAccessCode } from './hold-scripts';
 
 /** What lua-includes/hold-taking.lua's requestRecordKey takes for an Idempotency-Key record. */
 const RECORD_NAME = /\}:hold-request:[^:]+:[^:]+$/;
@@ -40,5 +41,37 @@ describe('holdReplay', () => {
       seatPrices: [1000, 2000],
     });
     expect(holdReplay(['h1', 1000, 3000, 'KRW', '1000,2000', '5,4', 'TOGETHER']).arrangement).toBe('TOGETHER');
+  });
+});
+
+describe('withAccessCode', () => {
+  it('sends nothing more without an access code, and its digest last with one', () => {
+    expect(withAccessCode([300000, 4, '', 5], {})).toEqual([300000, 4, '', 5]);
+    const digest = accessCodeDigest(7, 'FANS-1');
+    expect(withAccessCode([300000, 4, '', 5], { accessCodeDigest: digest })).toEqual([
+      300000,
+      4,
+      '',
+      5,
+      `code:${digest}`,
+    ]);
+    // Case-insensitive, per performance.
+    expect(accessCodeDigest(7, 'fans-1')).toBe(digest);
+    expect(accessCodeDigest(8, 'FANS-1')).not.toBe(digest);
+  });
+});
+
+describe('presaleOutcome', () => {
+  it('reads the open presales of PRESALE_CODE_REQUIRED, names with colons and commas kept', () => {
+    expect(presaleOutcome('PRESALE_CODE_REQUIRED', ['1900000000000', '11', 'Fans: a, b', '12', 'Card'])).toEqual({
+      outcome: 'PRESALE_CODE_REQUIRED',
+      salesOpenAt: 1900000000000,
+      presales: [
+        { id: '11', name: 'Fans: a, b' },
+        { id: '12', name: 'Card' },
+      ],
+    });
+    expect(presaleOutcome('ACCESS_CODE_INVALID', [])).toEqual({ outcome: 'ACCESS_CODE_INVALID' });
+    expect(presaleOutcome('OK', [])).toBeNull();
   });
 });

@@ -56,7 +56,35 @@ export type HoldSeatsResult =
   /** noOrphanSeats is on and the seating data is missing or of another format: build it, ask again. */
   | { outcome: 'NO_LAYOUT' }
   | HoldReplay
-  | { outcome: 'KEY_REUSED' };
+  | { outcome: 'KEY_REUSED' }
+  | PresaleOutcome;
+
+/**
+ * A hold refused before salesOpenAt while a presale is open (the hold-taking include's
+ * presaleRefusal): no access code was sent (`presales`: every presale open now, by id and name),
+ * or the code sent is none of theirs.
+ */
+export type PresaleOutcome =
+  | { outcome: 'PRESALE_CODE_REQUIRED'; salesOpenAt: number; presales: { id: string; name: string }[] }
+  | { outcome: 'ACCESS_CODE_INVALID' };
+
+/** PRESALE_CODE_REQUIRED's or ACCESS_CODE_INVALID's reply as an outcome; null for any other outcome. */
+export function presaleOutcome(outcome: string, rest: (string | number)[]): PresaleOutcome | null {
+  if (outcome === 'ACCESS_CODE_INVALID') return { outcome };
+  if (outcome !== 'PRESALE_CODE_REQUIRED') return null;
+  const presales: { id: string; name: string }[] = [];
+  for (let i = 1; i + 1 < rest.length; i += 2) presales.push({ id: String(rest[i]), name: String(rest[i + 1]) });
+  return { outcome, salesOpenAt: Number(rest[0]), presales };
+}
+
+/**
+ * Appends the request's access code (its digest) to a hold script's ARGV as the scripts read it
+ * (the hold-taking include's accessCodeArg: last, 'code:<digest>'); nothing without one.
+ */
+export function withAccessCode(args: (string | number)[], head: Pick<HoldScriptHead, 'accessCodeDigest'>) {
+  if (head.accessCodeDigest !== undefined) args.push(`code:${head.accessCodeDigest}`);
+  return args;
+}
 
 /**
  * The request's Idempotency-Key made a hold for the same request before (hold-taking.lua's
@@ -155,6 +183,12 @@ export interface HoldScriptHead {
    * makes under it. Absent, the call is what it was without keys: no key, no argument more.
    */
   keyDigest?: string;
+  /**
+   * The digest (accessCodeDigest) of the access code the buyer sent, when they sent one: before
+   * salesOpenAt, a presale open now whose code it is lets the hold in (the record keeps the
+   * presale's id). Absent, no argument more; after the on-sale it is ignored.
+   */
+  accessCodeDigest?: string;
 }
 
 /**
@@ -220,11 +254,12 @@ function holdSeatsRound(
   round: number,
 ): Promise<HoldSeatsResult> {
   const ending = [...holdsToEnd];
-  return callScript<[string, ...(string | number)[]]>(redis, HOLD_SEATS.name, holdScriptKeys(keys, request, ending), [
-    ...holdSeatsArgs(request),
-    ...ending,
-    ...request.seatIds,
-  ]).then(([outcome, ...rest]) => {
+  return callScript<[string, ...(string | number)[]]>(
+    redis,
+    HOLD_SEATS.name,
+    holdScriptKeys(keys, request, ending),
+    withAccessCode([...holdSeatsArgs(request), ...ending, ...request.seatIds], request),
+  ).then(([outcome, ...rest]) => {
     if (outcome !== 'END_HOLDS') return holdSeatsResult(outcome, rest);
     if (round === HOLD_SEATS_ROUNDS) {
       throw new Error(`hold-seats.lua still found expired holds to end after ${HOLD_SEATS_ROUNDS} rounds`);
@@ -265,6 +300,9 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
       return holdReplay(rest);
     case 'KEY_REUSED':
       return { outcome };
+    case 'PRESALE_CODE_REQUIRED':
+    case 'ACCESS_CODE_INVALID':
+      return presaleOutcome(outcome, rest)!;
     default:
       throw new Error(`hold-seats.lua answered ${JSON.stringify(outcome)}`);
   }

@@ -58,6 +58,8 @@
           with the hold (ZADD GT, PEXPIREAT), only when it is made
   ARGV[6..5+n] ids of the expired holds whose records follow the fixed keys (n = their number)
   ARGV[6+n..] seat ids (distinct)
+  ARGV[#ARGV]  only with an access code: 'code:<digest>' (the hold-taking include's accessCodeArg),
+               after the seat ids
 
   Returns one of
     {'OK', expiresAt (epoch ms: now + the hold's lifetime, or salesCloseAt if sooner),
@@ -65,7 +67,9 @@
      prices (each seat's, comma-separated, in the order of the seat ids asked for)}
     {'NO_PERFORMANCE'}   not registered (or registered before it had a currency)
     {'UNKNOWN_SEATS', seat id, ...}
-    {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}
+    {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}  before salesOpenAt, no presale open (presaleRefusal)
+    {'PRESALE_CODE_REQUIRED', salesOpenAt, presale id, name, ...}  a presale is open: send its code
+    {'ACCESS_CODE_INVALID'}  a presale is open and the code sent is none of its (theirs); nothing held
     {'SALES_CLOSED', reason}  refused: reason PAUSED, CLOSED or CANCELED (status, or CLOSED by a delete),
                          or ENDED (Redis TIME at or past salesCloseAt)
     {'UNAVAILABLE', seat id, ...}  held by a live hold, sold, blocked, or a house seat of an expired
@@ -105,8 +109,9 @@ local lastFixedKey = recordKey and fixedKeys + 1 or fixedKeys
 local passedHoldKeys = {}
 local passedCount = #KEYS - lastFixedKey
 for i = 1, passedCount do passedHoldKeys[ARGV[5 + i]] = KEYS[lastFixedKey + i] end
+local codeDigest = accessCodeArg(ARGV)
 local seatIds = {}
-for i = 6 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
+for i = 6 + passedCount, #ARGV - (codeDigest and 1 or 0) do seatIds[#seatIds + 1] = ARGV[i] end
 
 -- A retry with the Idempotency-Key answers what the first request did, whatever holds now.
 local request
@@ -133,7 +138,12 @@ if #unknown > 0 then return {'UNKNOWN_SEATS', unpack(unknown)} end
 
 local now = redisNow()
 if meta[5] and now >= tonumber(meta[5]) then return {'SALES_CLOSED', 'ENDED'} end
-if now < tonumber(salesOpenAt) then return {'SALES_NOT_OPEN', salesOpenAt} end
+local presale
+if now < tonumber(salesOpenAt) then
+  local refusal
+  refusal, presale = presaleRefusal(metaKey, salesOpenAt, codeDigest, now)
+  if refusal then return refusal end
+end
 
 -- Expired holds on the seats are ended below, once every other check passed (seatsToTake).
 local refusal, ending, house = seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
@@ -172,6 +182,7 @@ local taking = {
 local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
   now = now, lifetime = lifetime, retention = retention, closesAt = meta[5] and tonumber(meta[5]), indexUntil = indexUntil,
+  presale = presale,
 })
 if recordKey then
   keepAnswer(recordKey, request, holdId, expiresAt, amount, currency, prices, table.concat(seatIds, ','), nil, retention)

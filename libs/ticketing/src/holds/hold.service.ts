@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import {
+  AccessCodeInvalidError,
   HoldExpiredError,
   HoldLimitExceededError,
   HoldPurchasedError,
@@ -20,8 +21,22 @@ import { HoldCompSeatsRequest, HoldReplay, HoldSeatsRequest, HoldSeatsResult } f
 import { fitsId, newIdOf } from '../ids';
 import { assertIdempotencyKey, assertPerformanceId, assertSeatIds, assertUserId } from '../input';
 import { digestOfKey } from '../purchases/idempotency';
+import { accessCodeDigest, assertAccessCode } from '../presales/access-code';
 import { Hold, HOLD_RETENTION_MS, holdFromRecord, isOperatorHold } from './hold';
 import { HoldStore } from './hold.store';
+
+/**
+ * A buyer's best-available request (HoldService.holdBestAvailable); `accessCode`: a presale's
+ * access code, as HoldService.hold takes it.
+ */
+export interface BestAvailableAsk {
+  performanceId: number;
+  quantity: number;
+  together: boolean;
+  accessible: boolean;
+  scope: SeatScope;
+  accessCode?: string;
+}
 
 /** A comp's hold (HoldService.holdComp): `fromBlocked`, the seats it took from blocked ones, in request order. */
 export interface CompHold extends Hold {
@@ -53,12 +68,25 @@ export class HoldService {
    * form, throws IdempotencyKeyInUseError. The key and its answer are checked and recorded in the
    * hold script's own run, so concurrent requests with one key make one hold. A refused request
    * records nothing: its retry runs again.
+   *
+   * With an `accessCode` (4–64 printable ASCII characters, else InvalidInputError): before
+   * salesOpenAt, while a presale of the performance is open, the code of one of them lets the hold
+   * in (all other rules as usual; the hold records the presale, so its purchase goes through before
+   * the on-sale); without one the hold is refused SalesNotOpenError naming the open presales, with
+   * another code AccessCodeInvalidError (nothing held). Outside every presale, and from salesOpenAt
+   * on, the code is ignored. Checked in the hold script's own run (PresaleService keeps the windows).
    */
-  hold(userId: string, performanceId: number, seatIds: number[], idempotencyKey?: string): Promise<Hold> {
+  hold(
+    userId: string,
+    performanceId: number,
+    seatIds: number[],
+    idempotencyKey?: string,
+    accessCode?: string,
+  ): Promise<Hold> {
     // Without `async`/`await` (one promise a hold fewer); a refused request is a rejection as before.
     let request: HoldSeatsRequest;
     try {
-      request = this.seatsRequest(userId, performanceId, seatIds, idempotencyKey);
+      request = this.seatsRequest(userId, performanceId, seatIds, idempotencyKey, accessCode);
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -95,9 +123,11 @@ export class HoldService {
     performanceId: number,
     seatIds: number[],
     idempotencyKey: string | undefined,
+    accessCode: string | undefined,
   ): HoldSeatsRequest {
     assertUserId(userId);
     if (idempotencyKey !== undefined) assertIdempotencyKey(idempotencyKey);
+    if (accessCode !== undefined) assertAccessCode(accessCode);
     assertPerformanceId(performanceId);
     // Asking for more seats than a hold may have is a limit, not malformed input.
     if (Array.isArray(seatIds) && seatIds.length > this.env.MAX_SEATS_PER_RESERVATION) {
@@ -118,6 +148,7 @@ export class HoldService {
       retentionMs: HOLD_RETENTION_MS,
       // A plain property (not a spread) keeps the object literal of every hold as cheap as before.
       keyDigest: idempotencyKey === undefined ? undefined : digestOfKey(idempotencyKey),
+      accessCodeDigest: accessCode === undefined ? undefined : accessCodeDigest(performanceId, accessCode),
     };
   }
 
@@ -131,6 +162,10 @@ export class HoldService {
         throw new NotFoundError('seat', { performanceId, seatIds: result.seatIds });
       case 'SALES_NOT_OPEN':
         throw new SalesNotOpenError(new Date(result.salesOpenAt));
+      case 'PRESALE_CODE_REQUIRED':
+        throw new SalesNotOpenError(new Date(result.salesOpenAt), result.presales);
+      case 'ACCESS_CODE_INVALID':
+        throw new AccessCodeInvalidError();
       case 'SALES_CLOSED':
         throw new SalesClosedError(result.reason);
       case 'LIMIT':
@@ -279,16 +314,13 @@ export class HoldService {
    * `scope` narrows the seats to one grade or one section (by name).
    * Throws InvalidInputError, NotFoundError (performance, section, grade; `seating` when the
    * performance has no seating data yet: HoldDesk builds it and asks again), SalesNotOpenError,
-   * SalesClosedError, HoldLimitExceededError, TicketLimitExceededError, NoSeatsFitError (nothing held).
+   * SalesClosedError, HoldLimitExceededError, TicketLimitExceededError, NoSeatsFitError (nothing held),
+   * AccessCodeInvalidError. `request.accessCode`: a presale's access code, as for {@link hold}.
    * With an `idempotencyKey`, as {@link hold}: a retry with the same quantity, together, accessible
    * and grade or section (in any casing) answers the seats the first request held, holding nothing;
    * another request with the key throws IdempotencyKeyInUseError.
    */
-  holdBestAvailable(
-    userId: string,
-    request: { performanceId: number; quantity: number; together: boolean; accessible: boolean; scope: SeatScope },
-    idempotencyKey?: string,
-  ): Promise<Hold> {
+  holdBestAvailable(userId: string, request: BestAvailableAsk, idempotencyKey?: string): Promise<Hold> {
     // Without `async`/`await`, as `hold`.
     let scripted: HoldBestAvailableRequest;
     try {
@@ -302,12 +334,13 @@ export class HoldService {
   /** The script's request for {@link holdBestAvailable}; throws what it rejects with before Redis is asked. */
   private bestAvailableRequest(
     userId: string,
-    request: { performanceId: number; quantity: number; together: boolean; accessible: boolean; scope: SeatScope },
+    request: BestAvailableAsk,
     idempotencyKey: string | undefined,
   ): HoldBestAvailableRequest {
     const { performanceId, quantity, together, accessible, scope } = request;
     assertUserId(userId);
     if (idempotencyKey !== undefined) assertIdempotencyKey(idempotencyKey);
+    if (request.accessCode !== undefined) assertAccessCode(request.accessCode);
     assertPerformanceId(performanceId);
     const limit = this.env.MAX_SEATS_PER_RESERVATION;
     if (!Number.isInteger(quantity) || quantity < 1) {
@@ -329,6 +362,8 @@ export class HoldService {
       retentionMs: HOLD_RETENTION_MS,
       // A plain property (not a spread) keeps the object literal of every hold as cheap as before.
       keyDigest: idempotencyKey === undefined ? undefined : digestOfKey(idempotencyKey),
+      accessCodeDigest:
+        request.accessCode === undefined ? undefined : accessCodeDigest(performanceId, request.accessCode),
     };
   }
 
@@ -347,6 +382,10 @@ export class HoldService {
         throw new NotFoundError('grade', { performanceId, grade: scope.kind === 'grade' ? scope.grade : null });
       case 'SALES_NOT_OPEN':
         throw new SalesNotOpenError(new Date(result.salesOpenAt));
+      case 'PRESALE_CODE_REQUIRED':
+        throw new SalesNotOpenError(new Date(result.salesOpenAt), result.presales);
+      case 'ACCESS_CODE_INVALID':
+        throw new AccessCodeInvalidError();
       case 'SALES_CLOSED':
         throw new SalesClosedError(result.reason);
       case 'LIMIT':

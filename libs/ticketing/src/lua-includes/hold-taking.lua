@@ -60,9 +60,28 @@
        (with k.userIndex: the entry's score and the key's expiry, epoch ms), comp (optional: a
        comp's note, hold-comp-seats.lua), boxOffice and ticketIds (optional: a box office sale's
        payment method and ticket ids, hold-comp-seats.lua), deliveryEmail and deliveryName
-       (optional, a box office sale's) }
+       (optional, a box office sale's), presale (optional: the id of the presale whose access code
+       let the hold in before salesOpenAt, kept as the record's `presale`: purchase.lua and
+       claim-hold.lua sell such a hold before the on-sale) }
     Returns expiresAt (epoch ms), amount (integer, minor units of `hold.currency`; the sum of the
     prices) and the prices (comma-separated, in `hold.seatIds` order).
+
+  Presales (an operator's windows before salesOpenAt in which an access code lets a buyer hold):
+  each is a field of the meta hash, 'presale:<id>' -> '<opensAt>:<closesAt>:<code digest>:<name>'
+  (epoch ms, [opensAt, closesAt); the digest is hex SHA-256 of '<performance id>:<code in lower
+  case>', accessCodeDigest; the name last, so it may hold ':'), written by PresaleStore and by a
+  rebuild. Read only before salesOpenAt: a hold after the on-sale reads nothing more, and an
+  access code sent then is ignored.
+
+  accessCodeArg(argv): the access code's digest when the caller sent one, as the last ARGV
+    'code:<digest>' (a seat id or hold id never looks so), else nil; a hold without a code sends
+    nothing more.
+
+  presaleRefusal(metaKey, salesOpenAt, codeDigest, now): called before salesOpenAt. Answers nil
+    and the presale's id when a presale open at `now` has the code (`codeDigest`); else the
+    refusal: {'SALES_NOT_OPEN', salesOpenAt} when no presale is open now (a code is not even
+    looked at), {'PRESALE_CODE_REQUIRED', salesOpenAt, id, name, ...} (every presale open now)
+    when no code was sent, {'ACCESS_CODE_INVALID'} when the code is none of theirs.
 
   An Idempotency-Key (a buyer's hold only): the key's record `{perf:<id>}:hold-request:<user
   id>:<key digest>`, a hash, comes in KEYS right after the script's fixed keys; a hold record's
@@ -88,6 +107,29 @@
 ]]
 --- @include "free-seats"
 --- @include "seating"
+local function accessCodeArg(argv)
+  return string.match(argv[#argv] or '', '^code:(%x+)$')
+end
+
+local function presaleRefusal(metaKey, salesOpenAt, codeDigest, now)
+  local fields = redis.call('HGETALL', metaKey)
+  local open = {}
+  for i = 1, #fields, 2 do
+    local id = string.match(fields[i], '^presale:(%d+)$')
+    if id then
+      local opensAt, closesAt, digest, name = string.match(fields[i + 1], '^(%d+):(%d+):(%x+):(.*)$')
+      if opensAt and tonumber(opensAt) <= now and now < tonumber(closesAt) then
+        if codeDigest == digest then return nil, id end
+        open[#open + 1] = id
+        open[#open + 1] = name
+      end
+    end
+  end
+  if #open == 0 then return {'SALES_NOT_OPEN', salesOpenAt} end
+  if not codeDigest then return {'PRESALE_CODE_REQUIRED', salesOpenAt, unpack(open)} end
+  return {'ACCESS_CODE_INVALID'}
+end
+
 local function liveHeldSeats(userHoldsKey, expiryKey, now)
   local held = 0
   local userHolds = redis.call('HGETALL', userHoldsKey)
@@ -225,6 +267,10 @@ local function takeHold(k, hold)
     'createdAt', hold.now,
     'expiresAt', expiresAt,
   }
+  if hold.presale then
+    record[#record + 1] = 'presale'
+    record[#record + 1] = hold.presale
+  end
   if hold.arrangement then
     record[#record + 1] = 'arrangement'
     record[#record + 1] = hold.arrangement

@@ -33,7 +33,7 @@
   PERFORMANCE_CANCELED), nil when its performance sells now (for a comp's hold, one with a `comp`
   note: unless it is CANCELED or deleted, whatever its sales window), else PAUSED, CLOSED or CANCELED
   (status, or CLOSED when deleted), ENDED (at or past salesCloseAt) or NOT_OPEN (before salesOpenAt, then given in
-  epoch ms, as purchase.lua's refusals); claim one of
+  epoch ms, as purchase.lua's refusals; never for a presale's hold, one with `presale`); claim one of
     'CLAIMED'  the hold is this attempt's now; it was unclaimed, or another attempt's claim had lapsed
     'OWN'      this attempt (same purchase id) had claimed it already; its lease starts again
     'BUSY'     another attempt's claim is live: nothing changed
@@ -49,7 +49,7 @@ local userId, purchaseId, lease, operatorPath = ARGV[1], ARGV[2], tonumber(ARGV[
 local now = redisNow()
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId', 'claimedBy', 'claimedUntil', 'endReason', 'comp',
-  'boxOffice')
+  'boxOffice', 'presale')
 -- An operator's hold (a comp's or a box office sale's) off the operator path (or a buyer's on it) is
 -- not the caller's to see: the owner of one whose api died before its purchase finds no hold to
 -- buy (a 404).
@@ -80,7 +80,8 @@ if hold[1] == userId and (hold[2] == 'HELD' or endedByCancel) then
     salesRefusal = meta[3]
   elseif meta[4] and now >= tonumber(meta[4]) then
     salesRefusal = 'ENDED'
-  elseif now < tonumber(meta[1]) then
+  elseif now < tonumber(meta[1]) and not hold[12] then
+    -- A presale's hold (`presale`: its access code let it in) is sold before the on-sale too.
     salesRefusal, salesOpenAt = 'NOT_OPEN', meta[1]
   end
 end

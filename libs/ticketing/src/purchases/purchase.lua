@@ -69,7 +69,8 @@
                      CANCELED (also: the hold was RELEASED by the cancellation, endReason
                      PERFORMANCE_CANCELED), or its sales ENDED at salesCloseAt (a replay of a done purchase still answers OK)
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)} salesOpenAt was moved past Redis TIME after the
-                     hold was made (a replay of a done purchase still answers OK)
+                     hold was made (a replay of a done purchase still answers OK); never for a
+                     presale's hold (its record's `presale`, hold-seats.lua)
 ]]
 --- @keys variable
 --- @include "redis-time"
@@ -81,7 +82,7 @@ local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'seats', 'amount', 'currency', 'performanceId', 'purchaseId',
   'claimedBy', 'claimedUntil', 'prices', 'endReason', 'comp', 'boxOffice', 'ticketIds', 'deliveryEmail',
-  'deliveryName', 'fromBlock')
+  'deliveryName', 'fromBlock', 'presale')
 if hold[1] ~= userId then return {'NOT_FOUND'} end
 local status, seats, amount, currency, performanceId = hold[2], hold[4], hold[5], hold[6], hold[7]
 local prices, comp, boxOffice, ticketIds = hold[11], hold[13], hold[14], hold[15]
@@ -112,7 +113,9 @@ elseif boxOffice then
 else
   if meta[3] then return {'SALES_CLOSED', meta[3]} end
   if meta[4] and now >= tonumber(meta[4]) then return {'SALES_CLOSED', 'ENDED'} end
-  if now < tonumber(meta[1]) then return {'SALES_NOT_OPEN', meta[1]} end
+  -- A presale's hold (`presale`: its access code let it in before the on-sale) is sold then too,
+  -- also when that presale was deleted since: the hold passed the check when it was made.
+  if now < tonumber(meta[1]) and not hold[19] then return {'SALES_NOT_OPEN', meta[1]} end
 end
 -- Expired but not swept yet: the sweeper frees it; it can no longer be bought.
 if tonumber(hold[3]) <= now then return {'EXPIRED'} end

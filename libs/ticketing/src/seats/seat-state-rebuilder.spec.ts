@@ -1,7 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Logger } from '@nestjs/common';
 import { StoreUnavailableError } from '@app/core';
-import { PerformanceRepository, PricedPerformance, PurchaseRepository, SeatBlocksRepository } from '@app/database';
+import {
+  PerformanceRepository,
+  PresalesRepository,
+  PricedPerformance,
+  PurchaseRepository,
+  SeatBlocksRepository,
+} from '@app/database';
 import { WaitingRoomService } from '../waiting-room/waiting-room.service';
 import { REBUILD_WAIT_MAX_MS, SeatStateRebuilder } from './seat-state-rebuilder';
 import { SeatStateStore } from './seat-state.store';
@@ -32,6 +38,7 @@ function rebuilder() {
     seatState as unknown as SeatStateStore,
     rooms as unknown as WaitingRoomService,
     { blockedSeatIds: vi.fn(async () => []) } as unknown as SeatBlocksRepository,
+    { list: vi.fn(async () => []) } as unknown as PresalesRepository,
   );
   return { subject, seatState, performances };
 }

@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { StoreUnavailableError } from '@app/core';
 import {
   PerformanceRepository,
+  PresalesRepository,
   PricedPerformance,
   PurchaseRepository,
   ReadTransaction,
@@ -40,6 +41,7 @@ export class SeatStateRebuilder {
     private readonly seatState: SeatStateStore,
     private readonly rooms: WaitingRoomService,
     private readonly blocks: SeatBlocksRepository,
+    private readonly presales: PresalesRepository,
   ) {}
 
   /**
@@ -135,7 +137,7 @@ export class SeatStateRebuilder {
 
   /**
    * Seats with an active ticket in PostgreSQL are registered SOLD, seats an operator blocked
-   * BLOCKED, and each buyer's count of seats bought is written (the ticket limit per buyer). Purchases not flushed yet
+   * BLOCKED, the performance's presales written into its meta hash (the hold scripts' access codes), and each buyer's count of seats bought is written (the ticket limit per buyer). Purchases not flushed yet
    * live in Redis only: Redis runs with AOF `appendfsync always`, so they survive a restart.
    * `lease`: the rebuild lease held (null at creation); false when it ended before the last write
    * (see SeatStateStore.registerPerformance). `manager`: read inside that transaction.
@@ -150,6 +152,8 @@ export class SeatStateRebuilder {
     const sold = await this.purchases.activeSeatIds(performance.id, manager);
     const ticketsBought = await this.purchases.ticketsBoughtByBuyer(performance.id, manager);
     const blocked = await this.blocks.blockedSeatIds(performance.id, manager);
+    // Read under the same share lock: a presale created or deleted meanwhile waits for the rebuild.
+    const presales = await this.presales.list(performance.id, manager);
     return this.seatState.registerPerformance(
       {
         performanceId: performance.id,
@@ -161,6 +165,7 @@ export class SeatStateRebuilder {
         lifecycle: lifecycleOf(performance),
         places,
         ticketsBought,
+        presales,
       },
       lease,
     );

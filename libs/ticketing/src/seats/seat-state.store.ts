@@ -24,6 +24,7 @@ import { rebuildSeating } from './seating-scripts';
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
 import { WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys } from '../waiting-room/waiting-room-keys';
 import { keepClosedTickets } from '../waiting-room/waiting-room.store';
+import { PresaleWindow, presaleMetaField } from '../presales/presale-fields';
 
 export interface PerformanceRegistration {
   performanceId: number;
@@ -49,6 +50,11 @@ export interface PerformanceRegistration {
    * counts are marked complete (`ticketsCounted`).
    */
   ticketsBought?: readonly { userId: string; seats: number }[];
+  /**
+   * The performance's presales (their windows and codes' digests), written into the meta hash
+   * with the lifecycle, where the hold scripts check access codes (presaleMetaField).
+   */
+  presales?: readonly PresaleWindow[];
 }
 
 /** The lifecycle fields the hold, purchase and cancel scripts read from the performance's meta hash. */
@@ -166,6 +172,10 @@ export class SeatStateStore {
     // Counted from PostgreSQL with nothing unwritten beside it (a first registration, or a rebuild
     // of state lost with its purchase stream): complete, kept by the scripts from here on.
     if (registration.ticketsBought) set.ticketsCounted = 1;
+    for (const presale of registration.presales ?? []) {
+      const [field, value] = presaleMetaField(presale);
+      set[field] = value;
+    }
     // In the registry before the meta hash that makes it registered (isRegistered): a registration
     // cut between the two would otherwise leave a registered performance the flusher, the sweeper
     // and the reconciler never visit, and ensure() would not repair it. The loops find nothing to

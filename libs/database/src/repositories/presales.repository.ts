@@ -1,0 +1,148 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
+import { type NewAdminAudit, recordAuditIn } from './admin-audit.repository';
+import type { ReadTransaction } from './performance.repository';
+
+/** A presale as stored: its code only as the digest (never readable back). */
+export interface PresaleRecord {
+  /** Decimal digits of a positive `bigint`. */
+  id: string;
+  performanceId: number;
+  name: string;
+  opensAt: Date;
+  closesAt: Date;
+  /** Hex SHA-256 (64 characters) of the performance id and the code in lower case (accessCodeDigest). */
+  codeDigest: string;
+}
+
+/** What a presale change needs of its performance, read under the row lock. */
+export interface PresalePerformance {
+  status: string;
+  salesOpenAt: Date;
+}
+
+const COLUMNS = 'id::text AS id, performance_id, name, opens_at, closes_at, code_digest';
+
+function presaleOf(row: Record<string, unknown>): PresaleRecord {
+  return {
+    id: String(row.id),
+    performanceId: Number(row.performance_id),
+    name: String(row.name),
+    opensAt: new Date(row.opens_at as string),
+    closesAt: new Date(row.closes_at as string),
+    codeDigest: String(row.code_digest),
+  };
+}
+
+/** Presales of performances (`performance_presales`), in opening order. */
+@Injectable()
+export class PresalesRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Runs `change` under the performance's row lock FOR UPDATE, in one transaction that commits
+   * after it: `change` writes through `writes` and mirrors the presale into Redis before the
+   * commit, so a rebuild of the performance's Redis state (which reads the presales under the row's
+   * share lock, {@link list} with its manager) never sees one half done. Answers `change`'s answer,
+   * null (nothing run) when there is no such performance. Throws DatabaseUnavailableError when the
+   * lock is not had within ROW_LOCK_TIMEOUT_MS or the pool runs out; whatever `change` throws
+   * rolls the transaction back.
+   */
+  whileLocked<T>(
+    performanceId: number,
+    change: (performance: PresalePerformance, writes: PresaleWrites) => Promise<T>,
+  ): Promise<T | null> {
+    return this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        const rows: { status: string; sales_open_at: string }[] = await manager.query(
+          'SELECT status, sales_open_at FROM performances WHERE id = $1 FOR UPDATE',
+          [performanceId],
+        );
+        if (rows.length === 0) return null;
+        const performance = { status: rows[0].status, salesOpenAt: new Date(rows[0].sales_open_at) };
+        return change(performance, new PresaleWrites(manager, performanceId));
+      })
+      .catch(rethrowAsDatabaseError);
+  }
+
+  /** Whether performance `performanceId` exists. */
+  async performanceExists(performanceId: number): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource
+      .query('SELECT 1 FROM performances WHERE id = $1', [performanceId])
+      .catch(rethrowAsDatabaseError);
+    return rows.length > 0;
+  }
+
+  /** The presales of each of `performanceIds` (ids without any are absent), in opening order. */
+  async listOf(performanceIds: readonly number[]): Promise<Map<number, PresaleRecord[]>> {
+    const byPerformance = new Map<number, PresaleRecord[]>();
+    if (performanceIds.length === 0) return byPerformance;
+    const rows: Record<string, unknown>[] = await this.dataSource
+      .query(
+        `SELECT ${COLUMNS} FROM performance_presales WHERE performance_id = ANY($1::int[]) ORDER BY opens_at, id`,
+        [performanceIds],
+      )
+      .catch(rethrowAsDatabaseError);
+    for (const presale of rows.map(presaleOf)) {
+      const list = byPerformance.get(presale.performanceId) ?? [];
+      list.push(presale);
+      byPerformance.set(presale.performanceId, list);
+    }
+    return byPerformance;
+  }
+
+  /** The performance's presales in opening order (then id); `manager`: read inside that transaction. */
+  async list(performanceId: number, manager?: ReadTransaction): Promise<PresaleRecord[]> {
+    const rows: Record<string, unknown>[] = await (manager ?? this.dataSource.manager)
+      .query(`SELECT ${COLUMNS} FROM performance_presales WHERE performance_id = $1 ORDER BY opens_at, id`, [
+        performanceId,
+      ])
+      .catch(rethrowAsDatabaseError);
+    return rows.map(presaleOf);
+  }
+}
+
+/** The writes of presales inside {@link PresalesRepository.whileLocked}'s transaction. */
+export class PresaleWrites {
+  constructor(
+    private readonly manager: EntityManager,
+    private readonly performanceId: number,
+  ) {}
+
+  /** The performance's presales, as {@link PresalesRepository.list}, read in this transaction. */
+  async list(): Promise<PresaleRecord[]> {
+    const rows: Record<string, unknown>[] = await this.manager.query(
+      `SELECT ${COLUMNS} FROM performance_presales WHERE performance_id = $1 ORDER BY opens_at, id`,
+      [this.performanceId],
+    );
+    return rows.map(presaleOf);
+  }
+
+  /** Stores a new presale; the caller checked its code is not another presale's of the performance (under the lock). */
+  async insert(presale: Omit<PresaleRecord, 'id' | 'performanceId'>): Promise<PresaleRecord> {
+    const rows: Record<string, unknown>[] = await this.manager.query(
+      `INSERT INTO performance_presales (performance_id, name, opens_at, closes_at, code_digest)
+       VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+      [this.performanceId, presale.name, presale.opensAt, presale.closesAt, presale.codeDigest],
+    );
+    return presaleOf(rows[0]);
+  }
+
+  /** Deletes the performance's presale `id`; answers it as it was, null when the performance has none such. */
+  async delete(id: string): Promise<PresaleRecord | null> {
+    // TypeORM answers a DELETE as [rows RETURNING gave, rows deleted].
+    const [rows]: [Record<string, unknown>[], number] = await this.manager.query(
+      `DELETE FROM performance_presales WHERE performance_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+      [this.performanceId, id],
+    );
+    return rows.length > 0 ? presaleOf(rows[0]) : null;
+  }
+
+  /** Records `entry` in the admin audit log, in this transaction. */
+  record(entry: NewAdminAudit): Promise<void> {
+    return recordAuditIn(this.manager, entry);
+  }
+}

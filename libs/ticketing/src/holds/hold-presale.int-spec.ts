@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drawHall, hallRegistration } from '../../test/halls';
+import { seatRange, TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
+import { AccessCodeInvalidError, SalesNotOpenError } from '../errors';
+import { accessCodeDigest } from '../presales/access-code';
+import { PresaleWindow } from '../presales/presale-fields';
+import { performanceKeys } from '../redis-keys';
+
+/** Redis TIME in epoch ms: the clock the hold scripts compare presale windows with. */
+async function redisNow(fx: TicketingFixture): Promise<number> {
+  const [seconds, micros] = (await fx.redis.time()).map(Number);
+  return seconds * 1000 + Math.floor(micros / 1000);
+}
+
+/** The error `promise` rejects with. */
+async function refusal(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.unreachable('the hold was made'),
+    (error: unknown) => error,
+  );
+}
+
+/**
+ * The presale check in the hold scripts themselves (hold-seats.lua, hold-best-available.lua, the
+ * hold-taking include's presaleRefusal and accessCodeArg): read from the meta hash before
+ * salesOpenAt only, by Redis TIME; a code of a presale not open now lets nothing in; a refused
+ * hold changes nothing; the hold records its presale.
+ */
+describe('hold scripts before the on-sale, with presales', () => {
+  let fx: TicketingFixture;
+  let nextPerformance = 1;
+
+  beforeAll(() => {
+    fx = ticketingFixture({ RESERVATION_TTL_SECONDS: '300', MAX_SEATS_PER_RESERVATION: '4' });
+  });
+  afterAll(async () => {
+    await fx.close();
+  });
+
+  /** A presale of `performanceId` with code `code`, its window given as offsets from `now` (ms). */
+  function presale(
+    performanceId: number,
+    id: string,
+    name: string,
+    now: number,
+    from: number,
+    to: number,
+    code: string,
+  ) {
+    return {
+      id,
+      name,
+      opensAt: new Date(now + from),
+      closesAt: new Date(now + to),
+      codeDigest: accessCodeDigest(performanceId, code),
+    } satisfies PresaleWindow;
+  }
+
+  it('lets only the code of a presale open now in, by seat ids, and records the presale on the hold', async () => {
+    const performanceId = nextPerformance++;
+    const now = await redisNow(fx);
+    const presales = [
+      presale(performanceId, '11', 'Fans: the "early" one', now, -60_000, 1_800_000, 'FANS-1'),
+      presale(performanceId, '12', 'Later', now, 1_800_000, 3_600_000, 'LATER-1'),
+    ];
+    await fx.store.registerPerformance({
+      performanceId,
+      salesOpenAt: new Date(now + 3_600_000),
+      currency: 'KRW',
+      seats: seatRange(6),
+      presales,
+    });
+    const keys = performanceKeys(performanceId);
+    expect(await fx.redis.hget(keys.meta, 'presale:11')).toBe(
+      `${now - 60_000}:${now + 1_800_000}:${presales[0].codeDigest}:Fans: the "early" one`,
+    );
+    const before = await fx.truth(performanceId);
+
+    const missing = await refusal(fx.holds.hold('alice', performanceId, [1]));
+    expect(missing).toBeInstanceOf(SalesNotOpenError);
+    expect((missing as SalesNotOpenError).details).toEqual({
+      salesOpenAt: new Date(now + 3_600_000).toISOString(),
+      presales: [{ id: '11', name: 'Fans: the "early" one' }],
+    });
+    // Wrong, and the code of a presale not open yet: refused alike, nothing held.
+    for (const code of ['FANS-2', 'LATER-1']) {
+      expect(await refusal(fx.holds.hold('alice', performanceId, [1], undefined, code))).toBeInstanceOf(
+        AccessCodeInvalidError,
+      );
+    }
+    expect(await fx.truth(performanceId)).toEqual(before);
+
+    const held = await fx.holds.hold('alice', performanceId, [1, 2], undefined, 'fans-1');
+    expect(held).toMatchObject({ status: 'HELD', seatIds: [1, 2] });
+    expect(await fx.redis.hget(keys.hold(held.id), 'presale')).toBe('11');
+    const { stored, recomputed } = await fx.truth(performanceId);
+    expect(stored).toEqual({ total: 6, available: 4, held: 2, sold: 0, blocked: 0 });
+    expect(stored).toEqual(recomputed);
+    // The limits still apply: 2 held + 3 asked > 4.
+    await expect(fx.holds.hold('alice', performanceId, [3, 4, 5], undefined, 'FANS-1')).rejects.toMatchObject({
+      code: 'HoldLimitExceeded',
+    });
+  });
+
+  it('checks best-available holds alike', async () => {
+    const performanceId = nextPerformance++;
+    const now = await redisNow(fx);
+    const drawn = drawHall([{ name: 'A', rows: ['....'] }]);
+    const registration = hallRegistration(performanceId, drawn);
+    await fx.store.registerPerformance({
+      ...registration,
+      salesOpenAt: new Date(now + 3_600_000),
+      presales: [presale(performanceId, '21', 'Card', now, -1_000, 3_600_000, 'CARD-9')],
+    });
+    const request = { performanceId, quantity: 2, together: true, accessible: false, scope: { kind: 'all' as const } };
+    expect(await refusal(fx.holds.holdBestAvailable('bob', request))).toMatchObject({
+      code: 'SalesNotOpen',
+      details: { presales: [{ id: '21', name: 'Card' }] },
+    });
+    expect(await refusal(fx.holds.holdBestAvailable('bob', { ...request, accessCode: 'CARD-8' }))).toBeInstanceOf(
+      AccessCodeInvalidError,
+    );
+    const held = await fx.holds.holdBestAvailable('bob', { ...request, accessCode: 'card-9' });
+    expect(held.seatIds).toHaveLength(2);
+    expect(await fx.redis.hget(performanceKeys(performanceId).hold(held.id), 'presale')).toBe('21');
+  });
+
+  it('answers as before any on-sale outside every window, and ignores codes from salesOpenAt on', async () => {
+    const performanceId = nextPerformance++;
+    const now = await redisNow(fx);
+    await fx.store.registerPerformance({
+      performanceId,
+      salesOpenAt: new Date(now + 3_600_000),
+      currency: 'KRW',
+      seats: seatRange(3),
+      presales: [presale(performanceId, '31', 'Over', now, -120_000, -60_000, 'OVER-1')],
+    });
+    const closed = await refusal(fx.holds.hold('carol', performanceId, [1], undefined, 'OVER-1'));
+    expect(closed).toBeInstanceOf(SalesNotOpenError);
+    expect((closed as SalesNotOpenError).details).toEqual({ salesOpenAt: new Date(now + 3_600_000).toISOString() });
+
+    const onSale = nextPerformance++;
+    await fx.store.registerPerformance({
+      performanceId: onSale,
+      salesOpenAt: new Date(now - 1_000),
+      currency: 'KRW',
+      seats: seatRange(3),
+      presales: [presale(onSale, '41', 'Before', now, -120_000, -1_000, 'BEFORE-1')],
+    });
+    const plain = await fx.holds.hold('carol', onSale, [1]);
+    const ignored = await fx.holds.hold('dave', onSale, [2], undefined, 'no-such-code');
+    expect([plain.status, ignored.status]).toEqual(['HELD', 'HELD']);
+    expect(await fx.redis.hexists(performanceKeys(onSale).hold(ignored.id), 'presale')).toBe(0);
+  });
+});

@@ -1,0 +1,190 @@
+import { Injectable } from '@nestjs/common';
+import { Clock, ConflictError } from '@app/core';
+import { PresaleRecord, PresalesRepository } from '@app/database';
+import { operatorAudit } from '../audit/audit-details';
+import { CatalogCache } from '../catalog/catalog-cache';
+import { InvalidInputError, NotFoundError, PerformanceCanceledError } from '../errors';
+import { assertPerformanceId } from '../input';
+import type { Operator } from '../purchases/admin-purchases';
+import { accessCodeDigest, assertAccessCode } from './access-code';
+import { PresaleStore } from './presale.store';
+
+/** The audit actions of an admin's creation and deletion of a presale (`admin_audit_log`, subject `performance:<id>`). */
+export const PRESALE_CREATE_ACTION = 'presale.create';
+export const PRESALE_DELETE_ACTION = 'presale.delete';
+
+/** Presales one performance may have: each is read by every hold before its on-sale. */
+export const MAX_PRESALES_PER_PERFORMANCE = 20;
+/** Longest presale name (characters). */
+export const PRESALE_NAME_MAX = 100;
+
+/** A presale as operators and buyers see it: never its code. */
+export interface Presale {
+  /** Decimal digits. */
+  id: string;
+  performanceId: number;
+  name: string;
+  /** The window: from opensAt (inclusive) to closesAt (exclusive), at or before the performance's salesOpenAt. */
+  opensAt: Date;
+  closesAt: Date;
+}
+
+/** An operator's new presale: its access code is given once and kept only as its digest. */
+export interface NewPresale {
+  name: string;
+  opensAt: Date;
+  closesAt: Date;
+  /** 4–64 printable ASCII characters without spaces; compared case-insensitively. */
+  code: string;
+}
+
+/**
+ * Presales with access codes: windows before a performance's general on-sale (`salesOpenAt`) in
+ * which a buyer sending a presale's code may hold (and then buy) as after the on-sale. Stored in
+ * PostgreSQL (`performance_presales`) and mirrored, under the performance's row lock, into its
+ * meta hash in Redis, where the hold scripts check the code (PresaleStore; a rebuild writes them
+ * again). Changes are allowed only before the on-sale: from salesOpenAt on a presale no longer
+ * matters, and its record stays as it was sold under.
+ */
+@Injectable()
+export class PresaleService {
+  constructor(
+    private readonly presales: PresalesRepository,
+    private readonly store: PresaleStore,
+    private readonly cache: CatalogCache,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Creates a presale of performance `performanceId`. Rules: `opensAt < closesAt <= salesOpenAt`,
+   * `closesAt` after now; presales of a performance may overlap (each code lets its holders in
+   * during its own window); a code is one presale's of the performance at most (compared
+   * case-insensitively). Throws InvalidInputError (400: name, times, code), NotFoundError (no
+   * such performance), PerformanceCanceledError (409), ConflictError (409: sales have opened; the
+   * code is another presale's of the performance; MAX_PRESALES_PER_PERFORMANCE reached). Audit
+   * log: `presale.create` naming `operator`, with the presale (never its code), in the
+   * transaction of the change. The catalog version is renewed, so reads show it.
+   */
+  async create(performanceId: number, input: NewPresale, operator: Operator): Promise<Presale> {
+    assertPerformanceId(performanceId);
+    const { name, opensAt, closesAt, code } = input;
+    if (typeof name !== 'string' || name.length < 1 || name.length > PRESALE_NAME_MAX) {
+      throw new InvalidInputError(`name must be 1-${PRESALE_NAME_MAX} characters`);
+    }
+    for (const [field, value] of [
+      ['opensAt', opensAt],
+      ['closesAt', closesAt],
+    ] as const) {
+      if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+        throw new InvalidInputError(`${field} must be a date-time`);
+      }
+    }
+    if (opensAt.getTime() >= closesAt.getTime()) {
+      throw new InvalidInputError('opensAt must be before closesAt', {
+        opensAt: opensAt.toISOString(),
+        closesAt: closesAt.toISOString(),
+      });
+    }
+    assertAccessCode(code, 'code');
+    const codeDigest = accessCodeDigest(performanceId, code);
+    const created = await this.presales.whileLocked(performanceId, async (performance, writes) => {
+      this.assertChangeable(performanceId, performance);
+      if (closesAt.getTime() > performance.salesOpenAt.getTime()) {
+        throw new InvalidInputError("closesAt must be at or before the performance's salesOpenAt", {
+          closesAt: closesAt.toISOString(),
+          salesOpenAt: performance.salesOpenAt.toISOString(),
+        });
+      }
+      if (closesAt.getTime() <= this.clock.nowMs()) {
+        throw new InvalidInputError('closesAt must be in the future', { closesAt: closesAt.toISOString() });
+      }
+      const existing = await writes.list();
+      if (existing.some((presale) => presale.codeDigest === codeDigest)) {
+        throw new ConflictError('another presale of this performance has this access code');
+      }
+      if (existing.length >= MAX_PRESALES_PER_PERFORMANCE) {
+        throw new ConflictError(`a performance has at most ${MAX_PRESALES_PER_PERFORMANCE} presales`, {
+          limit: MAX_PRESALES_PER_PERFORMANCE,
+        });
+      }
+      const stored = await writes.insert({ name, opensAt, closesAt, codeDigest });
+      await writes.record(
+        operatorAudit(operator, PRESALE_CREATE_ACTION, `performance:${performanceId}`, auditOf(stored)),
+      );
+      // Before the commit, under the row lock: a rebuild (FOR SHARE) reads the presales after it.
+      await this.store.put(performanceId, stored);
+      return stored;
+    });
+    if (!created) throw new NotFoundError('performance', { performanceId });
+    await this.cache.invalidateAfterCommit();
+    return publicPresale(created);
+  }
+
+  /** The performance's presales in opening order (never their codes). NotFoundError when there is no such performance. */
+  async list(performanceId: number): Promise<Presale[]> {
+    assertPerformanceId(performanceId);
+    const presales = await this.presales.list(performanceId);
+    if (presales.length === 0 && !(await this.presales.performanceExists(performanceId))) {
+      throw new NotFoundError('performance', { performanceId });
+    }
+    return presales.map(publicPresale);
+  }
+
+  /**
+   * Deletes the performance's presale `presaleId` (decimal digits): from then on its code lets no
+   * new hold in. A hold its code let in stays the buyer's until it expires, and its purchase
+   * goes through (it passed the check when it was made). Throws NotFoundError (no such
+   * performance, or no such presale of it), PerformanceCanceledError (409), ConflictError (409:
+   * sales have opened; the presale is kept as it was). Audit log: `presale.delete`, with the
+   * presale as it was.
+   */
+  async remove(performanceId: number, presaleId: string, operator: Operator): Promise<void> {
+    assertPerformanceId(performanceId);
+    if (!/^[1-9][0-9]{0,15}$/.test(presaleId)) throw new NotFoundError('presale', { presaleId });
+    const deleted = await this.presales.whileLocked(performanceId, async (performance, writes) => {
+      this.assertChangeable(performanceId, performance);
+      const presale = await writes.delete(presaleId);
+      if (!presale) throw new NotFoundError('presale', { performanceId, presaleId });
+      await writes.record(
+        operatorAudit(operator, PRESALE_DELETE_ACTION, `performance:${performanceId}`, auditOf(presale)),
+      );
+      await this.store.remove(performanceId, presaleId);
+      return presale;
+    });
+    if (!deleted) throw new NotFoundError('performance', { performanceId });
+    await this.cache.invalidateAfterCommit();
+  }
+
+  /** A presale changes only before the on-sale of a performance not canceled. */
+  private assertChangeable(performanceId: number, performance: { status: string; salesOpenAt: Date }): void {
+    if (performance.status === 'CANCELED') {
+      throw new PerformanceCanceledError(performanceId, 'its presales no longer change');
+    }
+    if (this.clock.nowMs() >= performance.salesOpenAt.getTime()) {
+      throw new ConflictError('sales have opened: presales no longer change', {
+        salesOpenAt: performance.salesOpenAt.toISOString(),
+      });
+    }
+  }
+}
+
+/** A stored presale without its code's digest. */
+export function publicPresale(record: PresaleRecord): Presale {
+  return {
+    id: record.id,
+    performanceId: record.performanceId,
+    name: record.name,
+    opensAt: record.opensAt,
+    closesAt: record.closesAt,
+  };
+}
+
+function auditOf(presale: PresaleRecord): Record<string, unknown> {
+  return {
+    performanceId: presale.performanceId,
+    presaleId: presale.id,
+    name: presale.name,
+    opensAt: presale.opensAt.toISOString(),
+    closesAt: presale.closesAt.toISOString(),
+  };
+}
