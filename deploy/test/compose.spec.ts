@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHUTDOWN_GRACE_MS } from '../../libs/logging/src/shutdown';
 import { requireTool } from './nginx';
 
 const ROOT = join(__dirname, '..', '..');
@@ -24,6 +25,15 @@ interface Service {
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
   deploy?: { replicas?: number };
+  stop_grace_period?: string;
+}
+
+/** A Compose duration (`20s`, `1m30s`, `500ms`) in milliseconds. */
+function durationMs(value: string): number {
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001 };
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us)/g)];
+  expect(parts.map((part) => part[0]).join(''), `duration ${value}`).toBe(value);
+  return parts.reduce((total, [, amount, unit]) => total + Number(amount) * units[unit], 0);
 }
 
 const compose = parse(readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as {
@@ -106,6 +116,18 @@ describe('docker-compose.yml', () => {
     }
     expect(services.api.deploy?.replicas).toBeGreaterThanOrEqual(2);
     expect(services.nginx.depends_on?.api).toEqual({ condition: 'service_healthy' });
+  });
+
+  it('lets api, batch and mailer finish their clean shutdown before Docker kills them', () => {
+    // Docker sends SIGTERM, then SIGKILL after stop_grace_period (10 s unless set); each app allows
+    // itself SHUTDOWN_GRACE_MS (15 s) to finish what it has in hand, and a few seconds more go to
+    // writing its last log lines and exiting.
+    for (const app of ['api', 'batch', 'mailer']) {
+      const grace = services[app].stop_grace_period;
+      expect(grace, app).toBeDefined();
+      expect(durationMs(grace!), app).toBeGreaterThanOrEqual(SHUTDOWN_GRACE_MS + 5000);
+    }
+    expect(durationMs('1m30s')).toBe(90_000);
   });
 
   it('gives every stateful service a volume and a healthcheck', () => {
