@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '../../libs/config/src/env';
 import { SHUTDOWN_GRACE_MS } from '../../libs/logging/src/shutdown';
 import { requireTool } from './nginx';
 
@@ -128,6 +129,36 @@ describe('docker-compose.yml', () => {
       expect(durationMs(grace!), app).toBeGreaterThanOrEqual(SHUTDOWN_GRACE_MS + 5000);
     }
     expect(durationMs('1m30s')).toBe(90_000);
+  });
+
+  it("has PostgreSQL connections for every app's pool at the scale README documents", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+    // A pool's size: the service's own environment, else .env (the example's), else the default.
+    const fromEnvFile = /^DATABASE_POOL_SIZE=(\d+)$/m.exec(example)?.[1];
+    const pool = (app: string) =>
+      Number(services[app].environment?.DATABASE_POOL_SIZE ?? fromEnvFile ?? parseEnv({}).DATABASE_POOL_SIZE);
+    // PostgreSQL's own default is 100.
+    const command = services.postgres.command?.join(' ') ?? '';
+    const maxConnections = Number(/max_connections=\$\{POSTGRES_MAX_CONNECTIONS:-(\d+)\}/.exec(command)?.[1] ?? 100);
+    // PostgreSQL's superuser_reserved_connections (3 unless set): not for the apps' role.
+    const reserved = 3;
+    // Each api replica, batch, mailer, and a one-off command beside them (`run --rm api seed`), a pool each.
+    const needed = (apiReplicas: number) =>
+      apiReplicas * pool('api') + pool('batch') + pool('mailer') + pool('api') + reserved;
+
+    const documented = [...readme.matchAll(/--scale api=(\d+)/g)].map((match) => Number(match[1]));
+    const header = [...readFileSync(COMPOSE_FILE, 'utf8').matchAll(/--scale api=(\d+)/g)].map((m) => Number(m[1]));
+    const largest = Number(/fits up to `--scale api=(\d+)`/.exec(readme)?.[1]);
+    expect(documented).toContain(4);
+    for (const replicas of [...documented, ...header, services.api.deploy!.replicas!]) {
+      expect(needed(replicas), `--scale api=${replicas}`).toBeLessThanOrEqual(maxConnections);
+    }
+    // The largest scale README names is the largest that fits.
+    expect(needed(largest)).toBeLessThanOrEqual(maxConnections);
+    expect(needed(largest + 1)).toBeGreaterThan(maxConnections);
+    expect(readme).toContain(`${needed(4)} of ${maxConnections}`);
+    expect(example).toMatch(new RegExp(`^# POSTGRES_MAX_CONNECTIONS=${maxConnections}$`, 'm'));
   });
 
   it('gives every stateful service a volume and a healthcheck', () => {
