@@ -56,6 +56,8 @@ const NOT_ON_CLUSTER = [
   // Use no Redis at all: on the Cluster, the same test twice (admin-cli: seven starts of the built
   // CLI, which only reaches PostgreSQL; 87 s of the int project at a load average of 18).
   'apps/api/test/admin-cli.e2e-spec.ts',
+  'apps/api/test/migration-cli.e2e-spec.ts',
+  'libs/database/src/database-bootstrap.int-spec.ts',
   'libs/database/src/constraint-violations.int-spec.ts',
   'libs/database/src/database-unavailable.int-spec.ts',
   'libs/database/src/repositories/purchase.repository.int-spec.ts',

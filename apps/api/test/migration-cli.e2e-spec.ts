@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
 import { dataSourceOptions } from '@app/database';
-import { createTestEnvWithoutDatabase, dropDatabase, SERVER_DATABASE_URL, TestEnv } from '@app/testing';
+import { createTestEnvWithoutDatabase, dropDatabase, freePort, SERVER_DATABASE_URL, TestEnv } from '@app/testing';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -89,4 +89,17 @@ describe('npm run migration:run (the built command against real PostgreSQL)', ()
       expect(again.output).toContain('no pending migrations');
     },
   );
+
+  // PostgreSQL down: one line that names the setting and where it points, not a bare stack.
+  it('exits 1 saying which host:port of DATABASE_URL it could not reach, without its password', async () => {
+    const port = await freePort();
+    const env = createTestEnvWithoutDatabase({
+      DATABASE_URL: `postgres://boxoffice:pg-secret-password@127.0.0.1:${port}/boxoffice`,
+    });
+    const { code, output } = await run(migrationRunCommand(), env);
+    expect(code).toBe(1);
+    expect(output.trim()).toBe(
+      `cannot connect to PostgreSQL at 127.0.0.1:${port} (DATABASE_URL): connect ECONNREFUSED 127.0.0.1:${port}`,
+    );
+  });
 });

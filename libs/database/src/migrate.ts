@@ -1,8 +1,7 @@
 import 'reflect-metadata';
-import { DataSource } from 'typeorm';
 import { ConfigError, loadEnv } from '@app/config';
 import { dataSourceOptions } from './data-source.options';
-import { ensureDatabase, runMigrations } from './database-bootstrap';
+import { DatabaseConnectError, openDatabase, runMigrations } from './database-bootstrap';
 
 /**
  * `npm run migration:run`: applies the pending migrations as the apps do at start — the database
@@ -14,8 +13,7 @@ import { ensureDatabase, runMigrations } from './database-bootstrap';
  */
 async function main(): Promise<void> {
   const env = loadEnv();
-  await ensureDatabase(env.DATABASE_URL);
-  const dataSource = await new DataSource(dataSourceOptions(env)).initialize();
+  const dataSource = await openDatabase({ ...dataSourceOptions(env), url: env.DATABASE_URL });
   try {
     const applied = await runMigrations(dataSource);
     console.log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'no pending migrations');
@@ -25,6 +23,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+  // A setting or the database out of reach: its one line says what to fix; anything else, the stack.
+  const known = error instanceof ConfigError || error instanceof DatabaseConnectError;
+  console.error(known ? error.message : error);
   process.exit(1);
 });
