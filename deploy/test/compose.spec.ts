@@ -161,6 +161,17 @@ describe('docker-compose.yml', () => {
     expect(example).toMatch(new RegExp(`^# POSTGRES_MAX_CONNECTIONS=${maxConnections}$`, 'm'));
   });
 
+  it("README's deployment commands pass no password as an argument and use Compose v2", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const commands = readme.split('\n').filter((line) => /docker.compose (run|up|exec)/.test(line));
+    expect(commands.some((line) => line.includes('admin-create'))).toBe(true);
+    for (const line of commands) {
+      expect(line).not.toMatch(/--password(?!-stdin)/);
+      expect(line).not.toContain('docker-compose ');
+    }
+    expect(readme).toContain('It needs **Docker Compose v2**');
+  });
+
   it('gives every stateful service a volume and a healthcheck', () => {
     for (const name of ['postgres', 'redis', 'rabbitmq', 'elasticsearch']) {
       expect(services[name].healthcheck?.test.length, name).toBeGreaterThan(0);
