@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
 import { createTestEnvWithoutDatabase, deleteTopology, RABBITMQ_URL, TcpProxy, waitUntil } from '@app/testing';
-import { AmqpConnection } from './amqp.connection';
+import { AmqpConnection, SHUTDOWN_STEP_TIMEOUT_MS } from './amqp.connection';
 import { retryPolicyOf, topologyOf } from './messaging.module';
 import { RetryingConsumer } from './retrying-consumer';
 
@@ -89,4 +89,33 @@ describe('AMQP consumer and connection stopped while the broker connection drops
       expect(() => connection.connection.reconnect()).toThrow('cannot reconnect after close');
     },
   );
+
+  // A broker that stalls instead (its answers held from the cancel on; the connection stays up
+  // until the heartbeats give up on it, 20 s later): each step waits its bound and no more.
+  it('a broker that stops answering at the cancel: the stop ends within the four steps’ bounds', async () => {
+    const proxy = await TcpProxy.create(Number(new URL(RABBITMQ_URL).port));
+    proxies.push(proxy);
+    const connection = new AmqpConnection(`amqp://guest:guest@127.0.0.1:${proxy.port}`, topology, 'stall-test');
+    const consumer = new RetryingConsumer(
+      connection,
+      retryPolicyOf(config),
+      { ...topology.purchaseCompletedConsumer, prefetch: 4 },
+      async () => undefined,
+    );
+    await consumer.start();
+    await connection.settle(connection.channel);
+    await waitUntil(() => connection.isConnected(), 'connected');
+    // Never cuts: holds the broker's answers from the first frame of the stop on.
+    void proxy.cutWhenClientSends((chunk) => {
+      if (methodsIn(chunk).includes(STEPS[0].method)) proxy.hold();
+      return false;
+    });
+    const startedAt = Date.now();
+    await consumer.stop();
+    await connection.close();
+    const tookMs = Date.now() - startedAt;
+    expect(tookMs).toBeGreaterThanOrEqual(SHUTDOWN_STEP_TIMEOUT_MS);
+    expect(tookMs).toBeLessThan(4 * SHUTDOWN_STEP_TIMEOUT_MS + 4000);
+    expect(() => connection.connection.reconnect()).toThrow('cannot reconnect after close');
+  }, 30_000);
 });
