@@ -56,6 +56,8 @@ const NOT_ON_CLUSTER = [
   // Use no Redis at all: on the Cluster, the same test twice (admin-cli: seven starts of the built
   // CLI, which only reaches PostgreSQL; 87 s of the int project at a load average of 18).
   'apps/api/test/admin-cli.e2e-spec.ts',
+  'apps/api/test/migration-cli.e2e-spec.ts',
+  'libs/database/src/database-bootstrap.int-spec.ts',
   'libs/database/src/constraint-violations.int-spec.ts',
   'libs/database/src/database-unavailable.int-spec.ts',
   'libs/database/src/repositories/purchase.repository.int-spec.ts',
@@ -71,6 +73,10 @@ const NOT_ON_CLUSTER = [
   'libs/database/src/repositories/single-use-tokens.int-spec.ts',
   'libs/messaging/src/amqp.connection.int-spec.ts',
   'libs/messaging/src/amqp.shutdown.int-spec.ts',
+  'libs/messaging/src/amqp.shutdown-cut.int-spec.ts',
+  // Cuts the broker connection of three built apps at their shutdown: what it checks is the AMQP
+  // side alone, the same whichever Redis they run on (three process starts twice for nothing).
+  'apps/api/test/processes-broker-cut.e2e-spec.ts',
 ];
 /**
  * One worker per core, and at least two: integration files mostly wait on services and child

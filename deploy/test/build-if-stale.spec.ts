@@ -75,11 +75,16 @@ describe('package.json scripts', () => {
     expect(scripts.build).toBe('node scripts/build-if-stale.mjs --force');
   });
 
-  it.each(['seed', 'admin:create', 'migration:generate', 'migration:run', 'migration:revert', 'pretest'])(
-    '"%s" builds only when dist is stale (never a plain nest build beside a running stack)',
-    (name) => {
-      expect(scripts[name]).toMatch(/^node scripts\/build-if-stale\.mjs( &&|$)/);
-      expect(scripts[name]).not.toMatch(/nest build|npm run build/);
-    },
-  );
+  it.each([
+    'seed',
+    'admin:create',
+    'migration:generate',
+    'migration:run',
+    'migration:revert',
+    'migration:show',
+    'pretest',
+  ])('"%s" builds only when dist is stale (never a plain nest build beside a running stack)', (name) => {
+    expect(scripts[name]).toMatch(/^node scripts\/build-if-stale\.mjs( &&|$)/);
+    expect(scripts[name]).not.toMatch(/nest build|npm run build/);
+  });
 });

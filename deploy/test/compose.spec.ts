@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '../../libs/config/src/env';
+import { SHUTDOWN_GRACE_MS } from '../../libs/logging/src/shutdown';
 import { requireTool } from './nginx';
 
 const ROOT = join(__dirname, '..', '..');
@@ -24,6 +26,15 @@ interface Service {
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
   deploy?: { replicas?: number };
+  stop_grace_period?: string;
+}
+
+/** A Compose duration (`20s`, `1m30s`, `500ms`) in milliseconds. */
+function durationMs(value: string): number {
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001 };
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us)/g)];
+  expect(parts.map((part) => part[0]).join(''), `duration ${value}`).toBe(value);
+  return parts.reduce((total, [, amount, unit]) => total + Number(amount) * units[unit], 0);
 }
 
 const compose = parse(readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as {
@@ -106,6 +117,59 @@ describe('docker-compose.yml', () => {
     }
     expect(services.api.deploy?.replicas).toBeGreaterThanOrEqual(2);
     expect(services.nginx.depends_on?.api).toEqual({ condition: 'service_healthy' });
+  });
+
+  it('lets api, batch and mailer finish their clean shutdown before Docker kills them', () => {
+    // Docker sends SIGTERM, then SIGKILL after stop_grace_period (10 s unless set); each app allows
+    // itself SHUTDOWN_GRACE_MS (15 s) to finish what it has in hand, and a few seconds more go to
+    // writing its last log lines and exiting.
+    for (const app of ['api', 'batch', 'mailer']) {
+      const grace = services[app].stop_grace_period;
+      expect(grace, app).toBeDefined();
+      expect(durationMs(grace!), app).toBeGreaterThanOrEqual(SHUTDOWN_GRACE_MS + 5000);
+    }
+    expect(durationMs('1m30s')).toBe(90_000);
+  });
+
+  it("has PostgreSQL connections for every app's pool at the scale README documents", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+    // A pool's size: the service's own environment, else .env (the example's), else the default.
+    const fromEnvFile = /^DATABASE_POOL_SIZE=(\d+)$/m.exec(example)?.[1];
+    const pool = (app: string) =>
+      Number(services[app].environment?.DATABASE_POOL_SIZE ?? fromEnvFile ?? parseEnv({}).DATABASE_POOL_SIZE);
+    // PostgreSQL's own default is 100.
+    const command = services.postgres.command?.join(' ') ?? '';
+    const maxConnections = Number(/max_connections=\$\{POSTGRES_MAX_CONNECTIONS:-(\d+)\}/.exec(command)?.[1] ?? 100);
+    // PostgreSQL's superuser_reserved_connections (3 unless set): not for the apps' role.
+    const reserved = 3;
+    // Each api replica, batch, mailer, and a one-off command beside them (`run --rm api seed`), a pool each.
+    const needed = (apiReplicas: number) =>
+      apiReplicas * pool('api') + pool('batch') + pool('mailer') + pool('api') + reserved;
+
+    const documented = [...readme.matchAll(/--scale api=(\d+)/g)].map((match) => Number(match[1]));
+    const header = [...readFileSync(COMPOSE_FILE, 'utf8').matchAll(/--scale api=(\d+)/g)].map((m) => Number(m[1]));
+    const largest = Number(/fits up to `--scale api=(\d+)`/.exec(readme)?.[1]);
+    expect(documented).toContain(4);
+    for (const replicas of [...documented, ...header, services.api.deploy!.replicas!]) {
+      expect(needed(replicas), `--scale api=${replicas}`).toBeLessThanOrEqual(maxConnections);
+    }
+    // The largest scale README names is the largest that fits.
+    expect(needed(largest)).toBeLessThanOrEqual(maxConnections);
+    expect(needed(largest + 1)).toBeGreaterThan(maxConnections);
+    expect(readme).toContain(`${needed(4)} of ${maxConnections}`);
+    expect(example).toMatch(new RegExp(`^# POSTGRES_MAX_CONNECTIONS=${maxConnections}$`, 'm'));
+  });
+
+  it("README's deployment commands pass no password as an argument and use Compose v2", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const commands = readme.split('\n').filter((line) => /docker.compose (run|up|exec)/.test(line));
+    expect(commands.some((line) => line.includes('admin-create'))).toBe(true);
+    for (const line of commands) {
+      expect(line).not.toMatch(/--password(?!-stdin)/);
+      expect(line).not.toContain('docker-compose ');
+    }
+    expect(readme).toContain('It needs **Docker Compose v2**');
   });
 
   it('gives every stateful service a volume and a healthcheck', () => {

@@ -170,6 +170,24 @@ describe('Nginx in front of replicas (template as rendered for Compose and npm r
     expect(statuses.filter((status) => status === 200).length).toBeLessThanOrEqual(21 + 2);
   });
 
+  it('tells a rate-limited client when to try again (Retry-After), with the uniform body and the request id', async () => {
+    reset();
+    const login = await Promise.all(
+      Array.from({ length: 40 }, () => fetch(`${nginx.url}/api/v1/auth/login`, { method: 'POST', body: '{}' })),
+    );
+    const limited = login.find((response) => response.status === 429)!;
+    expect(limited.headers.get('retry-after')).toBe('1');
+    expect(limited.headers.get('x-request-id')).toMatch(/\S/);
+    await expectUniformError(limited, 429, '/api/v1/auth/login');
+    const signup = await Promise.all(
+      Array.from({ length: 30 }, () => fetch(`${nginx.url}/api/v1/auth/signup`, { method: 'POST', body: '{}' })),
+    );
+    expect(signup.find((response) => response.status === 429)!.headers.get('retry-after')).toBe('2');
+    await Promise.all(
+      [...login, ...signup].filter((response) => !response.bodyUsed).map((response) => response.body?.cancel()),
+    );
+  });
+
   it('rate-limits signups per client address with 429 and the uniform error body', async () => {
     reset();
     const responses = await Promise.all(

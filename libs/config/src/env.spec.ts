@@ -263,6 +263,31 @@ describe('parseEnv', () => {
     });
   });
 
+  it('takes MAIL_FROM and MAIL_BULK_FROM as an address or "Name <address>", nothing else', () => {
+    for (const from of [
+      'tickets@example.com',
+      'boxoffice <tickets@boxoffice.local>',
+      '"Box, Office" <a@example.com>',
+    ]) {
+      expect(parseEnv({ MAIL_FROM: from, MAIL_BULK_FROM: from })).toMatchObject({
+        MAIL_FROM: from,
+        MAIL_BULK_FROM: from,
+      });
+    }
+    for (const from of [
+      'garbage',
+      'Name <garbage>',
+      '<a@example.com>',
+      'a@example.com\nBcc: b@example.com',
+      'x <a@example.com> y',
+    ]) {
+      expect(problemsOf({ MAIL_FROM: from, MAIL_BULK_FROM: from })).toEqual([
+        `MAIL_FROM must be an e-mail address or "Name <address>" (got ${JSON.stringify(from)})`,
+        `MAIL_BULK_FROM must be an e-mail address or "Name <address>" (got ${JSON.stringify(from)})`,
+      ]);
+    }
+  });
+
   it('bounds MAIL_BULK_PREFETCH by the shared SMTP pool only while SMTP_BULK_URL is unset', () => {
     expect(problemsOf({ MAIL_BULK_PREFETCH: '4' })).toEqual([]);
     expect(problemsOf({ MAIL_BULK_PREFETCH: '5' })).toEqual([
@@ -516,6 +541,21 @@ describe('parseEnv', () => {
     expect(parseEnv({ ...production, METRICS_PORT: '9100' }).METRICS_PORT).toBe(9100);
     expect(problemsOf({ PORT: '3000', METRICS_PORT: '3000' })).toEqual(['METRICS_PORT must differ from PORT']);
     expect(problemsOf({ METRICS_PORT: '0' })[0]).toMatch(/^METRICS_PORT must not be less than 1/);
+  });
+
+  it('takes PORT=0 (any free port) outside production only', () => {
+    const production = {
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: RANDOM_SECRET,
+      JWT_REFRESH_SECRET: RANDOM_SECRET_2,
+      TICKET_SIGNING_SECRET: RANDOM_SECRET_3,
+    };
+    expect(parseEnv({ PORT: '0' }).PORT).toBe(0);
+    expect(parseEnv({ NODE_ENV: 'test', PORT: '0' }).PORT).toBe(0);
+    expect(problemsOf({ ...production, PORT: '0' })).toEqual([
+      'PORT must be 1-65535 when NODE_ENV=production (0 binds a random free port, which no proxy finds)',
+    ]);
+    expect(parseEnv({ ...production, PORT: '1' }).PORT).toBe(1);
   });
   it('derives WAITING_ROOM_SECRET from JWT_ACCESS_SECRET when unset, and checks a given one like the JWT secrets', () => {
     const production = {

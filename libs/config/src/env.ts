@@ -136,10 +136,14 @@ export const MAIL_BULK_PREFETCH_MAX = 32;
  */
 export const MAX_SEATS_PER_RESERVATION_CEILING = 20;
 
+/** What MAIL_FROM and MAIL_BULK_FROM must be. */
+const MAIL_ADDRESS_RULE = 'must be an e-mail address or "Name <address>"';
+
 export class Env {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
+  /** 0 (any free port, which the OS picks) only outside production: a proxy could not find it. */
   @Transform(({ value }) => toInt(value))
   @IsInt()
   @Min(0)
@@ -284,15 +288,20 @@ export class Env {
   @IsServiceUrl(['smtp', 'smtps'], 'must be an smtp:// URL')
   SMTP_BULK_URL?: string;
 
-  @IsString()
+  /**
+   * `From` of the e-mails: an address, or `Name <address>`; its domain is also the one of every
+   * `Message-ID` the mailer makes.
+   */
+  @IsEmail({ allow_display_name: true }, { message: MAIL_ADDRESS_RULE })
   MAIL_FROM = 'boxoffice <tickets@boxoffice.local>';
 
   /**
-   * `From` of the bulk notices (a broadcast stream may want its own sender); unset: MAIL_FROM.
-   * Their `Message-ID` stays on MAIL_FROM's domain, the same whichever queue carried them.
+   * `From` of the bulk notices (a broadcast stream may want its own sender), by MAIL_FROM's rule;
+   * unset: MAIL_FROM. Their `Message-ID` stays on MAIL_FROM's domain, the same whichever queue
+   * carried them.
    */
   @IsOptional()
-  @IsString()
+  @IsEmail({ allow_display_name: true }, { message: MAIL_ADDRESS_RULE })
   MAIL_BULK_FROM?: string;
 
   /**
@@ -812,6 +821,9 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   }
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  if (env.NODE_ENV === 'production' && env.PORT === 0) {
+    problems.push('PORT must be 1-65535 when NODE_ENV=production (0 binds a random free port, which no proxy finds)');
   }
   if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
     problems.push('METRICS_PORT must differ from PORT');

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 
 /** Stable key of the advisory lock that lets one process at a time run migrations. */
 const MIGRATION_LOCK_KEY = 4_242_001;
@@ -22,6 +22,48 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
     }
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Where a PostgreSQL URL points, for messages: `host:port` (port 5432 unless given; a socket
+ * directory, in the host or as `?host=`, as it is), never its user, password or database.
+ */
+export function databaseAddress(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  const host = url.searchParams.get('host') ?? (decodeURIComponent(url.hostname) || 'localhost');
+  return `${host}:${url.port || '5432'}`;
+}
+
+/** PostgreSQL could not be reached or refused the login, at start: says where, and why. */
+export class DatabaseConnectError extends Error {
+  constructor(
+    /** `host:port` of DATABASE_URL ({@link databaseAddress}). */
+    readonly address: string,
+    cause: unknown,
+  ) {
+    super(
+      `cannot connect to PostgreSQL at ${address} (DATABASE_URL): ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = 'DatabaseConnectError';
+  }
+}
+
+/**
+ * Opens a DataSource of `options` (whose `url` is DATABASE_URL), the database created first when
+ * missing ({@link ensureDatabase}). A failure to reach PostgreSQL or to log in is rethrown as a
+ * {@link DatabaseConnectError}, `cannot connect to PostgreSQL at <host:port> (DATABASE_URL): <why>`,
+ * so the line a failed start logs names the setting to check, and nothing secret: a refused
+ * connection otherwise reads `connect ECONNREFUSED 172.18.0.3:5432`, an address the operator never
+ * wrote.
+ */
+export async function openDatabase(options: DataSourceOptions & { url: string }): Promise<DataSource> {
+  try {
+    await ensureDatabase(options.url);
+    return await new DataSource(options).initialize();
+  } catch (error) {
+    throw new DatabaseConnectError(databaseAddress(options.url), error);
   }
 }
 

@@ -1,9 +1,9 @@
 import { Global, Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import type { DataSourceOptions } from 'typeorm';
 import { Env } from '@app/config';
 import { dataSourceOptions } from './data-source.options';
-import { ensureDatabase, runMigrations } from './database-bootstrap';
+import { openDatabase, runMigrations } from './database-bootstrap';
 import { AdminAuditRepository } from './repositories/admin-audit.repository';
 import { AttendeesRepository } from './repositories/attendees.repository';
 import { AuthEventsRepository } from './repositories/auth-events.repository';
@@ -71,12 +71,12 @@ const REPOSITORIES = [
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [Env],
-      useFactory: (env: Env) => dataSourceOptions(env),
+      // Each failed try's line says why (openDatabase: where DATABASE_URL points), not only its stack.
+      useFactory: (env: Env) => ({ ...dataSourceOptions(env), verboseRetryLog: true }),
       dataSourceFactory: async (options) => {
         const logger = new Logger('Database');
         if (!options) throw new Error('no DataSource options');
-        await ensureDatabase((options as { url: string }).url);
-        const dataSource = await new DataSource(options).initialize();
+        const dataSource = await openDatabase(options as DataSourceOptions & { url: string });
         const applied = await runMigrations(dataSource);
         if (applied.length > 0) logger.log(`applied migrations: ${applied.join(', ')}`);
         return dataSource;

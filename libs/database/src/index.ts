@@ -1,6 +1,12 @@
 export { DatabaseModule } from './database.module';
 export { dataSourceOptions } from './data-source.options';
-export { ensureDatabase, runMigrations } from './database-bootstrap';
+export {
+  databaseAddress,
+  DatabaseConnectError,
+  ensureDatabase,
+  openDatabase,
+  runMigrations,
+} from './database-bootstrap';
 export { ENTITIES } from './entities';
 export { EventEntity } from './entities/event.entity';
 export { PERFORMANCE_STATUSES, PerformanceEntity } from './entities/performance.entity';

@@ -4,5 +4,5 @@ export { createLogger, createWinston } from './logger.factory';
 export type { LoggerOptions } from './logger.factory';
 export { RequestContext } from './request-context';
 export type { RequestContextStore } from './request-context';
-export { ShutdownSignals } from './shutdown';
+export { SHUTDOWN_GRACE_MS, ShutdownSignals } from './shutdown';
 export { MetricsServer } from './metrics-server';

@@ -1,5 +1,11 @@
 import { LoggerService } from '@nestjs/common';
 
+/**
+ * How long a clean shutdown may take, in milliseconds, before the process gives up and exits 1.
+ * A supervisor's grace before its SIGKILL must be longer (Compose: `stop_grace_period`).
+ */
+export const SHUTDOWN_GRACE_MS = 15_000;
+
 interface Closable {
   close(): Promise<void>;
 }
@@ -26,7 +32,7 @@ export class ShutdownSignals {
   ) {}
 
   /** Starts listening for SIGTERM and SIGINT. */
-  static listen(logger: LoggerService, graceMs = 15_000): ShutdownSignals {
+  static listen(logger: LoggerService, graceMs = SHUTDOWN_GRACE_MS): ShutdownSignals {
     const signals = new ShutdownSignals(logger, graceMs);
     const received = (signal: NodeJS.Signals) => signals.received(signal);
     process.on('SIGTERM', received);

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import amqp, { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
@@ -15,6 +16,13 @@ export interface OutgoingMessage {
 
 /** Longest wait at shutdown for a topology declaration in progress to finish, in milliseconds. */
 const SETUP_GRACE_MS = 2000;
+
+/**
+ * Longest wait, in milliseconds, for the broker's answer to one step of a shutdown (a consumer's
+ * cancel, a channel's or the connection's close) while the connection stays up; a step whose
+ * connection drops is not waited for at all (see {@link AmqpConnection.shutdownStep}).
+ */
+export const SHUTDOWN_STEP_TIMEOUT_MS = 2000;
 
 /**
  * Longest wait, in milliseconds, for the broker to confirm a publish (the outbox relay's, a
@@ -109,13 +117,46 @@ export class AmqpConnection {
   /**
    * Waits, up to the setup grace (2 s unless given), for a channel of this connection that is
    * still being set up (declaring the topology) to finish, so closing it cuts no call off
-   * half-way. Returns at once while the broker is unreachable.
+   * half-way. Returns at once while the broker is unreachable, and as soon as the connection drops
+   * (the wrapper would finish its setup only on a reconnection).
    */
   async settle(channel: ChannelWrapper): Promise<void> {
-    if (!this.connection.isConnected()) return;
-    await Promise.race([channel.waitForConnect(), delay(this.setupGraceMs, undefined, { ref: false })]).catch(
+    await this.whileConnected(channel.waitForConnect(), this.setupGraceMs);
+  }
+
+  /**
+   * Waits for `step`, a shutdown step on the broker (cancelling a consumer, closing a channel or
+   * the connection), at most {@link SHUTDOWN_STEP_TIMEOUT_MS} and only while the connection is up:
+   * at once when it is down already, and the moment it drops. amqplib settles a close only when
+   * the broker's close-ok comes, so a close whose connection dropped would wait for ever, and
+   * amqp-connection-manager's channel calls wait for a reconnection; neither may hold up a
+   * shutdown. Nothing is lost by not waiting: the broker hands the messages a consumer did not
+   * acknowledge to another one when the connection ends, and the mailer records each e-mail it
+   * sent, so the redelivery sends nothing twice (P5). `step`'s rejection is swallowed.
+   */
+  async shutdownStep(step: Promise<unknown>): Promise<void> {
+    await this.whileConnected(step, SHUTDOWN_STEP_TIMEOUT_MS);
+  }
+
+  /** Waits for `work` while connected, at most `timeoutMs`; never rejects. */
+  private async whileConnected(work: Promise<unknown>, timeoutMs: number): Promise<void> {
+    const settled = work.then(
+      () => undefined,
       () => undefined,
     );
+    // amqplib's connection beneath the manager's (an EventEmitter, typed without its events): the
+    // manager drops its own listeners of the connection's end when it closes it, so its
+    // `disconnect` does not come for that step, while this one's `close` does.
+    const current: unknown = this.connection.connection?.connection;
+    if (!(current instanceof EventEmitter)) return;
+    let dropped = (): void => undefined;
+    const lost = new Promise<void>((resolve) => (dropped = resolve));
+    current.once('close', dropped);
+    try {
+      await Promise.race([settled, lost, delay(timeoutMs, undefined, { ref: false })]);
+    } finally {
+      current.off('close', dropped);
+    }
   }
 
   /**
@@ -215,15 +256,19 @@ export class AmqpConnection {
   }
 
   /**
-   * Closes the channel, then the connection. A topology declaration still in progress (the
-   * process is stopped right after it started) is given the setup grace to finish first, so no
-   * call is cut off half-way; publishes not yet confirmed are reported failed to their callers.
+   * Closes the channel, then the connection, and stops reconnecting. A topology declaration still
+   * in progress (the process is stopped right after it started) is given the setup grace to finish
+   * first, so no call is cut off half-way; publishes not yet confirmed are reported failed to their
+   * callers. Each close is waited for only while the connection is up, at most
+   * SHUTDOWN_STEP_TIMEOUT_MS (see {@link shutdownStep}): a broker that drops or stalls meanwhile
+   * delays a shutdown by seconds at most, never until it is back.
    */
   async close(): Promise<void> {
     this.closing = true;
     await this.settle(this.channel);
-    await this.channel.close().catch(() => undefined);
-    await this.connection.close().catch(() => undefined);
+    await this.shutdownStep(this.channel.close());
+    // The manager stops reconnecting at this call, whether or not its close is waited for.
+    await this.shutdownStep(this.connection.close());
   }
 }
 

@@ -95,18 +95,21 @@ export class RetryingConsumer {
   /**
    * Stops taking messages, waits for those being handled, then closes the channel. A channel
    * still being set up (stopped right after the start) is given the connection's setup grace (2 s
-   * unless set) to finish first, so no call on it is cut off half-way.
+   * unless set) to finish first, so no call on it is cut off half-way. The cancel and the close
+   * are waited for only while the connection is up, at most SHUTDOWN_STEP_TIMEOUT_MS each
+   * ({@link AmqpConnection.shutdownStep}): a connection that drops meanwhile ended the consumer
+   * already, and the broker hands the messages left unacknowledged to the next consumer.
    */
   async stop(): Promise<void> {
     this.stopping = true;
     await this.amqp.settle(this.channel);
     if (this.consuming) {
       this.consuming = false;
-      await this.channel.cancelAll().catch(() => undefined);
+      await this.amqp.shutdownStep(this.channel.cancelAll());
       this.logger.log(`${this.options.queue}: taking no more messages; finishing ${this.inFlight.size} in hand`);
     }
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-    await this.channel.close().catch(() => undefined);
+    await this.amqp.shutdownStep(this.channel.close());
   }
 
   private track(work: Promise<void>): void {

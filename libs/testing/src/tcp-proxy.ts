@@ -6,6 +6,8 @@ import { freePort } from './free-port';
  * as if the server were down for the processes that go through the proxy, and for no one else;
  * `restore()` lets them in again. `hold()` keeps the server's bytes in the proxy (requests still
  * reach the server, its answers wait), as a server too busy to answer; `release()` passes them on.
+ * `cutWhenClientSends(match)` cuts the moment a client sends bytes that `match` accepts, so a test
+ * can drop a connection at one exact request, from outside the process that makes it.
  */
 export class TcpProxy {
   private server?: net.Server;
@@ -13,6 +15,8 @@ export class TcpProxy {
   /** Each connection's socket to the server, with the client's socket it answers to. */
   private readonly answers = new Map<net.Socket, net.Socket>();
   private holding = false;
+  /** Looks at every chunk a client sends; set by {@link cutWhenClientSends}. */
+  private watchClients?: (chunk: Buffer) => void;
 
   private constructor(
     readonly port: number,
@@ -35,6 +39,7 @@ export class TcpProxy {
         socket.on('error', () => socket.destroy());
       }
       this.answers.set(upstream, client);
+      client.on('data', (chunk: Buffer) => this.watchClients?.(chunk));
       client.pipe(upstream);
       if (this.holding) upstream.pause();
       else upstream.pipe(client);
@@ -53,6 +58,21 @@ export class TcpProxy {
     this.server = undefined;
     for (const socket of this.sockets) socket.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * Cuts (as {@link cut}) the moment a client sends a chunk `match` accepts, and resolves then;
+   * the chunk may or may not reach the server. Watches until then, the connections open now and
+   * those opened later alike.
+   */
+  cutWhenClientSends(match: (chunk: Buffer) => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      this.watchClients = (chunk) => {
+        if (!match(chunk)) return;
+        this.watchClients = undefined;
+        void this.cut().then(resolve);
+      };
+    });
   }
 
   /** From now on, the server's bytes wait in the proxy (of every connection, new ones included). */

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, HttpCode, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheckService,
@@ -16,10 +16,15 @@ import { IndicatorState, LivenessDto, ReadinessDto } from './health.dto';
 
 const CHECK_TIMEOUT_MS = 1500;
 
+/** Retry-After (seconds) of a 503 "not ready": a probe or client asks again then. */
+const NOT_READY_RETRY_AFTER_S = 5;
+
 @ApiTags('health')
 @Public()
 @Controller('health')
 export class HealthController {
+  private readonly logger = new Logger('Health');
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
@@ -37,8 +42,9 @@ export class HealthController {
   }
 
   /**
-   * Ready to serve the sale: PostgreSQL is reachable and Redis runs a Lua script; 503 names the ones that are
-   * not. RabbitMQ is not needed to serve (purchases reach it later through the outbox): while it
+   * Ready to serve the sale: PostgreSQL is reachable and Redis runs a Lua script; 503 (with
+   * Retry-After: 5) names the ones that are not, and only them: why each is down (an address, a
+   * driver's message) goes to the log, not to whoever asks. RabbitMQ is not needed to serve (purchases reach it later through the outbox): while it
    * is unreachable the answer is still 200, with `status: "degraded"` and the broker under
    * `degraded`.
    */
@@ -48,7 +54,10 @@ export class HealthController {
     description:
       'PostgreSQL and Redis are reachable; `status` is `degraded` (and `degraded` names RabbitMQ) while the broker is not',
   })
-  @ApiServiceUnavailableResponse({ type: ErrorBodyDto })
+  @ApiServiceUnavailableResponse({
+    type: ErrorBodyDto,
+    description: 'PostgreSQL or Redis is down: the message names which (why: in the log); see Retry-After',
+  })
   async ready(): Promise<ReadinessDto> {
     let result: HealthCheckResult;
     try {
@@ -58,11 +67,13 @@ export class HealthController {
       ]);
     } catch (error) {
       if (error instanceof ServiceUnavailableException) {
-        const failed = (error.getResponse() as HealthCheckResult).error ?? {};
-        const names = Object.entries(failed).map(([name, info]) =>
-          info?.message ? `${name} (${String(info.message)})` : name,
-        );
-        throw new ServiceUnavailableException(`not ready: ${names.join(', ')} down`);
+        const failed = Object.entries((error.getResponse() as HealthCheckResult).error ?? {});
+        const why = failed.map(([name, info]) => (info?.message ? `${name} (${String(info.message)})` : name));
+        this.logger.warn(`not ready: ${why.join(', ')} down`);
+        throw new ServiceUnavailableException({
+          message: `not ready: ${failed.map(([name]) => name).join(', ')} down`,
+          retryAfter: NOT_READY_RETRY_AFTER_S,
+        });
       }
       throw error;
     }

@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { Client } from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '@app/config';
+import { dataSourceOptions } from '@app/database';
+import { createTestEnvWithoutDatabase, dropDatabase, freePort, SERVER_DATABASE_URL, TestEnv } from '@app/testing';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+/**
+ * `npm run migration:run` as package.json has it, without its first step (`build-if-stale`: the
+ * test runs on a built tree, and two builds at once would race), from the repository's root.
+ */
+function migrationRunCommand(): string {
+  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
+  const [build, ...rest] = scripts['migration:run'].split(' && ');
+  if (build !== 'node scripts/build-if-stale.mjs' || rest.length === 0) {
+    throw new Error(`unexpected migration:run script: ${scripts['migration:run']}`);
+  }
+  return rest.join(' && ');
+}
+
+/** Runs `command` in a shell as npm would (node_modules/.bin on the PATH): its code and its output. */
+function run(command: string, env: TestEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', command], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, PATH: `${join(ROOT, 'node_modules', '.bin')}${delimiter}${process.env.PATH}` },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+describe('npm run migration:run (the built command against real PostgreSQL)', () => {
+  const envs: TestEnv[] = [];
+  afterAll(async () => {
+    for (const env of envs) await dropDatabase(env.DATABASE_URL);
+  });
+
+  // What an operator's deploy step does beside an api replica starting on an empty database: the
+  // runs take the apps' migration lock in turn, and the first creates the database when missing.
+  it.each(['does not exist yet', 'exists, empty'])(
+    'two runs at once on a database that %s both succeed, and apply each migration once',
+    async (state) => {
+      const env = createTestEnvWithoutDatabase();
+      envs.push(env);
+      if (state === 'exists, empty') {
+        const server = new Client({ connectionString: SERVER_DATABASE_URL });
+        await server.connect();
+        await server.query(`CREATE DATABASE "${new URL(env.DATABASE_URL).pathname.slice(1)}"`);
+        await server.end();
+      }
+      const command = migrationRunCommand();
+      const [first, second] = await Promise.all([run(command, env), run(command, env)]);
+      expect({ first: first.code, second: second.code }, `${first.output}\n---\n${second.output}`).toEqual({
+        first: 0,
+        second: 0,
+      });
+      const db = new Client({ connectionString: env.DATABASE_URL });
+      await db.connect();
+      try {
+        const { rows } = await db.query<{ name: string; count: string }>(
+          'SELECT name, count(*) FROM migrations GROUP BY name ORDER BY min(id)',
+        );
+        const names = (dataSourceOptions(parseEnv(env)).migrations as { name: string }[]).map(
+          (migration) => migration.name,
+        );
+        expect(rows.map((row) => row.name)).toEqual(names);
+        expect(rows.every((row) => row.count === '1')).toBe(true);
+      } finally {
+        await db.end();
+      }
+      // One of them applied every migration; the other found none pending.
+      const applied = [first.output, second.output].filter((output) => output.includes('applied migrations:'));
+      expect(applied).toHaveLength(1);
+      expect([first.output, second.output].filter((output) => output.includes('no pending migrations'))).toHaveLength(
+        1,
+      );
+      // And once more: nothing to do.
+      const again = await run(command, env);
+      expect(again.code, again.output).toBe(0);
+      expect(again.output).toContain('no pending migrations');
+    },
+  );
+
+  // PostgreSQL down: one line that names the setting and where it points, not a bare stack.
+  it('exits 1 saying which host:port of DATABASE_URL it could not reach, without its password', async () => {
+    const port = await freePort();
+    const env = createTestEnvWithoutDatabase({
+      DATABASE_URL: `postgres://boxoffice:pg-secret-password@127.0.0.1:${port}/boxoffice`,
+    });
+    const { code, output } = await run(migrationRunCommand(), env);
+    expect(code).toBe(1);
+    expect(output.trim()).toBe(
+      `cannot connect to PostgreSQL at 127.0.0.1:${port} (DATABASE_URL): connect ECONNREFUSED 127.0.0.1:${port}`,
+    );
+  });
+});
