@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { Env } from '@app/config';
 import { dataSourceOptions } from './data-source.options';
 import { ensureDatabase, runMigrations } from './database-bootstrap';
+import { raiseDatabaseUnavailable } from './database-unavailable';
 import { AdminAuditRepository } from './repositories/admin-audit.repository';
 import { AttendeesRepository } from './repositories/attendees.repository';
 import { AuthEventsRepository } from './repositories/auth-events.repository';
@@ -74,7 +75,9 @@ const REPOSITORIES = [
         const logger = new Logger('Database');
         if (!options) throw new Error('no DataSource options');
         await ensureDatabase((options as { url: string }).url);
-        const dataSource = await new DataSource(options).initialize();
+        const dataSource = new DataSource(options);
+        raiseDatabaseUnavailable(dataSource);
+        await dataSource.initialize();
         const applied = await runMigrations(dataSource);
         if (applied.length > 0) logger.log(`applied migrations: ${applied.join(', ')}`);
         return dataSource;

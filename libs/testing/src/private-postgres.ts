@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './free-port';
+
+const run = promisify(execFile);
+
+/** initdb and postgres refuse to run as root: as root, they run as the machine's `postgres` account. */
+async function serverAccount(): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+/**
+ * A PostgreSQL server of a test's own, in a temporary directory, on a port from `freePort`
+ * (20000-31999): one a test may stop and start (`pg_ctl -m fast stop`, as an operator restarts
+ * PostgreSQL) without touching the shared server on 5432 that other tests use. Trust
+ * authentication for `postgres` on 127.0.0.1; fsync off (a test server's data need not survive the
+ * machine). Needs `initdb` and `pg_ctl` on the PATH (the machine's PostgreSQL, as the shared server).
+ */
+export class PrivatePostgres {
+  private constructor(
+    private readonly dir: string,
+    readonly port: number,
+    private readonly account: { uid: number; gid: number } | undefined,
+  ) {}
+
+  /** Creates the cluster (initdb, a few seconds) and starts it. */
+  static async start(): Promise<PrivatePostgres> {
+    const dir = mkdtempSync(join(tmpdir(), 'bo-pg-'));
+    const account = await serverAccount();
+    if (account) chownSync(dir, account.uid, account.gid);
+    const server = new PrivatePostgres(dir, await freePort(), account);
+    await server.pg('initdb', ['-D', server.dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
+    await server.startServer();
+    return server;
+  }
+
+  /** A URL of database `name` on this server. */
+  url(name = 'postgres'): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${name}`;
+  }
+
+  /** Stops the server as `pg_ctl -m fast stop` does: open sessions are ended (57P01), then it refuses connections. */
+  async stop(): Promise<void> {
+    await this.pg('pg_ctl', ['-D', this.dataDir, '-m', 'fast', '-w', 'stop']);
+  }
+
+  /** Starts it again on the same port and data; resolves once it accepts connections. */
+  async startServer(): Promise<void> {
+    const options = `-c listen_addresses=127.0.0.1 -p ${this.port} -k ${this.dir} -c fsync=off -c max_connections=40`;
+    await this.pg('pg_ctl', ['-D', this.dataDir, '-l', join(this.dir, 'server.log'), '-o', options, '-w', 'start']);
+  }
+
+  /** Stops the server at once if it runs, and removes its files. */
+  async destroy(): Promise<void> {
+    await this.pg('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private get dataDir(): string {
+    return join(this.dir, 'data');
+  }
+
+  private async pg(command: 'initdb' | 'pg_ctl', args: string[]): Promise<void> {
+    await run(command, args, { cwd: this.dir, timeout: 60_000, ...(this.account ?? {}) });
+  }
+}
