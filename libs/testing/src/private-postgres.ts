@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './free-port';
 
@@ -14,12 +14,31 @@ async function serverAccount(): Promise<{ uid: number; gid: number } | undefined
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
+/** Where Debian's packages put a version's programs (not on the PATH): /usr/lib/postgresql/<major>/bin. */
+const DEBIAN_VERSIONS = '/usr/lib/postgresql';
+
+/**
+ * The path of PostgreSQL's program `name`: found on the PATH, else in the newest version Debian's
+ * packages installed. Throws when neither has it.
+ */
+function serverProgram(name: 'initdb' | 'pg_ctl'): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  const versions = existsSync(DEBIAN_VERSIONS) ? readdirSync(DEBIAN_VERSIONS) : [];
+  for (const version of versions.sort((a, b) => Number(b) - Number(a))) {
+    const path = join(DEBIAN_VERSIONS, version, 'bin', name);
+    if (existsSync(path)) return path;
+  }
+  throw new Error(`${name} is neither on the PATH nor in ${DEBIAN_VERSIONS}/*/bin: install PostgreSQL's server`);
+}
+
 /**
  * A PostgreSQL server of a test's own, in a temporary directory, on a port from `freePort`
  * (20000-31999): one a test may stop and start (`pg_ctl -m fast stop`, as an operator restarts
  * PostgreSQL) without touching the shared server on 5432 that other tests use. Trust
  * authentication for `postgres` on 127.0.0.1; fsync off (a test server's data need not survive the
- * machine). Needs `initdb` and `pg_ctl` on the PATH (the machine's PostgreSQL, as the shared server).
+ * machine). Runs the machine's PostgreSQL programs (`initdb`, `pg_ctl`: those of the shared server).
  */
 export class PrivatePostgres {
   private constructor(
@@ -66,6 +85,6 @@ export class PrivatePostgres {
   }
 
   private async pg(command: 'initdb' | 'pg_ctl', args: string[]): Promise<void> {
-    await run(command, args, { cwd: this.dir, timeout: 60_000, ...(this.account ?? {}) });
+    await run(serverProgram(command), args, { cwd: this.dir, timeout: 60_000, ...(this.account ?? {}) });
   }
 }
