@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { createLogger } from '@app/logging';
+import { PaymentGateway } from '@app/ticketing';
 import {
   createSession,
   createTestEnvWithoutDatabase,
@@ -103,5 +105,49 @@ describe('PostgreSQL stopped and started again under the api', () => {
     expect(mine.json().items.map((p: { id: string }) => p.id)).toEqual([bought.json().id]);
     const loggedIn = await call('POST', '/auth/login', { body: { email: buyer.email, password: TEST_PASSWORD } });
     expect(loggedIn.statusCode).toBe(200);
+  });
+
+  it('stopped between the charge and its record: 503, and the retry with the key buys on the same charge', async () => {
+    const held = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: performance.seatIds.slice(2, 4) },
+      session: buyer,
+    });
+    expect(held.statusCode).toBe(201);
+    const key = randomUUID();
+    const gateway = app.get(PaymentGateway);
+    const charge = gateway.charge.bind(gateway);
+    const asked: string[] = [];
+    // PostgreSQL goes the moment the gateway has charged: the attempt cannot be marked CHARGED.
+    const spy = vi.spyOn(gateway, 'charge').mockImplementation(async (request) => {
+      const charged = await charge(request);
+      asked.push(request.idempotencyKey);
+      if (asked.length === 1) await pg.stop();
+      return charged;
+    });
+    try {
+      const refused = await purchase(held.json().id, key);
+      expect(refused.statusCode, refused.body).toBe(503);
+      expect(refused.headers['retry-after']).toBe('1');
+
+      await pg.startServer();
+      await waitUntil(async () => (await call('GET', `/events/${eventId}`)).statusCode === 200, 'events served again');
+      const bought = await purchase(held.json().id, key);
+      expect(bought.statusCode, bought.body).toBe(201);
+      // One charge: the gateway was asked twice under one idempotency key (the purchase's id).
+      expect(asked).toEqual([bought.json().id, bought.json().id]);
+      const db = new Client({ connectionString: env.DATABASE_URL });
+      await db.connect();
+      try {
+        const { rows } = await db.query<{ charge_id: string; status: string }>(
+          'SELECT charge_id, status FROM payment_attempts WHERE reservation_id = $1',
+          [held.json().id],
+        );
+        expect(rows).toEqual([{ charge_id: `ch_${bought.json().id}`, status: 'CHARGED' }]);
+      } finally {
+        await db.end();
+      }
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
