@@ -55,7 +55,7 @@ export type {
   SectionRowLabel,
 } from './repositories/seat-blocks.repository';
 export { TransactionRunner } from './transaction-runner';
-export { asDatabaseError, DatabaseUnavailableError, isDatabaseDown } from './database-unavailable';
+export { DatabaseUnavailableError } from './database-unavailable';
 export {
   FOREIGN_KEY_VIOLATION,
   refusedForGood,
