@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -47,12 +47,28 @@ export class PrivatePostgres {
     private readonly account: { uid: number; gid: number } | undefined,
   ) {}
 
+  /**
+   * Stops the server at once when the test process exits without `destroy` (a worker that ended
+   * mid-file): a server left running would hold its port and files.
+   */
+  private readonly stopOnExit = () => {
+    try {
+      execFileSync(serverProgram('pg_ctl'), ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop'], {
+        stdio: 'ignore',
+        ...(this.account ?? {}),
+      });
+    } catch {
+      // Not running: nothing to stop.
+    }
+  };
+
   /** Creates the cluster (initdb, a few seconds) and starts it. */
   static async start(): Promise<PrivatePostgres> {
     const dir = mkdtempSync(join(tmpdir(), 'bo-pg-'));
     const account = await serverAccount();
     if (account) chownSync(dir, account.uid, account.gid);
     const server = new PrivatePostgres(dir, await freePort(), account);
+    process.once('exit', server.stopOnExit);
     await server.pg('initdb', ['-D', server.dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
     await server.startServer();
     return server;
@@ -76,6 +92,7 @@ export class PrivatePostgres {
 
   /** Stops the server at once if it runs, and removes its files. */
   async destroy(): Promise<void> {
+    process.removeListener('exit', this.stopOnExit);
     await this.pg('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
