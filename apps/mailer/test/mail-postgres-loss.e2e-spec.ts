@@ -61,7 +61,7 @@ describe('purchase e-mails when PostgreSQL ends the mailer’s connection after 
       ended.set(email.messageIdHeader, rowCount ?? 0);
     });
     const before = await mailOutcomes(mailer);
-    const purchases = await seedPurchases(db, performanceId, 5);
+    const purchases = await seedPurchases(db, performanceId, 10);
 
     // Every message settled for good (a try that threw is counted as `retried`, not here), and any
     // second copy a retry would send is out by then.

@@ -1,4 +1,9 @@
-import { DataSource, QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
+import {
+  DataSource,
+  QueryFailedError,
+  QueryRunnerAlreadyReleasedError,
+  QueryRunnerProviderAlreadyReleasedError,
+} from 'typeorm';
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '@app/core';
 import {
@@ -114,9 +119,16 @@ describe('raiseDatabaseUnavailable', () => {
     const error: unknown = await broken.query('COMMIT').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseUnavailableError);
     expect(error).toMatchObject({ reason: 'down', cause: lost });
+    // Through its manager (a repository's statement in a transaction), refused before the runner's own query.
+    const viaManager: unknown = await broken.manager.query('SELECT 1').catch((e: unknown) => e);
+    expect(viaManager).toBeInstanceOf(DatabaseUnavailableError);
+    expect(viaManager).toMatchObject({ reason: 'down', cause: lost });
 
     const released = dataSource.createQueryRunner();
     await released.release();
     expect(await released.query('SELECT 1').catch((e: unknown) => e)).toBeInstanceOf(QueryRunnerAlreadyReleasedError);
+    expect(await released.manager.query('SELECT 1').catch((e: unknown) => e)).toBeInstanceOf(
+      QueryRunnerProviderAlreadyReleasedError,
+    );
   });
 });

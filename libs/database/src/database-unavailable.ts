@@ -1,6 +1,11 @@
 import pg from 'pg';
 import type { PoolClient } from 'pg';
-import { DataSource, QueryRunnerAlreadyReleasedError } from 'typeorm';
+import {
+  DataSource,
+  QueryRunner,
+  QueryRunnerAlreadyReleasedError,
+  QueryRunnerProviderAlreadyReleasedError,
+} from 'typeorm';
 import { DomainError } from '@app/core';
 
 /**
@@ -232,30 +237,41 @@ interface PatchedRunner {
  * (the HTTP edge answers 503 with Retry-After; a worker retries as for any error). One place
  * instead of a catch at each repository. A runner whose connection broke (PostgreSQL restarted
  * or ended it) is released by TypeORM, and its next statement fails with "Query runner already
- * released": that is the lost connection too, not a bug of the caller.
+ * released" (or, through a manager, "Database connection provided by a query runner was already
+ * released"): that is the lost connection too, not a bug of the caller.
  */
 export function raiseDatabaseUnavailable(dataSource: DataSource): void {
+  /** Runners TypeORM released because their connection failed, with the connection's error. */
+  const lostRunners = new WeakMap<QueryRunner, unknown>();
+  const lostAs = (runner: QueryRunner | undefined, error: unknown): unknown => {
+    const lost = runner && lostRunners.get(runner);
+    const released =
+      error instanceof QueryRunnerAlreadyReleasedError || error instanceof QueryRunnerProviderAlreadyReleasedError;
+    return lost !== undefined && released ? new DatabaseUnavailableError(lost, 'down') : asDatabaseDown(error);
+  };
   const driver = dataSource.driver;
   const create = driver.createQueryRunner.bind(driver);
   driver.createQueryRunner = (mode) => {
     const runner = create(mode);
     const target = runner as unknown as PatchedRunner;
-    let lost: unknown;
     const release = target.releasePostgresConnection.bind(runner);
     target.releasePostgresConnection = (error) => {
-      if (error !== undefined && !runner.isReleased) lost = error;
+      if (error !== undefined && !runner.isReleased) lostRunners.set(runner, error);
       return release(error);
     };
     const query = target.query.bind(runner);
     target.query = (...args) =>
       query(...args).catch((error: unknown) => {
-        if (lost !== undefined && error instanceof QueryRunnerAlreadyReleasedError) {
-          throw new DatabaseUnavailableError(lost, 'down');
-        }
-        throw asDatabaseDown(error);
+        throw lostAs(runner, error);
       });
     return runner;
   };
+  // A manager's statement on a runner already released is refused here, before the runner's own query.
+  const query = dataSource.query.bind(dataSource);
+  dataSource.query = ((sql: string, parameters?: unknown[], runner?: QueryRunner) =>
+    query(sql, parameters, runner).catch((error: unknown) => {
+      throw lostAs(runner, error);
+    })) as DataSource['query'];
 }
 
 /** The `pg` module TypeORM loads (DataSourceOptions `driver`): pg itself with the translating Pool. */

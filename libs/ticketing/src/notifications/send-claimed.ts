@@ -12,10 +12,21 @@ interface HandedOver {
   claim: DeliveryClaim;
   smtpMessageId: string | null;
   outcome: 'sent' | 'uncertain';
+  /** Ends its entry of IN_HAND: its row is committed, or its recording gave up. */
+  settle: () => void;
 }
 
 /** The e-mails handed over in each delivery transaction still running (see deliverInTransaction). */
 const HANDED_OVER = new WeakMap<Transaction, HandedOver[]>();
+
+/**
+ * Message ids this process claimed and is sending, or handed to the server without its delivery
+ * row committed yet, each with the moment that ends. A copy of the message redelivered meanwhile
+ * (the outbox relay publishes again when PostgreSQL ended its transaction too) waits for it before
+ * claiming, and then finds the row, instead of claiming the message a lost transaction freed
+ * (while its e-mail was at the server, or after) and sending it again.
+ */
+const IN_HAND = new Map<string, Promise<void>>();
 
 /** The first and the longest pause (ms) between tries to record an e-mail whose transaction was lost. */
 const RECORD_RETRY_FIRST_MS = 200;
@@ -33,9 +44,11 @@ const logger = new Logger('MailDelivery');
  * message would be sent a second time. Instead the delivery row is written again, as
  * sendClaimed would have completed it, in a transaction of its own, tried again every 0.2-2 s while
  * PostgreSQL cannot answer (DatabaseUnavailableError), and the outcome the e-mail had (`sent`, or
- * `uncertain`) is answered: the message is settled, never retried. Only this process knows the
- * e-mail went out, so the one window left is this process ending (killed, crashed) before that
- * row is written. Any other failure, and any failure before the server took the e-mail, is thrown
+ * `uncertain`) is answered: the message is settled, never retried. A copy of the message this
+ * process takes meanwhile (the outbox relay, cut off too, publishes it again) waits for that row
+ * before it claims, and sends nothing. Only this process knows the e-mail went out, so the window
+ * left is this process ending (killed, crashed) before that row is written, or another mailer
+ * process taking a copy meanwhile. Any other failure, and any failure before the server took the e-mail, is thrown
  * as it is: the rollback frees the claim and the message is tried again.
  */
 export async function deliverInTransaction<T>(
@@ -43,16 +56,23 @@ export async function deliverInTransaction<T>(
   work: (manager: Transaction) => Promise<T>,
 ): Promise<T | 'sent' | 'uncertain'> {
   let handedOver: HandedOver[] = [];
+  let result: T;
   try {
-    return await deps.transactions.run((manager) => {
+    result = await deps.transactions.run((manager) => {
       HANDED_OVER.set(manager, (handedOver = []));
       return work(manager);
     });
   } catch (error) {
     if (handedOver.length === 0) throw error;
-    for (const email of handedOver) await recordHandedOver(deps, email, error);
+    try {
+      for (const email of handedOver) await recordHandedOver(deps, email, error);
+    } finally {
+      for (const email of handedOver) email.settle();
+    }
     return handedOver[handedOver.length - 1].outcome;
   }
+  for (const email of handedOver) email.settle();
+  return result;
 }
 
 /** Writes the delivery row of `email`, whose transaction was lost (`lost`), while PostgreSQL cannot answer. */
@@ -95,8 +115,10 @@ export async function sendClaimed(
 ): Promise<'sent' | 'uncertain' | 'already-sent'> {
   const handedOver = HANDED_OVER.get(manager);
   if (!handedOver) throw new Error('sendClaimed runs only in a transaction of deliverInTransaction');
-  if (!(await deps.deliveries.claim(manager, claim))) return 'already-sent';
   const { messageId } = claim;
+  await IN_HAND.get(messageId);
+  if (!(await deps.deliveries.claim(manager, claim))) return 'already-sent';
+  const sending = inHand(claim.messageId);
   let smtpMessageId: string | null;
   try {
     ({ smtpMessageId } = await deps.mailer.send({
@@ -105,14 +127,34 @@ export async function sendClaimed(
     }));
   } catch (error) {
     // Probably delivered: keep the claim rather than risk a second copy.
-    if (!(error instanceof MailMaybeSentError)) throw error;
-    handedOver.push({ claim, smtpMessageId: null, outcome: 'uncertain' });
+    if (!(error instanceof MailMaybeSentError)) {
+      sending.settle();
+      throw error;
+    }
+    handedOver.push({ claim, smtpMessageId: null, outcome: 'uncertain', settle: sending.settle });
     await deps.deliveries.recordUncertain(manager, messageId);
     return 'uncertain';
   }
-  handedOver.push({ claim, smtpMessageId, outcome: 'sent' });
+  handedOver.push({ claim, smtpMessageId, outcome: 'sent', settle: sending.settle });
   await deps.deliveries.recordSent(manager, messageId, smtpMessageId);
   return 'sent';
+}
+
+/**
+ * Enters message `messageId` in IN_HAND from its claim on (its e-mail about to go to the server)
+ * until `settle`: at once when the send failed before the server took it, else once its row is
+ * committed or its recording gave up (deliverInTransaction).
+ */
+function inHand(messageId: string): { settle: () => void } {
+  let resolve!: () => void;
+  const settled = new Promise<void>((done) => (resolve = done));
+  IN_HAND.set(messageId, settled);
+  return {
+    settle: () => {
+      if (IN_HAND.get(messageId) === settled) IN_HAND.delete(messageId);
+      resolve();
+    },
+  };
 }
 
 function senderDomain(from: string): string {
