@@ -56,12 +56,17 @@ export class DatabaseConnectError extends Error {
  * {@link DatabaseConnectError}, `cannot connect to PostgreSQL at <host:port> (DATABASE_URL): <why>`,
  * so the line a failed start logs names the setting to check, and nothing secret: a refused
  * connection otherwise reads `connect ECONNREFUSED 172.18.0.3:5432`, an address the operator never
- * wrote.
+ * wrote. `prepare` runs on the DataSource before it connects (the apps: raiseDatabaseUnavailable).
  */
-export async function openDatabase(options: DataSourceOptions & { url: string }): Promise<DataSource> {
+export async function openDatabase(
+  options: DataSourceOptions & { url: string },
+  prepare?: (dataSource: DataSource) => void,
+): Promise<DataSource> {
   try {
     await ensureDatabase(options.url);
-    return await new DataSource(options).initialize();
+    const dataSource = new DataSource(options);
+    prepare?.(dataSource);
+    return await dataSource.initialize();
   } catch (error) {
     throw new DatabaseConnectError(databaseAddress(options.url), error);
   }

@@ -1,7 +1,8 @@
 import { createServer, Server, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, SERVER_DATABASE_URL } from '@app/testing';
-import { asDatabaseError, DatabaseUnavailableError, PG_DRIVER } from './database-unavailable';
+import { DataSource } from 'typeorm';
+import { asDatabaseError, DatabaseUnavailableError, PG_DRIVER, raiseDatabaseUnavailable } from './database-unavailable';
 
 describe('a connection not had in time is a DatabaseUnavailableError (real PostgreSQL)', () => {
   // Accepts connections and never answers: a PostgreSQL that cannot open a session in time.
@@ -98,6 +99,39 @@ describe('a connection not had in time is a DatabaseUnavailableError (real Postg
     } finally {
       await admin.end();
       await pool.end();
+    }
+  });
+
+  it('a statement whose connection PostgreSQL ends (57P01), and the commit after it, are DatabaseUnavailableErrors through TypeORM', async () => {
+    const dataSource = new DataSource({
+      type: 'postgres',
+      driver: PG_DRIVER,
+      url: SERVER_DATABASE_URL,
+      extra: { max: 2 },
+    });
+    raiseDatabaseUnavailable(dataSource);
+    await dataSource.initialize();
+    const admin = new PG_DRIVER.Client({ connectionString: SERVER_DATABASE_URL });
+    await admin.connect();
+    try {
+      const runner = dataSource.createQueryRunner();
+      await runner.startTransaction();
+      const pid = ((await runner.query('SELECT pg_backend_pid() AS pid')) as { pid: number }[])[0].pid;
+      const sleeping = runner.query('SELECT pg_sleep(30)').catch((e: unknown) => e);
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      const ended = await sleeping;
+      expect(ended).toBeInstanceOf(DatabaseUnavailableError);
+      expect(ended).toMatchObject({ reason: 'down', retryAfterSeconds: 1 });
+      // The commit that follows, on the dead client or on the runner TypeORM released with it, is the lost connection too.
+      const commit: unknown = await runner.commitTransaction().catch((e: unknown) => e);
+      expect(commit).toBeInstanceOf(DatabaseUnavailableError);
+      await runner.release();
+      // Other errors stay TypeORM's; the pool serves again.
+      expect(await dataSource.query('SELEC 1').catch((e: unknown) => e)).not.toBeInstanceOf(DatabaseUnavailableError);
+      expect(await dataSource.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await admin.end();
+      await dataSource.destroy();
     }
   });
 });

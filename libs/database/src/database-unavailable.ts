@@ -1,15 +1,36 @@
 import pg from 'pg';
 import type { PoolClient } from 'pg';
+import {
+  DataSource,
+  QueryRunner,
+  QueryRunnerAlreadyReleasedError,
+  QueryRunnerProviderAlreadyReleasedError,
+} from 'typeorm';
 import { DomainError } from '@app/core';
 
 /**
- * No PostgreSQL connection came within DATABASE_ACQUIRE_TIMEOUT_MS: every connection of the pool
- * busy (a burst), or a new one not opened in time. Not a fault of the request, so the edge answers
- * 503 with `Retry-After` (`retryAfterSeconds`: 1 s); nothing was written. `cause` is pg's error.
+ * PostgreSQL cannot serve the request now, through no fault of the request, so the edge answers 503
+ * with `Retry-After` (`retryAfterSeconds`: 1 s). `busy`: no connection came within
+ * DATABASE_ACQUIRE_TIMEOUT_MS (every connection of the pool busy, or a new one not opened in time),
+ * or a row lock not within ROW_LOCK_TIMEOUT_MS; nothing was written. `down`: PostgreSQL is not
+ * there (restarting, failing over, refusing connections, or it ended this connection); a
+ * transaction it cut off was rolled back, though one cut off in its COMMIT may have committed, as
+ * with any lost connection. `cause` is pg's (or TypeORM's) error.
  */
 export class DatabaseUnavailableError extends DomainError {
-  constructor(readonly cause: unknown) {
-    super('unavailable', 'ServiceUnavailable', 'The service is busy; retry shortly', undefined, 1);
+  constructor(
+    readonly cause: unknown,
+    readonly reason: 'busy' | 'down' = 'busy',
+  ) {
+    super(
+      'unavailable',
+      'ServiceUnavailable',
+      reason === 'busy'
+        ? 'The service is busy; retry shortly'
+        : 'the service is temporarily unavailable; retry shortly',
+      undefined,
+      1,
+    );
   }
 }
 
@@ -44,16 +65,86 @@ export const ROW_LOCK_TIMEOUT_MS = 10_000;
 export const IDLE_HOLDER_TIMEOUT_MS = ROW_LOCK_TIMEOUT_MS / 2;
 
 /**
+ * SQLSTATEs of a server that cannot serve now but will: `admin_shutdown` (57P01: a fast or smart
+ * shutdown, `pg_terminate_backend`), `crash_shutdown` (57P02: another backend crashed),
+ * `cannot_connect_now` (57P03: starting up, shutting down, in recovery), `idle_session_timeout`
+ * (57P05), `too_many_connections` (53300). Besides these, the whole class 08 (connection
+ * exceptions).
+ */
+const SERVER_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '57P05', '53300']);
+
+/** Socket errors (`code` of a Node system error) of a server that is not there. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/** pg's own errors for a connection that broke or ended under a query. */
+const CLIENT_MESSAGES = new Set([
+  'Connection terminated unexpectedly',
+  'Connection terminated',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+]);
+
+/**
+ * The server's words for 57P03, for an error that lost its code (during the startup packet pg
+ * may give only the message): "the database system is starting up", "… is shutting down", "… is
+ * in recovery mode", "… is not yet accepting connections".
+ */
+const SERVER_MESSAGE_START = 'the database system is ';
+
+/**
  * `error` as the domain sees it: an acquire timeout, or a row lock not had within
- * ROW_LOCK_TIMEOUT_MS, as a `DatabaseUnavailableError`; else unchanged.
+ * ROW_LOCK_TIMEOUT_MS, as a `DatabaseUnavailableError` (`busy`); PostgreSQL not there (see
+ * `isDatabaseDown`) as one (`down`); a `DatabaseUnavailableError` or any other error unchanged.
+ * Takes pg's errors and TypeORM's `QueryFailedError` around them (`driverError`) alike.
  */
 export function asDatabaseError(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
+  if (!(error instanceof Error) || error instanceof DomainError) return error;
   if (ACQUIRE_TIMEOUTS.has(error.message)) return new DatabaseUnavailableError(error);
-  const code =
-    (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
-    (error as { code?: unknown }).code;
-  return typeof code === 'string' && LOCK_WAITS_ENDED.has(code) ? new DatabaseUnavailableError(error) : error;
+  const code = sqlState(error);
+  if (code !== undefined && LOCK_WAITS_ENDED.has(code)) return new DatabaseUnavailableError(error);
+  return asDatabaseDown(error);
+}
+
+/**
+ * `error` as a `DatabaseUnavailableError` (`down`) when it says PostgreSQL is not there now
+ * (`isDatabaseDown`); else unchanged. What every statement raises (raiseDatabaseUnavailable); lock
+ * waits and timeouts are left to the callers that bound them.
+ */
+export function asDatabaseDown(error: unknown): unknown {
+  return !(error instanceof DomainError) && isDatabaseDown(error) ? new DatabaseUnavailableError(error, 'down') : error;
+}
+
+/**
+ * True when `error` (pg's, or TypeORM's around pg's) says PostgreSQL is not there now: a
+ * SQLSTATE of SERVER_UNAVAILABLE or class 08, a socket error of NETWORK_CODES (also each one of an
+ * AggregateError, Node's for an address tried on IPv4 and IPv6), pg's words for a connection that
+ * broke, or the server's words for 57P03.
+ */
+export function isDatabaseDown(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = sqlState(error);
+  if (code !== undefined && (SERVER_UNAVAILABLE.has(code) || code.startsWith('08') || NETWORK_CODES.has(code))) {
+    return true;
+  }
+  const driverError = (error as { driverError?: unknown }).driverError;
+  const message = driverError instanceof Error ? driverError.message : error.message;
+  if (CLIENT_MESSAGES.has(message) || message.startsWith(SERVER_MESSAGE_START)) return true;
+  const errors = (error as { errors?: unknown }).errors;
+  return error instanceof AggregateError && Array.isArray(errors) && errors.length > 0 && errors.every(isDatabaseDown);
+}
+
+/** The SQLSTATE (or a socket error's code) of pg's error, or of the one TypeORM wraps. */
+function sqlState(error: Error): string | undefined {
+  const code = (error as { driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** Rejects with `asDatabaseError(error)`: for a transaction that waits for a row lock. */
@@ -99,7 +190,8 @@ class ListenedClient extends pg.Client {
 
 /**
  * pg's Pool of ListenedClients, its `connect` (how TypeORM and `query` take a connection) failing
- * as `asDatabaseError` says.
+ * as `asDatabaseError` says, and its `query` (a repository's one round trip without TypeORM) as
+ * `asDatabaseDown` says.
  */
 class TranslatingPool extends pg.Pool {
   constructor(options?: pg.PoolConfig) {
@@ -116,6 +208,70 @@ class TranslatingPool extends pg.Pool {
     }
     super.connect((error, client, done) => callback(error && (asDatabaseError(error) as Error), client, done));
   }
+
+  // pg-pool's query takes its callback last, or answers with a promise when given none.
+  override query(...args: unknown[]): never {
+    const query = super.query as unknown as (...args: unknown[]) => Promise<unknown> | undefined;
+    const last = args.at(-1);
+    if (typeof last === 'function') {
+      const callback = last as (error: unknown, result?: unknown) => void;
+      args[args.length - 1] = (error: unknown, result?: unknown) => callback(error && asDatabaseDown(error), result);
+      return query.apply(this, args) as never;
+    }
+    return query.apply(this, args)!.catch((error: unknown) => {
+      throw asDatabaseDown(error);
+    }) as never;
+  }
+}
+
+/** What raiseDatabaseUnavailable reaches of TypeORM's PostgresQueryRunner. */
+interface PatchedRunner {
+  query: (...args: unknown[]) => Promise<unknown>;
+  releasePostgresConnection: (error?: unknown) => Promise<void>;
+}
+
+/**
+ * Makes every statement of `dataSource` (its query runners': repositories, query builders,
+ * transactions, their BEGIN and COMMIT) fail with `DatabaseUnavailableError` where
+ * `asDatabaseDown` says so, so the services above see the domain's error, not pg's or TypeORM's
+ * (the HTTP edge answers 503 with Retry-After; a worker retries as for any error). One place
+ * instead of a catch at each repository. A runner whose connection broke (PostgreSQL restarted
+ * or ended it) is released by TypeORM, and its next statement fails with "Query runner already
+ * released" (or, through a manager, "Database connection provided by a query runner was already
+ * released"): that is the lost connection too, not a bug of the caller.
+ */
+export function raiseDatabaseUnavailable(dataSource: DataSource): void {
+  /** Runners TypeORM released because their connection failed, with the connection's error. */
+  const lostRunners = new WeakMap<QueryRunner, unknown>();
+  const lostAs = (runner: QueryRunner | undefined, error: unknown): unknown => {
+    const lost = runner && lostRunners.get(runner);
+    const released =
+      error instanceof QueryRunnerAlreadyReleasedError || error instanceof QueryRunnerProviderAlreadyReleasedError;
+    return lost !== undefined && released ? new DatabaseUnavailableError(lost, 'down') : asDatabaseDown(error);
+  };
+  const driver = dataSource.driver;
+  const create = driver.createQueryRunner.bind(driver);
+  driver.createQueryRunner = (mode) => {
+    const runner = create(mode);
+    const target = runner as unknown as PatchedRunner;
+    const release = target.releasePostgresConnection.bind(runner);
+    target.releasePostgresConnection = (error) => {
+      if (error !== undefined && !runner.isReleased) lostRunners.set(runner, error);
+      return release(error);
+    };
+    const query = target.query.bind(runner);
+    target.query = (...args) =>
+      query(...args).catch((error: unknown) => {
+        throw lostAs(runner, error);
+      });
+    return runner;
+  };
+  // A manager's statement on a runner already released is refused here, before the runner's own query.
+  const query = dataSource.query.bind(dataSource);
+  dataSource.query = ((sql: string, parameters?: unknown[], runner?: QueryRunner) =>
+    query(sql, parameters, runner).catch((error: unknown) => {
+      throw lostAs(runner, error);
+    })) as DataSource['query'];
 }
 
 /** The `pg` module TypeORM loads (DataSourceOptions `driver`): pg itself with the translating Pool. */

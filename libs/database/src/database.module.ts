@@ -4,6 +4,7 @@ import type { DataSourceOptions } from 'typeorm';
 import { Env } from '@app/config';
 import { dataSourceOptions } from './data-source.options';
 import { openDatabase, runMigrations } from './database-bootstrap';
+import { raiseDatabaseUnavailable } from './database-unavailable';
 import { AdminAuditRepository } from './repositories/admin-audit.repository';
 import { AttendeesRepository } from './repositories/attendees.repository';
 import { AuthEventsRepository } from './repositories/auth-events.repository';
@@ -76,7 +77,7 @@ const REPOSITORIES = [
       dataSourceFactory: async (options) => {
         const logger = new Logger('Database');
         if (!options) throw new Error('no DataSource options');
-        const dataSource = await openDatabase(options as DataSourceOptions & { url: string });
+        const dataSource = await openDatabase(options as DataSourceOptions & { url: string }, raiseDatabaseUnavailable);
         const applied = await runMigrations(dataSource);
         if (applied.length > 0) logger.log(`applied migrations: ${applied.join(', ')}`);
         return dataSource;

@@ -8,6 +8,7 @@ export type { TestEnv } from './test-env';
 export { AppProcess, builtEntry, killRunningAppProcesses, PROCESS_TEST_TIMEOUT_MS, READY_LINES } from './processes';
 export type { AppName } from './processes';
 export { FakeClock } from './fake-clock';
+export { PrivatePostgres } from './private-postgres';
 export { freePort } from './free-port';
 export { TestSmtpServer } from './test-smtp-server';
 export type { ReceivedEmail } from './test-smtp-server';

@@ -23,6 +23,10 @@ export class TestSmtpServer {
   private keepAbandoned = false;
   /** Which e-mails are withheld while holding: all unless `holdReplies` was given `only`. */
   private holds: (email: ReceivedEmail) => boolean = () => true;
+  /** What the `beforeAnswering` hook threw, in order. */
+  readonly hookFailures: unknown[] = [];
+  /** Run with each e-mail before it is answered (taken): see `beforeAnswering`. */
+  private beforeAnswer?: (email: ReceivedEmail) => Promise<void>;
   /** E-mails whose final reply is being withheld, by SMTP session. */
   private readonly held = new Map<string, { email: ReceivedEmail; accept: () => void }[]>();
 
@@ -58,6 +62,14 @@ export class TestSmtpServer {
             this.received.push(email);
             callback();
           };
+          if (this.beforeAnswer) {
+            // A failing hook is kept for the test to see; the e-mail is taken all the same.
+            void this.beforeAnswer(email).then(accept, (error: unknown) => {
+              this.hookFailures.push(error);
+              accept();
+            });
+            return;
+          }
           if (!this.holding || !this.holds(email)) return accept();
           this.held.set(session.id, [...(this.held.get(session.id) ?? []), { email, accept }]);
         });
@@ -92,6 +104,15 @@ export class TestSmtpServer {
     this.holding = true;
     this.keepAbandoned = options.deliverAbandoned ?? false;
     this.holds = options.only ?? (() => true);
+  }
+
+  /**
+   * From now on, runs `hook` with each e-mail once its data is in, and answers (takes) the e-mail
+   * when the hook is done: something to happen between the moment the server has an e-mail and
+   * the moment its sender learns it was taken. `undefined` ends it. Not with `holdReplies`.
+   */
+  beforeAnswering(hook: ((email: ReceivedEmail) => Promise<void>) | undefined): void {
+    this.beforeAnswer = hook;
   }
 
   /** E-mails waiting for their reply (their senders still connected). */

@@ -29,7 +29,8 @@ interface Mapped {
 /**
  * Gives every error the uniform body; logs 5xx causes with the request id, never shows them.
  * Knows no database errors: repositories raise what a client can cause (a duplicate, a vanished
- * parent row) as domain errors, libs/database a connection not had in time as
+ * parent row) as domain errors, libs/database a connection not had in time, a lock wait cut short
+ * and PostgreSQL not there (restarting, refusing connections, ending this one) as
  * `DatabaseUnavailableError` (`unavailable`: 503 with its Retry-After), and any other database
  * error is a 500. Knows no Redis errors either: libs/redis raises an outage as
  * `StoreUnavailableError` (`unavailable`: 503 with its Retry-After), and any other Redis error is

@@ -208,6 +208,25 @@ export class EmailDeliveriesRepository {
     );
   }
 
+  /**
+   * Writes the delivery row of an e-mail the mail server took whose claiming transaction was lost
+   * after it (PostgreSQL gone before the commit), completed as recordSent or recordUncertain would
+   * have: the claim and the outcome in one row. Nothing when the message has a row already (the
+   * commit took effect after all, or a redelivery claimed it meanwhile).
+   */
+  async recordHandedOver(
+    manager: EntityManager,
+    claim: DeliveryClaim,
+    smtpMessageId: string | null,
+    uncertain: boolean,
+  ): Promise<void> {
+    await manager.query(
+      `INSERT INTO email_deliveries (message_id, purchase_id, recipient, starts_at, smtp_message_id, uncertain, sent_at)
+       VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp()) ON CONFLICT (message_id) DO NOTHING`,
+      [claim.messageId, claim.purchaseId, claim.recipient, claim.startsAt ?? null, smtpMessageId, uncertain],
+    );
+  }
+
   findByPurchase(purchaseId: string): Promise<EmailDeliveryEntity[]> {
     return this.dataSource.getRepository(EmailDeliveryEntity).findBy({ purchaseId });
   }

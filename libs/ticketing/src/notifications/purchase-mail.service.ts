@@ -23,7 +23,7 @@ import {
 } from '@app/messaging/contracts';
 import { TicketCodes } from '../tickets/ticket-codes';
 import { EmailAttachment, Mailer, MailStream } from './mailer.port';
-import { sendClaimed, Transaction } from './send-claimed';
+import { deliverInTransaction, sendClaimed, Transaction } from './send-claimed';
 import { renderCancellationEmail } from './cancellation-email.template';
 import { renderPartialRefundEmail } from './partial-refund-email.template';
 import { renderRescheduleEmail } from './reschedule-email.template';
@@ -54,9 +54,12 @@ export type DeliveryOutcome = 'sent' | 'already-sent' | 'canceled' | 'not-confir
  * SMTP, records the server's answer and commits. A message redelivered after the commit finds
  * the row and sends nothing; two copies handled at once serialize on the row (the second
  * waits for the first transaction and then finds the row). A failed send rolls the claim back,
- * so the message can be tried again. The one window left is a crash after the SMTP server
- * accepted the e-mail and before the commit: that message is sent again on redelivery (SMTP
- * cannot be made exactly-once), with the same `Message-ID` header.
+ * so the message can be tried again. A transaction lost after the SMTP server accepted the e-mail
+ * (PostgreSQL restarted before the commit) does not send it again: the process that sent it
+ * writes the row in a transaction of its own once PostgreSQL answers (deliverInTransaction). The
+ * one window left is a crash of the mailer after the SMTP server accepted the e-mail and before
+ * the row is committed: that message is sent again on redelivery (SMTP cannot be made
+ * exactly-once), with the same `Message-ID` header.
  *
  * A purchase's confirmation and its notices may come in any order: they travel on two mail queues
  * (the confirmation and a single cancellation on the urgent one, a show's new-date and
@@ -84,7 +87,7 @@ export class PurchaseMailService {
    */
   async deliver(message: PurchaseCompletedMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const messageId = purchaseCompletedMessageId(message.purchaseId);
-    return this.transactions.run(async (manager) => {
+    return this.inTransaction(async (manager) => {
       const status = await this.deliveries.lockPurchaseMail(manager, message.purchaseId);
       if (status === null) throw new PurchaseNotPersistedError(message.purchaseId);
       // A confirmation of a canceled purchase would let its seat, sold again, be shown twice at the door.
@@ -113,7 +116,7 @@ export class PurchaseMailService {
   async deliverCancellation(message: PurchaseCanceledMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const receipt = await this.receiptOf(message.purchaseId);
     const messageId = purchaseCanceledMessageId(receipt.purchaseId);
-    return this.transactions.run(async (manager) => {
+    return this.inTransaction(async (manager) => {
       await this.deliveries.lockPurchaseMail(manager, receipt.purchaseId);
       const confirmed = await this.deliveries.exists(manager, purchaseCompletedMessageId(receipt.purchaseId));
       const byCalledOff =
@@ -141,7 +144,7 @@ export class PurchaseMailService {
    */
   async deliverPartialRefund(message: PurchaseRefundedMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const receipt = await this.receiptOf(message.purchaseId);
-    return this.transactions.run(async (manager) => {
+    return this.inTransaction(async (manager) => {
       await this.deliveries.lockPurchaseMail(manager, receipt.purchaseId);
       const confirmed = await this.deliveries.exists(manager, purchaseCompletedMessageId(receipt.purchaseId));
       if (!confirmed) return 'not-confirmed';
@@ -168,7 +171,7 @@ export class PurchaseMailService {
    */
   async deliverReschedule(message: PurchaseRescheduledMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const messageId = purchaseRescheduledMessageId(message.rescheduleId, message.purchaseId);
-    return this.transactions.run(async (manager) => {
+    return this.inTransaction(async (manager) => {
       const status = await this.deliveries.lockPurchaseMail(manager, message.purchaseId);
       if (status === null) throw new PurchaseNotPersistedError(message.purchaseId);
       if (status === PurchaseStatus.Canceled) return 'superseded';
@@ -198,7 +201,7 @@ export class PurchaseMailService {
    */
   async deliverResend(message: PurchaseTicketsResentMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const messageId = purchaseTicketsResentMessageId(message.resendId);
-    return this.transactions.run(async (manager) => {
+    return this.inTransaction(async (manager) => {
       const status = await this.deliveries.lockPurchaseMail(manager, message.purchaseId);
       if (status === null) throw new PurchaseNotPersistedError(message.purchaseId);
       if (status === PurchaseStatus.Canceled) return 'superseded';
@@ -245,6 +248,11 @@ export class PurchaseMailService {
     });
   }
 
+  /** Runs `work`, which decides and sends at most one e-mail, in one transaction (deliverInTransaction). */
+  private inTransaction(work: (manager: Transaction) => Promise<DeliveryOutcome>): Promise<DeliveryOutcome> {
+    return deliverInTransaction({ transactions: this.transactions, deliveries: this.deliveries }, work);
+  }
+
   /** The receipt of purchase `purchaseId`, read in `manager`'s transaction when given. Throws PurchaseNotPersistedError. */
   private async receiptOf(purchaseId: string, manager?: Transaction): Promise<PurchaseReceipt> {
     const receipt = await this.receipts.findByPurchaseId(purchaseId, manager);
@@ -267,22 +275,16 @@ export class PurchaseMailService {
     { tellsStart }: { tellsStart: boolean },
     email: () => Promise<RenderedEmail & { attachments?: EmailAttachment[] }> | RenderedEmail,
   ): Promise<DeliveryOutcome> {
-    const claimed = await this.deliveries.claim(manager, {
-      messageId,
-      purchaseId: receipt.purchaseId,
-      recipient: receipt.buyerEmail,
-      ...(tellsStart ? { startsAt: receipt.performanceStartsAt } : {}),
-    });
-    if (!claimed) return 'already-sent';
     return sendClaimed(
       { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
       manager,
-      messageId,
       {
-        to: { name: receipt.buyerName, address: receipt.buyerEmail },
-        stream,
-        ...(await email()),
+        messageId,
+        purchaseId: receipt.purchaseId,
+        recipient: receipt.buyerEmail,
+        ...(tellsStart ? { startsAt: receipt.performanceStartsAt } : {}),
       },
+      async () => ({ to: { name: receipt.buyerName, address: receipt.buyerEmail }, stream, ...(await email()) }),
     );
   }
 }

@@ -18,7 +18,7 @@ import { TicketCodes } from '../tickets/ticket-codes';
 import { EmailAttachment, Mailer, MailStream } from './mailer.port';
 import { RenderedEmail } from './email-layout';
 import { renderHolderRescheduleEmail } from './reschedule-email.template';
-import { sendClaimed, Transaction } from './send-claimed';
+import { deliverInTransaction, sendClaimed, Transaction } from './send-claimed';
 import { ticketImages } from './ticket-images';
 import {
   renderTicketTransferAcceptedEmail,
@@ -93,24 +93,17 @@ export class TicketTransferMailService {
    */
   deliver(message: TicketTransferMessage, stream: MailStream = 'urgent'): Promise<TransferMailOutcome> {
     const messageId = ticketTransferMessageIdOf(message);
-    return this.transactions.run(async (manager) => {
+    return deliverInTransaction({ transactions: this.transactions, deliveries: this.deliveries }, async (manager) => {
       await this.deliveries.lockTransferMail(manager, message.transferId);
       const facts = await this.transfers.mailFacts(message.transferId, this.clock.now(), manager);
       if (!facts) return 'stale';
       const mail = await this.mailFor(message, facts, manager);
       if (typeof mail === 'string') return mail;
-      const claimed = await this.deliveries.claim(manager, {
-        messageId,
-        purchaseId: null,
-        recipient: mail.to.email,
-        startsAt: mail.startsAt,
-      });
-      if (!claimed) return 'already-sent';
       return sendClaimed(
         { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
         manager,
-        messageId,
-        { ...(await mail.render()), to: { name: mail.to.name, address: mail.to.email }, stream },
+        { messageId, purchaseId: null, recipient: mail.to.email, startsAt: mail.startsAt },
+        async () => ({ ...(await mail.render()), to: { name: mail.to.name, address: mail.to.email }, stream }),
       );
     });
   }
@@ -130,7 +123,7 @@ export class TicketTransferMailService {
    */
   deliverHolderReschedule(message: TicketHolderRescheduledMessage, stream: MailStream): Promise<TransferMailOutcome> {
     const messageId = ticketHolderRescheduledMessageId(message.rescheduleId, message.holderId);
-    return this.transactions.run(async (manager) => {
+    return deliverInTransaction({ transactions: this.transactions, deliveries: this.deliveries }, async (manager) => {
       await this.deliveries.lockHolderMail(manager, message.holderId);
       const first = await this.transfers.holderMailFacts(message.holderId, message.performanceId, manager);
       if (!first) return 'stale';
@@ -152,22 +145,15 @@ export class TicketTransferMailService {
           facts.transferIds,
         )) ?? new Date(message.previousStartsAt);
       if (told.getTime() === facts.startsAt.getTime()) return 'superseded';
-      const claimed = await this.deliveries.claim(manager, {
-        messageId,
-        purchaseId: null,
-        recipient: facts.holder.email,
-        startsAt: facts.startsAt,
-      });
-      if (!claimed) return 'already-sent';
       return sendClaimed(
         { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
         manager,
-        messageId,
-        {
+        { messageId, purchaseId: null, recipient: facts.holder.email, startsAt: facts.startsAt },
+        () => ({
           ...renderHolderRescheduleEmail(facts, told),
           to: { name: facts.holder.name, address: facts.holder.email },
           stream,
-        },
+        }),
       );
     });
   }

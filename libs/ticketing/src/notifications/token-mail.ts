@@ -2,7 +2,7 @@ import type { EmailDeliveriesRepository, TransactionRunner } from '@app/database
 import { openMailToken } from '@app/messaging/contracts';
 import { RenderedEmail } from './email-layout';
 import { Mailer } from './mailer.port';
-import { sendClaimed } from './send-claimed';
+import { deliverInTransaction, sendClaimed } from './send-claimed';
 
 /**
  * What became of a single-use-token e-mail (password reset, e-mail verification). `stale`: the
@@ -40,18 +40,12 @@ export async function sendTokenMail(
   const recipient = await tokens.recipientOfLive(request.id, now);
   if (!recipient) return 'stale';
   const token = openMailToken(request.key, request.id, request.sealedToken);
-  return deps.transactions.run(async (manager) => {
-    const claimed = await deps.deliveries.claim(manager, {
-      messageId: request.messageId,
-      purchaseId: null,
-      recipient: recipient.email,
-    });
-    if (!claimed) return 'already-sent';
-    return sendClaimed(deps, manager, request.messageId, {
+  return deliverInTransaction(deps, (manager) =>
+    sendClaimed(deps, manager, { messageId: request.messageId, purchaseId: null, recipient: recipient.email }, () => ({
       ...email(recipient, token),
       to: { name: recipient.name, address: recipient.email },
       // An account's own request, read at once: never behind a show's notices.
       stream: 'urgent',
-    });
-  });
+    })),
+  );
 }
