@@ -35,6 +35,9 @@ describe('PurchaseMailConsumer in-hand gauge during stop', () => {
         }),
       },
       settle: async () => undefined,
+      shutdownStep: async (step: Promise<unknown>) => {
+        await step;
+      },
     } as unknown as AmqpConnection;
     let finish!: () => void;
     const mail = {

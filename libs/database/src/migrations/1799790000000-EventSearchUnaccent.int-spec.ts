@@ -1,9 +1,7 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnv, dropDatabase, expectGivesUpOnLockedTable, openDatabaseBefore, TestEnv } from '@app/testing';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
+import { dropDatabase, expectGivesUpOnLockedTable, openDatabaseBefore, openDatabaseWith, TestEnv } from '@app/testing';
+import { runMigrations } from '../database-bootstrap';
 import { EventRepository } from '../repositories/event.repository';
 import { MIGRATIONS } from '../migrations';
 import { EventSearchUnaccent1799790000000 } from './1799790000000-EventSearchUnaccent';
@@ -36,10 +34,11 @@ describe('migration EventSearchUnaccent: accent-insensitive search through the G
   let repository: EventRepository;
 
   beforeAll(async () => {
-    env = await createTestEnv();
-    await ensureDatabase(env.DATABASE_URL);
-    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
-    await runMigrations(db);
+    // The migrations up to this one, on a database of its own: undoing the last one must undo this
+    // one, whatever came later.
+    ({ env, db } = await openDatabaseWith(
+      MIGRATIONS.slice(0, MIGRATIONS.indexOf(EventSearchUnaccent1799790000000) + 1),
+    ));
     await db.query(
       `WITH e AS (
          INSERT INTO events (title, venue, currency)
