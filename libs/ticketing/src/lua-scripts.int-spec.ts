@@ -29,6 +29,7 @@ import {
   renewHoldClaim,
   renewIdempotencyClaim,
 } from './purchases/purchase-scripts';
+import { PresaleStore } from './presales/presale.store';
 import { idempotencyKey, performanceKeys, userHoldPerformancesKey } from './redis-keys';
 import { reconcileSeats, streamMark } from './seats/reconcile-scripts';
 import {
@@ -1287,6 +1288,17 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       blocked: '1',
     });
     expect(await seatingDisagreements(redis, 15, hall.places)).toEqual([]);
+  });
+
+  it('a presale: written into a registered performance only', async () => {
+    const store = new PresaleStore(redis);
+    const window = { id: '1', name: 'Fans', opensAt: new Date(0), closesAt: new Date(1), codeDigest: 'ab' };
+    expect(await store.put(50, window)).toBe(false);
+    expect(await redis.exists(performanceKeys(50).meta)).toBe(0);
+    await redis.hset(performanceKeys(50).meta, 'salesOpenAt', Date.now(), 'currency', 'KRW');
+    expect(await store.put(50, window)).toBe(true);
+    expect(await redis.hget(performanceKeys(50).meta, 'presale:1')).toBe('0:1:ab:Fans');
+    ran.add('boxofficePutPresale');
   });
 
   it('left no registered script out of the runs above', () => {

@@ -4,6 +4,7 @@ import { BLOCK_SEATS, RELEASE_SEAT_BLOCKS } from './blocks/seat-block-scripts';
 import { FREE_SEATS_AFTER } from './catalog/free-seats-scripts';
 import { SECTION_AVAILABILITY } from './catalog/section-scripts';
 import { HOLD_BEST_AVAILABLE } from './holds/best-available-scripts';
+import { PUT_PRESALE } from './presales/presale-scripts';
 import {
   END_CANCELED_HOLDS,
   EXPIRE_HOLDS,
@@ -88,6 +89,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   REBUILD_SEATING,
   BLOCK_SEATS,
   RELEASE_SEAT_BLOCKS,
+  PUT_PRESALE,
 ];
 
 /**

@@ -4,6 +4,7 @@ import { seatRange, TicketingFixture, ticketingFixture } from '../../test/ticket
 import { AccessCodeInvalidError, SalesNotOpenError } from '../errors';
 import { accessCodeDigest } from '../presales/access-code';
 import { PresaleWindow } from '../presales/presale-fields';
+import { PresaleStore } from '../presales/presale.store';
 import { performanceKeys } from '../redis-keys';
 
 /** Redis TIME in epoch ms: the clock the hold scripts compare presale windows with. */
@@ -151,5 +152,26 @@ describe('hold scripts before the on-sale, with presales', () => {
     const ignored = await fx.holds.hold('dave', onSale, [2], undefined, 'no-such-code');
     expect([plain.status, ignored.status]).toEqual(['HELD', 'HELD']);
     expect(await fx.redis.hexists(performanceKeys(onSale).hold(ignored.id), 'presale')).toBe(0);
+  });
+
+  it("writes a presale only into a registered performance's meta hash (an unregistered one stays absent)", async () => {
+    const store = new PresaleStore(fx.redis);
+    const now = await redisNow(fx);
+    const unregistered = nextPerformance++;
+    const window = presale(unregistered, '21', 'Fans', now, -60_000, 1_800_000, 'FANS-CODE');
+    expect(await store.put(unregistered, window)).toBe(false);
+    expect(await fx.redis.exists(performanceKeys(unregistered).meta)).toBe(0);
+
+    const registered = nextPerformance++;
+    await fx.store.registerPerformance({
+      performanceId: registered,
+      salesOpenAt: new Date(now + 3_600_000),
+      currency: 'KRW',
+      seats: seatRange(2),
+    });
+    expect(await store.put(registered, { ...window, codeDigest: accessCodeDigest(registered, 'FANS-CODE') })).toBe(
+      true,
+    );
+    expect(await fx.redis.hget(performanceKeys(registered).meta, 'presale:21')).toMatch(/:Fans$/);
   });
 });

@@ -1,21 +1,33 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
+import { callScript } from '@app/redis';
+import { defineTicketingScripts } from '../lua-scripts';
 import { performanceKeys } from '../redis-keys';
 import { PresaleWindow, presaleMetaField } from './presale-fields';
+import { PUT_PRESALE } from './presale-scripts';
 
 /** A performance's presales in its meta hash, where the hold scripts check access codes (one field each). */
 @Injectable()
 export class PresaleStore {
-  constructor(@Inject(Redis) private readonly redis: Redis) {}
+  constructor(@Inject(Redis) private readonly redis: Redis) {
+    defineTicketingScripts(redis);
+  }
 
   /**
-   * Writes `presale` into the performance's meta hash. One field, so presales written
-   * concurrently never overwrite each other. On a performance not registered in Redis it adds a
-   * field to a meta hash that stays unregistered (no currency); its rebuild writes every presale.
+   * Writes `presale` into the performance's meta hash (put-presale.lua). One field, so presales
+   * written concurrently never overwrite each other. A performance not registered in Redis gets
+   * nothing (its registration or rebuild writes every presale): false then.
    */
-  async put(performanceId: number, presale: PresaleWindow): Promise<void> {
+  async put(performanceId: number, presale: PresaleWindow): Promise<boolean> {
     const [field, value] = presaleMetaField(presale);
-    await this.redis.hset(performanceKeys(performanceId).meta, field, value);
+    return (
+      (await callScript<number>(
+        this.redis,
+        PUT_PRESALE.name,
+        [performanceKeys(performanceId).meta],
+        [field, value],
+      )) === 1
+    );
   }
 
   /** Removes the presale `presaleId` from the performance's meta hash (nothing when it is not there). */

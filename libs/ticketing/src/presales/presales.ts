@@ -87,34 +87,44 @@ export class PresaleService {
     }
     assertAccessCode(code, 'code');
     const codeDigest = accessCodeDigest(performanceId, code);
-    const created = await this.presales.whileLocked(performanceId, async (performance, writes) => {
-      this.assertChangeable(performanceId, performance);
-      if (closesAt.getTime() > performance.salesOpenAt.getTime()) {
-        throw new InvalidInputError("closesAt must be at or before the performance's salesOpenAt", {
-          closesAt: closesAt.toISOString(),
-          salesOpenAt: performance.salesOpenAt.toISOString(),
-        });
-      }
-      if (closesAt.getTime() <= this.clock.nowMs()) {
-        throw new InvalidInputError('closesAt must be in the future', { closesAt: closesAt.toISOString() });
-      }
-      const existing = await writes.list();
-      if (existing.some((presale) => presale.codeDigest === codeDigest)) {
-        throw new ConflictError('another presale of this performance has this access code');
-      }
-      if (existing.length >= MAX_PRESALES_PER_PERFORMANCE) {
-        throw new ConflictError(`a performance has at most ${MAX_PRESALES_PER_PERFORMANCE} presales`, {
-          limit: MAX_PRESALES_PER_PERFORMANCE,
-        });
-      }
-      const stored = await writes.insert({ name, opensAt, closesAt, codeDigest });
-      await writes.record(
-        operatorAudit(operator, PRESALE_CREATE_ACTION, `performance:${performanceId}`, auditOf(stored)),
-      );
-      // Before the commit, under the row lock: a rebuild (FOR SHARE) reads the presales after it.
-      await this.store.put(performanceId, stored);
-      return stored;
-    });
+    let written: PresaleRecord | undefined;
+    const created = await this.presales
+      .whileLocked(performanceId, async (performance, writes) => {
+        this.assertChangeable(performanceId, performance);
+        if (closesAt.getTime() > performance.salesOpenAt.getTime()) {
+          throw new InvalidInputError("closesAt must be at or before the performance's salesOpenAt", {
+            closesAt: closesAt.toISOString(),
+            salesOpenAt: performance.salesOpenAt.toISOString(),
+          });
+        }
+        if (closesAt.getTime() <= this.clock.nowMs()) {
+          throw new InvalidInputError('closesAt must be in the future', { closesAt: closesAt.toISOString() });
+        }
+        const existing = await writes.list();
+        if (existing.some((presale) => presale.codeDigest === codeDigest)) {
+          throw new ConflictError('another presale of this performance has this access code');
+        }
+        if (existing.length >= MAX_PRESALES_PER_PERFORMANCE) {
+          throw new ConflictError(`a performance has at most ${MAX_PRESALES_PER_PERFORMANCE} presales`, {
+            limit: MAX_PRESALES_PER_PERFORMANCE,
+          });
+        }
+        const stored = await writes.insert({ name, opensAt, closesAt, codeDigest });
+        await writes.record(
+          operatorAudit(operator, PRESALE_CREATE_ACTION, `performance:${performanceId}`, auditOf(stored)),
+        );
+        // Before the commit, under the row lock: a rebuild (FOR SHARE) reads the presales after it.
+        written = stored;
+        await this.store.put(performanceId, stored);
+        return stored;
+      })
+      .catch(async (error: unknown) => {
+        // A commit that failed after the write must not leave a code that works but that no read
+        // lists and no delete finds (fail closed: a commit that did land shows the presale listed
+        // without a working code until its delete, or the performance's next rebuild).
+        if (written) await this.store.remove(performanceId, written.id).catch(() => undefined);
+        throw error;
+      });
     if (!created) throw new NotFoundError('performance', { performanceId });
     await this.cache.invalidateAfterCommit();
     return publicPresale(created);
