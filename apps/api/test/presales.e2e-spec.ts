@@ -195,6 +195,7 @@ describe('presales with access codes (real PostgreSQL and Redis)', () => {
       ['closesAt after salesOpenAt', { ...valid, closesAt: at(7_200_000) }, /salesOpenAt/],
       ['closesAt in the past', { ...valid, opensAt: at(-120_000), closesAt: at(-60_000) }, /future/],
       ['a code of 3 characters', { ...valid, code: 'abc' }, /code/],
+      ['a code of 7 characters', { ...valid, code: 'abcdefg' }, /code must be 8-64/],
       ['a code of 65 characters', { ...valid, code: 'c'.repeat(65) }, /code/],
       ['a code with a space', { ...valid, code: 'two words' }, /code/],
       ['a code not a string', { ...valid, code: 12345 }, /code/],
@@ -228,6 +229,42 @@ describe('presales with access codes (real PostgreSQL and Redis)', () => {
     expectUniform(await call('GET', '/admin/performances/2147483647/presales', { session: admin }), 404);
     expectUniform(await call('POST', '/admin/performances/2147483647/presales', { body: valid, session: admin }), 404);
     expectUniform(await call('DELETE', `/admin/performances/${performance.id}/presales/abc`, { session: admin }), 404);
+  });
+
+  it('refuses any access code for the performance after 10 wrong ones in 15 minutes (429), per user, holding nothing', async () => {
+    const performance = await beforeOnSale(4);
+    const [s1, s2] = performance.seatIds;
+    const opensAt = new Date((await redisNow(redis)) - 1_000).toISOString();
+    const created = await call('POST', `/admin/performances/${performance.id}/presales`, {
+      body: { name: 'Guarded', opensAt, closesAt: performance.salesOpenAt, code: 'GUARDED-2027' },
+      session: admin,
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const guesser = await createSession(api.app);
+    // Ten wrong codes, in both forms: each its own 403, counted.
+    for (let i = 0; i < 10; i++) {
+      const form = i % 2 === 0 ? { seatIds: [s1] } : { quantity: 1 };
+      const wrong = await hold(guesser, { performanceId: performance.id, ...form, accessCode: `GUESS-${1000 + i}` });
+      expect(expectUniform(wrong, 403), `guess ${i + 1}`).toMatchObject({ details: { code: 'AccessCodeInvalid' } });
+    }
+    // The eleventh, even the right code, in either form: 429 before the code is looked at.
+    for (const form of [{ seatIds: [s1] }, { quantity: 1 }]) {
+      const locked = await hold(guesser, { performanceId: performance.id, ...form, accessCode: 'GUARDED-2027' });
+      expect(expectUniform(locked, 429)).toMatchObject({
+        details: { code: 'TooManyAccessCodeAttempts', perWindow: 10, windowMinutes: 15 },
+      });
+      const retryAfter = Number(locked.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(14 * 60);
+      expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+    }
+    // Without a code, the usual refusal: nothing more is asked of a hold without one.
+    const plain = await hold(guesser, { performanceId: performance.id, seatIds: [s1] });
+    expect(expectUniform(plain, 403)).toMatchObject({ details: { presales: [{ name: 'Guarded' }] } });
+    // Nothing was held by any of them, and another user's code still works.
+    const counts = await redis.hgetall(performanceKeys(performance.id).counts);
+    expect(counts).toMatchObject({ held: '0', available: '4' });
+    const fine = await hold(other, { performanceId: performance.id, seatIds: [s2], accessCode: 'guarded-2027' });
+    expect(fine.statusCode, fine.body).toBe(201);
   });
 
   it('lets only admins create, list and delete presales (403), and no one once the performance is canceled (409)', async () => {

@@ -42,6 +42,23 @@ export class AccessCodeInvalidError extends DomainError {
 }
 
 /**
+ * The user sent `limit` wrong access codes for this performance within `windowMinutes`: every hold
+ * of theirs with an access code for it is refused, the code unchecked, for `retryAfterSeconds`
+ * more (the rest of the window); nothing was held. A hold without a code is not concerned.
+ */
+export class TooManyAccessCodeAttemptsError extends DomainError {
+  constructor(retryAfterSeconds: number, limit: { perWindow: number; windowMs: number }) {
+    super(
+      'too_many',
+      'TooManyAccessCodeAttempts',
+      `${limit.perWindow} wrong access codes within ${limit.windowMs / 60_000} minutes: try a code again in ${retryAfterSeconds} seconds`,
+      { code: 'TooManyAccessCodeAttempts', perWindow: limit.perWindow, windowMinutes: limit.windowMs / 60_000 },
+      retryAfterSeconds,
+    );
+  }
+}
+
+/**
  * Why a performance refuses holds and purchases: its status (CANCELED for good, the performance
  * called off), or its sales window ended (salesCloseAt).
  */

@@ -18,6 +18,7 @@ export {
   SalesClosedError,
   SalesNotOpenError,
   AccessCodeInvalidError,
+  TooManyAccessCodeAttemptsError,
   SeatBlocksNotReplicatedError,
   SeatsNotBlockableError,
   SeatsUnavailableError,
@@ -39,7 +40,13 @@ export {
   PresaleService,
 } from './presales/presales';
 export type { NewPresale, Presale } from './presales/presales';
-export { ACCESS_CODE_PATTERN, accessCodeDigest } from './presales/access-code';
+export {
+  ACCESS_CODE_PATTERN,
+  accessCodeDigest,
+  PRESALE_CODE_PATTERN,
+  PRESALE_MISS_LIMIT,
+  PRESALE_MISS_WINDOW_MS,
+} from './presales/access-code';
 export { HoldStore } from './holds/hold.store';
 export { HoldDesk } from './holds/hold-desk';
 export { HOLD_RETENTION_MS } from './holds/hold';

@@ -106,6 +106,12 @@ export interface PerformanceKeys {
    */
   holdRequest(userId: string, keyDigest: string): string;
   /**
+   * String: how many wrong presale access codes the user sent for this performance in the current
+   * window (PRESALE_MISS_LIMIT per PRESALE_MISS_WINDOW_MS, presales/access-code.ts); expires with the
+   * window. The name must end `:presale-misses:<user id>`: the hold scripts tell it by its name.
+   */
+  presaleMisses(userId: string): string;
+  /**
    * Hash: id, reservationId, userId, performanceId, seats, amount (minor units), currency, chargeId, status,
    * createdAt, canceledAt.
    */
@@ -166,6 +172,7 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     hold: (holdId) => `${tag}:hold:${holdId}`,
     userHolds: (userId) => `${tag}:user:${userId}:holds`,
     holdRequest: (userId, keyDigest) => `${tag}:hold-request:${userId}:${keyDigest}`,
+    presaleMisses: (userId) => `${tag}:presale-misses:${userId}`,
     purchase: (purchaseId) => `${tag}:purchase:${purchaseId}`,
     checkedIn: (purchaseId) => `${tag}:checked-in:${purchaseId}`,
     checkInsUndone: (purchaseId) => `${tag}:check-ins-undone:${purchaseId}`,

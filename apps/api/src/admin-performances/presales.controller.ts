@@ -30,7 +30,7 @@ export class PresalesController {
     status: 400,
     type: ErrorBodyDto,
     description:
-      "a name empty, over 100 characters or with control or invisible characters; a time not RFC 3339 with an offset or outside 2000–2199; `opensAt` not before `closesAt`; `closesAt` after the performance's `salesOpenAt`, or not after now; a code not 4–64 printable ASCII characters without spaces; an unknown field",
+      "a name empty, over 100 characters or with control or invisible characters; a time not RFC 3339 with an offset or outside 2000–2199; `opensAt` not before `closesAt`; `closesAt` after the performance's `salesOpenAt`, or not after now; a code not 8–64 printable ASCII characters without spaces; an unknown field",
   })
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance' })
   @ApiResponse({

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
-import { ACCESS_CODE_PATTERN, PRESALE_NAME_MAX } from '@app/ticketing';
+import { PRESALE_CODE_PATTERN, PRESALE_NAME_MAX } from '@app/ticketing';
 import type { Presale, PresaleListing } from '@app/ticketing';
 import { FreeText } from '../common/free-text';
 import { MaxLength, MinLength } from '../common/text-length';
@@ -42,13 +42,13 @@ export class PresaleCreateDto {
   closesAt: string;
 
   /**
-   * The access code buyers send (`accessCode` of `POST /reservations`): 4–64 printable ASCII
+   * The access code buyers send (`accessCode` of `POST /reservations`): 8–64 printable ASCII
    * characters without spaces, compared case-insensitively, one presale's of the performance at
    * most. Kept only as a digest: never shown again. @example "FANCLUB-2027"
    */
-  @ApiProperty({ minLength: 4, maxLength: 64, pattern: '^[\\x21-\\x7E]{4,64}$', writeOnly: true })
+  @ApiProperty({ minLength: 8, maxLength: 64, pattern: '^[\\x21-\\x7E]{8,64}$', writeOnly: true })
   @IsString()
-  @Matches(ACCESS_CODE_PATTERN, { message: 'code must be 4-64 printable ASCII characters without spaces' })
+  @Matches(PRESALE_CODE_PATTERN, { message: 'code must be 8-64 printable ASCII characters without spaces' })
   code: string;
 }
 

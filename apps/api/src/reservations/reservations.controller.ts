@@ -52,6 +52,13 @@ export class ReservationsController {
   })
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'unknown performance, seat, section or grade' })
   @ApiResponse({
+    status: 429,
+    type: ErrorBodyDto,
+    description:
+      '`TooManyAccessCodeAttempts` (`details.code`): 10 wrong `accessCode`s for this performance within 15 minutes; every hold of the caller with an `accessCode` for it is refused, the code not checked, until the window (from the first miss) ends: `Retry-After` gives the seconds left; nothing held. A hold without `accessCode` is not concerned.',
+    headers: { 'Retry-After': { description: 'seconds until a code is checked again', schema: { type: 'integer' } } },
+  })
+  @ApiResponse({
     status: 409,
     type: ErrorBodyDto,
     description:

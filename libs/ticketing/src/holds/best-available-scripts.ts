@@ -160,6 +160,7 @@ function bestAvailableResult(outcome: string, rest: (string | number)[]): HoldBe
       return { outcome };
     case 'PRESALE_CODE_REQUIRED':
     case 'ACCESS_CODE_INVALID':
+    case 'ACCESS_CODE_ATTEMPTS':
       return presaleOutcome(outcome, rest)!;
     default:
       throw new Error(`hold-best-available.lua answered ${JSON.stringify(outcome)}`);

@@ -67,8 +67,10 @@
                       (hold-seats.lua)
   KEYS[14+i]          only with an Idempotency-Key: its record (hold-seats.lua); i = 1 with the
                       index key, else 0
-  KEYS[14+i+j..13+i+j+n]  hashes of expired holds to end, the holds named in ARGV[15..14+n];
+  KEYS[14+i+j]        only with an access code: the user's count of wrong codes (hold-seats.lua);
                       j = 1 with the Idempotency-Key record, else 0
+  KEYS[14+i+j+m..13+i+j+m+n]  hashes of expired holds to end, the holds named in ARGV[15..14+n];
+                      m = 1 with the count of wrong codes, else 0
 
   ARGV[1] hold id            ARGV[2] user id             ARGV[3] performance id
   ARGV[4] hold lifetime (ms) ARGV[5] most seats one user may hold on this performance
@@ -81,7 +83,7 @@
   ARGV[12] filter: 'all', 'grade' or 'section'    ARGV[13] the grade folded (gradeKey), or the section name folded (sectionNameKey), or '' for all
   ARGV[14] '1': end only the expired holds passed, never answer END_HOLDS; '0': as above
   ARGV[15..14+n] ids of the expired holds whose records follow the fixed keys
-  ARGV[15+n]     only with an access code: 'code:<digest>' (hold-seats.lua)
+  ARGV[15+n]     only with an access code: 'code:<digest>:<miss limit>:<window ms>' (hold-seats.lua)
 
   Returns one of
     {'OK', expiresAt (epoch ms; salesCloseAt if sooner than now + lifetime), amount (minor units),
@@ -91,7 +93,8 @@
                        format than ARGV[7]: build it, call again)
     {'UNKNOWN_SECTION'} · {'UNKNOWN_GRADE'}
     {'SALES_NOT_OPEN', salesOpenAt} · {'PRESALE_CODE_REQUIRED', salesOpenAt, presale id, name, ...} ·
-    {'ACCESS_CODE_INVALID'} (hold-seats.lua) · {'SALES_CLOSED', reason} · {'LIMIT', seats already held}
+    {'ACCESS_CODE_INVALID'} · {'ACCESS_CODE_ATTEMPTS', ms left} (hold-seats.lua) ·
+    {'SALES_CLOSED', reason} · {'LIMIT', seats already held}
     {'TICKET_LIMIT', maxTicketsPerBuyer, seats bought, seats held} (hold-seats.lua)
     {'NO_FIT'}        nothing fits the request, for none of the reasons below; nothing held
     {'NO_FIT', 'SINGLE_LEFT'}  noOrphanSeats refused what the ladder found (it left a single
@@ -127,6 +130,8 @@ local quantity, together, accessible = tonumber(ARGV[9]), ARGV[10] == '1', ARGV[
 local filter, filterValue = ARGV[12], ARGV[13]
 local recordKey = requestRecordKey(KEYS, fixedKeys + 1)
 local lastFixedKey = recordKey and fixedKeys + 1 or fixedKeys
+local missesKey = presaleMissesKey(KEYS, lastFixedKey + 1)
+if missesKey then lastFixedKey = lastFixedKey + 1 end
 local passedHoldKeys = {}
 local passedOnly = ARGV[14] == '1'
 for i = 1, #KEYS - lastFixedKey do passedHoldKeys[ARGV[14 + i]] = KEYS[lastFixedKey + i] end
@@ -169,7 +174,7 @@ if meta[5] and now >= tonumber(meta[5]) then return {'SALES_CLOSED', 'ENDED'} en
 local presale
 if now < tonumber(salesOpenAt) then
   local refusal
-  refusal, presale = presaleRefusal(metaKey, salesOpenAt, accessCodeArg(ARGV), now)
+  refusal, presale = presaleRefusal(metaKey, salesOpenAt, accessCodeArg(ARGV), now, missesKey)
   if refusal then return refusal end
 end
 

@@ -45,7 +45,7 @@ describe('holdReplay', () => {
 });
 
 describe('withAccessCode', () => {
-  it('sends nothing more without an access code, and its digest last with one', () => {
+  it('sends nothing more without an access code, and its digest and miss limit last with one', () => {
     expect(withAccessCode([300000, 4, '', 5], {})).toEqual([300000, 4, '', 5]);
     const digest = accessCodeDigest(7, 'FANS-1');
     expect(withAccessCode([300000, 4, '', 5], { accessCodeDigest: digest })).toEqual([
@@ -53,7 +53,7 @@ describe('withAccessCode', () => {
       4,
       '',
       5,
-      `code:${digest}`,
+      `code:${digest}:10:900000`,
     ]);
     // Case-insensitive, per performance.
     expect(accessCodeDigest(7, 'fans-1')).toBe(digest);
@@ -72,6 +72,10 @@ describe('presaleOutcome', () => {
       ],
     });
     expect(presaleOutcome('ACCESS_CODE_INVALID', [])).toEqual({ outcome: 'ACCESS_CODE_INVALID' });
+    expect(presaleOutcome('ACCESS_CODE_ATTEMPTS', [61_234])).toEqual({
+      outcome: 'ACCESS_CODE_ATTEMPTS',
+      retryAfterMs: 61_234,
+    });
     expect(presaleOutcome('OK', [])).toBeNull();
   });
 });

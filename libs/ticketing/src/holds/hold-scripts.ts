@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys, seatingKeys } from '../redis-keys';
 import { SEATING_FORMAT } from '../seats/seating-layout';
+import { PRESALE_MISS_LIMIT, PRESALE_MISS_WINDOW_MS } from '../presales/access-code';
 import type { SalesClosedReason } from '../errors';
 import type { Arrangement } from './best-available-scripts';
 
@@ -66,11 +67,17 @@ export type HoldSeatsResult =
  */
 export type PresaleOutcome =
   | { outcome: 'PRESALE_CODE_REQUIRED'; salesOpenAt: number; presales: { id: string; name: string }[] }
-  | { outcome: 'ACCESS_CODE_INVALID' };
+  | { outcome: 'ACCESS_CODE_INVALID' }
+  /** The user's wrong codes reached PRESALE_MISS_LIMIT; `retryAfterMs`: what is left of the window. */
+  | { outcome: 'ACCESS_CODE_ATTEMPTS'; retryAfterMs: number };
 
-/** PRESALE_CODE_REQUIRED's or ACCESS_CODE_INVALID's reply as an outcome; null for any other outcome. */
+/**
+ * PRESALE_CODE_REQUIRED's, ACCESS_CODE_INVALID's or ACCESS_CODE_ATTEMPTS's reply as an outcome;
+ * null for any other outcome.
+ */
 export function presaleOutcome(outcome: string, rest: (string | number)[]): PresaleOutcome | null {
   if (outcome === 'ACCESS_CODE_INVALID') return { outcome };
+  if (outcome === 'ACCESS_CODE_ATTEMPTS') return { outcome, retryAfterMs: Number(rest[0]) };
   if (outcome !== 'PRESALE_CODE_REQUIRED') return null;
   const presales: { id: string; name: string }[] = [];
   for (let i = 1; i + 1 < rest.length; i += 2) presales.push({ id: String(rest[i]), name: String(rest[i + 1]) });
@@ -79,10 +86,13 @@ export function presaleOutcome(outcome: string, rest: (string | number)[]): Pres
 
 /**
  * Appends the request's access code (its digest) to a hold script's ARGV as the scripts read it
- * (the hold-taking include's accessCodeArg: last, 'code:<digest>'); nothing without one.
+ * (the hold-taking include's accessCodeArg: last, 'code:<digest>:<miss limit>:<window ms>', the
+ * limit and window PRESALE_MISS_LIMIT and PRESALE_MISS_WINDOW_MS); nothing without one.
  */
 export function withAccessCode(args: (string | number)[], head: Pick<HoldScriptHead, 'accessCodeDigest'>) {
-  if (head.accessCodeDigest !== undefined) args.push(`code:${head.accessCodeDigest}`);
+  if (head.accessCodeDigest !== undefined) {
+    args.push(`code:${head.accessCodeDigest}:${PRESALE_MISS_LIMIT}:${PRESALE_MISS_WINDOW_MS}`);
+  }
   return args;
 }
 
@@ -138,11 +148,11 @@ export function ticketLimitOutcome(rest: (string | number)[]): TicketLimitOutcom
  * performance's meta, seats, prices, counts, expiry index, the user's holds, the new hold's
  * record, the seat holders, the four seating keys, the buyers' tickets bought, the user's index
  * when `head.userIndex` is given, the Idempotency-Key's record when `head.keyDigest` is given,
- * then the records of the expired holds `ending` names (hold ids), for the scripts to end them.
+ * the user's count of wrong access codes when `head.accessCodeDigest` is given, then the records of the expired holds `ending` names (hold ids), for the scripts to end them.
  */
 export function holdScriptKeys(
   keys: PerformanceKeys,
-  head: Pick<HoldScriptHead, 'userId' | 'holdId' | 'userIndex' | 'keyDigest'>,
+  head: Pick<HoldScriptHead, 'userId' | 'holdId' | 'userIndex' | 'keyDigest' | 'accessCodeDigest'>,
   ending: string[],
 ): string[] {
   const fixed = [
@@ -159,6 +169,7 @@ export function holdScriptKeys(
   ];
   if (head.userIndex) fixed.push(head.userIndex.key);
   if (head.keyDigest !== undefined) fixed.push(keys.holdRequest(head.userId, head.keyDigest));
+  if (head.accessCodeDigest !== undefined) fixed.push(keys.presaleMisses(head.userId));
   return [...fixed, ...ending.map((id) => keys.hold(id))];
 }
 
@@ -302,6 +313,7 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
       return { outcome };
     case 'PRESALE_CODE_REQUIRED':
     case 'ACCESS_CODE_INVALID':
+    case 'ACCESS_CODE_ATTEMPTS':
       return presaleOutcome(outcome, rest)!;
     default:
       throw new Error(`hold-seats.lua answered ${JSON.stringify(outcome)}`);

@@ -46,8 +46,11 @@
                       id>:<key digest>' (hash: the request, the hold it made and that hold's first
                       answer; the hold-taking include), told apart from the hold records below by
                       its name; i = 1 with the index key, else 0
-  KEYS[14+i+j..13+i+j+n]  hashes of expired holds to end, the holds named in ARGV[6..5+n]; j = 1
-                      with the Idempotency-Key record, else 0
+  KEYS[14+i+j]        only with an access code: the user's count of wrong codes '{perf:<id>}:
+                      presale-misses:<user id>' (the hold-taking include), told apart by its name;
+                      j = 1 with the Idempotency-Key record, else 0
+  KEYS[14+i+j+m..13+i+j+m+n]  hashes of expired holds to end, the holds named in ARGV[6..5+n];
+                      m = 1 with the count of wrong codes, else 0
 
   ARGV[1] hold lifetime (ms)
   ARGV[2] most seats one user may hold on this performance across live holds
@@ -58,8 +61,8 @@
           with the hold (ZADD GT, PEXPIREAT), only when it is made
   ARGV[6..5+n] ids of the expired holds whose records follow the fixed keys (n = their number)
   ARGV[6+n..] seat ids (distinct)
-  ARGV[#ARGV]  only with an access code: 'code:<digest>' (the hold-taking include's accessCodeArg),
-               after the seat ids
+  ARGV[#ARGV]  only with an access code: 'code:<digest>:<miss limit>:<window ms>' (the
+               hold-taking include's accessCodeArg), after the seat ids
 
   Returns one of
     {'OK', expiresAt (epoch ms: now + the hold's lifetime, or salesCloseAt if sooner),
@@ -70,6 +73,8 @@
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}  before salesOpenAt, no presale open (presaleRefusal)
     {'PRESALE_CODE_REQUIRED', salesOpenAt, presale id, name, ...}  a presale is open: send its code
     {'ACCESS_CODE_INVALID'}  a presale is open and the code sent is none of its (theirs); nothing held
+    {'ACCESS_CODE_ATTEMPTS', ms left}  a code was sent before salesOpenAt and the user's wrong codes
+                         reached the limit (presaleRefusal); the code is not checked, nothing held
     {'SALES_CLOSED', reason}  refused: reason PAUSED, CLOSED or CANCELED (status, or CLOSED by a delete),
                          or ENDED (Redis TIME at or past salesCloseAt)
     {'UNAVAILABLE', seat id, ...}  held by a live hold, sold, blocked, or a house seat of an expired
@@ -106,12 +111,14 @@ local indexUntil = ARGV[5] ~= '' and ARGV[5] or nil
 local fixedKeys = indexUntil and 14 or 13
 local recordKey = requestRecordKey(KEYS, fixedKeys + 1)
 local lastFixedKey = recordKey and fixedKeys + 1 or fixedKeys
+local missesKey = presaleMissesKey(KEYS, lastFixedKey + 1)
+if missesKey then lastFixedKey = lastFixedKey + 1 end
 local passedHoldKeys = {}
 local passedCount = #KEYS - lastFixedKey
 for i = 1, passedCount do passedHoldKeys[ARGV[5 + i]] = KEYS[lastFixedKey + i] end
-local codeDigest = accessCodeArg(ARGV)
+local code = accessCodeArg(ARGV)
 local seatIds = {}
-for i = 6 + passedCount, #ARGV - (codeDigest and 1 or 0) do seatIds[#seatIds + 1] = ARGV[i] end
+for i = 6 + passedCount, #ARGV - (code and 1 or 0) do seatIds[#seatIds + 1] = ARGV[i] end
 
 -- A retry with the Idempotency-Key answers what the first request did, whatever holds now.
 local request
@@ -141,7 +148,7 @@ if meta[5] and now >= tonumber(meta[5]) then return {'SALES_CLOSED', 'ENDED'} en
 local presale
 if now < tonumber(salesOpenAt) then
   local refusal
-  refusal, presale = presaleRefusal(metaKey, salesOpenAt, codeDigest, now)
+  refusal, presale = presaleRefusal(metaKey, salesOpenAt, code, now, missesKey)
   if refusal then return refusal end
 end
 

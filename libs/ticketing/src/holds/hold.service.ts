@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import {
   AccessCodeInvalidError,
+  TooManyAccessCodeAttemptsError,
   HoldExpiredError,
   HoldLimitExceededError,
   HoldPurchasedError,
@@ -21,7 +22,12 @@ import { HoldCompSeatsRequest, HoldReplay, HoldSeatsRequest, HoldSeatsResult } f
 import { fitsId, newIdOf } from '../ids';
 import { assertIdempotencyKey, assertPerformanceId, assertSeatIds, assertUserId } from '../input';
 import { digestOfKey } from '../purchases/idempotency';
-import { accessCodeDigest, assertAccessCode } from '../presales/access-code';
+import {
+  accessCodeDigest,
+  assertAccessCode,
+  PRESALE_MISS_LIMIT,
+  PRESALE_MISS_WINDOW_MS,
+} from '../presales/access-code';
 import { Hold, HOLD_RETENTION_MS, holdFromRecord, isOperatorHold } from './hold';
 import { HoldStore } from './hold.store';
 
@@ -73,8 +79,10 @@ export class HoldService {
    * salesOpenAt, while a presale of the performance is open, the code of one of them lets the hold
    * in (all other rules as usual; the hold records the presale, so its purchase goes through before
    * the on-sale); without one the hold is refused SalesNotOpenError naming the open presales, with
-   * another code AccessCodeInvalidError (nothing held). Outside every presale, and from salesOpenAt
-   * on, the code is ignored. Checked in the hold script's own run (PresaleService keeps the windows).
+   * another code AccessCodeInvalidError (nothing held), counted: past PRESALE_MISS_LIMIT wrong codes
+   * within PRESALE_MISS_WINDOW_MS (per user and performance) every hold with a code is refused
+   * TooManyAccessCodeAttemptsError (429, Retry-After: the rest of the window), the code unchecked.
+   * Outside every presale, and from salesOpenAt on, the code is ignored. Checked in the hold script's own run (PresaleService keeps the windows).
    */
   hold(
     userId: string,
@@ -166,6 +174,8 @@ export class HoldService {
         throw new SalesNotOpenError(new Date(result.salesOpenAt), result.presales);
       case 'ACCESS_CODE_INVALID':
         throw new AccessCodeInvalidError();
+      case 'ACCESS_CODE_ATTEMPTS':
+        throw accessCodeAttemptsError(result.retryAfterMs);
       case 'SALES_CLOSED':
         throw new SalesClosedError(result.reason);
       case 'LIMIT':
@@ -386,6 +396,8 @@ export class HoldService {
         throw new SalesNotOpenError(new Date(result.salesOpenAt), result.presales);
       case 'ACCESS_CODE_INVALID':
         throw new AccessCodeInvalidError();
+      case 'ACCESS_CODE_ATTEMPTS':
+        throw accessCodeAttemptsError(result.retryAfterMs);
       case 'SALES_CLOSED':
         throw new SalesClosedError(result.reason);
       case 'LIMIT':
@@ -493,6 +505,14 @@ function replayedHold(request: { userId: string; performanceId: number }, replay
     expiresAt: new Date(replay.expiresAt),
     ...(replay.arrangement ? { arrangement: replay.arrangement } : {}),
   };
+}
+
+/** The refusal of a user past PRESALE_MISS_LIMIT wrong codes; `retryAfterMs`: what is left of the window. */
+function accessCodeAttemptsError(retryAfterMs: number): TooManyAccessCodeAttemptsError {
+  return new TooManyAccessCodeAttemptsError(Math.max(1, Math.ceil(retryAfterMs / 1000)), {
+    perWindow: PRESALE_MISS_LIMIT,
+    windowMs: PRESALE_MISS_WINDOW_MS,
+  });
 }
 
 /** The refusal of an Idempotency-Key that made a hold for another request (no Retry-After: it stays so). */

@@ -73,15 +73,24 @@
   rebuild. Read only before salesOpenAt: a hold after the on-sale reads nothing more, and an
   access code sent then is ignored.
 
-  accessCodeArg(argv): the access code's digest when the caller sent one, as the last ARGV
-    'code:<digest>' (a seat id or hold id never looks so), else nil; a hold without a code sends
-    nothing more.
+  accessCodeArg(argv): the access code when the caller sent one, as the last ARGV
+    'code:<digest>:<miss limit>:<window ms>' (a seat id or hold id never looks so), as
+    { digest, limit, window }, else nil; a hold without a code sends nothing more.
 
-  presaleRefusal(metaKey, salesOpenAt, codeDigest, now): called before salesOpenAt. Answers nil
-    and the presale's id when a presale open at `now` has the code (`codeDigest`); else the
-    refusal: {'SALES_NOT_OPEN', salesOpenAt} when no presale is open now (a code is not even
-    looked at), {'PRESALE_CODE_REQUIRED', salesOpenAt, id, name, ...} (every presale open now)
-    when no code was sent, {'ACCESS_CODE_INVALID'} when the code is none of theirs.
+  Wrong codes are counted per user and performance, so that codes cannot be guessed: the count
+  `{perf:<id>}:presale-misses:<user id>`, a string, comes in KEYS (only with a code) right after
+  the Idempotency-Key record if any, else after the script's fixed keys; its name alone says it
+  is there. It expires `window` ms after the first miss it counts.
+
+  presaleMissesKey(keys, at): KEYS[at] when it is that count (its name), else nil.
+
+  presaleRefusal(metaKey, salesOpenAt, code, now, missesKey): called before salesOpenAt. Answers
+    nil and the presale's id when a presale open at `now` has the code (`code.digest`); else the
+    refusal: {'ACCESS_CODE_ATTEMPTS', ms left of the window} when a code was sent and the user's
+    misses (`missesKey`) reached `code.limit` (the code is not looked at, so it tells nothing),
+    {'SALES_NOT_OPEN', salesOpenAt} when no presale is open now (a code is not even looked at),
+    {'PRESALE_CODE_REQUIRED', salesOpenAt, id, name, ...} (every presale open now) when no code
+    was sent, {'ACCESS_CODE_INVALID'} when the code is none of theirs (one miss more).
 
   An Idempotency-Key (a buyer's hold only): the key's record `{perf:<id>}:hold-request:<user
   id>:<key digest>`, a hash, comes in KEYS right after the script's fixed keys; a hold record's
@@ -108,10 +117,23 @@
 --- @include "free-seats"
 --- @include "seating"
 local function accessCodeArg(argv)
-  return string.match(argv[#argv] or '', '^code:(%x+)$')
+  local digest, limit, window = string.match(argv[#argv] or '', '^code:(%x+):(%d+):(%d+)$')
+  if not digest then return nil end
+  return { digest = digest, limit = tonumber(limit), window = tonumber(window) }
 end
 
-local function presaleRefusal(metaKey, salesOpenAt, codeDigest, now)
+local function presaleMissesKey(keys, at)
+  local key = keys[at]
+  if key and string.match(key, '}:presale%-misses:[^:]+$') then return key end
+  return nil
+end
+
+local function presaleRefusal(metaKey, salesOpenAt, code, now, missesKey)
+  if code and tonumber(redis.call('GET', missesKey) or 0) >= code.limit then
+    local left = redis.call('PTTL', missesKey)
+    return {'ACCESS_CODE_ATTEMPTS', left > 0 and left or code.window}
+  end
+  local codeDigest = code and code.digest
   local fields = redis.call('HGETALL', metaKey)
   local open = {}
   for i = 1, #fields, 2 do
@@ -127,6 +149,8 @@ local function presaleRefusal(metaKey, salesOpenAt, codeDigest, now)
   end
   if #open == 0 then return {'SALES_NOT_OPEN', salesOpenAt} end
   if not codeDigest then return {'PRESALE_CODE_REQUIRED', salesOpenAt, unpack(open)} end
+  -- The window runs from the first miss: later misses do not push it back.
+  if redis.call('INCR', missesKey) == 1 then redis.call('PEXPIRE', missesKey, code.window) end
   return {'ACCESS_CODE_INVALID'}
 end
 

@@ -6,7 +6,7 @@ import { CatalogCache } from '../catalog/catalog-cache';
 import { InvalidInputError, NotFoundError, PerformanceCanceledError } from '../errors';
 import { assertPerformanceId } from '../input';
 import type { Operator } from '../purchases/admin-purchases';
-import { accessCodeDigest, assertAccessCode } from './access-code';
+import { accessCodeDigest, assertPresaleCode } from './access-code';
 import { PresaleStore } from './presale.store';
 
 /** The audit actions of an admin's creation and deletion of a presale (`admin_audit_log`, subject `performance:<id>`). */
@@ -34,7 +34,7 @@ export interface NewPresale {
   name: string;
   opensAt: Date;
   closesAt: Date;
-  /** 4–64 printable ASCII characters without spaces; compared case-insensitively. */
+  /** 8–64 printable ASCII characters without spaces (PRESALE_CODE_PATTERN); compared case-insensitively. */
   code: string;
 }
 
@@ -85,7 +85,7 @@ export class PresaleService {
         closesAt: closesAt.toISOString(),
       });
     }
-    assertAccessCode(code, 'code');
+    assertPresaleCode(code);
     const codeDigest = accessCodeDigest(performanceId, code);
     let written: PresaleRecord | undefined;
     const created = await this.presales
