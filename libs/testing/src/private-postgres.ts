@@ -1,7 +1,7 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './free-port';
 
@@ -22,9 +22,9 @@ const DEBIAN_VERSIONS = '/usr/lib/postgresql';
  * packages installed. Throws when neither has it.
  */
 function serverProgram(name: 'initdb' | 'pg_ctl'): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && existsSync(join(dir, name))) return join(dir, name);
-  }
+  // The shell's own lookup of the PATH: nothing outside the config module reads the environment.
+  const onPath = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+  if (onPath) return onPath;
   const versions = existsSync(DEBIAN_VERSIONS) ? readdirSync(DEBIAN_VERSIONS) : [];
   for (const version of versions.sort((a, b) => Number(b) - Number(a))) {
     const path = join(DEBIAN_VERSIONS, version, 'bin', name);
