@@ -324,4 +324,19 @@ describe('window refunds: roles, partial refunds, cancellations not written yet'
       'bulk refund completed',
     );
   });
+  it("names the walk-up the window took only a name of (no address): the owed list says their name, the address is the clerk's", async () => {
+    const show = await createPerformance(api.app, admin, 2, { price: 2500, currency: 'EUR' });
+    const sold = await call('POST', `/box-office/performances/${show.id}/sales`, {
+      body: { seatIds: [show.seatIds[0]], paymentMethod: 'CASH', name: 'Late Walk-up' },
+      session: staff,
+    });
+    expect(sold.statusCode, sold.body).toBe(201);
+    await flushPurchases(api.app);
+    await cancelShow(show.id);
+    const owed = await call('GET', `/admin/performances/${show.id}/window-refunds`, { session: admin });
+    expect(owed.statusCode, owed.body).toBe(200);
+    expect(owed.json().items).toMatchObject([
+      { purchaseId: sold.json().id, amount: 2500, status: 'OWED', buyerName: 'Late Walk-up', buyerEmail: staff.email },
+    ]);
+  });
 });

@@ -49,7 +49,7 @@ interface WindowRefundRow {
 
 const SELECTED = `w.purchase_id, w.performance_id, w.amount::text AS amount, w.currency, w.payment_method, w.status,
        w.owed_at, w.paid_at, w.paid_by_id, w.paid_by_email, COALESCE(p.delivery_email, u.email) AS buyer_email,
-       CASE WHEN p.delivery_email IS NULL THEN u.name ELSE COALESCE(p.delivery_name, p.delivery_email) END AS buyer_name`;
+       COALESCE(p.delivery_name, p.delivery_email, u.name) AS buyer_name`;
 
 /**
  * What marking a window refund paid came to: `paid` (this call did, the refund as it is now),

@@ -91,13 +91,18 @@ describe('partial refund notice', () => {
     }
   });
 
-  it("says a box office sale's refund was given back at the window, in cash or to the card", () => {
+  it("says who refunded (we online, the box office at the window) and a window sale's money given back in cash or to the card", () => {
     const parsed = message({});
     if (parsed.kind !== 'refunded') throw new Error(parsed.kind);
     const online = renderPartialRefundEmail(receipt, parsed.message);
-    expect(online.text).toContain('€12.50 is on its way back to you.');
+    expect(online.text).toContain(
+      'we refunded one seat of your purchase for Concert. €12.50 is on its way back to you.',
+    );
+    expect(online.text).not.toContain('box office');
     const cash = renderPartialRefundEmail({ ...receipt, paymentMethod: 'CASH' }, parsed.message);
-    expect(cash.text).toContain('€12.50 was given back to you in cash at the box office.');
+    expect(cash.text).toContain(
+      'the box office refunded one seat of your purchase for Concert. €12.50 was given back to you in cash at the box office.',
+    );
     expect(cash.text).not.toContain('on its way back');
     const card = renderPartialRefundEmail({ ...receipt, paymentMethod: 'CARD_TERMINAL' }, parsed.message);
     expect(card.text).toContain('€12.50 was refunded to your card on the box office card terminal.');

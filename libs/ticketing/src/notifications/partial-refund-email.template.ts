@@ -5,7 +5,8 @@ import { givenBackAtWindow } from './cancellation-email.template';
 import { formatAmount, formatSeat, formatStartTime } from './purchase-email.template';
 
 /**
- * The notice of a partial refund: the box office refunded some seats of a confirmed purchase. It
+ * The notice of a partial refund: an operator refunded some seats of a confirmed purchase ("we
+ * refunded" for an online purchase, "the box office refunded" for a window sale). It
  * names the refunded seats (those kept sold, checked in, apart) and the amount given back, says
  * their tickets no longer admit anyone, and lists the seats the buyer keeps, whose tickets still
  * work (a seat someone else holds now by a transfer apart: "Passed on"). A box office sale's money was given back at the window as the refund was made: in cash, or to
@@ -30,7 +31,7 @@ export function renderPartialRefundEmail(receipt: PurchaseReceipt, message: Purc
       ? 'They were free, so there is nothing to refund.'
       : `${formatAmount(message.amount, message.currency)} ${givenBackAtWindow(receipt.paymentMethod) ?? 'is on its way back to you'}.`;
   const lines = [
-    `the box office refunded ${one ? 'one seat' : `${seats.length} seats`} of your purchase for ${receipt.eventTitle}. ${money}`,
+    `${receipt.paymentMethod === null ? 'we' : 'the box office'} refunded ${one ? 'one seat' : `${seats.length} seats`} of your purchase for ${receipt.eventTitle}. ${money}`,
     `The refunded ${one ? "seat's ticket no longer admits" : "seats' tickets no longer admit"} anyone; your other tickets still work.`,
   ];
   return factsEmail({
