@@ -164,7 +164,12 @@ export { TicketTransferMailService } from './notifications/ticket-transfer-mail.
 export type { TransferMailOutcome } from './notifications/ticket-transfer-mail.service';
 export type { TokenMailOutcome } from './notifications/token-mail';
 export { RescheduleNotices, RescheduleNoticesModule } from './notifications/reschedule-notices';
-export { formatAmount, formatStartTime, renderPurchaseEmail } from './notifications/purchase-email.template';
+export {
+  formatAmount,
+  formatSeat,
+  formatStartTime,
+  renderPurchaseEmail,
+} from './notifications/purchase-email.template';
 export type { EmailTicket } from './notifications/purchase-email.template';
 export type { RenderedEmail } from './notifications/email-layout';
 export { renderTicketQr } from './notifications/ticket-qr';

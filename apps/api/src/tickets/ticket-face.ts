@@ -1,4 +1,4 @@
-import { formatAmount, formatStartTime, type PrintableTicket } from '@app/ticketing';
+import { formatAmount, formatSeat, formatStartTime, type PrintableTicket } from '@app/ticketing';
 
 /** What a printed ticket's face says, line by line (before the PDF font's limits, see `printableText`). */
 export interface TicketFace {
@@ -6,7 +6,7 @@ export interface TicketFace {
   venue: string;
   /** The start on the venue's wall clock with its UTC offset and zone: "Sunday, 14 March 2027, 19:30 UTC+09:00 (Asia/Seoul)". */
   when: string;
-  /** "Section Floor, row C, seat 7" (the row by its label, as the e-mails name seats). */
+  /** "Section Floor, row C, seat 7" (the row by its label, as the e-mails name seats: formatSeat). */
   seat: string;
   /** "KRW 198,000", "USD 21.00"; "Free" for a seat that cost nothing (a comp, a free event). */
   price: string;
@@ -25,7 +25,7 @@ export function ticketFace(ticket: PrintableTicket): TicketFace {
     eventTitle: ticket.eventTitle,
     venue: ticket.venue,
     when: formatStartTime(ticket.startsAt, ticket.timeZone),
-    seat: `Section ${ticket.seat.section}, row ${ticket.seat.rowLabel}, seat ${ticket.seat.number}`,
+    seat: formatSeat(ticket.seat),
     price: formatTicketPrice(ticket.price, ticket.currency),
     holder: ticket.holderName,
     purchaseId: ticket.purchaseId,
