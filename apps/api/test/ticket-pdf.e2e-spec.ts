@@ -147,6 +147,23 @@ describe('printable tickets (real PostgreSQL and Redis)', () => {
     expect(one.qrCodes).toEqual([sale.tickets[0]!.code]);
   });
 
+  it("prints a guest comp for the issuing admin: the guest's name as holder, its price Free", async () => {
+    const issued = await call('POST', `/admin/performances/${performance.id}/comps`, {
+      body: {
+        guest: { email: 'press@example.test', name: 'Lois Lane' },
+        seatIds: performance.seatIds.slice(nextSeat, (nextSeat += 1)),
+        note: 'press',
+      },
+      session: admin,
+    });
+    expect(issued.statusCode, issued.body).toBe(201);
+    await flushPurchases(api.app);
+    const pdf = await purchasePdf(issued.json().id, admin);
+    expect(pdf.texts[0]!.split('\n')).toEqual(expect.arrayContaining(['Price: Free', 'Holder: Lois Lane']));
+    expect(pdf.qrCodes[0]).toMatch(/^[A-Za-z0-9_-]{66}$/);
+    expect((await checkIn(pdf.qrCodes[0]!)).statusCode).toBe(200);
+  });
+
   it('answers only the owner and admins; anyone else as for an unknown id, with the uniform error body', async () => {
     const { purchaseId, tickets } = await buy(1);
     const ticketId = tickets[0]!.id;
