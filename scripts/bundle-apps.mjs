@@ -4,7 +4,7 @@
 // which Node 20 compiles without any cache), ~1/3 of its CPU to `api listening`; one file is read
 // and compiled once (docs/testing.md, "Suite speed: one file per app"). The unbundled tree stays
 // beside it for the commands (seed, admin:create, migration:*).
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { rolldown } from 'rolldown';
 
@@ -49,6 +49,18 @@ function rewrites(appRoot) {
             'await import(packageName)',
             "await ({ '@nestjs/typeorm': () => import('@nestjs/typeorm'), typeorm: () => import('typeorm') }[packageName] ?? (() => import(packageName)))()",
           );
+      }
+      // `import.meta.url` names the module's original file too, as `__dirname` its folder below:
+      // pdfkit loads its built-in fonts' metrics with `createRequire(import.meta.url)` and its own
+      // package's subpath imports (`#standard-fonts/Helvetica`), which only its package.json
+      // resolves, not the bundle's (a ticket PDF would fail "Cannot find module"). Written with
+      // `__dirname`, which the rewrite below makes the original folder.
+      if (out.includes('import.meta.url')) {
+        const file = JSON.stringify(basename(id));
+        out = out.replace(
+          /\bimport\.meta\.url\b/g,
+          `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${file})).href`,
+        );
       }
       if (/\b__dirname\b/.test(out)) {
         // A declaration of its own: a mention inside a string stays a (changed) string.

@@ -41,6 +41,7 @@ import { AdminAuditController } from './admin-audit/admin-audit.controller';
 import { SalesController } from './sales/sales.controller';
 import { StaffController } from './staff/staff.controller';
 import { TicketsController } from './tickets/tickets.controller';
+import { TicketPdf } from './tickets/ticket-pdf';
 import { TicketTransfersController } from './ticket-transfers/ticket-transfers.controller';
 import { AdmissionEnd, AdmissionGuard } from './waiting-room/admission';
 import { QueueStreams } from './waiting-room/queue-streams';
@@ -103,6 +104,7 @@ export class ApiModule {
         AdmissionGuard,
         AdmissionEnd,
         QueueStreams,
+        TicketPdf,
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],
     };

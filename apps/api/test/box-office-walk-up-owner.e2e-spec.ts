@@ -37,6 +37,12 @@ const BUYER_ROUTES: BuyerRoute[] = [
   },
   { name: 'GET /purchases/:id', method: 'GET', url: (sale) => `/purchases/${sale.id}` },
   { name: 'GET /purchases/:id/tickets', method: 'GET', url: (sale) => `/purchases/${sale.id}/tickets` },
+  { name: 'GET /purchases/:id/tickets.pdf', method: 'GET', url: (sale) => `/purchases/${sale.id}/tickets.pdf` },
+  {
+    name: 'GET /tickets/:ticketId/ticket.pdf',
+    method: 'GET',
+    url: (sale) => `/tickets/${sale.tickets[0].ticketId}/ticket.pdf`,
+  },
   { name: 'POST /purchases/:id/tickets/resend', method: 'POST', url: (sale) => `/purchases/${sale.id}/tickets/resend` },
   { name: 'POST /purchases/:id/cancel', method: 'POST', url: (sale) => `/purchases/${sale.id}/cancel` },
   {

@@ -164,7 +164,12 @@ export { TicketTransferMailService } from './notifications/ticket-transfer-mail.
 export type { TransferMailOutcome } from './notifications/ticket-transfer-mail.service';
 export type { TokenMailOutcome } from './notifications/token-mail';
 export { RescheduleNotices, RescheduleNoticesModule } from './notifications/reschedule-notices';
-export { renderPurchaseEmail } from './notifications/purchase-email.template';
+export {
+  formatAmount,
+  formatSeat,
+  formatStartTime,
+  renderPurchaseEmail,
+} from './notifications/purchase-email.template';
 export type { EmailTicket } from './notifications/purchase-email.template';
 export type { RenderedEmail } from './notifications/email-layout';
 export { renderTicketQr } from './notifications/ticket-qr';
@@ -192,6 +197,8 @@ export { TicketsModule } from './tickets/tickets.module';
 export { TICKET_CODE_LENGTH, TicketCodes } from './tickets/ticket-codes';
 export { TicketService } from './tickets/ticket.service';
 export type { CheckIn, Ticket } from './tickets/ticket.service';
+export { PrintableTickets } from './tickets/printable-tickets';
+export type { PrintableTicket, PrintCaller } from './tickets/printable-tickets';
 export { CHECK_IN_UNDO_ACTION, CheckInUndo } from './tickets/check-in-undo';
 export type { CheckInUndoActor, UndoneCheckIn } from './tickets/check-in-undo';
 export {
@@ -231,6 +238,7 @@ export {
   NoTicketsToSendError,
   TooManyTicketResendsError,
   CanceledPurchaseTicketsError,
+  NoTicketsToPrintError,
 } from './tickets/ticket.errors';
 export { TicketTransferService, TRANSFER_MARK_LIFETIME_SECONDS } from './tickets/ticket-transfer.service';
 export type { HeldTicket, TransferPage } from './tickets/ticket-transfer.service';

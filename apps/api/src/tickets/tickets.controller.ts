@@ -1,7 +1,25 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Post,
+  Query,
+  StreamableFile,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, RequiresCurrentRole, Role, Roles } from '@app/auth';
-import { CheckInUndo, TicketResend, TicketService, TicketTransferService } from '@app/ticketing';
+import {
+  CheckInUndo,
+  PrintableTickets,
+  PrintCaller,
+  TicketResend,
+  TicketService,
+  TicketTransferService,
+} from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { HeldTicketPageDto, mapHeldTicket } from '../ticket-transfers/ticket-transfer.dto';
 import { ParseTicketIdPipe, UuidParam } from '../common/parse-id.pipe';
@@ -20,6 +38,18 @@ import {
   mapTicket,
   TicketListDto,
 } from './ticket.dto';
+import { TicketPdf } from './ticket-pdf';
+
+/** The printed tickets' media type. */
+const PDF_TYPE = 'application/pdf';
+
+/** The OpenAPI answer of a ticket PDF: a binary body. */
+const PDF_RESPONSE = { [PDF_TYPE]: { schema: { type: 'string', format: 'binary' } } };
+
+/** Who may print what: an admin prints anyone's (the role its token names, as the admin routes read it). */
+function printCaller(user: AuthenticatedUser): PrintCaller {
+  return { id: user.id, admin: user.role === Role.Admin };
+}
 
 @ApiTags('tickets')
 @ApiBearerAuth()
@@ -30,6 +60,8 @@ export class TicketsController {
     private readonly transfers: TicketTransferService,
     private readonly undo: CheckInUndo,
     private readonly resend: TicketResend,
+    private readonly printable: PrintableTickets,
+    private readonly pdf: TicketPdf,
   ) {}
 
   /**
@@ -58,6 +90,65 @@ export class TicketsController {
   @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'not issued yet: retry after `Retry-After` seconds' })
   async list(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<TicketListDto> {
     return { items: (await this.tickets.ticketsOf(user.id, id)).map(mapTicket) };
+  }
+
+  /**
+   * The caller's purchase's tickets to print at home, as one A4 PDF, one ticket a page: event, venue,
+   * start on the venue's clock with its offset, seat, price, holder, purchase and ticket ids, and the
+   * QR code of the code the door scans (the e-mail's), written out under it. Only tickets that admit
+   * someone: none canceled or refunded, none transferred away (their holders print theirs, `GET
+   * /tickets/:ticketId/ticket.pdf`). An admin may print anyone's purchase (a box office sale's too);
+   * a box office sale is not its selling clerk's (404). 409 `PurchaseCanceled`, `NoTicketsToPrint`
+   * (every ticket transferred away), `TicketsNotIssued` (with `Retry-After`, as the ticket list).
+   */
+  @Get('purchases/:id/tickets.pdf')
+  @ApiOkResponse({
+    description: 'the tickets, one A4 page each (application/pdf, an attachment)',
+    content: PDF_RESPONSE,
+  })
+  @ApiResponse({
+    status: 404,
+    type: ErrorBodyDto,
+    description: 'no such purchase of the caller (an admin: no such purchase)',
+  })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description:
+      'PurchaseCanceled (canceled or refunded, also while only in Redis), NoTicketsToPrint (every ticket transferred away), TicketsNotIssued (not written yet: retry after `Retry-After` seconds)',
+  })
+  async purchasePdf(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<StreamableFile> {
+    const tickets = await this.printable.ofPurchase(printCaller(user), id);
+    return pdfFile(await this.pdf.render(tickets), `tickets-${tickets[0]!.purchaseId}.pdf`);
+  }
+
+  /**
+   * One ticket to print, for whoever holds it now: the account it was transferred to, else its
+   * buyer (an admin: any ticket); the page of `GET /purchases/:id/tickets.pdf`, with the code of its
+   * current version. 404 for anyone else (the buyer who transferred it away too), 409
+   * `TicketCanceled` (the ticket, its seat or its purchase canceled or refunded, also while only in
+   * Redis).
+   */
+  @Get('tickets/:ticketId/ticket.pdf')
+  @ApiParam({ name: 'ticketId', schema: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } })
+  @ApiOkResponse({ description: 'the ticket, one A4 page (application/pdf, an attachment)', content: PDF_RESPONSE })
+  @ApiResponse({ status: 400, type: ErrorBodyDto, description: 'not a ticket id (canonical decimal digits)' })
+  @ApiResponse({
+    status: 404,
+    type: ErrorBodyDto,
+    description: "no such ticket, or not the caller's: held by someone else (transferred away), or a box office sale's",
+  })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description: 'TicketCanceled: the ticket, its seat or its purchase canceled or refunded (also while only in Redis)',
+  })
+  async ticketPdf(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('ticketId', new ParseTicketIdPipe()) ticketId: string,
+  ): Promise<StreamableFile> {
+    const ticket = await this.printable.ofTicket(printCaller(user), ticketId);
+    return pdfFile(await this.pdf.render([ticket]), `ticket-${ticket.ticketId}.pdf`);
   }
 
   /**
@@ -210,4 +301,13 @@ export class TicketsController {
     const actor = { id: user.id, email: user.email, admin: user.role === Role.Admin };
     return mapCheckInUndo(await this.undo.undo(actor, ticketId));
   }
+}
+
+/** A PDF download named `filename` (ASCII letters, digits, `-` and `.` only: ids, so no quoting issue). */
+function pdfFile(pdf: Buffer, filename: string): StreamableFile {
+  return new StreamableFile(pdf, {
+    type: PDF_TYPE,
+    disposition: `attachment; filename="${filename}"`,
+    length: pdf.length,
+  });
 }

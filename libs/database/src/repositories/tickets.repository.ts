@@ -205,6 +205,30 @@ export class TicketsRepository {
     return { userId: rows[0].user_id, tickets: rows.map(toRecord) };
   }
 
+  /**
+   * {@link ofPurchase} with each ticket's holder's name as the door names it (see CheckInHolder: who
+   * accepted it by a transfer, else a box office sale's walk-up, else the buyer; null when not
+   * known, e.g. a walk-up who gave none): what a printed ticket shows. Null when the purchase is not
+   * in PostgreSQL (unknown, or not written behind yet).
+   */
+  async printableOf(
+    purchaseId: string,
+  ): Promise<{ userId: string; tickets: (TicketRecord & { holderName: string | null })[] } | null> {
+    const rows: (TicketRow & { user_id: string; holder_name: string | null })[] = await this.dataSource.query(
+      `SELECT p.user_id, ${HOLDER_NAME} AS holder_name, ${TICKET_COLUMNS}
+         FROM purchases p JOIN tickets t ON t.purchase_id = p.id JOIN seats s ON s.id = t.seat_id
+         LEFT JOIN users u ON u.id = p.user_id
+        WHERE p.id = $1
+        ORDER BY s.position`,
+      [purchaseId],
+    );
+    if (rows.length === 0) return null;
+    return {
+      userId: rows[0].user_id,
+      tickets: rows.map((row) => ({ ...toRecord(row), holderName: row.holder_name })),
+    };
+  }
+
   /** The purchase, performance and seat of ticket `ticketId` (a bigint, decimal); null when there is none. */
   async locate(ticketId: string): Promise<{ purchaseId: string; performanceId: number; seatId: number } | null> {
     const [row]: { purchase_id: string; performance_id: number; seat_id: number }[] = await this.dataSource.query(

@@ -130,10 +130,12 @@ export function formatSeat(seat: { section: string; rowLabel: string; number: nu
 
 /**
  * An amount, an integer in minor units of `currency` (ISO 4217), as people read it:
- * (2100, 'EUR') → "€21.00", (198000, 'KRW') → "₩198,000". The minor units are shifted by the
- * currency's exponent as a decimal string, so no binary fraction ever touches the money.
+ * (2100, 'EUR') → "€21.00", (198000, 'KRW') → "₩198,000"; with `display` `code`, the ISO code
+ * instead of the symbol, "EUR 21.00", "KRW 198,000" (for a font without "₩": the printed ticket).
+ * The minor units are shifted by the currency's exponent as a decimal string, so no binary
+ * fraction ever touches the money.
  */
-export function formatAmount(amount: number, currency: string): string {
+export function formatAmount(amount: number, currency: string, display: 'symbol' | 'code' = 'symbol'): string {
   if (!Number.isSafeInteger(amount)) throw new RangeError(`amount must be an integer in minor units, got ${amount}`);
   const digits = minorUnitDigits(currency);
   const magnitude = String(Math.abs(amount)).padStart(digits + 1, '0');
@@ -145,6 +147,7 @@ export function formatAmount(amount: number, currency: string): string {
   return new Intl.NumberFormat('en', {
     style: 'currency',
     currency,
+    currencyDisplay: display,
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
   }).format(decimal);

@@ -313,13 +313,30 @@ export class TooManyTicketResendsError extends DomainError {
   }
 }
 
-/** A resend of the tickets of a purchase canceled or refunded: none of them admits anyone, so none is sent. */
+/**
+ * A resend (`what` 'send') or a print ('print') of the tickets of a purchase canceled or refunded:
+ * none of them admits anyone, so none is sent or printed.
+ */
 export class CanceledPurchaseTicketsError extends DomainError {
-  constructor() {
+  constructor(what: 'send' | 'print' = 'send') {
     super(
       'conflict',
       'PurchaseCanceled',
-      'purchase was canceled or refunded: its tickets admit no one, there is none to send',
+      `purchase was canceled or refunded: its tickets admit no one, there is none to ${what}`,
+    );
+  }
+}
+
+/**
+ * A purchase's printable tickets asked for with none left to print: every seat it still has was
+ * transferred to someone else (their holders print theirs).
+ */
+export class NoTicketsToPrintError extends DomainError {
+  constructor() {
+    super(
+      'conflict',
+      'NoTicketsToPrint',
+      'every ticket of this purchase was transferred to someone else: there is none to print (their holders print theirs)',
     );
   }
 }

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
+import { CatalogModule } from '../catalog/catalog.module';
 import { PurchasesModule } from '../purchases/purchases.module';
 import { CheckInStore } from './check-in.store';
 import { CheckInUndo } from './check-in-undo';
+import { PrintableTickets } from './printable-tickets';
 import { TicketResend } from './ticket-resend';
 import { TicketCodes } from './ticket-codes';
 import { TicketService } from './ticket.service';
@@ -9,11 +11,20 @@ import { TicketTransferService } from './ticket-transfer.service';
 
 /**
  * Tickets, check-in at the door and ticket transfer. Needs the global `Env`, `Redis` and DatabaseModule; imports
- * PurchasesModule for the purchase a ticket list belongs to.
+ * PurchasesModule for the purchase a ticket list belongs to, CatalogModule for what a printed ticket
+ * shows of its event.
  */
 @Module({
-  imports: [PurchasesModule],
-  providers: [TicketCodes, CheckInStore, TicketService, TicketTransferService, CheckInUndo, TicketResend],
-  exports: [TicketCodes, TicketService, TicketTransferService, CheckInUndo, TicketResend],
+  imports: [PurchasesModule, CatalogModule],
+  providers: [
+    TicketCodes,
+    CheckInStore,
+    TicketService,
+    TicketTransferService,
+    CheckInUndo,
+    TicketResend,
+    PrintableTickets,
+  ],
+  exports: [TicketCodes, TicketService, TicketTransferService, CheckInUndo, TicketResend, PrintableTickets],
 })
 export class TicketsModule {}

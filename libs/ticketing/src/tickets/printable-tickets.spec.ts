@@ -1,0 +1,187 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Env } from '@app/config';
+import { TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
+import type { BookingDescriber } from '../catalog/booking-details';
+import { NotFoundError } from '../errors';
+import type { Purchase } from '../purchases/purchase';
+import type { PurchaseReader } from '../purchases/purchase-reader';
+import { PrintableTickets } from './printable-tickets';
+import type { TicketCodes } from './ticket-codes';
+import {
+  CanceledPurchaseTicketsError,
+  NoTicketsToPrintError,
+  TicketCanceledError,
+  TicketsNotIssuedError,
+} from './ticket.errors';
+
+const STARTS_AT = new Date('2030-03-01T10:00:00Z');
+
+/** Ticket `seatId` of purchase p1 (ticket id `t<seatId>`), as PostgreSQL has it, with its holder's name. */
+const row = (
+  seatId: number,
+  options: Partial<TicketRecord> & { holderName?: string | null } = {},
+): TicketRecord & { holderName: string | null } => ({
+  ticketId: `t${seatId}`,
+  purchaseId: 'p1',
+  performanceId: 7,
+  seatId,
+  codeVersion: 0,
+  status: TicketStatus.Active,
+  section: 'Floor',
+  row: 1,
+  rowLabel: 'A',
+  number: seatId,
+  checkedInAt: null,
+  holderId: null,
+  holderName: 'Grace Buyer',
+  ...options,
+});
+
+function printable(options: { purchase?: Partial<Purchase> | null; rows?: ReturnType<typeof row>[] | null } = {}) {
+  const purchase =
+    options.purchase === null
+      ? null
+      : ({
+          id: 'p1',
+          userId: 'buyer',
+          performanceId: 7,
+          seatIds: [1, 2, 3],
+          seatPrices: [198000, 198000, 0],
+          currency: 'KRW',
+          status: 'PAID',
+          ...options.purchase,
+        } as Purchase);
+  const purchases = {
+    get: vi.fn(async (userId: string) => {
+      if (!purchase || purchase.userId !== userId || purchase.paymentMethod) throw new NotFoundError('purchase');
+      return purchase;
+    }),
+    find: vi.fn(async () => purchase),
+  };
+  const tickets = {
+    printableOf: vi.fn(async () =>
+      options.rows === null ? null : { userId: 'buyer', tickets: options.rows ?? [row(1), row(2), row(3)] },
+    ),
+    locate: vi.fn(async (ticketId: string) => (ticketId.startsWith('t') ? { purchaseId: 'p1' } : null)),
+  };
+  // The seats the purchase still has, each at what it was bought for (BookingDescriber).
+  const describer = {
+    describe: vi.fn(async (work: Promise<Purchase>) => {
+      const booking = await work;
+      return {
+        ...booking,
+        details: {
+          eventTitle: 'Gala',
+          venue: 'Hall',
+          timeZone: 'Asia/Seoul',
+          startsAt: STARTS_AT,
+          seats: booking.seatIds.map((id, index) => ({ id, price: booking.seatPrices![index]! })),
+        },
+      };
+    }),
+  };
+  const codes = { sign: vi.fn((ticket: TicketRecord) => `code-${ticket.ticketId}-v${ticket.codeVersion}`) };
+  const env = { PURCHASE_FLUSH_AGE_SECONDS: 5 } as Env;
+  return new PrintableTickets(
+    purchases as unknown as PurchaseReader,
+    tickets as unknown as TicketsRepository,
+    describer as unknown as BookingDescriber,
+    codes as unknown as TicketCodes,
+    env,
+  );
+}
+
+const buyer = { id: 'buyer', admin: false };
+const admin = { id: 'admin', admin: true };
+
+describe('PrintableTickets.ofPurchase', () => {
+  it('prints every ticket that admits, with its facts, price, holder and the code of its version', async () => {
+    const printed = await printable({ rows: [row(1), row(2, { codeVersion: 2, holderId: 'buyer' })] }).ofPurchase(
+      buyer,
+      'p1',
+    );
+    expect(printed).toEqual([
+      {
+        ticketId: 't1',
+        purchaseId: 'p1',
+        performanceId: 7,
+        eventTitle: 'Gala',
+        venue: 'Hall',
+        timeZone: 'Asia/Seoul',
+        startsAt: STARTS_AT,
+        seat: { section: 'Floor', row: 1, rowLabel: 'A', number: 1 },
+        price: 198000,
+        currency: 'KRW',
+        holderName: 'Grace Buyer',
+        code: 'code-t1-v0',
+        checkedInAt: null,
+      },
+      // Passed back to the buyer by a later transfer: the buyer's again, with that version's code.
+      expect.objectContaining({ ticketId: 't2', code: 'code-t2-v2' }),
+    ]);
+  });
+
+  it('leaves out canceled tickets, tickets transferred away and seats refunded (also while only in Redis)', async () => {
+    const printed = await printable({
+      // Seat 2 refunded: no longer among the purchase's seats, though PostgreSQL has its ticket ACTIVE.
+      purchase: { seatIds: [1, 3, 4], seatPrices: [198000, 0, 198000] },
+      rows: [row(1), row(2), row(3, { holderId: 'friend' }), row(4, { status: TicketStatus.Canceled })],
+    }).ofPurchase(buyer, 'p1');
+    expect(printed.map((ticket) => ticket.ticketId)).toEqual(['t1']);
+  });
+
+  it("prints anyone's purchase for an admin, a box office sale too; its seller and others get NotFound", async () => {
+    const sale = { purchase: { userId: 'clerk', paymentMethod: 'CASH' as const } };
+    expect(await printable(sale).ofPurchase(admin, 'p1')).toHaveLength(3);
+    await expect(printable(sale).ofPurchase({ id: 'clerk', admin: false }, 'p1')).rejects.toThrow(NotFoundError);
+    await expect(printable().ofPurchase({ id: 'other', admin: false }, 'p1')).rejects.toThrow(NotFoundError);
+    await expect(printable({ purchase: null }).ofPurchase(admin, 'p1')).rejects.toThrow(NotFoundError);
+  });
+
+  it('refuses a canceled purchase, one not written yet, and one whose every ticket was passed on', async () => {
+    await expect(printable({ purchase: { status: 'CANCELED' } }).ofPurchase(buyer, 'p1')).rejects.toThrow(
+      CanceledPurchaseTicketsError,
+    );
+    const early = printable({ rows: null }).ofPurchase(buyer, 'p1');
+    await expect(early).rejects.toThrow(TicketsNotIssuedError);
+    await expect(early).rejects.toMatchObject({ retryAfterSeconds: 6 });
+    await expect(
+      printable({ rows: [row(1, { holderId: 'friend' }), row(2, { holderId: 'friend' })] }).ofPurchase(buyer, 'p1'),
+    ).rejects.toThrow(NoTicketsToPrintError);
+  });
+});
+
+describe('PrintableTickets.ofTicket', () => {
+  const passedOn = [row(1, { holderId: 'friend', holderName: 'Ada Friend', codeVersion: 1 }), row(2)];
+
+  it('prints a ticket for whoever holds it now: its receiver, with the new code and name', async () => {
+    const ticket = await printable({ rows: passedOn }).ofTicket({ id: 'friend', admin: false }, 't1');
+    expect(ticket).toMatchObject({ ticketId: 't1', holderName: 'Ada Friend', code: 'code-t1-v1' });
+    expect(await printable({ rows: passedOn }).ofTicket(buyer, 't2')).toMatchObject({ ticketId: 't2' });
+    expect(await printable({ rows: passedOn }).ofTicket(admin, 't1')).toMatchObject({ ticketId: 't1' });
+  });
+
+  it("is NotFound to anyone else: the buyer who gave it away, a box office sale's seller, a stranger, an unknown id", async () => {
+    await expect(printable({ rows: passedOn }).ofTicket(buyer, 't1')).rejects.toThrow(NotFoundError);
+    const sale = printable({ purchase: { userId: 'clerk', paymentMethod: 'CASH' } });
+    await expect(sale.ofTicket({ id: 'clerk', admin: false }, 't1')).rejects.toThrow(NotFoundError);
+    await expect(printable().ofTicket({ id: 'other', admin: false }, 't1')).rejects.toThrow(NotFoundError);
+    await expect(printable().ofTicket(admin, '999')).rejects.toThrow(NotFoundError);
+    await expect(printable({ rows: null }).ofTicket(buyer, 't1')).rejects.toThrow(NotFoundError);
+  });
+
+  it('refuses a ticket canceled, refunded or of a canceled purchase (TicketCanceled), after the holder check', async () => {
+    await expect(printable({ purchase: { status: 'CANCELED' } }).ofTicket(buyer, 't1')).rejects.toThrow(
+      TicketCanceledError,
+    );
+    await expect(
+      printable({ purchase: { seatIds: [2, 3], seatPrices: [1, 1] } }).ofTicket(buyer, 't1'),
+    ).rejects.toThrow(TicketCanceledError);
+    await expect(
+      printable({ rows: [row(1, { status: TicketStatus.Canceled })] }).ofTicket(buyer, 't1'),
+    ).rejects.toThrow(TicketCanceledError);
+    await expect(
+      printable({ purchase: { status: 'CANCELED' } }).ofTicket({ id: 'other', admin: false }, 't1'),
+    ).rejects.toThrow(NotFoundError);
+  });
+});

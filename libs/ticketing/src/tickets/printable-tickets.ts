@@ -1,0 +1,155 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Env } from '@app/config';
+import { TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
+import { BookingDescriber, BookingDetails } from '../catalog/booking-details';
+import type { SeatListing } from '../catalog/catalog.types';
+import { NotFoundError } from '../errors';
+import type { Purchase } from '../purchases/purchase';
+import { isBuyersPurchase, PurchaseReader } from '../purchases/purchase-reader';
+import { TicketCodes } from './ticket-codes';
+import {
+  CanceledPurchaseTicketsError,
+  NoTicketsToPrintError,
+  TicketCanceledError,
+  TicketsNotIssuedError,
+} from './ticket.errors';
+
+/** Who asks for printable tickets: an account, and whether it is an admin (who may print anyone's). */
+export interface PrintCaller {
+  id: string;
+  admin: boolean;
+}
+
+/**
+ * One ticket as it is printed (print-at-home, or at the window): everything its face shows, with
+ * the signed code the door scans now (the same code and QR code as the e-mail and the ticket lists).
+ */
+export interface PrintableTicket {
+  /** bigint identity, as a decimal string. */
+  ticketId: string;
+  purchaseId: string;
+  performanceId: number;
+  eventTitle: string;
+  venue: string;
+  /** IANA name of the venue's time zone: the start is printed on its wall clock, with its offset. */
+  timeZone: string;
+  /** When the performance starts (an instant). */
+  startsAt: Date;
+  seat: { section: string; row: number; rowLabel: string; number: number };
+  /** What the seat was bought at, an integer in minor units of `currency` (0: free, e.g. a comp). */
+  price: number;
+  /** ISO 4217 code of the event's currency. */
+  currency: string;
+  /** Who it admits, as the door names them: the account it was transferred to, else a box office sale's walk-up, else the buyer; null when not known. */
+  holderName: string | null;
+  /** The signed code of the ticket's current version. */
+  code: string;
+  /** When it was checked in at the door (it admits no one again); null before. */
+  checkedInAt: Date | null;
+}
+
+/**
+ * The tickets to print: only those that admit someone now (not canceled or refunded, also while
+ * that is only in Redis; not transferred away: a transferred ticket is its new holder's to print),
+ * read as the ticket lists read them (PurchaseReader for ownership and the newest status, the
+ * tickets from PostgreSQL, the event, start and seat prices from BookingDescriber).
+ */
+@Injectable()
+export class PrintableTickets {
+  constructor(
+    private readonly purchases: PurchaseReader,
+    private readonly tickets: TicketsRepository,
+    private readonly describer: BookingDescriber,
+    private readonly codes: TicketCodes,
+    @Inject(Env) private readonly env: Env,
+  ) {}
+
+  /**
+   * The printable tickets of a purchase, in seat order: the caller's own purchase (a box office sale
+   * or guest comp is the venue's: not its seller's, NotFoundError as on every buyer's route), or for
+   * an admin anyone's. Throws NotFoundError('purchase') (unknown, anyone else's),
+   * CanceledPurchaseTicketsError (409 PurchaseCanceled: canceled or refunded, also while only in
+   * Redis), TicketsNotIssuedError (409, Retry-After: not written to PostgreSQL yet, as the ticket
+   * list), NoTicketsToPrintError (409: every ticket it still has was transferred away).
+   */
+  async ofPurchase(caller: PrintCaller, purchaseId: string): Promise<PrintableTicket[]> {
+    const purchase = caller.admin
+      ? await this.purchases.find(purchaseId)
+      : await this.purchases.get(caller.id, purchaseId);
+    if (!purchase) throw new NotFoundError('purchase');
+    if (purchase.status === 'CANCELED') throw new CanceledPurchaseTicketsError('print');
+    const persisted = await this.tickets.printableOf(purchase.id);
+    if (!persisted) throw new TicketsNotIssuedError(this.env.PURCHASE_FLUSH_AGE_SECONDS + 1);
+    const { details } = await this.describer.describe(Promise.resolve(purchase));
+    const printable = persisted.tickets.flatMap((ticket) => {
+      // Transferred away: the code is its holder's now (GET /tickets/:ticketId/ticket.pdf).
+      if (ticket.holderId !== null && ticket.holderId !== purchase.userId) return [];
+      const printed = this.printed(purchase, details, ticket);
+      return printed ? [printed] : [];
+    });
+    if (printable.length === 0) throw new NoTicketsToPrintError();
+    return printable;
+  }
+
+  /**
+   * One ticket, for whoever holds it now (the account it was transferred to, else its purchase's
+   * buyer; a box office sale's ticket has no account holder) or an admin. Throws
+   * NotFoundError('ticket') (no such ticket, also one of a purchase not written to PostgreSQL yet,
+   * or not the caller's), TicketCanceledError (409: the ticket, its seat or its purchase canceled or
+   * refunded, also while only in Redis).
+   */
+  async ofTicket(caller: PrintCaller, ticketId: string): Promise<PrintableTicket> {
+    const located = await this.tickets.locate(ticketId);
+    const purchase = located && (await this.purchases.find(located.purchaseId));
+    const persisted = purchase && (await this.tickets.printableOf(purchase.id));
+    const ticket = persisted?.tickets.find((candidate) => candidate.ticketId === ticketId);
+    if (!purchase || !ticket || !(caller.admin || holds(caller.id, purchase, ticket))) {
+      throw new NotFoundError('ticket');
+    }
+    if (purchase.status === 'CANCELED') throw new TicketCanceledError();
+    const { details } = await this.describer.describe(Promise.resolve(purchase));
+    const printed = this.printed(purchase, details, ticket);
+    if (!printed) throw new TicketCanceledError();
+    return printed;
+  }
+
+  /**
+   * `ticket` as printed, or null when it admits no one: canceled in PostgreSQL, or its seat no
+   * longer the purchase's (`details.seats` lists the seats it still has, so a partial refund still
+   * only in Redis counts).
+   */
+  private printed(
+    purchase: Purchase,
+    details: BookingDetails,
+    ticket: TicketRecord & { holderName: string | null },
+  ): PrintableTicket | null {
+    if (ticket.status !== TicketStatus.Active) return null;
+    const seat: SeatListing | undefined = details.seats.find((listed) => listed.id === ticket.seatId);
+    if (!seat) return null;
+    return {
+      ticketId: ticket.ticketId,
+      purchaseId: purchase.id,
+      performanceId: purchase.performanceId,
+      eventTitle: details.eventTitle,
+      venue: details.venue,
+      timeZone: details.timeZone,
+      startsAt: details.startsAt,
+      seat: { section: ticket.section, row: ticket.row, rowLabel: ticket.rowLabel, number: ticket.number },
+      price: seat.price,
+      currency: purchase.currency,
+      holderName: ticket.holderName,
+      code: this.codes.sign(ticket),
+      checkedInAt: ticket.checkedInAt,
+    };
+  }
+}
+
+/**
+ * Whether account `userId` holds `ticket` now: it accepted it by a transfer, or it bought it (its
+ * own online purchase or comp) and did not give it away. A box office sale's tickets are the
+ * walk-up's, never the selling account's.
+ */
+function holds(userId: string, purchase: Purchase, ticket: TicketRecord): boolean {
+  if (ticket.holderId !== null) return ticket.holderId === userId;
+  return isBuyersPurchase(purchase, userId);
+}
