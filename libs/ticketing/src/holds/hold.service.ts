@@ -163,7 +163,7 @@ export class HoldService {
 
   /** The hold the script made for `request`, or the error its outcome names (UNAVAILABLE: refusedSeats). */
   private heldSeats(request: HoldSeatsRequest, result: Exclude<HoldSeatsResult, { outcome: 'UNAVAILABLE' }>): Hold {
-    const { holdId, userId, performanceId, seatIds } = request;
+    const { performanceId, seatIds } = request;
     switch (result.outcome) {
       case 'OK':
         break;
@@ -176,17 +176,7 @@ export class HoldService {
       default:
         throw holdRefusal(result, performanceId, this.env.MAX_SEATS_PER_RESERVATION, seatIds.length);
     }
-    return {
-      id: holdId,
-      performanceId,
-      userId,
-      seatIds,
-      amount: result.amount,
-      seatPrices: result.seatPrices,
-      currency: result.currency,
-      status: 'HELD',
-      expiresAt: new Date(result.expiresAt),
-    };
+    return madeHold(request, result);
   }
 
   /**
@@ -273,7 +263,7 @@ export class HoldService {
 
   /** An operator's hold (a comp's, a box office sale's), its refusals as errors. */
   private async operatorHold(request: HoldCompSeatsRequest): Promise<CompHold> {
-    const { performanceId, seatIds, userId } = request;
+    const { performanceId } = request;
     const result = await this.store.holdComp(request);
     switch (result.outcome) {
       case 'NO_PERFORMANCE':
@@ -287,18 +277,7 @@ export class HoldService {
       case 'UNAVAILABLE':
         throw new SeatsUnavailableError(result.seatIds);
     }
-    return {
-      id: request.holdId,
-      performanceId,
-      userId,
-      seatIds,
-      amount: result.amount,
-      seatPrices: result.seatPrices,
-      currency: result.currency,
-      status: 'HELD',
-      expiresAt: new Date(result.expiresAt),
-      fromBlocked: result.fromBlocked,
-    };
+    return { ...madeHold(request, result), fromBlocked: result.fromBlocked };
   }
 
   /**
@@ -458,6 +437,24 @@ export class HoldService {
     if (performanceId === null) throw new NotFoundError('reservation');
     return performanceId;
   }
+}
+
+/** The hold a hold script made of `request`'s seats, as its OK reply (`result`) priced it. */
+function madeHold(
+  request: { holdId: string; userId: string; performanceId: number; seatIds: number[] },
+  result: Pick<Extract<HoldSeatsResult, { outcome: 'OK' }>, 'amount' | 'seatPrices' | 'currency' | 'expiresAt'>,
+): Hold {
+  return {
+    id: request.holdId,
+    performanceId: request.performanceId,
+    userId: request.userId,
+    seatIds: request.seatIds,
+    amount: result.amount,
+    seatPrices: result.seatPrices,
+    currency: result.currency,
+    status: 'HELD',
+    expiresAt: new Date(result.expiresAt),
+  };
 }
 
 /** The hold an Idempotency-Key made before, as its first answer said it (status HELD then). */
