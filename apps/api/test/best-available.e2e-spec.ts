@@ -1,11 +1,8 @@
-import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { createRedis } from '@app/redis';
 import { performanceKeys, SEATING_FORMAT } from '@app/ticketing';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
-import { signedBuyer, startTestApi } from './support/api';
+import { AdminApi, signedBuyer, startAdminApi } from './support/api';
 import { ERROR_KEYS } from './support/http';
+import { createShowOfSections, ON_SALE, SectionInput } from './support/shows';
 
 type Headers = { authorization: string };
 
@@ -15,48 +12,30 @@ type Headers = { authorization: string };
  * seat-id form, seating data rebuilt when Redis lost it, and the OpenAPI document.
  */
 describe('best-available reservations over HTTP', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
-  let raw: Redis;
-
-  beforeAll(async () => {
-    api = await startTestApi({
-      MAX_SEATS_PER_RESERVATION: '4',
-    });
-    admin = await createSession(api.app, { role: Role.Admin });
-    raw = createRedis(api.env, 'test-peek');
-  });
-  afterAll(async () => {
-    raw?.disconnect();
-    await api?.close();
-  });
+  let { api, admin, redis, call, close } = {} as AdminApi; // set before the first test
+  beforeAll(async () => ({ api, admin, redis, call, close } = await startAdminApi({ MAX_SEATS_PER_RESERVATION: '4' })));
+  afterAll(() => close?.());
 
   /** A fresh buyer's headers (an account row, a token signed directly). */
   const buyer = async () => (await signedBuyer(api)).headers;
 
-  async function newPerformance(extra: Record<string, unknown> = {}): Promise<{ id: number; noOrphanSeats: boolean }> {
-    const event = await api.app.inject({
-      method: 'POST',
-      url: '/api/v1/events',
-      headers: admin.headers,
-      payload: { title: 'Best seats', venue: 'Hall' },
+  /** The hall of most tests: Floor (VIP, 3 rows of 8) and Balcony (R, 2 rows of 6). */
+  const HALL: SectionInput[] = [
+    { name: 'Floor', grade: 'VIP', price: 3000, rows: 3, seatsPerRow: 8 },
+    { name: 'Balcony', grade: 'R', price: 1000, rows: 2, seatsPerRow: 6 },
+  ];
+
+  /** A performance on sale of `sections` (HALL without), with the other performance fields in `extra`. */
+  async function newPerformance({
+    sections = HALL,
+    ...extra
+  }: { sections?: SectionInput[] } & Record<string, unknown> = {}): Promise<{ id: number; noOrphanSeats: boolean }> {
+    const { id, created } = await createShowOfSections(call, admin, {
+      title: 'Best seats',
+      performance: { ...ON_SALE, ...extra },
+      sections,
     });
-    const created = await api.app.inject({
-      method: 'POST',
-      url: `/api/v1/events/${event.json().id}/performances`,
-      headers: admin.headers,
-      payload: {
-        startsAt: '2030-01-01T19:00:00Z',
-        salesOpenAt: '2020-01-01T00:00:00Z',
-        sections: [
-          { name: 'Floor', grade: 'VIP', price: 3000, rows: 3, seatsPerRow: 8 },
-          { name: 'Balcony', grade: 'R', price: 1000, rows: 2, seatsPerRow: 6 },
-        ],
-        ...extra,
-      },
-    });
-    expect(created.statusCode).toBe(201);
-    return created.json();
+    return { id, noOrphanSeats: created.noOrphanSeats as boolean };
   }
 
   const reserve = (headers: Headers, payload: Record<string, unknown>) =>
@@ -201,7 +180,7 @@ describe('best-available reservations over HTTP', () => {
         expect.arrayContaining(['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp']),
       );
     }
-    expect(await raw.hget(performanceKeys(performance.id).counts, 'held')).toBe('0');
+    expect(await redis.hget(performanceKeys(performance.id).counts, 'held')).toBe('0');
     // The message says what is wrong: neither form, or both.
     expect((await reserve(headers, { performanceId: performance.id })).json().message).toBe(
       'give seatIds (chosen seats) or quantity (best available)',
@@ -228,7 +207,7 @@ describe('best-available reservations over HTTP', () => {
       details: { quantity: 4, together: true, accessible: false, soldOut: true },
     });
     expect((await balcony(await buyer(), false)).statusCode).toBe(409);
-    expect(await raw.hget(performanceKeys(performance.id).counts, 'held')).toBe('12');
+    expect(await redis.hget(performanceKeys(performance.id).counts, 'held')).toBe('12');
     const unknown = await reserve(await buyer(), { performanceId: performance.id, quantity: 1, section: 'Pit' });
     expect(unknown.statusCode).toBe(404);
   });
@@ -348,7 +327,7 @@ describe('best-available reservations over HTTP', () => {
         details: { quantity: 3, together, singleLeft: true },
       });
     }
-    expect(await raw.hget(performanceKeys(oneRow.id).counts, 'held')).toBe('2');
+    expect(await redis.hget(performanceKeys(oneRow.id).counts, 'held')).toBe('2');
     const four = await reserve(await buyer(), { performanceId: oneRow.id, quantity: 4 });
     expect(four.json()).toMatchObject({ arrangement: 'TOGETHER' });
 
@@ -362,18 +341,18 @@ describe('best-available reservations over HTTP', () => {
   it('builds the seating data again when Redis lost it', async () => {
     const performance = await newPerformance();
     const keys = performanceKeys(performance.id);
-    await raw.unlink(keys.seating, keys.free, keys.runs, keys.seatInfo);
+    await redis.unlink(keys.seating, keys.free, keys.runs, keys.seatInfo);
     const answer = await reserve(await buyer(), { performanceId: performance.id, quantity: 2 });
     expect(answer.statusCode).toBe(201);
     // 'ready' holds the data's format (SEATING_FORMAT, 7 since the sections' records are bytes).
-    expect(await raw.hget(keys.seating, 'ready')).toBe(String(SEATING_FORMAT));
+    expect(await redis.hget(keys.seating, 'ready')).toBe(String(SEATING_FORMAT));
     // Data of the format before (ready = 6: an `s<index>` text field a section, no `sections`) is
     // built again too.
-    await raw.hdel(keys.seating, 'sections');
-    await raw.hset(keys.seating, 'ready', 6, 's0', '0,2,800,3,2');
+    await redis.hdel(keys.seating, 'sections');
+    await redis.hset(keys.seating, 'ready', 6, 's0', '0,2,800,3,2');
     expect((await reserve(await buyer(), { performanceId: performance.id, quantity: 2 })).statusCode).toBe(201);
-    expect(await raw.hget(keys.seating, 'ready')).toBe(String(SEATING_FORMAT));
-    expect(await raw.hexists(keys.seating, 'sections')).toBe(1);
+    expect(await redis.hget(keys.seating, 'ready')).toBe(String(SEATING_FORMAT));
+    expect(await redis.hexists(keys.seating, 'sections')).toBe(1);
   });
 
   it('documents both request forms and the arrangement in the OpenAPI document', async () => {

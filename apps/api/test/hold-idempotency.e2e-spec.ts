@@ -1,11 +1,8 @@
-import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { createRedis } from '@app/redis';
 import { performanceKeys } from '@app/ticketing';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
-import { signedBuyer, startTestApi } from './support/api';
+import { AdminApi, signedBuyer, startAdminApi } from './support/api';
 import { ERROR_KEYS } from './support/http';
+import { createShowOfSections, ON_SALE } from './support/shows';
 
 type Headers = Record<string, string>;
 
@@ -16,42 +13,18 @@ type Headers = Record<string, string>;
  * as it was made. Checked in Redis: the performance's counts and the user's holds.
  */
 describe('Idempotency-Key on holds (POST /reservations)', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
-  let raw: Redis;
-
-  beforeAll(async () => {
-    api = await startTestApi({ MAX_SEATS_PER_RESERVATION: '4' });
-    admin = await createSession(api.app, { role: Role.Admin });
-    raw = createRedis(api.env, 'test-peek');
-  });
-  afterAll(async () => {
-    raw?.disconnect();
-    await api?.close();
-  });
+  let { api, admin, redis, call, close } = {} as AdminApi; // set before the first test
+  beforeAll(async () => ({ api, admin, redis, call, close } = await startAdminApi({ MAX_SEATS_PER_RESERVATION: '4' })));
+  afterAll(() => close?.());
 
   /** A performance of two rows of 8 seats (ids in layout order). */
   async function newPerformance(): Promise<{ id: number; seatIds: number[] }> {
-    const event = await api.app.inject({
-      method: 'POST',
-      url: '/api/v1/events',
-      headers: admin.headers,
-      payload: { title: 'Keyed holds', venue: 'Hall' },
+    const { id, seats } = await createShowOfSections(call, admin, {
+      title: 'Keyed holds',
+      performance: ON_SALE,
+      sections: [{ name: 'Floor', grade: 'R', price: 1500, rows: 2, seatsPerRow: 8 }],
     });
-    const created = await api.app.inject({
-      method: 'POST',
-      url: `/api/v1/events/${event.json().id}/performances`,
-      headers: admin.headers,
-      payload: {
-        startsAt: '2030-01-01T19:00:00Z',
-        salesOpenAt: '2020-01-01T00:00:00Z',
-        sections: [{ name: 'Floor', grade: 'R', price: 1500, rows: 2, seatsPerRow: 8 }],
-      },
-    });
-    expect(created.statusCode).toBe(201);
-    const id = created.json().id as number;
-    const page = await api.app.inject({ method: 'GET', url: `/api/v1/performances/${id}/seats?limit=100` });
-    return { id, seatIds: page.json().items.map((s: { id: number }) => s.id) };
+    return { id, seatIds: seats.Floor };
   }
 
   const reserve = (headers: Headers, payload: Record<string, unknown>, key?: string) =>
@@ -65,7 +38,7 @@ describe('Idempotency-Key on holds (POST /reservations)', () => {
   /** The performance's held count and the buyer's hold entries, as Redis has them. */
   async function heldState(performanceId: number, userId: string): Promise<{ held: number; userHolds: string[] }> {
     const keys = performanceKeys(performanceId);
-    const [held, userHolds] = await Promise.all([raw.hget(keys.counts, 'held'), raw.hkeys(keys.userHolds(userId))]);
+    const [held, userHolds] = await Promise.all([redis.hget(keys.counts, 'held'), redis.hkeys(keys.userHolds(userId))]);
     return { held: Number(held), userHolds };
   }
 

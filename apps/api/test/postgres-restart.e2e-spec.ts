@@ -18,7 +18,7 @@ import {
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance } from './purchase-helpers';
-import { ERROR_KEYS } from './support/http';
+import { expectServiceUnavailable } from './support/http';
 
 /**
  * PostgreSQL restarted under the api (`pg_ctl -m fast stop`, then start): a server of the test's
@@ -77,18 +77,7 @@ describe('PostgreSQL stopped and started again under the api', () => {
       'own purchases': await call('GET', '/purchases', { session: buyer }),
       'own account': await call('GET', '/users/me', { session: buyer }),
     };
-    for (const [route, res] of Object.entries(answers)) {
-      expect(res.statusCode, `${route}: ${res.body}`).toBe(503);
-      expect(res.headers['retry-after'], route).toBe('1');
-      const body = res.json();
-      expect(Object.keys(body).sort(), route).toEqual(ERROR_KEYS);
-      expect(body, route).toMatchObject({
-        statusCode: 503,
-        error: 'Service Unavailable',
-        message: 'the service is temporarily unavailable; retry shortly',
-        requestId: res.headers['x-request-id'],
-      });
-    }
+    expectServiceUnavailable(answers);
     const ready = await app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(503);
     expect(ready.json().message).toContain('postgres');

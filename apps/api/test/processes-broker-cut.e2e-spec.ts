@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
+  amqpMethodsIn,
   AppName,
   AppProcess,
   createTestEnv,
@@ -24,16 +25,9 @@ const EXIT_AFTER_CUT_MS = 8000;
 /** AMQP 0-9-1 class and method ids of Channel.Close (20, 40) and Connection.Close (10, 50). */
 const CLOSES = new Set(['20.40', '10.50']);
 
-/**
- * Whether `chunk` (whole frames, as a client writes them) holds the method frame of a channel's
- * or the connection's close: a frame is type (1 byte; 1 for a method), channel (2), payload size
- * (4), payload (a method's opens with its class and method ids, 2 bytes each), end byte.
- */
+/** Whether `chunk` (whole frames, as a client writes them) holds a channel's or the connection's close. */
 function sendsClose(chunk: Buffer): boolean {
-  for (let at = 0; at + 11 <= chunk.length; at += 8 + chunk.readUInt32BE(at + 3)) {
-    if (chunk[at] === 1 && CLOSES.has(`${chunk.readUInt16BE(at + 7)}.${chunk.readUInt16BE(at + 9)}`)) return true;
-  }
-  return false;
+  return amqpMethodsIn(chunk).some((method) => CLOSES.has(method));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeFailure, StoreUnavailableError } from './domain-error';
+import { DependencyUnavailableError, describeFailure, StoreUnavailableError } from './domain-error';
 
 describe('StoreUnavailableError', () => {
   it('is an `unavailable` domain error with a 1 s Retry-After and a message that names no cause', () => {
@@ -7,6 +7,7 @@ describe('StoreUnavailableError', () => {
     const error = new StoreUnavailableError('redis', cause);
     expect(error).toMatchObject({ kind: 'unavailable', code: 'ServiceUnavailable', name: 'ServiceUnavailable' });
     expect(error).toMatchObject({ store: 'redis', cause, retryAfterSeconds: 1 });
+    expect(error).toBeInstanceOf(DependencyUnavailableError);
     expect(error.message).not.toContain('Connection');
   });
 });

@@ -44,21 +44,51 @@ export class ConflictError extends DomainError {
   }
 }
 
+/** What the edge answers, whichever dependency is unavailable: nothing of why. */
+const UNAVAILABLE_MESSAGE = 'the service is temporarily unavailable; retry shortly';
+
+/**
+ * A dependency the request needs (PostgreSQL, Redis) cannot serve it now, through no fault of the
+ * request, which may be retried: the edge answers 503 with `Retry-After` (`retryAfterSeconds`:
+ * 1 s) and `message`, never the cause; `cause` keeps the dependency's own error for the logs. What
+ * counts as unavailable is each dependency's library's to say (libs/database, libs/redis).
+ */
+export abstract class DependencyUnavailableError extends DomainError {
+  protected constructor(
+    readonly cause: unknown,
+    message = UNAVAILABLE_MESSAGE,
+  ) {
+    super('unavailable', 'ServiceUnavailable', message, undefined, 1);
+  }
+}
+
+/**
+ * Socket errors (`code` of a Node system error) of a server that is not there: refused, reset,
+ * broken pipe, timed out, no route, no name yet. Either dependency's client may raise them.
+ */
+export const UNREACHABLE_SOCKET_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
 /**
  * A store the request needs (Redis, for the live sale) cannot answer now: unreachable,
- * restarting, failing over, refusing writes, too slow to reply. The request itself is fine and
- * may be retried, so the edge answers 503 with `Retry-After` (`retryAfterSeconds`: 1 s) and the
- * message below, never the cause; `cause` keeps the store's own error for the logs. (Only a
- * connection lost while a reply was due can leave the change made; the retry then finds it, as
- * a purchase's Idempotency-Key does.)
+ * restarting, failing over, refusing writes, too slow to reply (a DependencyUnavailableError: 503
+ * with `Retry-After`). (Only a connection lost while a reply was due can leave the change made;
+ * the retry then finds it, as a purchase's Idempotency-Key does.)
  */
-export class StoreUnavailableError extends DomainError {
+export class StoreUnavailableError extends DependencyUnavailableError {
   constructor(
     /** Which store failed, for the logs (say "redis"). */
     readonly store: string,
-    readonly cause: unknown,
+    cause: unknown,
   ) {
-    super('unavailable', 'ServiceUnavailable', 'the service is temporarily unavailable; retry shortly', undefined, 1);
+    super(cause);
   }
 }
 

@@ -1,10 +1,12 @@
 export {
   ConflictError,
+  DependencyUnavailableError,
   describeFailure,
   DomainError,
   InvalidInputError,
   NotFoundError,
   StoreUnavailableError,
+  UNREACHABLE_SOCKET_CODES,
 } from './domain-error';
 export type { DomainErrorKind } from './domain-error';
 export { Clock, SystemClock } from './clock';

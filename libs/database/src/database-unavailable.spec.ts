@@ -5,7 +5,7 @@ import {
   QueryRunnerProviderAlreadyReleasedError,
 } from 'typeorm';
 import { describe, expect, it } from 'vitest';
-import { ConflictError } from '@app/core';
+import { ConflictError, DependencyUnavailableError, StoreUnavailableError } from '@app/core';
 import {
   asDatabaseDown,
   asDatabaseError,
@@ -55,6 +55,9 @@ describe('asDatabaseError: PostgreSQL not there is a DatabaseUnavailableError (d
     for (const translate of [asDatabaseError, asDatabaseDown]) {
       const translated = translate(error);
       expect(translated).toBeInstanceOf(DatabaseUnavailableError);
+      // The shape every unavailable dependency answers with, and not Redis' (which the catalog cache rides out).
+      expect(translated).toBeInstanceOf(DependencyUnavailableError);
+      expect(translated).not.toBeInstanceOf(StoreUnavailableError);
       expect(translated).toMatchObject({
         kind: 'unavailable',
         code: 'ServiceUnavailable',

@@ -6,31 +6,23 @@ import {
   QueryRunnerAlreadyReleasedError,
   QueryRunnerProviderAlreadyReleasedError,
 } from 'typeorm';
-import { DomainError } from '@app/core';
+import { DependencyUnavailableError, DomainError, UNREACHABLE_SOCKET_CODES } from '@app/core';
 
 /**
- * PostgreSQL cannot serve the request now, through no fault of the request, so the edge answers 503
- * with `Retry-After` (`retryAfterSeconds`: 1 s). `busy`: no connection came within
+ * PostgreSQL cannot serve the request now (a DependencyUnavailableError: 503 with `Retry-After`,
+ * 1 s). `busy`: no connection came within
  * DATABASE_ACQUIRE_TIMEOUT_MS (every connection of the pool busy, or a new one not opened in time),
  * or a row lock not within ROW_LOCK_TIMEOUT_MS; nothing was written. `down`: PostgreSQL is not
  * there (restarting, failing over, refusing connections, or it ended this connection); a
  * transaction it cut off was rolled back, though one cut off in its COMMIT may have committed, as
  * with any lost connection. `cause` is pg's (or TypeORM's) error.
  */
-export class DatabaseUnavailableError extends DomainError {
+export class DatabaseUnavailableError extends DependencyUnavailableError {
   constructor(
-    readonly cause: unknown,
+    cause: unknown,
     readonly reason: 'busy' | 'down' = 'busy',
   ) {
-    super(
-      'unavailable',
-      'ServiceUnavailable',
-      reason === 'busy'
-        ? 'The service is busy; retry shortly'
-        : 'the service is temporarily unavailable; retry shortly',
-      undefined,
-      1,
-    );
+    super(cause, reason === 'busy' ? 'The service is busy; retry shortly' : undefined);
   }
 }
 
@@ -73,17 +65,6 @@ export const IDLE_HOLDER_TIMEOUT_MS = ROW_LOCK_TIMEOUT_MS / 2;
  */
 const SERVER_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '57P05', '53300']);
 
-/** Socket errors (`code` of a Node system error) of a server that is not there. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
-
 /** pg's own errors for a connection that broke or ended under a query. */
 const CLIENT_MESSAGES = new Set([
   'Connection terminated unexpectedly',
@@ -124,14 +105,17 @@ export function asDatabaseDown(error: unknown): unknown {
 
 /**
  * True when `error` (pg's, or TypeORM's around pg's) says PostgreSQL is not there now: a
- * SQLSTATE of SERVER_UNAVAILABLE or class 08, a socket error of NETWORK_CODES (also each one of an
- * AggregateError, Node's for an address tried on IPv4 and IPv6), pg's words for a connection that
- * broke, or the server's words for 57P03.
+ * SQLSTATE of SERVER_UNAVAILABLE or class 08, a socket error of UNREACHABLE_SOCKET_CODES (also
+ * each one of an AggregateError, Node's for an address tried on IPv4 and IPv6), pg's words for a
+ * connection that broke, or the server's words for 57P03.
  */
 export function isDatabaseDown(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = sqlState(error);
-  if (code !== undefined && (SERVER_UNAVAILABLE.has(code) || code.startsWith('08') || NETWORK_CODES.has(code))) {
+  if (
+    code !== undefined &&
+    (SERVER_UNAVAILABLE.has(code) || code.startsWith('08') || UNREACHABLE_SOCKET_CODES.has(code))
+  ) {
     return true;
   }
   const driverError = (error as { driverError?: unknown }).driverError;

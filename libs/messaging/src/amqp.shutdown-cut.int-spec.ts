@@ -2,7 +2,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, deleteTopology, RABBITMQ_URL, TcpProxy, waitUntil } from '@app/testing';
+import {
+  amqpMethodsIn,
+  createTestEnvWithoutDatabase,
+  deleteTopology,
+  RABBITMQ_URL,
+  TcpProxy,
+  waitUntil,
+} from '@app/testing';
 import { AmqpConnection, SHUTDOWN_STEP_TIMEOUT_MS } from './amqp.connection';
 import { retryPolicyOf, topologyOf } from './messaging.module';
 import { RetryingConsumer } from './retrying-consumer';
@@ -21,15 +28,6 @@ const STEPS = [
 
 /** Longest a stop may take once its connection dropped (ms): it waits for no answer then. */
 const STOP_AFTER_CUT_MS = 1500;
-
-/** The `class.method` ids of each method frame in `chunk` (whole frames, as a client writes them). */
-function methodsIn(chunk: Buffer): string[] {
-  const methods: string[] = [];
-  for (let at = 0; at + 11 <= chunk.length; at += 8 + chunk.readUInt32BE(at + 3)) {
-    if (chunk[at] === 1) methods.push(`${chunk.readUInt16BE(at + 7)}.${chunk.readUInt16BE(at + 9)}`);
-  }
-  return methods;
-}
 
 // A process stopped while its broker connection drops (the SRE trial: SIGTERM, then the connection
 // cut 10 ms later): amqplib settles a cancel or a close only on the broker's answer, and the
@@ -52,25 +50,34 @@ describe('AMQP consumer and connection stopped while the broker connection drops
     await deleteTopology(RABBITMQ_URL, topology);
   });
 
+  /**
+   * A connection (named `name`) through a proxy of its own to the broker, with the mail consumer
+   * on it, started and connected: what each scenario then stops.
+   */
+  async function startBehindProxy(name: string) {
+    const proxy = await TcpProxy.create(Number(new URL(RABBITMQ_URL).port));
+    proxies.push(proxy);
+    const connection = new AmqpConnection(`amqp://guest:guest@127.0.0.1:${proxy.port}`, topology, name);
+    const consumer = new RetryingConsumer(
+      connection,
+      retryPolicyOf(config),
+      { ...topology.purchaseCompletedConsumer, prefetch: 4 },
+      async () => undefined,
+    );
+    await consumer.start();
+    await connection.settle(connection.channel);
+    await waitUntil(() => connection.isConnected(), 'connected');
+    return { proxy, connection, consumer };
+  }
+
   it.each(STEPS.map((step, index) => ({ ...step, index })))(
     'cut at $name: the stop ends at once, closes the connection manager and reconnects no more',
     async ({ index }) => {
-      const proxy = await TcpProxy.create(Number(new URL(RABBITMQ_URL).port));
-      proxies.push(proxy);
-      const connection = new AmqpConnection(`amqp://guest:guest@127.0.0.1:${proxy.port}`, topology, 'cut-test');
-      const consumer = new RetryingConsumer(
-        connection,
-        retryPolicyOf(config),
-        { ...topology.purchaseCompletedConsumer, prefetch: 4 },
-        async () => undefined,
-      );
-      await consumer.start();
-      await connection.settle(connection.channel);
-      await waitUntil(() => connection.isConnected(), 'connected');
+      const { proxy, connection, consumer } = await startBehindProxy('cut-test');
       // The stop's frames: once the index-th is sent, the connection is cut.
       const sent: string[] = [];
       const cut = proxy.cutWhenClientSends((chunk) => {
-        for (const method of methodsIn(chunk)) {
+        for (const method of amqpMethodsIn(chunk)) {
           if (STEPS.some((step) => step.method === method)) sent.push(method);
         }
         return sent.length > index;
@@ -93,21 +100,10 @@ describe('AMQP consumer and connection stopped while the broker connection drops
   // A broker that stalls instead (its answers held from the cancel on; the connection stays up
   // until the heartbeats give up on it, 20 s later): each step waits its bound and no more.
   it('a broker that stops answering at the cancel: the stop ends within the four steps’ bounds', async () => {
-    const proxy = await TcpProxy.create(Number(new URL(RABBITMQ_URL).port));
-    proxies.push(proxy);
-    const connection = new AmqpConnection(`amqp://guest:guest@127.0.0.1:${proxy.port}`, topology, 'stall-test');
-    const consumer = new RetryingConsumer(
-      connection,
-      retryPolicyOf(config),
-      { ...topology.purchaseCompletedConsumer, prefetch: 4 },
-      async () => undefined,
-    );
-    await consumer.start();
-    await connection.settle(connection.channel);
-    await waitUntil(() => connection.isConnected(), 'connected');
+    const { proxy, connection, consumer } = await startBehindProxy('stall-test');
     // Never cuts: holds the broker's answers from the first frame of the stop on.
     void proxy.cutWhenClientSends((chunk) => {
-      if (methodsIn(chunk).includes(STEPS[0].method)) proxy.hold();
+      if (amqpMethodsIn(chunk).includes(STEPS[0].method)) proxy.hold();
       return false;
     });
     const startedAt = Date.now();

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { StoreUnavailableError } from '@app/core';
+import { StoreUnavailableError, UNREACHABLE_SOCKET_CODES } from '@app/core';
 
 /**
  * Replies of a Redis server that cannot serve now but will soon, by their first word: a Cluster
@@ -42,16 +42,6 @@ const CLIENT_MESSAGE_STARTS = [
 ];
 /** ioredis' error classes that only ever mean the server could not be reached. */
 const CLIENT_ERROR_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError']);
-/** Socket errors (`code` of a Node system error). */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
 
 /**
  * `error` as the domain sees it: a `StoreUnavailableError` (store `"redis"`, the original as
@@ -68,7 +58,7 @@ export function asStoreUnavailable(error: unknown): unknown {
 function isUnavailable(error: Error): boolean {
   if (CLIENT_ERROR_NAMES.has(error.name)) return true;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  if (typeof code === 'string' && UNREACHABLE_SOCKET_CODES.has(code)) return true;
   const message = error.message;
   if (CLIENT_MESSAGES.includes(message) || CLIENT_MESSAGE_STARTS.some((start) => message.startsWith(start))) {
     return true;

@@ -13,6 +13,7 @@ export { freePort } from './free-port';
 export { TestSmtpServer } from './test-smtp-server';
 export type { ReceivedEmail } from './test-smtp-server';
 export { TcpProxy } from './tcp-proxy';
+export { amqpMethodsIn } from './amqp-frames';
 export { waitForValue, waitUntil } from './wait-until';
 export { startTestRedisCluster } from './redis-cluster';
 export type { LocalRedisCluster } from './redis-cluster';

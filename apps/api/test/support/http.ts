@@ -41,6 +41,28 @@ export function expectUniform(res: { statusCode: number; json(): Record<string, 
   return body;
 }
 
+/**
+ * Asserts that each of `answers` (by what was asked, for the failure message) is the 503 of a
+ * dependency that is unavailable now (PostgreSQL, Redis): `Retry-After: 1` (s) and the uniform body
+ * with the generic message, never the cause, and the answer's own request id.
+ */
+export function expectServiceUnavailable(
+  answers: Record<string, { statusCode: number; body: string; headers: Record<string, unknown>; json(): unknown }>,
+): void {
+  for (const [route, res] of Object.entries(answers)) {
+    expect(res.statusCode, `${route}: ${res.body}`).toBe(503);
+    expect(res.headers['retry-after'], route).toBe('1');
+    const body = res.json() as Record<string, unknown>;
+    expect(Object.keys(body).sort(), route).toEqual(ERROR_KEYS);
+    expect(body, route).toMatchObject({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'the service is temporarily unavailable; retry shortly',
+      requestId: res.headers['x-request-id'],
+    });
+  }
+}
+
 /** Spellings of `n` that `Number()` reads as `n` but that are not its canonical decimal name. */
 export function nonCanonicalSpellings(n: number): string[] {
   const s = String(n);

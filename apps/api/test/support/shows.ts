@@ -9,19 +9,25 @@ export interface SectionInput {
   price: number;
   rows: number;
   seatsPerRow: number;
+  /** What tickets and the seat map call each row, row 1 first (default: "A", "B", …). */
+  rowLabels?: string[];
 }
+
+/** Performance fields of a show on sale since 2020-01-01T00:00:00Z, starting 2030-01-01T19:00:00Z. */
+export const ON_SALE = { startsAt: '2030-01-01T19:00:00Z', salesOpenAt: '2020-01-01T00:00:00Z' } as const;
 
 /**
  * An event (`title`, `currency` or the default one, venue "Hall") with one performance of `sections` (and the other
  * performance fields in `performance`, e.g. `startsAt`, `salesOpenAt`), made through the admin
- * routes; answers the performance id and each section's seat ids in layout order, by section name.
+ * routes; answers the performance id, each section's seat ids in layout order, by section name,
+ * and the creation's answer (`created`: the performance as `POST /events/:id/performances` gave it).
  * At most 100 seats (one page of the seat list; more fail the assertion).
  */
 export async function createShowOfSections(
   call: Caller,
   admin: TestSession,
   options: { title: string; currency?: string; performance: Record<string, unknown>; sections: SectionInput[] },
-): Promise<{ id: number; seats: Record<string, number[]> }> {
+): Promise<{ id: number; seats: Record<string, number[]>; created: Record<string, unknown> }> {
   const event = await call('POST', '/events', {
     body: { title: options.title, venue: 'Hall', currency: options.currency },
     session: admin,
@@ -46,5 +52,5 @@ export async function createShowOfSections(
       listed.filter((seat) => seat.section === section.name).map((seat) => seat.id),
     ]),
   );
-  return { id, seats };
+  return { id, seats, created: created.json() };
 }

@@ -4,18 +4,15 @@ import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys } from '../redis-keys';
 import { gradeKey, sectionNameKey } from '../catalog/section-names';
 import {
-  HoldReplay,
-  holdReplay,
+  HoldOutcome,
+  holdOutcome,
   HoldScriptHead,
   holdScriptArgs,
   holdScriptKeys,
-  PresaleOutcome,
-  presaleOutcome,
-  TicketLimitOutcome,
-  ticketLimitOutcome,
+  unknownReply,
   withAccessCode,
 } from './hold-scripts';
-import type { NoFitReason, SalesClosedReason } from '../errors';
+import type { NoFitReason } from '../errors';
 
 export const HOLD_BEST_AVAILABLE: LuaScript = {
   name: 'boxofficeHoldBestAvailable',
@@ -52,19 +49,11 @@ export type HoldBestAvailableResult =
       /** Each seat's price (minor units), in the order of `seatIds`. */
       seatPrices: number[];
     }
-  | { outcome: 'NO_PERFORMANCE' }
-  | { outcome: 'NO_LAYOUT' }
   | { outcome: 'UNKNOWN_SECTION' }
   | { outcome: 'UNKNOWN_GRADE' }
-  | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number }
-  | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
-  | { outcome: 'LIMIT'; alreadyHeld: number }
-  | TicketLimitOutcome
   /** `reason`: why nothing fit, when the script can tell (NoFitReason); null otherwise. */
   | { outcome: 'NO_FIT'; reason: NoFitReason | null }
-  | HoldReplay
-  | { outcome: 'KEY_REUSED' }
-  | PresaleOutcome;
+  | HoldOutcome;
 
 /**
  * Rounds of END_HOLDS: each call ends up to 16 expired holds whose records it was given; holds
@@ -139,30 +128,12 @@ function bestAvailableResult(outcome: string, rest: (string | number)[]): HoldBe
         seatIds: String(rest[4]).split(',').map(Number),
         seatPrices: String(rest[5]).split(',').map(Number),
       };
-    case 'NO_PERFORMANCE':
-    case 'NO_LAYOUT':
     case 'UNKNOWN_SECTION':
     case 'UNKNOWN_GRADE':
       return { outcome };
     case 'NO_FIT':
       return { outcome, reason: rest.length > 0 ? (String(rest[0]) as NoFitReason) : null };
-    case 'SALES_NOT_OPEN':
-      return { outcome, salesOpenAt: Number(rest[0]) };
-    case 'SALES_CLOSED':
-      return { outcome, reason: String(rest[0]) as SalesClosedReason };
-    case 'LIMIT':
-      return { outcome, alreadyHeld: Number(rest[0]) };
-    case 'TICKET_LIMIT':
-      return ticketLimitOutcome(rest);
-    case 'REPLAY':
-      return holdReplay(rest);
-    case 'KEY_REUSED':
-      return { outcome };
-    case 'PRESALE_CODE_REQUIRED':
-    case 'ACCESS_CODE_INVALID':
-    case 'ACCESS_CODE_ATTEMPTS':
-      return presaleOutcome(outcome, rest)!;
     default:
-      throw new Error(`hold-best-available.lua answered ${JSON.stringify(outcome)}`);
+      return holdOutcome(outcome, rest) ?? unknownReply('hold-best-available.lua', outcome);
   }
 }

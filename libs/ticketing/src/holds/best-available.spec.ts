@@ -74,6 +74,33 @@ describe('best-available holds: answers to errors', () => {
     await expect(service(answer).holds.holdBestAvailable('buyer', request)).rejects.toMatchObject({ code, kind });
   });
 
+  it.each([
+    { outcome: 'NO_PERFORMANCE' },
+    { outcome: 'NO_LAYOUT' },
+    { outcome: 'SALES_NOT_OPEN', salesOpenAt: 5 },
+    { outcome: 'PRESALE_CODE_REQUIRED', salesOpenAt: 5, presales: [{ id: '1', name: 'Fans' }] },
+    { outcome: 'ACCESS_CODE_INVALID' },
+    { outcome: 'ACCESS_CODE_ATTEMPTS', retryAfterMs: 61_500 },
+    { outcome: 'SALES_CLOSED', reason: 'PAUSED' },
+    { outcome: 'LIMIT', alreadyHeld: 3 },
+    { outcome: 'TICKET_LIMIT', limit: 4, bought: 2, held: 1 },
+    { outcome: 'KEY_REUSED' },
+  ] as const)('a refusal both hold scripts answer, %o, is the same error from a seat-id hold', async (answer) => {
+    const hold = vi.fn().mockResolvedValue(answer);
+    const holds = new HoldService(
+      { hold, holdBestAvailable: vi.fn().mockResolvedValue(answer) } as unknown as HoldStore,
+      env,
+    );
+    const seatIds = [11, 12];
+    const bySeats = await holds.hold('buyer', 7, seatIds).catch((error: unknown) => error);
+    const best = await holds.holdBestAvailable('buyer', request).catch((error: unknown) => error);
+    expect(hold).toHaveBeenCalled();
+    expect(bySeats).toBeInstanceOf(Error);
+    // The same error, its message and details alike (both ask for 2 seats, under the same limit).
+    expect(bySeats).toEqual(best);
+    expect(bySeats).toMatchObject({ code: (best as Error).name, details: (best as { details?: unknown }).details });
+  });
+
   it("NO_FIT's reason becomes the message and details, the scope named when sold out", async () => {
     await expect(
       service({ outcome: 'NO_FIT', reason: 'SOLD_OUT' }).holds.holdBestAvailable('buyer', request),

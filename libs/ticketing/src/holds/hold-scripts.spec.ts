@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { digestOfKey } from '../purchases/idempotency';
 import { performanceKeys } from '../redis-keys';
 import { accessCodeDigest } from '../presales/access-code';
-import { holdReplay, holdScriptKeys, presaleOutcome, withAccessCode } from './hold-scripts';
+import { holdOutcome, holdReplay, holdScriptKeys, presaleOutcome, withAccessCode } from './hold-scripts';
 
 /** What lua-includes/hold-taking.lua's requestRecordKey takes for an Idempotency-Key record. */
 const RECORD_NAME = /\}:hold-request:[^:]+:[^:]+$/;
@@ -77,5 +77,33 @@ describe('presaleOutcome', () => {
       retryAfterMs: 61_234,
     });
     expect(presaleOutcome('OK', [])).toBeNull();
+  });
+});
+
+describe('holdOutcome', () => {
+  it('reads the replies both hold scripts share, and none of their own', () => {
+    expect(holdOutcome('NO_PERFORMANCE', [])).toEqual({ outcome: 'NO_PERFORMANCE' });
+    expect(holdOutcome('NO_LAYOUT', [])).toEqual({ outcome: 'NO_LAYOUT' });
+    expect(holdOutcome('KEY_REUSED', [])).toEqual({ outcome: 'KEY_REUSED' });
+    expect(holdOutcome('SALES_NOT_OPEN', ['1900000000000'])).toEqual({
+      outcome: 'SALES_NOT_OPEN',
+      salesOpenAt: 1900000000000,
+    });
+    expect(holdOutcome('SALES_CLOSED', ['PAUSED'])).toEqual({ outcome: 'SALES_CLOSED', reason: 'PAUSED' });
+    expect(holdOutcome('LIMIT', ['3'])).toEqual({ outcome: 'LIMIT', alreadyHeld: 3 });
+    expect(holdOutcome('TICKET_LIMIT', ['6', '2', '3'])).toEqual({
+      outcome: 'TICKET_LIMIT',
+      limit: 6,
+      bought: 2,
+      held: 3,
+    });
+    expect(holdOutcome('REPLAY', ['h1', 1000, 3000, 'KRW', '1000', '5', ''])).toMatchObject({
+      outcome: 'REPLAY',
+      holdId: 'h1',
+    });
+    expect(holdOutcome('ACCESS_CODE_INVALID', [])).toEqual({ outcome: 'ACCESS_CODE_INVALID' });
+    for (const own of ['OK', 'UNAVAILABLE', 'SINGLE_LEFT', 'NO_FIT', 'END_HOLDS', 'SOMETHING']) {
+      expect(holdOutcome(own, []), own).toBeNull();
+    }
   });
 });

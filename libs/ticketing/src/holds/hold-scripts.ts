@@ -45,20 +45,12 @@ export type HoldSeatsResult =
       /** Each seat's price (minor units), in the order of the request's seat ids. */
       seatPrices: number[];
     }
-  | { outcome: 'NO_PERFORMANCE' }
   | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }
-  | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number }
-  | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
   | { outcome: 'UNAVAILABLE'; seatIds: number[] }
-  | { outcome: 'LIMIT'; alreadyHeld: number }
-  | TicketLimitOutcome
   /** `singleSeatId`: the seat the selection would leave empty on its own; `besideSeatId`: the selected seat beside it. */
   | { outcome: 'SINGLE_LEFT'; besideSeatId: number; singleSeatId: number }
-  /** noOrphanSeats is on and the seating data is missing or of another format: build it, ask again. */
-  | { outcome: 'NO_LAYOUT' }
-  | HoldReplay
-  | { outcome: 'KEY_REUSED' }
-  | PresaleOutcome;
+  /** NO_LAYOUT: noOrphanSeats is on and the seating data is missing or of another format: build it, ask again. */
+  | HoldOutcome;
 
 /**
  * A hold refused before salesOpenAt while a presale is open (the hold-taking include's
@@ -139,8 +131,52 @@ export interface TicketLimitOutcome {
 }
 
 /** TICKET_LIMIT's reply fields (limit, seats bought, seats held) as an outcome. */
-export function ticketLimitOutcome(rest: (string | number)[]): TicketLimitOutcome {
+function ticketLimitOutcome(rest: (string | number)[]): TicketLimitOutcome {
   return { outcome: 'TICKET_LIMIT', limit: Number(rest[0]), bought: Number(rest[1]), held: Number(rest[2]) };
+}
+
+/**
+ * The outcomes both hold scripts (hold-seats.lua, hold-best-available.lua) answer alike, from the
+ * hold-taking include: no performance, no seating data of SEATING_FORMAT, the sales window
+ * (`salesOpenAt`: epoch ms), the user's seat limit, the ticket limit, the Idempotency-Key's
+ * replay or reuse, and the presale refusals.
+ */
+export type HoldOutcome =
+  | { outcome: 'NO_PERFORMANCE' }
+  | { outcome: 'NO_LAYOUT' }
+  | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number }
+  | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
+  | { outcome: 'LIMIT'; alreadyHeld: number }
+  | TicketLimitOutcome
+  | HoldReplay
+  | { outcome: 'KEY_REUSED' }
+  | PresaleOutcome;
+
+/** The reply `outcome` with its fields `rest` as a {@link HoldOutcome}; null for any other outcome. */
+export function holdOutcome(outcome: string, rest: (string | number)[]): HoldOutcome | null {
+  switch (outcome) {
+    case 'NO_PERFORMANCE':
+    case 'NO_LAYOUT':
+    case 'KEY_REUSED':
+      return { outcome };
+    case 'SALES_NOT_OPEN':
+      return { outcome, salesOpenAt: Number(rest[0]) };
+    case 'SALES_CLOSED':
+      return { outcome, reason: String(rest[0]) as SalesClosedReason };
+    case 'LIMIT':
+      return { outcome, alreadyHeld: Number(rest[0]) };
+    case 'TICKET_LIMIT':
+      return ticketLimitOutcome(rest);
+    case 'REPLAY':
+      return holdReplay(rest);
+    default:
+      return presaleOutcome(outcome, rest);
+  }
+}
+
+/** Throws for a reply `outcome` that `script` is not known to answer. */
+export function unknownReply(script: string, outcome: string): never {
+  throw new Error(`${script} answered ${JSON.stringify(outcome)}`);
 }
 
 /**
@@ -291,32 +327,13 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
         currency: String(rest[2]),
         seatPrices: String(rest[3]).split(',').map(Number),
       };
-    case 'NO_PERFORMANCE':
-    case 'NO_LAYOUT':
-      return { outcome };
-    case 'SALES_CLOSED':
-      return { outcome, reason: String(rest[0]) as SalesClosedReason };
     case 'UNKNOWN_SEATS':
     case 'UNAVAILABLE':
       return { outcome, seatIds: numbers };
-    case 'SALES_NOT_OPEN':
-      return { outcome, salesOpenAt: numbers[0] };
-    case 'LIMIT':
-      return { outcome, alreadyHeld: numbers[0] };
-    case 'TICKET_LIMIT':
-      return ticketLimitOutcome(rest);
     case 'SINGLE_LEFT':
       return { outcome, besideSeatId: numbers[0], singleSeatId: numbers[1] };
-    case 'REPLAY':
-      return holdReplay(rest);
-    case 'KEY_REUSED':
-      return { outcome };
-    case 'PRESALE_CODE_REQUIRED':
-    case 'ACCESS_CODE_INVALID':
-    case 'ACCESS_CODE_ATTEMPTS':
-      return presaleOutcome(outcome, rest)!;
     default:
-      throw new Error(`hold-seats.lua answered ${JSON.stringify(outcome)}`);
+      return holdOutcome(outcome, rest) ?? unknownReply('hold-seats.lua', outcome);
   }
 }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import {
   AccessCodeInvalidError,
+  DomainError,
   TooManyAccessCodeAttemptsError,
   HoldExpiredError,
   HoldLimitExceededError,
@@ -18,7 +19,7 @@ import {
   NoSeatsFitError,
 } from '../errors';
 import { HoldBestAvailableRequest, HoldBestAvailableResult, SeatScope } from './best-available-scripts';
-import { HoldCompSeatsRequest, HoldReplay, HoldSeatsRequest, HoldSeatsResult } from './hold-scripts';
+import { HoldCompSeatsRequest, HoldOutcome, HoldReplay, HoldSeatsRequest, HoldSeatsResult } from './hold-scripts';
 import { fitsId, newIdOf } from '../ids';
 import { assertIdempotencyKey, assertPerformanceId, assertSeatIds, assertUserId } from '../input';
 import { digestOfKey } from '../purchases/idempotency';
@@ -162,46 +163,20 @@ export class HoldService {
 
   /** The hold the script made for `request`, or the error its outcome names (UNAVAILABLE: refusedSeats). */
   private heldSeats(request: HoldSeatsRequest, result: Exclude<HoldSeatsResult, { outcome: 'UNAVAILABLE' }>): Hold {
-    const { holdId, userId, performanceId, seatIds } = request;
+    const { performanceId, seatIds } = request;
     switch (result.outcome) {
-      case 'NO_PERFORMANCE':
-        throw new NotFoundError('performance', { performanceId });
+      case 'OK':
+        break;
       case 'UNKNOWN_SEATS':
         throw new NotFoundError('seat', { performanceId, seatIds: result.seatIds });
-      case 'SALES_NOT_OPEN':
-        throw new SalesNotOpenError(new Date(result.salesOpenAt));
-      case 'PRESALE_CODE_REQUIRED':
-        throw new SalesNotOpenError(new Date(result.salesOpenAt), result.presales);
-      case 'ACCESS_CODE_INVALID':
-        throw new AccessCodeInvalidError();
-      case 'ACCESS_CODE_ATTEMPTS':
-        throw accessCodeAttemptsError(result.retryAfterMs);
-      case 'SALES_CLOSED':
-        throw new SalesClosedError(result.reason);
-      case 'LIMIT':
-        throw new HoldLimitExceededError(this.env.MAX_SEATS_PER_RESERVATION, result.alreadyHeld, seatIds.length);
-      case 'TICKET_LIMIT':
-        throw new TicketLimitExceededError(result.limit, result.bought, result.held, seatIds.length);
       case 'SINGLE_LEFT':
         throw new SingleSeatLeftError(result.singleSeatId, result.besideSeatId);
-      case 'NO_LAYOUT':
-        throw new NotFoundError('seating', { performanceId });
       case 'REPLAY':
         return replayedHold(request, result);
-      case 'KEY_REUSED':
-        throw keyReused();
+      default:
+        throw holdRefusal(result, performanceId, this.env.MAX_SEATS_PER_RESERVATION, seatIds.length);
     }
-    return {
-      id: holdId,
-      performanceId,
-      userId,
-      seatIds,
-      amount: result.amount,
-      seatPrices: result.seatPrices,
-      currency: result.currency,
-      status: 'HELD',
-      expiresAt: new Date(result.expiresAt),
-    };
+    return madeHold(request, result);
   }
 
   /**
@@ -288,7 +263,7 @@ export class HoldService {
 
   /** An operator's hold (a comp's, a box office sale's), its refusals as errors. */
   private async operatorHold(request: HoldCompSeatsRequest): Promise<CompHold> {
-    const { performanceId, seatIds, userId } = request;
+    const { performanceId } = request;
     const result = await this.store.holdComp(request);
     switch (result.outcome) {
       case 'NO_PERFORMANCE':
@@ -302,18 +277,7 @@ export class HoldService {
       case 'UNAVAILABLE':
         throw new SeatsUnavailableError(result.seatIds);
     }
-    return {
-      id: request.holdId,
-      performanceId,
-      userId,
-      seatIds,
-      amount: result.amount,
-      seatPrices: result.seatPrices,
-      currency: result.currency,
-      status: 'HELD',
-      expiresAt: new Date(result.expiresAt),
-      fromBlocked: result.fromBlocked,
-    };
+    return { ...madeHold(request, result), fromBlocked: result.fromBlocked };
   }
 
   /**
@@ -382,34 +346,18 @@ export class HoldService {
     const { holdId, userId, performanceId, quantity, together, accessible, scope } = request;
     const limit = request.userLimit;
     switch (result.outcome) {
-      case 'NO_PERFORMANCE':
-        throw new NotFoundError('performance', { performanceId });
-      case 'NO_LAYOUT':
-        throw new NotFoundError('seating', { performanceId });
+      case 'OK':
+        break;
       case 'UNKNOWN_SECTION':
         throw new NotFoundError('section', { performanceId, section: scope.kind === 'section' ? scope.section : null });
       case 'UNKNOWN_GRADE':
         throw new NotFoundError('grade', { performanceId, grade: scope.kind === 'grade' ? scope.grade : null });
-      case 'SALES_NOT_OPEN':
-        throw new SalesNotOpenError(new Date(result.salesOpenAt));
-      case 'PRESALE_CODE_REQUIRED':
-        throw new SalesNotOpenError(new Date(result.salesOpenAt), result.presales);
-      case 'ACCESS_CODE_INVALID':
-        throw new AccessCodeInvalidError();
-      case 'ACCESS_CODE_ATTEMPTS':
-        throw accessCodeAttemptsError(result.retryAfterMs);
-      case 'SALES_CLOSED':
-        throw new SalesClosedError(result.reason);
-      case 'LIMIT':
-        throw new HoldLimitExceededError(limit, result.alreadyHeld, quantity);
-      case 'TICKET_LIMIT':
-        throw new TicketLimitExceededError(result.limit, result.bought, result.held, quantity);
       case 'NO_FIT':
         throw new NoSeatsFitError(quantity, together, accessible, result.reason, scope);
       case 'REPLAY':
         return replayedHold(request, result);
-      case 'KEY_REUSED':
-        throw keyReused();
+      default:
+        throw holdRefusal(result, performanceId, limit, quantity);
     }
     return {
       id: holdId,
@@ -491,6 +439,24 @@ export class HoldService {
   }
 }
 
+/** The hold a hold script made of `request`'s seats, as its OK reply (`result`) priced it. */
+function madeHold(
+  request: { holdId: string; userId: string; performanceId: number; seatIds: number[] },
+  result: Pick<Extract<HoldSeatsResult, { outcome: 'OK' }>, 'amount' | 'seatPrices' | 'currency' | 'expiresAt'>,
+): Hold {
+  return {
+    id: request.holdId,
+    performanceId: request.performanceId,
+    userId: request.userId,
+    seatIds: request.seatIds,
+    amount: result.amount,
+    seatPrices: result.seatPrices,
+    currency: result.currency,
+    status: 'HELD',
+    expiresAt: new Date(result.expiresAt),
+  };
+}
+
 /** The hold an Idempotency-Key made before, as its first answer said it (status HELD then). */
 function replayedHold(request: { userId: string; performanceId: number }, replay: HoldReplay): Hold {
   return {
@@ -505,6 +471,40 @@ function replayedHold(request: { userId: string; performanceId: number }, replay
     expiresAt: new Date(replay.expiresAt),
     ...(replay.arrangement ? { arrangement: replay.arrangement } : {}),
   };
+}
+
+/**
+ * The error a refusal both hold scripts answer alike names (a HoldOutcome other than REPLAY), for
+ * a request of `asked` seats of `performanceId` under the user's seat limit `limit`.
+ */
+function holdRefusal(
+  result: Exclude<HoldOutcome, HoldReplay>,
+  performanceId: number,
+  limit: number,
+  asked: number,
+): DomainError {
+  switch (result.outcome) {
+    case 'NO_PERFORMANCE':
+      return new NotFoundError('performance', { performanceId });
+    case 'NO_LAYOUT':
+      return new NotFoundError('seating', { performanceId });
+    case 'SALES_NOT_OPEN':
+      return new SalesNotOpenError(new Date(result.salesOpenAt));
+    case 'PRESALE_CODE_REQUIRED':
+      return new SalesNotOpenError(new Date(result.salesOpenAt), result.presales);
+    case 'ACCESS_CODE_INVALID':
+      return new AccessCodeInvalidError();
+    case 'ACCESS_CODE_ATTEMPTS':
+      return accessCodeAttemptsError(result.retryAfterMs);
+    case 'SALES_CLOSED':
+      return new SalesClosedError(result.reason);
+    case 'LIMIT':
+      return new HoldLimitExceededError(limit, result.alreadyHeld, asked);
+    case 'TICKET_LIMIT':
+      return new TicketLimitExceededError(result.limit, result.bought, result.held, asked);
+    case 'KEY_REUSED':
+      return keyReused();
+  }
 }
 
 /** The refusal of a user past PRESALE_MISS_LIMIT wrong codes; `retryAfterMs`: what is left of the window. */

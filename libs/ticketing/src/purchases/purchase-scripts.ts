@@ -307,31 +307,16 @@ export async function cancelPurchase(
     persisted: Record<string, string> | null;
   },
 ): Promise<CancelPurchaseResult> {
-  const [outcome, second, chargeId, kept, amount, currency, paymentMethod] = await callScript<string[]>(
-    redis,
-    CANCEL_PURCHASE.name,
-    purchaseChangeKeys(keys, request.purchaseId),
-    [
-      request.purchaseId,
-      request.userId,
-      request.mode,
-      request.checkedIn.map((seat) => checkInEntry(seat.seatId, seat.checkIn)).join(','),
-      request.canceledBy,
-      request.transferredSeatIds.join(','),
-      ...Object.entries(request.persisted ?? {}).flat(),
-    ],
-  );
+  const reply = await callScript<string[]>(redis, CANCEL_PURCHASE.name, purchaseChangeKeys(keys, request.purchaseId), [
+    ...purchaseChangeHead(request),
+    request.canceledBy,
+    request.transferredSeatIds.join(','),
+    ...Object.entries(request.persisted ?? {}).flat(),
+  ]);
+  const [outcome, second] = reply;
   switch (outcome) {
     case 'CANCELED':
-      return {
-        outcome,
-        canceledAt: Number(second),
-        chargeId,
-        keptSeatIds: seatList(kept),
-        amount: Number(amount),
-        currency,
-        paymentMethod: paymentMethod ?? '',
-      };
+      return { outcome, canceledAt: Number(second), ...moneyBack(reply) };
     case 'CANCEL_CLOSED':
       return { outcome, cancelUntil: second === 'none' ? null : Number(second) };
     case 'CHECKED_IN':
@@ -396,37 +381,18 @@ export async function refundSeats(
   },
 ): Promise<RefundSeatsResult> {
   const reply = await callScript<string[]>(redis, REFUND_SEATS.name, purchaseChangeKeys(keys, request.purchaseId), [
-    request.purchaseId,
-    request.userId,
-    request.mode,
-    request.checkedIn.map((seat) => checkInEntry(seat.seatId, seat.checkIn)).join(','),
+    ...purchaseChangeHead(request),
     request.refundId,
     request.seatIds.join(','),
     request.flushed ? '1' : '0',
     ...Object.entries(request.persisted ?? {}).flat(),
   ]);
-  const [outcome, second, chargeId, kept, amount, currency, paymentMethod] = reply;
+  const [outcome, second] = reply;
   switch (outcome) {
     case 'REFUNDED':
-      return {
-        outcome,
-        refundedAt: Number(second),
-        chargeId,
-        keptSeatIds: seatList(kept),
-        amount: Number(amount),
-        currency,
-        paymentMethod: paymentMethod ?? '',
-      };
+      return { outcome, refundedAt: Number(second), ...moneyBack(reply) };
     case 'CANCELED':
-      return {
-        outcome,
-        canceledAt: Number(second),
-        chargeId,
-        keptSeatIds: seatList(kept),
-        amount: Number(amount),
-        currency,
-        paymentMethod: paymentMethod ?? '',
-      };
+      return { outcome, canceledAt: Number(second), ...moneyBack(reply) };
     case 'ALREADY_REFUNDED':
     case 'NOT_IN_PURCHASE':
       return { outcome, seatId: Number(second) };
@@ -444,6 +410,45 @@ export async function refundSeats(
     default:
       throw new Error(`refund-seats.lua answered ${JSON.stringify(outcome)}`);
   }
+}
+
+/**
+ * ARGV[1..4] of cancel-purchase.lua and refund-seats.lua alike: the purchase id, its buyer, the
+ * mode, and the checked-in seats as `checkInEntry`s joined by commas.
+ */
+function purchaseChangeHead(request: {
+  purchaseId: string;
+  userId: string;
+  mode: CancelMode;
+  checkedIn: readonly CheckedInSeat[];
+}): string[] {
+  return [
+    request.purchaseId,
+    request.userId,
+    request.mode,
+    request.checkedIn.map((seat) => checkInEntry(seat.seatId, seat.checkIn)).join(','),
+  ];
+}
+
+/**
+ * The money a CANCELED or REFUNDED reply gives back, from its fields 3..7 (after the outcome and
+ * its time): the charge id, the checked-in seats kept sold, the amount (minor units of
+ * `currency`), and the payment method ('' for an online sale).
+ */
+function moneyBack([, , chargeId, kept, amount, currency, paymentMethod]: string[]): {
+  chargeId: string;
+  keptSeatIds: number[];
+  amount: number;
+  currency: string;
+  paymentMethod: string;
+} {
+  return {
+    chargeId,
+    keptSeatIds: seatList(kept),
+    amount: Number(amount),
+    currency,
+    paymentMethod: paymentMethod ?? '',
+  };
 }
 
 function seatList(csv: string | undefined): number[] {
