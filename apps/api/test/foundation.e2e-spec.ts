@@ -10,6 +10,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EnvSource } from '@app/config';
 import { translatingConstraintViolations } from '@app/database';
+import { AMQP_HEARTBEAT_SECONDS } from '@app/messaging';
 import { NotFoundError } from '@app/ticketing';
 import { ApiHarness, startApi, TcpProxy, waitForValue, waitUntil } from '@app/testing';
 import { ApiModule } from '../src/api.module';
@@ -421,4 +422,25 @@ describe('readiness with RabbitMQ unreachable', () => {
     await waitUntil(async () => (await ready()).json().status === 'ok', 'ok again once the broker is back', 20_000);
     expect((await ready()).json()).toMatchObject({ degraded: {}, info: { rabbitmq: { status: 'up' } } });
   });
+
+  it('reports the broker degraded within three heartbeats while the connection is half-open (frozen both ways), then ok again', async () => {
+    await waitUntil(async () => (await ready()).json().status === 'ok', 'ready with the broker', 20_000);
+    // No reset and no close reach the api: only the heartbeat tells it the broker is gone. amqplib
+    // drops a connection that heard nothing for two to three heartbeats.
+    const frozenAt = Date.now();
+    broker.freeze();
+    try {
+      const bound = 3 * AMQP_HEARTBEAT_SECONDS * 1000 + 2_000;
+      await waitUntil(async () => (await ready()).json().status === 'degraded', 'broker reported degraded', bound);
+      expect(Date.now() - frozenAt).toBeLessThan(bound);
+      expect((await ready()).json()).toMatchObject({
+        status: 'degraded',
+        degraded: { rabbitmq: { status: 'down', message: 'not connected' } },
+      });
+    } finally {
+      broker.thaw();
+    }
+    await waitUntil(async () => (await ready()).json().status === 'ok', 'ok again once the broker answers', 20_000);
+    expect((await ready()).json()).toMatchObject({ degraded: {}, info: { rabbitmq: { status: 'up' } } });
+  }, 60_000);
 });

@@ -33,6 +33,17 @@ export const SHUTDOWN_STEP_TIMEOUT_MS = 2000;
 export const PUBLISH_CONFIRM_TIMEOUT_MS = 5000;
 
 /**
+ * The AMQP heartbeat asked of the broker, in seconds (the broker's own, RabbitMQ's 60 s, is lower
+ * bounded by it: the smaller wins). Each side sends a frame every half of it while idle, and
+ * amqplib drops a connection that heard nothing for two to three of them, so a half-open
+ * connection (a proxy or network that froze both ways: no reset, no close) reads disconnected
+ * within 15 s: readiness turns `degraded` and the relay's publishes stop waiting on it. At 10 s a
+ * frozen connection read up for 20 to 30 s (a chaos trial saw readiness say "up" while the relay's
+ * confirms timed out). Not shorter: an event loop blocked for two intervals would drop a sound one.
+ */
+export const AMQP_HEARTBEAT_SECONDS = 5;
+
+/**
  * One RabbitMQ connection per process that reconnects on its own, with a confirm channel
  * that re-declares the topology on every reconnection.
  */
@@ -63,7 +74,7 @@ export class AmqpConnection {
     private readonly setupGraceMs = SETUP_GRACE_MS,
   ) {
     this.connection = amqp.connect([url], {
-      heartbeatIntervalInSeconds: 10,
+      heartbeatIntervalInSeconds: AMQP_HEARTBEAT_SECONDS,
       reconnectTimeInSeconds: 1,
       connectionOptions: { clientProperties: { connection_name: connectionName } },
     });

@@ -1,4 +1,4 @@
-export { AmqpConnection } from './amqp.connection';
+export { AMQP_HEARTBEAT_SECONDS, AmqpConnection } from './amqp.connection';
 export { MessagingModule, retryPolicyOf, topologyOf } from './messaging.module';
 export { BULK_MAIL_ROUTING, Topology, URGENT_MAIL_ROUTING } from './topology';
 export type { MailQueues } from './topology';

@@ -7,7 +7,9 @@ import { freePort } from './free-port';
  * `restore()` lets them in again. `hold()` keeps the server's bytes in the proxy (requests still
  * reach the server, its answers wait), as a server too busy to answer; `release()` passes them on.
  * `cutWhenClientSends(match)` cuts the moment a client sends bytes that `match` accepts, so a test
- * can drop a connection at one exact request, from outside the process that makes it.
+ * can drop a connection at one exact request, from outside the process that makes it. `freeze()`
+ * stops every byte both ways and keeps the connections open (a half-open connection, as a proxy or
+ * network that froze: no reset, no close reaches either side); `thaw()` forwards again.
  */
 export class TcpProxy {
   private server?: net.Server;
@@ -15,6 +17,7 @@ export class TcpProxy {
   /** Each connection's socket to the server, with the client's socket it answers to. */
   private readonly answers = new Map<net.Socket, net.Socket>();
   private holding = false;
+  private frozen = false;
   /** Looks at every chunk a client sends; set by {@link cutWhenClientSends}. */
   private watchClients?: (chunk: Buffer) => void;
 
@@ -40,8 +43,9 @@ export class TcpProxy {
       }
       this.answers.set(upstream, client);
       client.on('data', (chunk: Buffer) => this.watchClients?.(chunk));
-      client.pipe(upstream);
-      if (this.holding) upstream.pause();
+      if (this.frozen) client.pause();
+      else client.pipe(upstream);
+      if (this.holding || this.frozen) upstream.pause();
       else upstream.pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => {
@@ -85,10 +89,36 @@ export class TcpProxy {
     }
   }
 
+  /**
+   * From now on no byte passes either way, on the connections open now and on new ones (accepted,
+   * then silent): each side's bytes wait in the proxy, and neither side hears of it.
+   */
+  freeze(): void {
+    if (this.frozen) return;
+    this.frozen = true;
+    for (const [upstream, client] of this.answers) {
+      client.unpipe(upstream);
+      client.pause();
+      upstream.unpipe(client);
+      upstream.pause();
+    }
+  }
+
+  /** Forwards again, both ways, what waited and everything after (the server's bytes still wait while held). */
+  thaw(): void {
+    if (!this.frozen) return;
+    this.frozen = false;
+    for (const [upstream, client] of this.answers) {
+      client.pipe(upstream);
+      if (!this.holding) upstream.pipe(client);
+    }
+  }
+
   /** Passes on what the server sent while held, and everything after. */
   release(): void {
     if (!this.holding) return;
     this.holding = false;
+    if (this.frozen) return;
     for (const [upstream, client] of this.answers) upstream.pipe(client);
   }
 }

@@ -135,15 +135,29 @@ export class PurchasesController {
    * Refunds the purchase and frees its seats for sale again; a free purchase (amount 0) was never
    * charged, so nothing is refunded (the payment gateway is not asked). Always the whole purchase:
    * every seat it still holds, and what is left of its charge (only the box office refunds some
-   * seats: `POST /admin/purchases/:id/refund` with `seatIds`). 409 when already canceled.
+   * seats: `POST /admin/purchases/:id/refund` with `seatIds`). Safe to retry: a purchase its buyer
+   * canceled already answers 200 as the first cancel did, nothing refunded twice (README, Purchases,
+   * "A cancel is safe to retry"); 409 when canceled otherwise (an operator's refund, its performance's
+   * cancellation).
    */
   @Post(':id/cancel')
   @NoBody()
   @HttpCode(200)
+  @ApiResponse({
+    status: 200,
+    type: PurchaseResponseDto,
+    description:
+      "the purchase CANCELED (`canceledAt`); also to a repeat of the buyer's own cancel (a retry after a lost answer or a 503, concurrent cancels): the same answer, with the first cancel's `canceledAt`, nothing refunded or mailed twice",
+  })
+  @ApiServiceUnavailableResponse({
+    type: ErrorBodyDto,
+    description:
+      'Redis unavailable or timed out, or the cancel not confirmed by REDIS_WAIT_REPLICAS replicas in time (CancellationNotReplicated); the cancel may have happened: retry (`Retry-After`), a retry answers 200 when it had',
+  })
   @ApiConflictResponse({
     type: ErrorBodyDto,
     description:
-      "already canceled; past the performance's `cancelUntil`, or the performance allows no self-service cancel (CancellationClosed, `details.cancelUntil` on the venue's clock, `details.timeZone`); or a ticket of it was checked in (PurchaseCheckedIn); or a comp, taken back only by an operator's refund (`details.code` CompNotCancelable)",
+      "already canceled otherwise than by its buyer (an operator's refund, whole or of its last seats, or its performance's cancellation; a repeat past the Redis record's retention, 24 h after the flush); past the performance's `cancelUntil`, or the performance allows no self-service cancel (CancellationClosed, `details.cancelUntil` on the venue's clock, `details.timeZone`); or a ticket of it was checked in (PurchaseCheckedIn); or a comp, taken back only by an operator's refund (`details.code` CompNotCancelable)",
   })
   async cancel(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<PurchaseResponseDto> {
     return mapPurchase(await this.describer.describe(this.cancellation.cancel(user.id, id)));

@@ -68,7 +68,15 @@
      (a box office sale's is given back at the window, never through the gateway)
     {'NOT_FOUND'}          no such purchase, or not the caller's, or parked by the flusher
                            (parkedAt)
-    {'ALREADY_CANCELED'}
+    {'ALREADY_CANCELED'}   canceled before: by an operator's refund (whole, or a partial refund of its
+                           last seats), with its performance, or by a version that kept no
+                           `canceledBy`; and to an operator's cancel, however it was canceled
+    {'CANCELED_BY_BUYER'}  'buyer' only: the buyer's cancel again (a retry after an answer lost, a
+                           503, a double click): the hash says its buyer canceled it (`canceledBy`
+                           'buyer'); nothing written. Told before the cancelUntil, transfer and
+                           check-in refusals (the first cancel passed them, and a canceled ticket is
+                           neither checked in nor transferred since), so the caller answers as the
+                           first cancel did
     {'TRANSFERRED', seat ids (comma-separated)}  refused ('buyer' only): tickets of seats it still
                            has were given to someone by a transfer (told before the refusals below)
     {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past
@@ -99,10 +107,14 @@ local purchaseId, userId, mode, knownCheckedIn, canceledBy = ARGV[1], ARGV[2], A
 -- of a box office sale or a guest comp (`boxOffice` or `deliveryEmail`: the venue's) is refused before anything
 -- else, so the selling account learns nothing of the sale's state; then a purchase already
 -- CANCELED (`status`: nil for a record read from PostgreSQL, whose status is read once it is put
--- back); then a buyer's cancel of a comp (`comp`, the operators' to take back).
-local function refusalOf(boxOffice, comp, status)
+-- back; its buyer's own cancel told apart by `canceledBy`, the retry of a buyer's cancel being that
+-- cancel); then a buyer's cancel of a comp (`comp`, the operators' to take back).
+local function refusalOf(boxOffice, comp, status, canceledBefore)
   if mode == 'buyer' and boxOffice then return {'BOX_OFFICE'} end
-  if status == 'CANCELED' then return {'ALREADY_CANCELED'} end
+  if status == 'CANCELED' then
+    if mode == 'buyer' and canceledBefore == 'buyer' then return {'CANCELED_BY_BUYER'} end
+    return {'ALREADY_CANCELED'}
+  end
   if mode == 'buyer' and comp then return {'COMP'} end
   return nil
 end
@@ -162,7 +174,7 @@ local refusedForTransfer = #transferredList > 0
 if persisted then
   -- The caller checked the persisted record's owner; a refused cancel leaves no record behind.
   -- A guest comp (a delivery address) is the venue's as a box office sale is.
-  local refusal = refusalOf(persistedFields.boxOffice or persistedFields.deliveryEmail, persistedFields.comp, nil)
+  local refusal = refusalOf(persistedFields.boxOffice or persistedFields.deliveryEmail, persistedFields.comp, nil, nil)
   if refusal then return refusal end
   if refusedForTransfer then return {'TRANSFERRED', table.concat(transferredList, ',')} end
   if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
@@ -171,13 +183,13 @@ if persisted then
 end
 
 local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency',
-  'boxOffice', 'comp', 'fromBlock', 'deliveryEmail')
+  'boxOffice', 'comp', 'fromBlock', 'deliveryEmail', 'canceledBy')
 -- The venue's, not its owning account's: a box office sale, or a guest comp (a delivery address).
 local venues = purchase[8] or purchase[11]
 -- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
 -- sold to someone else by now; its charge is the payment reconciler's to refund.
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
-local refusal = refusalOf(venues, purchase[9], purchase[2])
+local refusal = refusalOf(venues, purchase[9], purchase[2], purchase[12])
 if refusal then return refusal end
 
 -- A transferred ticket is told first: only the box office can undo that sale, whatever else stands.

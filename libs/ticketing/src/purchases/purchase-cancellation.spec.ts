@@ -358,6 +358,22 @@ describe('PurchaseCancellation', () => {
     expect(persisted.gateway.refund).not.toHaveBeenCalled();
   });
 
+  it("answers the buyer's repeated cancel as the first (a retry): the purchase CANCELED, nothing written or refunded again", async () => {
+    const { service, gateway, purchases, attempts, store } = cancellation({ outcome: 'CANCELED_BY_BUYER' });
+    await expect(service.cancel('buyer', PURCHASE)).resolves.toEqual({
+      ...canceled,
+      keptSeatIds: [],
+      refund: 'earlier',
+    });
+    expect(purchases.cancelWritten).not.toHaveBeenCalled();
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(attempts.markRefunded).not.toHaveBeenCalled();
+    expect(store.index).toHaveBeenCalledWith('buyer', 7, PURCHASE, 1000);
+    // As durable as the first had to be: replicas that do not confirm it are a 503 again.
+    const unconfirmed = cancellation({ outcome: 'CANCELED_BY_BUYER' }, null, { replicas: 1, acked: 0 });
+    await expect(unconfirmed.service.cancel('buyer', PURCHASE)).rejects.toBeInstanceOf(CancellationNotReplicatedError);
+  });
+
   it('does not find anyone else’s purchase, an unknown one, or a malformed id', async () => {
     const other = cancellation({ outcome: 'NOT_FOUND' }, row);
     await expect(other.service.cancel('thief', OLD_PURCHASE)).rejects.toBeInstanceOf(NotFoundError);

@@ -41,9 +41,11 @@ import { PurchaseStore } from './purchase.store';
  * `at-window` (a box office sale: its money was taken at the window, in cash or on the card
  * terminal, and is given back there; the gateway is never asked and nothing is owed by `batch`. An
  * operator's refund gives it back as it is made; the bulk refund of a canceled show leaves it owed at
- * the window, `window_refunds`, until an operator marks it paid).
+ * the window, `window_refunds`, until an operator marks it paid), `earlier` (the buyer's cancel
+ * repeated, see `cancel`: its refund stands as the first cancel left it, made or owed, and is not
+ * asked for again).
  */
-export type CancelRefund = 'made' | 'owed' | 'none' | 'at-window';
+export type CancelRefund = 'made' | 'owed' | 'none' | 'at-window' | 'earlier';
 
 /**
  * A canceled purchase, with the checked-in seats an operator's cancel left sold (none for a
@@ -283,6 +285,14 @@ export class PurchaseCancellation {
    * or an accept is under way: PostgreSQL's `holder_id` read first and passed to the cancel script,
    * which also sees concurrent accepts, see transfer-mark.lua; a seat a partial refund took off the
    * purchase no longer counts), CancellationNotReplicatedError (REDIS_WAIT_REPLICAS replicas did not confirm it in time).
+   *
+   * Safe to retry: a cancel of a purchase its buyer canceled already (an answer lost, a 503 from a
+   * Redis that timed out after the cancel script ran, a double click, concurrent requests) answers
+   * as the first cancel did, the purchase CANCELED with its first `canceledAt` (`refund`
+   * 'earlier': nothing refunded or written again, so one refund and one notice). Told by the
+   * purchase's Redis record (`canceledBy` 'buyer'), kept until the cancellation is in PostgreSQL and
+   * FLUSHED_RETENTION_MS (24 h) after; one canceled otherwise (an operator's refund, its canceled
+   * performance), or known canceled to PostgreSQL alone, still throws PurchaseCanceledError.
    */
   async cancel(userId: string, purchaseId: string): Promise<CanceledPurchase> {
     return this.cancelAs(userId, purchaseId, 'buyer', 'buyer');
@@ -350,6 +360,14 @@ export class PurchaseCancellation {
     // A box office sale is the venue's: to the account that sold it, as anyone else's purchase.
     if (result.outcome === 'BOX_OFFICE') throw new NotFoundError('purchase');
     if (result.outcome === 'COMP') throw new CompCancelError();
+    if (result.outcome === 'CANCELED_BY_BUYER') {
+      // The first cancel settles the money (or left it owed to batch); this one only confirms the
+      // cancel stands, as durably as the first had to before answering, and reads it back.
+      const repeated = await this.settle({ performanceId, purchaseId, buyerId: userId, node: cancelNode }, () =>
+        Promise.resolve('earlier' as const),
+      );
+      return { ...repeated, keptSeatIds: [] };
+    }
     if (result.outcome !== 'CANCELED') {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
     }

@@ -252,6 +252,11 @@ export type CancelPurchaseResult =
   | { outcome: 'COMP' }
   /** NOT_REGISTERED: Redis lost the performance's live state; nothing was written. */
   | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' | 'NOT_REGISTERED' }
+  /**
+   * A buyer's cancel only: its buyer canceled it before (the hash's `canceledBy` 'buyer'), so this
+   * is that cancel again (a retry); nothing was written.
+   */
+  | { outcome: 'CANCELED_BY_BUYER' }
   /** `cancelUntil`: epoch ms, or null when the performance allows no self-service cancel. */
   | { outcome: 'CANCEL_CLOSED'; cancelUntil: number | null }
   /** Refused: these seats of the purchase were checked in at the door. */
@@ -325,6 +330,7 @@ export async function cancelPurchase(
       return { outcome, seatIds: seatList(second).sort((a, b) => a - b) };
     case 'NOT_FOUND':
     case 'ALREADY_CANCELED':
+    case 'CANCELED_BY_BUYER':
     case 'NOT_REGISTERED':
     case 'BOX_OFFICE':
     case 'COMP':
