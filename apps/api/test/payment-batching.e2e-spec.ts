@@ -136,13 +136,14 @@ describe('payment attempts written in batches (in-process api, real PostgreSQL a
       amount: 1050,
       currency: 'KRW',
       idempotencyKey: purchaseId,
+      paymentToken: null,
     };
     // The first goes alone; the next four wait for it and share one statement, the same id twice.
     const others = Array.from({ length: 3 }, () => ({ ...attempt, purchaseId: randomUUID() }));
     const statuses = await Promise.all(
       [others[0], attempt, { ...attempt }, others[1], others[2]].map((a) => attempts.begin(a)),
     );
-    expect(statuses).toEqual(statuses.map(() => PaymentAttemptStatus.Pending));
+    expect(statuses).toEqual(statuses.map(() => ({ status: PaymentAttemptStatus.Pending, otherToken: false })));
     const charged = await Promise.all([
       attempts.markCharged(others[0].purchaseId, 'ch_a'),
       attempts.markCharged(purchaseId, 'ch_b'),

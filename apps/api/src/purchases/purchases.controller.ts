@@ -110,7 +110,8 @@ export class PurchasesController {
   ): Promise<PurchaseResponseDto> {
     // UUIDs are case-insensitive (RFC 4122); holds are stored under the lower-case spelling.
     const holdId = body.reservationId.toLowerCase();
-    return this.describer.describe(this.purchases.purchase(request.user.id, holdId, idempotencyKey)).then((bought) => {
+    const bought = this.purchases.purchase(request.user.id, holdId, idempotencyKey, body.paymentToken ?? null);
+    return this.describer.describe(bought).then((bought) => {
       const answer = mapPurchase(bought);
       const ended = this.admission.afterPurchase(request);
       return ended === null ? answer : ended.then(() => answer);
