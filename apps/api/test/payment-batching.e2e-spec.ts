@@ -136,13 +136,14 @@ describe('payment attempts written in batches (in-process api, real PostgreSQL a
       amount: 1050,
       currency: 'KRW',
       idempotencyKey: purchaseId,
+      paymentToken: null,
     };
     // The first goes alone; the next four wait for it and share one statement, the same id twice.
     const others = Array.from({ length: 3 }, () => ({ ...attempt, purchaseId: randomUUID() }));
     const statuses = await Promise.all(
       [others[0], attempt, { ...attempt }, others[1], others[2]].map((a) => attempts.begin(a)),
     );
-    expect(statuses).toEqual(statuses.map(() => PaymentAttemptStatus.Pending));
+    expect(statuses).toEqual(statuses.map(() => ({ status: PaymentAttemptStatus.Pending, otherToken: false })));
     const charged = await Promise.all([
       attempts.markCharged(others[0].purchaseId, 'ch_a'),
       attempts.markCharged(purchaseId, 'ch_b'),
@@ -152,5 +153,44 @@ describe('payment attempts written in batches (in-process api, real PostgreSQL a
     expect(charged).toEqual([true, true, true, false]);
     const rows = await db.query('SELECT charge_id, status FROM payment_attempts WHERE purchase_id = $1', [purchaseId]);
     expect(rows.rows).toEqual([{ charge_id: 'ch_b', status: PaymentAttemptStatus.Charged }]);
+  });
+
+  it('answers otherToken, touching nothing, to a caller whose payment token is not the row’s, in its batch or later', async () => {
+    const attempts = api.app.get(PaymentAttemptsRepository);
+    const purchaseId = randomUUID();
+    const attempt = {
+      purchaseId,
+      reservationId: randomUUID(),
+      userId: buyer.id,
+      performanceId: performance.id,
+      amount: 1050,
+      currency: 'KRW',
+      idempotencyKey: purchaseId,
+      paymentToken: 'pm_a',
+    };
+    const others = Array.from({ length: 2 }, () => ({ ...attempt, purchaseId: randomUUID(), paymentToken: null }));
+    // The first goes alone; the next three share one statement, the same purchase id with two tokens:
+    // one row is written (the last's), and the other caller is told its token is not the row's.
+    const begun = await Promise.all(
+      [others[0], attempt, { ...attempt, paymentToken: 'pm_b' }, others[1]].map((a) => attempts.begin(a)),
+    );
+    const pending = { status: PaymentAttemptStatus.Pending, otherToken: false };
+    expect(begun).toEqual([pending, { ...pending, otherToken: true }, pending, pending]);
+    const row = `SELECT payment_token, status, touched_at::text FROM payment_attempts WHERE purchase_id = $1`;
+    const [written] = (await db.query(row, [purchaseId])).rows;
+    expect(written).toMatchObject({ payment_token: 'pm_b', status: PaymentAttemptStatus.Pending });
+    // Later, alone: another token (or none) leaves the row as it was; the same one touches it.
+    expect(await attempts.begin(attempt)).toEqual({ ...pending, otherToken: true });
+    expect(await attempts.begin({ ...attempt, paymentToken: null })).toEqual({ ...pending, otherToken: true });
+    expect((await db.query(row, [purchaseId])).rows).toEqual([written]);
+    expect(await attempts.begin({ ...attempt, paymentToken: 'pm_b' })).toEqual(pending);
+    expect((await db.query(row, [purchaseId])).rows[0].touched_at).not.toBe(written.touched_at);
+    // Over (its purchase happened): still told, with the status it has.
+    await db.query(`UPDATE payment_attempts SET status = 'COMPLETED' WHERE purchase_id = $1`, [purchaseId]);
+    expect(await attempts.begin(attempt)).toEqual({ status: PaymentAttemptStatus.Completed, otherToken: true });
+    expect(await attempts.begin({ ...attempt, paymentToken: 'pm_b' })).toEqual({
+      status: PaymentAttemptStatus.Completed,
+      otherToken: false,
+    });
   });
 });

@@ -80,6 +80,29 @@ describe('parseEnv', () => {
     }
   });
 
+  it('binds the approving payment gateway by default, the sandbox when asked, and refuses the sandbox in production', () => {
+    expect(parseEnv({}).PAYMENT_GATEWAY).toBe('approve');
+    expect(parseEnv({ PAYMENT_GATEWAY: 'approve' }).PAYMENT_GATEWAY).toBe('approve');
+    for (const NODE_ENV of ['development', 'test']) {
+      expect(parseEnv({ NODE_ENV, PAYMENT_GATEWAY: 'sandbox' }).PAYMENT_GATEWAY).toBe('sandbox');
+    }
+    for (const value of ['stripe', 'Sandbox', ' sandbox', 'approve,sandbox']) {
+      expect(problemsOf({ PAYMENT_GATEWAY: value }), value).toEqual([
+        `PAYMENT_GATEWAY must be approve or sandbox (got ${JSON.stringify(value)})`,
+      ]);
+    }
+    const production = {
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: randomBytes(32).toString('base64'),
+      JWT_REFRESH_SECRET: randomBytes(32).toString('base64'),
+      TICKET_SIGNING_SECRET: randomBytes(32).toString('base64'),
+    };
+    expect(parseEnv({ ...production, PAYMENT_GATEWAY: 'approve' }).PAYMENT_GATEWAY).toBe('approve');
+    expect(problemsOf({ ...production, PAYMENT_GATEWAY: 'sandbox' })).toEqual([
+      'PAYMENT_GATEWAY=sandbox is refused when NODE_ENV=production (it moves no money)',
+    ]);
+  });
+
   it.each(['FAULT_CRASH_AFTER_CHARGE', 'FAULT_CRASH_AFTER_CANCEL'] as const)(
     'honours the test-only fault %s under NODE_ENV=test only',
     (fault) => {

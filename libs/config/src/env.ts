@@ -550,6 +550,15 @@ export class Env {
   SEAT_RECONCILE_CHUNK_SIZE = 1000;
 
   /**
+   * The payment gateway the api and `batch` bind when the code binds none of its own: `approve`
+   * (ApprovingPaymentGateway: approves everything, moves no money) or `sandbox`
+   * (SandboxPaymentGateway: reads the buyer's `paymentToken` as test cards, `tok_decline` declined,
+   * `tok_timeout` an answer lost; moves no money). `sandbox` is refused when NODE_ENV=production.
+   */
+  @IsIn(['approve', 'sandbox'], { message: 'must be approve or sandbox' })
+  PAYMENT_GATEWAY: 'approve' | 'sandbox' = 'approve';
+
+  /**
    * Test-only fault: the api exits (SIGKILL of itself) right after a charge, before the purchase
    * step, as a crash there would. Refused unless NODE_ENV=test.
    */
@@ -856,6 +865,10 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
     const value = env[name];
     const problem = value === undefined ? null : mailLinkUrlProblem(value, env.NODE_ENV === 'production', placeholder);
     if (problem) problems.push(`${name} ${problem}`);
+  }
+  // A production process selling with test tokens would give tickets to anyone who sends any token.
+  if (env.NODE_ENV === 'production' && env.PAYMENT_GATEWAY === 'sandbox') {
+    problems.push('PAYMENT_GATEWAY=sandbox is refused when NODE_ENV=production (it moves no money)');
   }
   for (const fault of ['FAULT_CRASH_AFTER_CHARGE', 'FAULT_CRASH_AFTER_CANCEL'] as const) {
     if (env[fault] && env.NODE_ENV !== 'test')

@@ -114,6 +114,7 @@ export type { OwedPurchaseRefund, PurchaseRefund } from './repositories/purchase
 export type {
   ClaimedPaymentAttempt,
   NewPaymentAttempt,
+  BegunPaymentAttempt,
   OpenAttemptFigures,
   OpenPaymentAttempt,
 } from './repositories/payment-attempts.repository';

@@ -48,6 +48,7 @@ import { SessionsValidFrom1799780000000 } from './migrations/1799780000000-Sessi
 import { SessionsValidFromIndex1799780000001 } from './migrations/1799780000001-SessionsValidFromIndex';
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
+import { PaymentAttemptToken1799890000000 } from './migrations/1799890000000-PaymentAttemptToken';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -104,4 +105,5 @@ export const MIGRATIONS: Function[] = [
   SessionsValidFromIndex1799780000001,
   EventSearchUnaccent1799790000000,
   PerformancePresales1799820000000,
+  PaymentAttemptToken1799890000000,
 ];

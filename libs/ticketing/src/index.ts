@@ -61,6 +61,7 @@ export {
   performanceKeys,
   PERFORMANCE_REGISTRY_KEY,
   purchasePointerKey,
+  sandboxChargeKey,
   userPurchasesKey,
 } from './redis-keys';
 export type { PerformanceKeys } from './redis-keys';
@@ -129,6 +130,8 @@ export {
   PaymentGateway,
   refundIdempotencyKey,
 } from './purchases/payment-gateway';
+export { PAYMENT_TOKEN_PATTERN, PAYMENT_TOKEN_RULE } from './purchases/payment-token';
+export { PaymentOutcomeUnknownError, SANDBOX_TOKENS, SandboxPaymentGateway } from './purchases/sandbox-payment-gateway';
 export { PaymentReconciler } from './purchases/payment-reconciler';
 export type { ReconcileOutcome } from './purchases/payment-reconciler';
 export type { ChargeRequest, RefundRequest } from './purchases/payment-gateway';
@@ -136,7 +139,13 @@ export { PurchaseService } from './purchases/purchase.service';
 export { PurchaseReader } from './purchases/purchase-reader';
 export { PurchaseCancellation } from './purchases/purchase-cancellation';
 export type { CanceledPurchase, SeatsRefunded } from './purchases/purchase-cancellation';
-export { claimRenewalMs, digestOfKey, IDEMPOTENCY_RETRY_AFTER_SECONDS, newClaim } from './purchases/idempotency';
+export {
+  claimRenewalMs,
+  digestOfKey,
+  digestOfPaymentToken,
+  IDEMPOTENCY_RETRY_AFTER_SECONDS,
+  newClaim,
+} from './purchases/idempotency';
 export type { Purchase, PurchaseStatus } from './purchases/purchase';
 export { saleChannelOf } from './purchases/purchase';
 export { PurchaseFlusher } from './purchases/purchase-flusher';

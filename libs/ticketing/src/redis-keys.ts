@@ -193,3 +193,11 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
 export function seatingKeys(keys: PerformanceKeys): [string, string, string, string] {
   return [keys.free, keys.seating, keys.runs, keys.seatInfo];
 }
+
+/**
+ * String: the charge id of a sandbox charge made with `tok_timeout` (SandboxPaymentGateway), set by
+ * its first ask, whose answer was lost; kept 24 h. `idempotencyKey` is the charge's (a purchase id).
+ */
+export function sandboxChargeKey(idempotencyKey: string): string {
+  return `sandbox-charge:${idempotencyKey}`;
+}

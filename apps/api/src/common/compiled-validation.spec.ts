@@ -59,9 +59,24 @@ const value = fc.oneof(
   { weight: 1, arbitrary: fc.uniqueArray(fc.integer({ min: 1, max: 999 }), { minLength: 99, maxLength: 102 }) },
   { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 3 }), scalar, { maxKeys: 2 }) },
 );
+/** A purchase's `paymentToken`: well-formed ones, the bounds (500, 501 characters), spaces, non-ASCII, other types. */
+const paymentToken = fc.oneof(
+  fc.constantFrom('tok_decline', 'tok_timeout', 'pm_card_visa', '!', '~'.repeat(500), 'a'.repeat(501), ''),
+  fc.constantFrom(' pm_1', 'pm 1', 'pm_1\n', 'pm_\u00e9', 'pm_\u0000', '\u00a0'),
+  fc.stringMatching(/^[\x21-\x7E]{1,20}$/),
+  fc.string({ maxLength: 6 }),
+  value,
+);
 const body = fc.oneof(
   fc.record(
-    { performanceId: value, seatIds: value, reservationId: value, extra: value, constructor: value },
+    {
+      performanceId: value,
+      seatIds: value,
+      reservationId: value,
+      paymentToken: value,
+      extra: value,
+      constructor: value,
+    },
     { requiredKeys: [] },
   ),
   fc.record({ performanceId: number, seatIds: fc.uniqueArray(number, { minLength: 1, maxLength: 5 }) }),
@@ -79,6 +94,8 @@ const body = fc.oneof(
     { requiredKeys: ['performanceId', 'quantity'] },
   ),
   fc.record({ reservationId: uuid }),
+  fc.record({ reservationId: uuid, paymentToken }, { requiredKeys: ['reservationId'] }),
+  fc.record({ reservationId: uuid, paymentToken, extra: value }, { requiredKeys: ['reservationId', 'extra'] }),
   value,
   fc.constant(undefined),
 );
@@ -173,8 +190,10 @@ describe('CompiledValidationPipe', () => {
   it('takes the fast path for a valid body: the value comes back as it came', async () => {
     const hold = { performanceId: 7, seatIds: [1, 2, MAX_ID] };
     const purchase = { reservationId: '0b6f3a52-8d1e-4c4a-9a57-2f1b3c4d5e6f' };
+    const paid = { ...purchase, paymentToken: 'pm_card_visa' };
     expect(await compiled.transform(hold, { type: 'body', metatype: ReservationCreateDto })).toBe(hold);
     expect(await compiled.transform(purchase, { type: 'body', metatype: PurchaseCreateDto })).toBe(purchase);
+    expect(await compiled.transform(paid, { type: 'body', metatype: PurchaseCreateDto })).toBe(paid);
   });
 
   it('tells a body that is JSON but not an object only that, on either path', async () => {
@@ -197,6 +216,22 @@ describe('CompiledValidationPipe', () => {
         message: ['performanceId must be an integer number', 'seatIds must not name a seat twice'],
       },
     });
+    for (const paymentToken of ['', 'pm 1', 'x'.repeat(501), 'pm_\u00e9', null, 42]) {
+      const refused = compiled.transform(
+        { reservationId: '0b6f3a52-8d1e-4c4a-9a57-2f1b3c4d5e6f', paymentToken },
+        { type: 'body', metatype: PurchaseCreateDto },
+      );
+      // The one message, never the value: a token is the buyer's secret.
+      await expect(refused, String(paymentToken)).rejects.toMatchObject({
+        response: {
+          message: [
+            typeof paymentToken === 'string'
+              ? 'paymentToken must be 1-500 printable ASCII characters without spaces'
+              : 'paymentToken must be a string',
+          ],
+        },
+      });
+    }
     const nil = { reservationId: '00000000-0000-0000-0000-000000000000' };
     expect(await compiled.transform(nil, { type: 'body', metatype: PurchaseCreateDto })).toBeInstanceOf(
       PurchaseCreateDto,

@@ -1,13 +1,14 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsUUID } from 'class-validator';
-import { formatLocalDateTime, saleChannelOf } from '@app/ticketing';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { JSONSchemaType } from 'ajv';
+import { IsString, IsUUID, Matches, ValidateIf } from 'class-validator';
+import { formatLocalDateTime, PAYMENT_TOKEN_PATTERN, PAYMENT_TOKEN_RULE, saleChannelOf } from '@app/ticketing';
 import type { Described, Purchase } from '@app/ticketing';
 import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
 import { MoneyProperty } from '../common/validators';
 
 /** The body of `POST /purchases` (rules: the class-validator decorators; a compiled subset runs first). */
-@CompiledSchema<{ reservationId: string }>({
+@CompiledSchema<{ reservationId: string; paymentToken?: string }>({
   type: 'object',
   properties: {
     // class-validator's `IsUUID()` also takes the nil and the max UUID: those two take the slow path.
@@ -15,14 +16,31 @@ import { MoneyProperty } from '../common/validators';
       type: 'string',
       pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$',
     },
+    // The DTO's rule (PAYMENT_TOKEN_PATTERN) exactly; absent is none, null is refused (as the DTO does).
+    paymentToken: { type: 'string', pattern: '^[\\x21-\\x7E]{1,500}$' },
   },
   required: ['reservationId'],
   additionalProperties: false,
-})
+} as unknown as JSONSchemaType<{ reservationId: string; paymentToken?: string }>)
 export class PurchaseCreateDto {
   /** The hold to buy (the `id` of `POST /reservations`). @example "0b6f3a52-8d1e-4c4a-9a57-2f1b3c4d5e6f" */
   @IsUUID()
   reservationId: string;
+
+  /**
+   * What the payment processor's client SDK returned to the buyer for this payment, passed to the
+   * payment gateway with the charge: a Stripe PaymentMethod id (`pm_…`), a Toss Payments `paymentKey`
+   * (its payment widget's `orderId` must be this `reservationId`). 1–500 printable ASCII characters
+   * without spaces; absent when the deployment's gateway needs none. Never logged, never in an answer.
+   * A retry with the same `Idempotency-Key` must send the same token (another one is a 409, the key
+   * reused). With PAYMENT_GATEWAY=sandbox: `tok_decline` (402), `tok_timeout` (the charge's answer lost).
+   * @example "pm_card_visa"
+   */
+  @ApiPropertyOptional({ minLength: 1, maxLength: 500, pattern: '^[\\x21-\\x7E]{1,500}$' })
+  @ValidateIf((dto: PurchaseCreateDto) => dto.paymentToken !== undefined)
+  @IsString()
+  @Matches(PAYMENT_TOKEN_PATTERN, { message: PAYMENT_TOKEN_RULE })
+  paymentToken?: string;
 }
 
 export class PurchaseResponseDto extends BookingDetailsDto {

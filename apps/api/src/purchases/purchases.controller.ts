@@ -47,7 +47,9 @@ export class PurchasesController {
    * a waiting-room admission ends its session before the answer. 403 EmailNotVerified for a buyer
    * whose e-mail is not confirmed while EMAIL_VERIFICATION_REQUIRED (checked before anything else).
    * A free hold (amount 0: every seat priced 0) is bought without any payment step: the payment
-   * gateway is not asked (no charge, no 402), and the purchase is PAID at once.
+   * gateway is not asked (no charge, no 402), and the purchase is PAID at once. `paymentToken` (what
+   * the processor's client SDK returned) goes to the gateway with the charge, never into an answer or
+   * a log; a retry with the same Idempotency-Key and another token answers 409, charging nothing.
    */
   @Post()
   @ApiBody({ type: PurchaseCreateDto })
@@ -59,7 +61,7 @@ export class PurchasesController {
   @ApiConflictResponse({
     type: ErrorBodyDto,
     description:
-      'the hold expired, was released or bought already; sales are paused, closed or ended (SalesClosed; a charge already made is refunded); "a purchase of this reservation is in progress" (another attempt of the hold is at the payment gateway: nothing charged, `Retry-After: 1`); a request with the same Idempotency-Key still working (`Retry-After`); or its payment was refunded (retry with a new key)',
+      'the hold expired, was released or bought already; sales are paused, closed or ended (SalesClosed; a charge already made is refunded); "a purchase of this reservation is in progress" (another attempt of the hold is at the payment gateway: nothing charged, `Retry-After: 1`); a request with the same Idempotency-Key still working (`Retry-After`); its payment was refunded (retry with a new key); or the same Idempotency-Key was used with another `paymentToken` (or none: nothing charged, retry with a new key)',
   })
   @ApiNotFoundResponse({
     type: ErrorBodyDto,
@@ -110,7 +112,8 @@ export class PurchasesController {
   ): Promise<PurchaseResponseDto> {
     // UUIDs are case-insensitive (RFC 4122); holds are stored under the lower-case spelling.
     const holdId = body.reservationId.toLowerCase();
-    return this.describer.describe(this.purchases.purchase(request.user.id, holdId, idempotencyKey)).then((bought) => {
+    const bought = this.purchases.purchase(request.user.id, holdId, idempotencyKey, body.paymentToken ?? null);
+    return this.describer.describe(bought).then((bought) => {
       const answer = mapPurchase(bought);
       const ended = this.admission.afterPurchase(request);
       return ended === null ? answer : ended.then(() => answer);

@@ -55,6 +55,14 @@ export class PaymentAttemptEntity {
   @Column({ name: 'idempotency_key', type: 'varchar', length: 200 })
   idempotencyKey: string;
 
+  /**
+   * The buyer's payment token (what the processor's client SDK returned), sent with every charge of
+   * this attempt, so a retried charge under `idempotencyKey` carries the same parameters; null when
+   * the buyer sent none. Never logged, never in an answer.
+   */
+  @Column({ name: 'payment_token', type: 'varchar', length: 500, nullable: true })
+  paymentToken: string | null;
+
   @Column({ name: 'charge_id', type: 'varchar', length: 200, nullable: true })
   chargeId: string | null;
 

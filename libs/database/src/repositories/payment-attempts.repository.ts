@@ -18,6 +18,22 @@ export interface NewPaymentAttempt {
   /** ISO 4217 code. */
   currency: string;
   idempotencyKey: string;
+  /**
+   * The buyer's payment token (`paymentToken` of POST /purchases: what the processor's client SDK
+   * returned), or null when none was sent. Kept with the attempt: every charge of it (a same-key
+   * retry, the reconciler) sends this one. Never logged.
+   */
+  paymentToken: string | null;
+}
+
+/**
+ * What `begin` found: the attempt's status afterwards, and `otherToken` when the attempt was recorded
+ * before with another payment token (its Idempotency-Key reused with another request): then it was
+ * left as it was (not touched, not reopened), and must not be charged.
+ */
+export interface BegunPaymentAttempt {
+  status: PaymentAttemptStatus;
+  otherToken: boolean;
 }
 
 /** An attempt as the reconciliation needs it. */
@@ -105,10 +121,13 @@ export class PaymentAttemptsRepository {
    * Records the attempt before its charge, or touches the open (or declined, so tried again)
    * attempt of a retry; durable (committed) when it resolves. Returns the attempt's status
    * afterwards: PENDING or CHARGED when the caller may charge; COMPLETED, REFUND_OWED or REFUNDED
-   * when the attempt is over and must not be charged. Waits while `batch` holds the row, so it never races
+   * when the attempt is over and must not be charged. An attempt recorded before with another
+   * payment token is left alone and answered with `otherToken` (whatever its status): a charge
+   * under its idempotency key must carry the token it was first made with. In the same statement as
+   * before (no write more a purchase). Waits while `batch` holds the row, so it never races
    * a refund. Rejects with the error of its batch's statement.
    */
-  begin(attempt: NewPaymentAttempt): Promise<PaymentAttemptStatus> {
+  begin(attempt: NewPaymentAttempt): Promise<BegunPaymentAttempt> {
     return this.begins.submit(attempt);
   }
 
@@ -187,6 +206,7 @@ export class PaymentAttemptsRepository {
       amount: string;
       currency: string;
       idempotency_key: string;
+      payment_token: string | null;
       charge_id: string | null;
       status: OpenStatus;
       claimed_at: string;
@@ -201,8 +221,8 @@ export class PaymentAttemptsRepository {
          WHERE ${OPEN} AND touched_at < statement_timestamp() - $1 * interval '1 millisecond'
          ORDER BY touched_at LIMIT 1 FOR UPDATE SKIP LOCKED
        )
-       RETURNING purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, charge_id,
-         status, touched_at::text AS claimed_at`,
+       RETURNING purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key,
+         payment_token, charge_id, status, touched_at::text AS claimed_at`,
       [olderThanMs],
     );
     const [row] = rows;
@@ -215,6 +235,7 @@ export class PaymentAttemptsRepository {
       amount: Number(row.amount),
       currency: row.currency,
       idempotencyKey: row.idempotency_key,
+      paymentToken: row.payment_token,
       chargeId: row.charge_id,
       status: row.status,
       claimedAt: row.claimed_at,
@@ -242,8 +263,11 @@ export class PaymentAttemptsRepository {
     return seen.length > 0 ? 'busy' : 'changed';
   }
 
-  /** One `begin` for many attempts: one upsert, and a read only for attempts it left alone. */
-  private async beginAll(attempts: NewPaymentAttempt[]): Promise<PaymentAttemptStatus[]> {
+  /**
+   * One `begin` for many attempts: one upsert, and a read only for attempts it left alone (over, or
+   * recorded with another payment token: the upsert's condition leaves those untouched).
+   */
+  private async beginAll(attempts: NewPaymentAttempt[]): Promise<BegunPaymentAttempt[]> {
     // One row per purchase (ON CONFLICT may touch a row once per statement), in key order so
     // concurrent batches lock shared rows in one order.
     const unique = [...new Map(attempts.map((attempt) => [idOf(attempt), attempt])).values()].sort(byId);
@@ -251,14 +275,16 @@ export class PaymentAttemptsRepository {
     const { rows } = await this.pool().query<{ purchase_id: string; status: PaymentAttemptStatus }>({
       name: 'payment-attempts-begin',
       text: `INSERT INTO payment_attempts
-         (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, status)
-       SELECT purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, 'PENDING'
-       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::bigint[], $6::text[], $7::text[])
-         AS input (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key)
+         (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token, status)
+       SELECT purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token,
+         'PENDING'
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::bigint[], $6::text[], $7::text[], $8::text[])
+         AS input (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token)
        ON CONFLICT (purchase_id) DO UPDATE SET touched_at = clock_timestamp(),
          status = CASE WHEN payment_attempts.status = 'DECLINED' THEN 'PENDING' ELSE payment_attempts.status END,
          resolved_at = CASE WHEN payment_attempts.status = 'DECLINED' THEN NULL ELSE payment_attempts.resolved_at END
          WHERE payment_attempts.status IN ('PENDING', 'CHARGED', 'DECLINED')
+           AND payment_attempts.payment_token IS NOT DISTINCT FROM EXCLUDED.payment_token
        RETURNING purchase_id, status`,
       values: [
         column('purchaseId'),
@@ -268,20 +294,37 @@ export class PaymentAttemptsRepository {
         column('amount'),
         column('currency'),
         column('idempotencyKey'),
+        column('paymentToken'),
       ],
     });
-    const statuses = new Map(rows.map((row) => [row.purchase_id, row.status]));
-    // Attempts already over (COMPLETED, REFUND_OWED, REFUNDED): read in a statement of its own, whose snapshot
-    // sees a refund that committed while the upsert waited for the row.
-    const over = unique.map(idOf).filter((id) => !statuses.has(id));
-    if (over.length > 0) {
-      const existing = await this.pool().query<{ purchase_id: string; status: PaymentAttemptStatus }>(
-        'SELECT purchase_id, status FROM payment_attempts WHERE purchase_id = ANY($1::uuid[])',
-        [over],
-      );
-      for (const row of existing.rows) statuses.set(row.purchase_id, row.status);
+    const begun = new Map(rows.map((row) => [row.purchase_id, { status: row.status, otherToken: false }]));
+    // Attempts already over (COMPLETED, REFUND_OWED, REFUNDED), or recorded with another payment
+    // token: read in a statement of its own, whose snapshot sees a refund that committed while the
+    // upsert waited for the row. The tokens are compared here, never logged.
+    const left = unique.filter((attempt) => !begun.has(idOf(attempt)));
+    if (left.length > 0) {
+      const existing = await this.pool().query<{
+        purchase_id: string;
+        status: PaymentAttemptStatus;
+        payment_token: string | null;
+      }>('SELECT purchase_id, status, payment_token FROM payment_attempts WHERE purchase_id = ANY($1::uuid[])', [
+        left.map(idOf),
+      ]);
+      const tokens = new Map(left.map((attempt) => [idOf(attempt), attempt.paymentToken]));
+      for (const row of existing.rows) {
+        begun.set(row.purchase_id, {
+          status: row.status,
+          otherToken: row.payment_token !== tokens.get(row.purchase_id),
+        });
+      }
     }
-    return attempts.map((attempt) => statuses.get(idOf(attempt)) as PaymentAttemptStatus);
+    // Two calls for one purchase in one batch went as one row (the last's): one with another token
+    // than that row's is told so.
+    const written = new Map(unique.map((attempt) => [idOf(attempt), attempt.paymentToken]));
+    return attempts.map((attempt) => {
+      const found = begun.get(idOf(attempt)) as BegunPaymentAttempt;
+      return attempt.paymentToken === written.get(idOf(attempt)) ? found : { status: found.status, otherToken: true };
+    });
   }
 
   /**

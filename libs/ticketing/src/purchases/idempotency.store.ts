@@ -38,8 +38,16 @@ export class IdempotencyStore {
     return releaseIdempotencyClaim(this.redis, record, claim);
   }
 
-  /** Replaces the claim with the answer, `purchase` as JSON, kept `ttlSeconds`. */
-  async answer(record: string, purchase: Purchase, ttlSeconds: number): Promise<void> {
-    await this.redis.set(record, JSON.stringify(purchase), 'EX', ttlSeconds);
+  /**
+   * Replaces the claim with the answer, `purchase` as JSON with the request's `paymentTokenDigest`
+   * (digestOfPaymentToken), kept `ttlSeconds`.
+   */
+  async answer(
+    record: string,
+    purchase: Purchase,
+    paymentTokenDigest: string | null,
+    ttlSeconds: number,
+  ): Promise<void> {
+    await this.redis.set(record, JSON.stringify({ ...purchase, paymentTokenDigest }), 'EX', ttlSeconds);
   }
 }

@@ -35,6 +35,14 @@ export function digestOfKey(idempotencyKey: string): string {
 }
 
 /**
+ * What a stored Idempotency-Key answer keeps of the request's payment token: a SHA-256 of it
+ * (base64url), enough to tell a retry with another token, never the token; null for none.
+ */
+export function digestOfPaymentToken(paymentToken: string | null): string | null {
+  return paymentToken === null ? null : createHash('sha256').update(paymentToken).digest('base64url');
+}
+
+/**
  * The purchase id of a purchase made with an Idempotency-Key: the same user, key and hold always
  * give the same id, so a retry after a request died half-way finds the purchase it made, and a
  * gateway that dedupes on the purchase id charges once. It carries the hold's performance

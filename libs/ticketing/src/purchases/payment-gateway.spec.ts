@@ -18,7 +18,15 @@ describe('ApprovingPaymentGateway', () => {
 
   it('approves a charge with an id of its idempotency key, and a refund', async () => {
     const gateway = new ApprovingPaymentGateway({ NODE_ENV: 'test' } as Env);
-    const request = { purchaseId: 'p', idempotencyKey: 'k1', userId: 'u', amount: 1050, currency: 'KRW' };
+    const request = {
+      purchaseId: 'p',
+      reservationId: 'h',
+      idempotencyKey: 'k1',
+      paymentToken: null,
+      userId: 'u',
+      amount: 1050,
+      currency: 'KRW',
+    };
     expect(await gateway.charge(request)).toEqual({ chargeId: 'ch_k1' });
     const refund = { chargeId: 'ch_k1', idempotencyKey: refundIdempotencyKey('P'), amount: 1050, currency: 'KRW' };
     await expect(gateway.refund(refund)).resolves.toBeUndefined();

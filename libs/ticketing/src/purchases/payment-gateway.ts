@@ -6,15 +6,46 @@ export interface ChargeRequest {
   /** Made before the charge. */
   purchaseId: string;
   /**
+   * The hold being bought (`reservationId` of POST /purchases, lower case): known to the buyer's
+   * client before it pays, so a processor whose client-side payment names an order (Toss Payments'
+   * `orderId`) is given the hold id as that order id, and the gateway confirms that order with it.
+   */
+  reservationId: string;
+  /**
    * The gateway charges one key once: a retried charge with the same key (a retried request, or
-   * `batch` learning the charge of a crashed one) answers the first charge and takes no more.
+   * `batch` learning the charge of a crashed one) answers the first charge and takes no more. Every
+   * charge of one key carries the same `paymentToken`, amount and currency.
    */
   idempotencyKey: string;
+  /**
+   * What the processor's client SDK returned to the buyer (`paymentToken` of POST /purchases, 1–500
+   * printable ASCII characters): a Stripe PaymentMethod id (`pm_…`) to confirm a PaymentIntent with,
+   * a Toss Payments `paymentKey` to confirm with `orderId` = `reservationId`. Null when the buyer sent
+   * none. A secret of the buyer's: never log it, never put it in an error message.
+   */
+  paymentToken: string | null;
   userId: string;
   /** An integer in minor units of `currency` (1050 KRW is ₩1,050; 1050 EUR is €10.50). */
   amount: number;
   /** ISO 4217 code. */
   currency: string;
+}
+
+/**
+ * The charge of a payment attempt, as every process asks it: the api's charge, a same-key retry's,
+ * and `batch`'s reconciler's ask after a crash all send these fields of the attempt's row, and
+ * nothing else, so a processor sees one request under one idempotency key.
+ */
+export function chargeRequestOf(attempt: ChargeRequest): ChargeRequest {
+  return {
+    purchaseId: attempt.purchaseId,
+    reservationId: attempt.reservationId,
+    idempotencyKey: attempt.idempotencyKey,
+    paymentToken: attempt.paymentToken,
+    userId: attempt.userId,
+    amount: attempt.amount,
+    currency: attempt.currency,
+  };
 }
 
 /**

@@ -25,6 +25,7 @@ const attempt: ClaimedPaymentAttempt = {
   amount: 3000,
   currency: 'KRW',
   idempotencyKey: 'key-1',
+  paymentToken: 'pm_card_visa',
   chargeId: 'ch_1',
   status: PaymentAttemptStatus.Charged,
   claimedAt: '2026-12-02 15:00:00.000001+00',
@@ -236,7 +237,17 @@ describe('PaymentReconciler', () => {
       open: { ...attempt, chargeId: null, status: PaymentAttemptStatus.Pending },
     });
     expect(await subject.reconcileOnce()).toBe('refunded');
-    expect(gateway.charge).toHaveBeenCalledWith(expect.objectContaining({ idempotencyKey: 'key-1', amount: 3000 }));
+    // The very request of the api's charge: same key, same token, same hold (a processor refuses a key
+    // reused with other parameters).
+    expect(gateway.charge).toHaveBeenCalledWith(
+      expect.objectContaining({
+        idempotencyKey: 'key-1',
+        amount: 3000,
+        currency: 'KRW',
+        paymentToken: 'pm_card_visa',
+        reservationId: 'h1',
+      }),
+    );
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_key-1'));
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_key-1', manager);
   });

@@ -12,7 +12,7 @@ import {
 } from '@app/database';
 import { PaymentDeclinedError } from '../errors';
 import { boundedGatewayCall } from './gateway-bound';
-import { PaymentGateway, partialRefundIdempotencyKey, refundIdempotencyKey } from './payment-gateway';
+import { chargeRequestOf, PaymentGateway, partialRefundIdempotencyKey, refundIdempotencyKey } from './payment-gateway';
 import { PurchaseStore } from './purchase.store';
 
 const RECONCILE_OUTCOMES = ['completed', 'refunded', 'declined', 'deferred', 'superseded', 'contended'] as const;
@@ -261,7 +261,7 @@ export class PaymentReconciler {
       // it made, if any, and charges nothing more (one made now is refunded at once below).
       try {
         ({ chargeId } = await boundedGatewayCall(
-          this.gateway.charge(attempt),
+          this.gateway.charge(chargeRequestOf(attempt)),
           'charge',
           this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS,
         ));

@@ -69,7 +69,7 @@ function checkout(
   };
   const gateway = { charge: vi.fn(async () => ({ chargeId: 'ch-1' })), refund: vi.fn(async () => {}) };
   const attempts = {
-    begin: vi.fn(async () => begun),
+    begin: vi.fn(async () => ({ status: begun, otherToken: false })),
     markCharged: vi.fn(async () => true),
     resolve: vi.fn(async () => {}),
   };
@@ -409,6 +409,38 @@ describe('PurchaseCheckout', () => {
     // `batch` refunds the charge unless a retry with the same key sells it (P9).
     expect(gateway.refund).not.toHaveBeenCalled();
   });
+
+  it('charges with the hold id and the payment token, kept with the attempt', async () => {
+    const { service, gateway, attempts } = checkout();
+    await service.buy('buyer', 'hold-1', 7, 'purchase-1', live, undefined, 'pm_card_visa');
+    const expected = { purchaseId: 'purchase-1', reservationId: 'hold-1', paymentToken: 'pm_card_visa' };
+    expect(attempts.begin).toHaveBeenCalledWith(expect.objectContaining(expected));
+    expect(gateway.charge).toHaveBeenCalledWith(expect.objectContaining({ ...expected, idempotencyKey: 'purchase-1' }));
+    // None sent: null, never absent (the column and the gateway tell "none" apart from a token).
+    const without = checkout();
+    await without.service.buy('buyer', 'hold-1', 7, 'purchase-1', live);
+    expect(without.gateway.charge).toHaveBeenCalledWith(expect.objectContaining({ paymentToken: null }));
+  });
+
+  it.each([
+    [PaymentAttemptStatus.Declined, true],
+    [PaymentAttemptStatus.Completed, true],
+    [PaymentAttemptStatus.Pending, false],
+    [PaymentAttemptStatus.Charged, false],
+  ])(
+    'never charges an attempt (%s) recorded with another payment token: 409, the hold claim dropped: %s',
+    async (begun, dropped) => {
+      const { service, store, gateway, attempts } = checkout();
+      attempts.begin.mockResolvedValueOnce({ status: begun, otherToken: true });
+      const refused = service.buy('buyer', 'hold-1', 7, 'purchase-1', live, undefined, 'pm_other');
+      await expect(refused).rejects.toBeInstanceOf(IdempotencyKeyInUseError);
+      await expect(refused).rejects.toThrow(/another paymentToken/);
+      expect(gateway.charge).not.toHaveBeenCalled();
+      expect(store.sell).not.toHaveBeenCalled();
+      expect(attempts.resolve).not.toHaveBeenCalled();
+      expect(store.releaseHoldClaim).toHaveBeenCalledTimes(dropped ? 1 : 0);
+    },
+  );
 
   it('records a declined payment as DECLINED and sells nothing', async () => {
     const { service, store, gateway, attempts } = checkout();

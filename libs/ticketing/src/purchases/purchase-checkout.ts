@@ -18,7 +18,7 @@ import {
   SeatsUnavailableError,
 } from '../errors';
 import { HOLD_RETENTION_MS } from '../holds/hold';
-import { PaymentGateway, refundIdempotencyKey } from './payment-gateway';
+import { chargeRequestOf, PaymentGateway, refundIdempotencyKey } from './payment-gateway';
 import { Purchase, seatsFromLists } from './purchase';
 import type { PurchaseResult, SalesRefusal } from './purchase-scripts';
 import { claimRenewalMs } from './idempotency';
@@ -54,7 +54,8 @@ export class PurchaseCheckout {
    * PurchaseCanceledError (a same-key retry of a purchase canceled since),
    * SalesClosedError, SalesNotOpenError (both before charging when the pre-check saw them),
    * PaymentDeclinedError,
-   * IdempotencyKeyInUseError (the attempt was refunded already, or `keyStillClaimed` answered false
+   * IdempotencyKeyInUseError (the attempt was refunded already, or recorded with another
+   * `paymentToken`: the Idempotency-Key reused with another request; or `keyStillClaimed` answered false
    * right before the charge: the request's Idempotency-Key claim lapsed), PurchaseNotReplicatedError (not
    * confirmed by REDIS_WAIT_REPLICAS replicas in time; see confirmReplicated).
    */
@@ -65,6 +66,7 @@ export class PurchaseCheckout {
     purchaseId: string,
     hold: HoldCheck,
     keyStillClaimed?: () => Promise<boolean>,
+    paymentToken: string | null = null,
   ): Promise<Purchase> {
     const { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales } = hold;
     // Checked before charging, so a hold that plainly cannot be bought costs no charge.
@@ -103,6 +105,8 @@ export class PurchaseCheckout {
               currency,
               // The purchase id follows from user, Idempotency-Key and hold: a retry charges the same key.
               idempotencyKey: purchaseId,
+              // Kept with the attempt: every charge of this key sends it (a retry, the reconciler).
+              paymentToken,
             },
             keyStillClaimed,
           );
@@ -266,11 +270,20 @@ export class PurchaseCheckout {
       );
     const unclaim = () => this.dropClaim(attempt.performanceId, attempt.reservationId, attempt.purchaseId);
     let begun: PaymentAttemptStatus;
+    let otherToken: boolean;
     try {
-      begun = await this.attempts.begin(attempt);
+      ({ status: begun, otherToken } = await this.attempts.begin(attempt));
     } catch (error) {
       await unclaim();
       throw error;
+    }
+    if (otherToken) {
+      // The key's first request paid with another token: charging its key with this one would be
+      // another request under the processor's idempotency key (an error at Stripe). Nothing was
+      // changed. Its claim on the hold stays while that attempt's charge may be in flight or
+      // unknown (PENDING, CHARGED: it lapses with its lease); else it is dropped (a declined card, say).
+      if (begun !== PaymentAttemptStatus.Pending && begun !== PaymentAttemptStatus.Charged) await unclaim();
+      throw tokenReused();
     }
     if (begun === PaymentAttemptStatus.Refunded || begun === PaymentAttemptStatus.RefundOwed) {
       await unclaim();
@@ -284,7 +297,7 @@ export class PurchaseCheckout {
     if (keyStillClaimed && !(await keyStillClaimed())) throw lostKeyClaim();
     let chargeId: string;
     try {
-      ({ chargeId } = await this.gateway.charge(attempt));
+      ({ chargeId } = await this.gateway.charge(chargeRequestOf(attempt)));
     } catch (error) {
       if (error instanceof PaymentDeclinedError) {
         await this.attempts.resolve(attempt.purchaseId, PaymentAttemptStatus.Declined);
@@ -310,6 +323,16 @@ export class PurchaseCheckout {
     if (keyStillClaimed && !(await keyStillClaimed())) throw lostKeyClaim();
     return { chargeId: '', completed };
   }
+}
+
+/**
+ * A request whose Idempotency-Key was used before with another `paymentToken` (same key, another
+ * request): the 409 of a key reused. Never names either token.
+ */
+export function tokenReused(): IdempotencyKeyInUseError {
+  return new IdempotencyKeyInUseError(
+    'Idempotency-Key was already used with another paymentToken; retry with a new Idempotency-Key',
+  );
 }
 
 /** A request that lost its Idempotency-Key claim before its charge (or its free sale). */

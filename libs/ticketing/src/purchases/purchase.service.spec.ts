@@ -9,7 +9,12 @@ import {
   PurchaseNotReplicatedError,
 } from '../errors';
 import { newIdOf, performanceOfId } from '../ids';
-import { IDEMPOTENCY_ANSWER_TTL_SECONDS, IDEMPOTENCY_RETRY_AFTER_SECONDS, purchaseIdFor } from './idempotency';
+import {
+  digestOfPaymentToken,
+  IDEMPOTENCY_ANSWER_TTL_SECONDS,
+  IDEMPOTENCY_RETRY_AFTER_SECONDS,
+  purchaseIdFor,
+} from './idempotency';
 import { IdempotencyStore } from './idempotency.store';
 import type { Purchase } from './purchase';
 import { PurchaseCheckout } from './purchase-checkout';
@@ -106,7 +111,7 @@ describe('PurchaseService', () => {
       leaseMs: 2 * GATEWAY_TIMEOUT_MS,
       operator: false,
     });
-    expect(checkout.buy).toHaveBeenCalledWith(USER, HOLD, 7, purchase.id, hold);
+    expect(checkout.buy).toHaveBeenCalledWith(USER, HOLD, 7, purchase.id, hold, undefined, null);
     expect(keys.claim).not.toHaveBeenCalled();
   });
 
@@ -138,7 +143,7 @@ describe('PurchaseService', () => {
     expect(purchase.id).toBe(purchaseIdFor(USER, 'key-1', HOLD, 7));
     expect(keys.recordOf).toHaveBeenCalledWith(USER, 'key-1');
     expect(checkout.buy).toHaveBeenCalledTimes(1);
-    expect(keys.answer).toHaveBeenCalledWith('record', purchase, IDEMPOTENCY_ANSWER_TTL_SECONDS);
+    expect(keys.answer).toHaveBeenCalledWith('record', purchase, null, IDEMPOTENCY_ANSWER_TTL_SECONDS);
     expect(keys.release).not.toHaveBeenCalled();
     // The hold is claimed under the same id, so a retry with the key is the same attempt.
     expect(store.claimHold).toHaveBeenCalledWith(7, HOLD, expect.objectContaining({ purchaseId: purchase.id }));
@@ -177,6 +182,55 @@ describe('PurchaseService', () => {
     const stored = bought('0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f');
     const { purchases, checkout } = service({ outcome: 'TAKEN', record: JSON.stringify(stored) });
     expect(await purchases.purchase(USER, HOLD, 'key-1')).toEqual(stored);
+    expect(checkout.buy).not.toHaveBeenCalled();
+  });
+
+  it('passes the payment token on to the buy, and keeps only its digest with the answer', async () => {
+    const { purchases, keys, checkout } = service();
+    const purchase = await purchases.purchase(USER, HOLD, 'key-1', 'pm_card_visa');
+    expect(checkout.buy).toHaveBeenCalledWith(USER, HOLD, 7, purchase.id, hold, expect.any(Function), 'pm_card_visa');
+    expect(keys.answer).toHaveBeenCalledWith(
+      'record',
+      purchase,
+      digestOfPaymentToken('pm_card_visa'),
+      IDEMPOTENCY_ANSWER_TTL_SECONDS,
+    );
+    expect(JSON.stringify(keys.answer.mock.calls)).not.toContain('pm_card_visa');
+    const other = service();
+    await other.purchases.purchase(USER, HOLD, undefined, 'pm_card_visa');
+    expect(other.checkout.buy).toHaveBeenCalledWith(USER, HOLD, 7, expect.any(String), hold, undefined, 'pm_card_visa');
+  });
+
+  it('replays the stored answer to the same token, and refuses another token (or none) as a key reused', async () => {
+    const stored = {
+      ...bought('0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f'),
+      paymentTokenDigest: digestOfPaymentToken('pm_1'),
+    };
+    const { paymentTokenDigest: _, ...purchase } = stored;
+    const { purchases, checkout } = service({ outcome: 'TAKEN', record: JSON.stringify(stored) });
+    expect(await purchases.purchase(USER, HOLD, 'key-1', 'pm_1')).toEqual(purchase);
+    for (const token of ['pm_2', null]) {
+      await expect(purchases.purchase(USER, HOLD, 'key-1', token)).rejects.toMatchObject({
+        code: 'IdempotencyKeyInUse',
+        message: expect.stringMatching(/another paymentToken/),
+      });
+    }
+    expect(checkout.buy).not.toHaveBeenCalled();
+    // An answer stored without a digest (none sent, or before tokens were kept) is a request without one.
+    const { paymentTokenDigest: __, ...old } = stored;
+    const before = service({ outcome: 'TAKEN', record: JSON.stringify(old) });
+    expect(await before.purchases.purchase(USER, HOLD, 'key-1')).toEqual(purchase);
+    await expect(before.purchases.purchase(USER, HOLD, 'key-1', 'pm_1')).rejects.toThrow(/another paymentToken/);
+  });
+
+  it('refuses a malformed payment token before any work, never quoting it', async () => {
+    const { purchases, checkout, store } = service();
+    for (const token of ['', 'a b', 'x'.repeat(501), 'caf\u00e9', 42 as unknown as string]) {
+      const refused = purchases.purchase(USER, HOLD, 'key-1', token);
+      await expect(refused).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(refused).rejects.toThrow('paymentToken must be 1-500 printable ASCII characters without spaces');
+    }
+    expect(store.claimHold).not.toHaveBeenCalled();
     expect(checkout.buy).not.toHaveBeenCalled();
   });
 

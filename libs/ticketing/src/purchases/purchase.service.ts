@@ -6,6 +6,7 @@ import { newIdOf } from '../ids';
 import { assertIdempotencyKey, assertUserId } from '../input';
 import {
   claimRenewalMs,
+  digestOfPaymentToken,
   IDEMPOTENCY_ANSWER_TTL_SECONDS,
   IDEMPOTENCY_RETRY_AFTER_SECONDS,
   isClaim,
@@ -14,7 +15,8 @@ import {
 } from './idempotency';
 import { IdempotencyStore } from './idempotency.store';
 import { Purchase } from './purchase';
-import { holdClaimLeaseMs, PurchaseCheckout } from './purchase-checkout';
+import { holdClaimLeaseMs, PurchaseCheckout, tokenReused } from './purchase-checkout';
+import { assertPaymentToken } from './payment-token';
 import { HoldCheck, PurchaseStore } from './purchase.store';
 
 /**
@@ -39,21 +41,30 @@ export class PurchaseService {
    * (refunding the charge if the hold can no longer be bought). The payment attempt is recorded
    * in PostgreSQL before the charge, so `batch` refunds a charge whose purchase never happened
    * (P9). With an `idempotencyKey`, the same user and key get the first successful answer again
-   * for 24 h, also while racing. Throws InvalidInputError, NotFoundError('reservation'),
+   * for 24 h, also while racing. `paymentToken` (what the processor's client SDK returned, or null)
+   * goes to the gateway with the charge and is kept with the payment attempt, so every charge of it
+   * sends the same one; a request whose key was used with another token is a 409 (the key reused
+   * with another request), as one for another hold. Throws InvalidInputError, NotFoundError('reservation'),
    * IdempotencyKeyInUseError and the errors of PurchaseCheckout.buy.
    */
-  async purchase(userId: string, holdId: string, idempotencyKey?: string): Promise<Purchase> {
+  async purchase(
+    userId: string,
+    holdId: string,
+    idempotencyKey?: string,
+    paymentToken: string | null = null,
+  ): Promise<Purchase> {
     assertUserId(userId);
     if (idempotencyKey !== undefined) assertIdempotencyKey(idempotencyKey);
+    assertPaymentToken(paymentToken);
     const performanceId = await this.store.performanceOfHold(holdId);
     if (performanceId === null) throw new NotFoundError('reservation');
     if (idempotencyKey === undefined) {
       const purchaseId = newIdOf(performanceId);
       const hold = await this.claimHold(performanceId, holdId, userId, purchaseId);
-      return this.checkout.buy(userId, holdId, performanceId, purchaseId, hold);
+      return this.checkout.buy(userId, holdId, performanceId, purchaseId, hold, undefined, paymentToken);
     }
     const purchaseId = purchaseIdFor(userId, idempotencyKey, holdId, performanceId);
-    return this.buyOnce(userId, holdId, performanceId, purchaseId, idempotencyKey);
+    return this.buyOnce(userId, holdId, performanceId, purchaseId, idempotencyKey, paymentToken);
   }
 
   /**
@@ -100,7 +111,9 @@ export class PurchaseService {
    * renewed while the request works: a claim whose request died lapses within a lease and a retry
    * takes over, finding the purchase the dead request may have made (its id comes from user, key
    * and hold).
-   * A failed attempt drops its claim, so a retry runs again.
+   * A failed attempt drops its claim, so a retry runs again. The stored answer keeps a digest of the
+   * request's payment token (never the token): a retry with another token is refused as one for
+   * another hold is; before an answer, the payment attempt's token decides (PurchaseCheckout).
    */
   private async buyOnce(
     userId: string,
@@ -108,6 +121,7 @@ export class PurchaseService {
     performanceId: number,
     purchaseId: string,
     key: string,
+    paymentToken: string | null,
   ): Promise<Purchase> {
     const record = this.keys.recordOf(userId, key);
     const claim = newClaim();
@@ -132,10 +146,11 @@ export class PurchaseService {
       // The key was answered: no request of it works on this hold any more, so a claim just
       // taken for it (the key used for another hold) is dropped and blocks no purchase.
       if (hold.claim === 'CLAIMED') await this.store.releaseHoldClaim(performanceId, holdId, purchaseId);
-      const answer = purchaseFromAnswer(claimed.record);
+      const { purchase: answer, paymentTokenDigest } = purchaseFromAnswer(claimed.record);
       if (answer.reservationId !== holdId) {
         throw new IdempotencyKeyInUseError('Idempotency-Key was already used for another reservation');
       }
+      if (paymentTokenDigest !== digestOfPaymentToken(paymentToken)) throw tokenReused();
       return answer;
     }
 
@@ -158,27 +173,42 @@ export class PurchaseService {
     // it is renewed, and a claim another request took over meanwhile is not charged on.
     const keyStillClaimed = () => (Date.now() - confirmedAt < leaseMs / 2 ? Promise.resolve(true) : renew());
     try {
-      purchase = await this.checkout.buy(userId, holdId, performanceId, purchaseId, hold, keyStillClaimed);
+      purchase = await this.checkout.buy(
+        userId,
+        holdId,
+        performanceId,
+        purchaseId,
+        hold,
+        keyStillClaimed,
+        paymentToken,
+      );
     } catch (error) {
       clearInterval(renewal);
       await this.keys.release(record, claim);
       throw error;
     }
     clearInterval(renewal);
-    await this.keys.answer(record, purchase, IDEMPOTENCY_ANSWER_TTL_SECONDS);
+    await this.keys.answer(record, purchase, digestOfPaymentToken(paymentToken), IDEMPOTENCY_ANSWER_TTL_SECONDS);
     return purchase;
   }
 }
 
-/** A stored Idempotency-Key answer (a purchase as JSON) read back. */
-function purchaseFromAnswer(stored: string): Purchase {
-  const answer = JSON.parse(stored) as Omit<Purchase, 'createdAt' | 'canceledAt'> & {
+/**
+ * A stored Idempotency-Key answer (a purchase as JSON, with the digest of the payment token of the
+ * request that made it: null for none, and for an answer stored before tokens were kept) read back.
+ */
+function purchaseFromAnswer(stored: string): { purchase: Purchase; paymentTokenDigest: string | null } {
+  const { paymentTokenDigest, ...answer } = JSON.parse(stored) as Omit<Purchase, 'createdAt' | 'canceledAt'> & {
     createdAt: string;
     canceledAt: string | null;
+    paymentTokenDigest?: string | null;
   };
   return {
-    ...answer,
-    createdAt: new Date(answer.createdAt),
-    canceledAt: answer.canceledAt === null ? null : new Date(answer.canceledAt),
+    purchase: {
+      ...answer,
+      createdAt: new Date(answer.createdAt),
+      canceledAt: answer.canceledAt === null ? null : new Date(answer.canceledAt),
+    },
+    paymentTokenDigest: paymentTokenDigest ?? null,
   };
 }

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import Redis from 'ioredis';
+import { Env } from '@app/config';
 import { AdminPurchases } from './admin-purchases';
 import { WindowRefunds } from './window-refunds';
 import { IdempotencyStore } from './idempotency.store';
@@ -11,6 +13,7 @@ import { PurchaseFlushStore } from './purchase-flush.store';
 import { PurchaseReader } from './purchase-reader';
 import { PurchaseService } from './purchase.service';
 import { PurchaseStore } from './purchase.store';
+import { SandboxPaymentGateway } from './sandbox-payment-gateway';
 import { SeatReconcileStore } from '../seats/seat-reconcile.store';
 import { SalesClosureSettler } from '../seats/sales-closure-settler';
 import { SeatReconciler } from '../seats/seat-reconciler';
@@ -22,12 +25,18 @@ import { TicketingModule } from '../ticketing.module';
  * (ConfigModule), `Clock` (CoreModule), `Redis` (RedisModule) and repositories (DatabaseModule); a
  * cancel rebuilds a performance Redis lost (SeatStateModule); the seat reconciler settles closures
  * to sales (TicketingModule's SeatStateStore). Payments go through
- * `PaymentGateway`, approving by default: override that provider to use another gateway.
+ * `PaymentGateway`: ApprovingPaymentGateway, or SandboxPaymentGateway with PAYMENT_GATEWAY=sandbox;
+ * override that provider to use another gateway.
  */
 @Module({
   imports: [SeatStateModule, TicketingModule],
   providers: [
-    { provide: PaymentGateway, useClass: ApprovingPaymentGateway },
+    {
+      provide: PaymentGateway,
+      inject: [Env, Redis],
+      useFactory: (env: Env, redis: Redis): PaymentGateway =>
+        env.PAYMENT_GATEWAY === 'sandbox' ? new SandboxPaymentGateway(redis) : new ApprovingPaymentGateway(env),
+    },
     PurchaseStore,
     IdempotencyStore,
     PurchaseCheckout,

@@ -1,0 +1,75 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import { PaymentDeclinedError } from '../errors';
+import { sandboxChargeKey } from '../redis-keys';
+import { ChargeRequest, PaymentGateway, RefundRequest } from './payment-gateway';
+
+/** The sandbox's test tokens (`paymentToken` of POST /purchases), as a processor's test cards. */
+export const SANDBOX_TOKENS = {
+  /** Every charge with it is declined: 402, nothing charged. */
+  decline: 'tok_decline',
+  /** The first charge of a key is made and its answer lost; every later ask of that key answers it. */
+  timeout: 'tok_timeout',
+} as const;
+
+/**
+ * How long, in seconds, the sandbox remembers a `tok_timeout` charge: 24 h, as Stripe keeps an
+ * idempotency key. A retry or the reconciler comes far sooner (PAYMENT_RECONCILE_AFTER_SECONDS).
+ */
+export const SANDBOX_CHARGE_TTL_SECONDS = 24 * 60 * 60;
+
+/**
+ * A charge the gateway made whose answer never came (a timeout, a connection cut after the
+ * processor took it): its outcome is unknown to the caller. Not a DomainError: it is a failure of a
+ * dependency, answered as any other gateway failure (500, the attempt left PENDING for a same-key
+ * retry or `batch`'s reconciler). Its message never names the buyer's token.
+ */
+export class PaymentOutcomeUnknownError extends Error {
+  constructor() {
+    super('payment gateway: the charge was sent but its answer was lost; its outcome is unknown');
+    this.name = 'PaymentOutcomeUnknownError';
+  }
+}
+
+/**
+ * PAYMENT_GATEWAY=sandbox (refused in production): moves no money, and reads the buyer's
+ * `paymentToken` as a processor reads its test cards, so a running stack can try the 402 and the
+ * unknown-outcome paths. `tok_decline`: declined (PaymentDeclinedError). `tok_timeout`: the first
+ * charge of an idempotency key is recorded in the sandbox's books and answered with
+ * PaymentOutcomeUnknownError; every later charge of that key (a retry with the same Idempotency-Key,
+ * `batch`'s reconciler) answers that charge, as a processor answers a repeated idempotency key.
+ * Anything else, or no token: approved. Refunds: approved. A charge's id follows from its key
+ * (`ch_sandbox_<key>`), so every process and every ask agree on it.
+ *
+ * Its books: only the `tok_timeout` charges, in Redis under the deployment's REDIS_KEY_PREFIX
+ * ({@link sandboxChargeKey}), one `SET NX` each, kept 24 h, so the api that lost the answer and the
+ * `batch` that learns it see one charge. Every other outcome follows from the token alone.
+ */
+@Injectable()
+export class SandboxPaymentGateway extends PaymentGateway {
+  constructor(@Inject(Redis) private readonly redis: Redis) {
+    super();
+  }
+
+  async charge(request: ChargeRequest): Promise<{ chargeId: string }> {
+    const chargeId = `ch_sandbox_${request.idempotencyKey}`;
+    if (request.paymentToken === SANDBOX_TOKENS.decline) {
+      throw new PaymentDeclinedError('payment was declined (sandbox gateway: the declining test token)');
+    }
+    if (request.paymentToken === SANDBOX_TOKENS.timeout) {
+      const first = await this.redis.set(
+        sandboxChargeKey(request.idempotencyKey),
+        chargeId,
+        'EX',
+        SANDBOX_CHARGE_TTL_SECONDS,
+        'NX',
+      );
+      if (first === 'OK') throw new PaymentOutcomeUnknownError();
+    }
+    return { chargeId };
+  }
+
+  refund(_request: RefundRequest): Promise<void> {
+    return Promise.resolve();
+  }
+}
