@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv as parseEnvFile } from 'node:util';
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { Env, EnvSource, parseEnv } from './env';
+import { Env, EnvApp, EnvSource, parseEnv } from './env';
 
 /**
  * The only reader of process.env and of the `.env` file: every entry point (the apps, their
@@ -12,11 +12,14 @@ import { Env, EnvSource, parseEnv } from './env';
 @Global()
 @Module({})
 export class ConfigModule {
-  /** `Env` from {@link loadEnv}; `overrides` lets tests and scripts change single values. Throws ConfigError. */
-  static forRoot(overrides: EnvSource = {}): DynamicModule {
+  /**
+   * `Env` from {@link loadEnv}, with the rules of `app` when given; `overrides` lets tests and
+   * scripts change single values. Throws ConfigError.
+   */
+  static forRoot(overrides: EnvSource = {}, app?: EnvApp): DynamicModule {
     return {
       module: ConfigModule,
-      providers: [{ provide: Env, useFactory: () => loadEnv(overrides) }],
+      providers: [{ provide: Env, useFactory: () => loadEnv(overrides, app) }],
       exports: [Env],
     };
   }
@@ -25,10 +28,11 @@ export class ConfigModule {
 /**
  * The configuration, validated: `overrides` over process.env over the `.env` file of the working
  * directory (when there is one; a variable set in the environment wins, as with Nest's
- * ConfigModule). Throws ConfigError naming every invalid variable.
+ * ConfigModule), checked with the rules of `app` when given (the mailer's pool). Throws ConfigError
+ * naming every invalid variable.
  */
-export function loadEnv(overrides: EnvSource = {}): Readonly<Env> {
-  return parseEnv({ ...envFile(), ...process.env, ...overrides });
+export function loadEnv(overrides: EnvSource = {}, app?: EnvApp): Readonly<Env> {
+  return parseEnv({ ...envFile(), ...process.env, ...overrides }, app);
 }
 
 /** Where the local stack's mail catcher listens, and whether to run one (see {@link mailCatcher}). */
