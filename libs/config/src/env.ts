@@ -692,8 +692,9 @@ export class Env {
 
   /**
    * Ticket-transfer offers (1-10000) one sender may make in any hour, and different senders one
-   * address may be sent offers by in any hour (429 TooManyTransferOffers past either): each offer
-   * e-mails the address its sender typed.
+   * address may be sent offers by in any hour; three times as many offers one address may be sent in
+   * any hour by all senders together (429 TooManyTransferOffers past any): each offer e-mails the
+   * address its sender typed.
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()
