@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv as parseEnvFile } from 'node:util';
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Logger, Module } from '@nestjs/common';
 import { Env, EnvApp, EnvSource, parseEnv } from './env';
+import { unknownEnvFileKeyWarnings } from './env-file-keys';
 
 /**
  * The only reader of process.env and of the `.env` file: every entry point (the apps, their
@@ -19,7 +20,17 @@ export class ConfigModule {
   static forRoot(overrides: EnvSource = {}, app?: EnvApp): DynamicModule {
     return {
       module: ConfigModule,
-      providers: [{ provide: Env, useFactory: () => loadEnv(overrides, app) }],
+      providers: [
+        {
+          provide: Env,
+          useFactory: () => {
+            const env = loadEnv(overrides, app);
+            // Here, not in the early loadEnv of a main: the warning goes to the app's own logs.
+            warnUnknownEnvFileKeys();
+            return env;
+          },
+        },
+      ],
       exports: [Env],
     };
   }
@@ -61,6 +72,26 @@ export function mailCatcher(overrides: EnvSource = {}): MailCatcher {
     webPort: env.MAIL_CATCHER_WEB_PORT,
     smtpUrl: run ? `smtp://127.0.0.1:${env.MAIL_CATCHER_SMTP_PORT}` : env.SMTP_URL,
   };
+}
+
+/** The warnings logged so far: each once per process, however many modules load the configuration. */
+const warned = new Set<string>();
+
+/**
+ * Warns (logger context `Config`), once per process, of each key of the `.env` file of the working
+ * directory that no setting reads and that is not one of Docker Compose's, naming the nearest
+ * known key when one is close (`.env sets REDIS_ULR, which no setting reads (ignored); did you mean
+ * REDIS_URL?`). A warning, not a refusal: Compose reads the same file. Only the file's keys: the
+ * process environment holds every other program's variables. Every Nest process does it when its
+ * ConfigModule loads; a CLI without one (migrate.js) calls it itself.
+ */
+export function warnUnknownEnvFileKeys(): void {
+  const logger = new Logger('Config');
+  for (const line of unknownEnvFileKeyWarnings(Object.keys(envFile()))) {
+    if (warned.has(line)) continue;
+    warned.add(line);
+    logger.warn(line);
+  }
 }
 
 function envFile(): EnvSource {

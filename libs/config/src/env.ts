@@ -795,30 +795,32 @@ const DEV_TICKET_SECRET = 'dev-only-ticket-secret-change-me-0123456789';
  */
 export type EnvApp = 'mailer';
 
+/** Every variable the configuration reads: those of {@link Env}, and those it has no default for. */
+export const ENV_KEYS: readonly string[] = [
+  ...Object.keys(new Env()),
+  'JWT_ACCESS_SECRET',
+  'JWT_REFRESH_SECRET',
+  'TICKET_SIGNING_SECRET',
+  'WAITING_ROOM_SECRET',
+  'ADMIN_EMAIL',
+  'ADMIN_PASSWORD',
+  'DOCS_ENABLED',
+  'METRICS_PORT',
+  'REDIS_CLUSTER_NODES',
+  'PASSWORD_RESET_URL',
+  'EMAIL_VERIFICATION_URL',
+  'TICKET_TRANSFER_URL',
+  'SMTP_BULK_URL',
+  'MAIL_BULK_FROM',
+];
+
 /**
  * Validates the environment once, with the rules of `app` when given (the mailer: see
  * {@link mailerPoolProblem}); throws a ConfigError naming every bad variable.
  */
 export function parseEnv(source: EnvSource, app?: EnvApp): Readonly<Env> {
-  const known = Object.keys(new Env());
   const picked: EnvSource = {};
-  for (const key of [
-    ...known,
-    'JWT_ACCESS_SECRET',
-    'JWT_REFRESH_SECRET',
-    'TICKET_SIGNING_SECRET',
-    'WAITING_ROOM_SECRET',
-    'ADMIN_EMAIL',
-    'ADMIN_PASSWORD',
-    'DOCS_ENABLED',
-    'METRICS_PORT',
-    'REDIS_CLUSTER_NODES',
-    'PASSWORD_RESET_URL',
-    'EMAIL_VERIFICATION_URL',
-    'TICKET_TRANSFER_URL',
-    'SMTP_BULK_URL',
-    'MAIL_BULK_FROM',
-  ]) {
+  for (const key of ENV_KEYS) {
     const value = source[key];
     if (value !== undefined && value !== '') picked[key] = value;
   }

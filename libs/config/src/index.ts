@@ -1,4 +1,4 @@
-export { ConfigModule, loadEnv, mailCatcher, testRedisClusterRequested } from './config.module';
+export { ConfigModule, loadEnv, mailCatcher, testRedisClusterRequested, warnUnknownEnvFileKeys } from './config.module';
 export type { MailCatcher } from './config.module';
 export { isCurrencyCode, minorUnitDigits } from './currency';
 export {

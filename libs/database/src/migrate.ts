@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConfigError, loadEnv } from '@app/config';
+import { ConfigError, loadEnv, warnUnknownEnvFileKeys } from '@app/config';
 import { dataSourceOptions } from './data-source.options';
 import { DatabaseConnectError, openDatabase, revertLastMigration, runMigrations } from './database-bootstrap';
 import { MigrateUsageError, parseMigrateArgs } from './migrate-args';
@@ -21,6 +21,7 @@ import { MigrateUsageError, parseMigrateArgs } from './migrate-args';
 async function main(): Promise<void> {
   const command = parseMigrateArgs(process.argv.slice(2));
   const env = loadEnv();
+  warnUnknownEnvFileKeys();
   const dataSource = await openDatabase({ ...dataSourceOptions(env), url: env.DATABASE_URL });
   try {
     if (command.command === 'revert') {
