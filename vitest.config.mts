@@ -71,6 +71,7 @@ const NOT_ON_CLUSTER = [
   'libs/database/src/migrations/1799670000000-PurchaseRefundsPurchaseFk.int-spec.ts',
   'libs/database/src/repositories/refund-owed.int-spec.ts',
   'libs/database/src/repositories/single-use-tokens.int-spec.ts',
+  'libs/ticketing/src/notifications/send-claimed.int-spec.ts',
   'libs/messaging/src/amqp.connection.int-spec.ts',
   'libs/messaging/src/amqp.shutdown.int-spec.ts',
   'libs/messaging/src/amqp.shutdown-cut.int-spec.ts',

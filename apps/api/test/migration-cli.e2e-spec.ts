@@ -4,24 +4,35 @@ import { delimiter, join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
-import { dataSourceOptions } from '@app/database';
-import { createTestEnvWithoutDatabase, dropDatabase, freePort, SERVER_DATABASE_URL, TestEnv } from '@app/testing';
+import { dataSourceOptions, MIGRATION_LOCK_KEY } from '@app/database';
+import {
+  createTestEnv,
+  createTestEnvWithoutDatabase,
+  dropDatabase,
+  freePort,
+  SERVER_DATABASE_URL,
+  TestEnv,
+  waitUntil,
+} from '@app/testing';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
 /**
- * `npm run migration:run` as package.json has it, without its first step (`build-if-stale`: the
- * test runs on a built tree, and two builds at once would race), from the repository's root.
+ * `npm run <script>` (`migration:run`, `migration:revert`) as package.json has it, without its
+ * first step (`build-if-stale`: the test runs on a built tree, and two builds at once would race),
+ * from the repository's root.
  */
-function migrationRunCommand(): string {
+function npmScriptCommand(script: string): string {
   const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
     .scripts;
-  const [build, ...rest] = scripts['migration:run'].split(' && ');
+  const [build, ...rest] = scripts[script].split(' && ');
   if (build !== 'node scripts/build-if-stale.mjs' || rest.length === 0) {
-    throw new Error(`unexpected migration:run script: ${scripts['migration:run']}`);
+    throw new Error(`unexpected ${script} script: ${scripts[script]}`);
   }
   return rest.join(' && ');
 }
+
+const migrationRunCommand = () => npmScriptCommand('migration:run');
 
 /** Runs `command` in a shell as npm would (node_modules/.bin on the PATH): its code and its output. */
 function run(command: string, env: TestEnv): Promise<{ code: number | null; output: string }> {
@@ -101,5 +112,65 @@ describe('npm run migration:run (the built command against real PostgreSQL)', ()
     expect(output.trim()).toBe(
       `cannot connect to PostgreSQL at 127.0.0.1:${port} (DATABASE_URL): connect ECONNREFUSED 127.0.0.1:${port}`,
     );
+  });
+});
+
+describe('npm run migration:revert (the built command against real PostgreSQL)', () => {
+  let env: TestEnv | undefined;
+  let db: Client | undefined;
+  afterAll(async () => {
+    await db?.end();
+    if (env) await dropDatabase(env.DATABASE_URL);
+  });
+
+  /** The names of the applied migrations, oldest first. */
+  const applied = async (client: Client) =>
+    (await client.query<{ name: string }>('SELECT name FROM migrations ORDER BY id')).rows.map((row) => row.name);
+
+  it('waits for the migration lock a concurrent run holds, then reverts the last migration alone and says which; --transaction none reverts a CONCURRENTLY one', async () => {
+    env = await createTestEnv();
+    const names = (dataSourceOptions(parseEnv(env)).migrations as { name: string }[]).map((m) => m.name);
+    db = new Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+    expect(await applied(db)).toEqual(names);
+
+    // This session holds the lock, as a replica migrating at its start (or a migration:run) does.
+    await db.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    const command = npmScriptCommand('migration:revert');
+    let finished = false;
+    const revert = run(command, env).finally(() => (finished = true));
+    const session = db;
+    await waitUntil(async () => {
+      const { rows } = await session.query<{ asking: number }>(
+        `SELECT count(*)::int AS asking FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%pg_try_advisory_lock%'`,
+      );
+      return rows[0].asking > 0;
+    }, 'the revert asks for the migration lock');
+    // Refused the lock, it can neither finish nor have reverted anything.
+    expect(finished).toBe(false);
+    expect(await applied(db)).toEqual(names);
+
+    await db.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    const first = await revert;
+    expect(first.code, first.output).toBe(0);
+    expect(first.output.trim()).toBe(`reverted migration: ${names[names.length - 1]}`);
+    expect(await applied(db)).toEqual(names.slice(0, -1));
+
+    // Down to a migration that drops its index CONCURRENTLY: refused in a transaction, nothing
+    // changed; reverted with --transaction none (npm appends `-- --transaction none` so).
+    const concurrent = 'SessionsValidFromIndex1799780000001';
+    while ((await applied(db)).at(-1) !== concurrent) {
+      const step = await run(command, env);
+      expect(step.code, step.output).toBe(0);
+    }
+    const inTransaction = await run(command, env);
+    expect(inTransaction.code).toBe(1);
+    expect(inTransaction.output).toMatch(/CONCURRENTLY.*inside a transaction.*--transaction none/);
+    expect((await applied(db)).at(-1)).toBe(concurrent);
+    const outside = await run(`${command} --transaction none`, env);
+    expect(outside.code, outside.output).toBe(0);
+    expect(outside.output.trim()).toBe(`reverted migration: ${concurrent}`);
+    expect(await applied(db)).toEqual(names.slice(0, names.indexOf(concurrent)));
   });
 });

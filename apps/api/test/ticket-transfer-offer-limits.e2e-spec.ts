@@ -7,14 +7,21 @@ import { buyTickets } from './support/mail';
 import { startTestApi } from './support/api';
 import { expectUniform } from './support/http';
 
-/** TICKET_TRANSFER_OFFERS_PER_HOUR of this file: small, so each bound is reached in a few offers. */
-const PER_HOUR = 3;
+/**
+ * TICKET_TRANSFER_OFFERS_PER_HOUR of this file: small, so each bound is reached in a few offers;
+ * above 3, so its square (what its senders could mail one address each within their own bound)
+ * is above the address's bound in all (3 × PER_HOUR).
+ */
+const PER_HOUR = 4;
+/** Offers one address may be sent in an hour by all senders together. */
+const TO_ADDRESS_PER_HOUR = 3 * PER_HOUR;
 
 /**
  * The hourly bounds of transfer offers over HTTP, on real PostgreSQL and Redis: one sender makes at
  * most PER_HOUR offers an hour (canceled ones count), and one address is sent offers by at most
- * PER_HOUR different senders an hour, so a flood of senders cannot fill a stranger's inbox, while no
- * one sender can close an address to the others (an offer made and canceled over and over).
+ * PER_HOUR different senders an hour, and at most 3 × PER_HOUR offers in all, so a flood of senders,
+ * or a few colluding ones, cannot fill a stranger's inbox, while no one sender can close an address
+ * to the others (an offer made and canceled over and over).
  */
 describe('ticket transfer offers: the hourly bounds (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
@@ -68,7 +75,8 @@ describe('ticket transfer offers: the hourly bounds (real PostgreSQL and Redis)'
 
   it('an address is sent offers by at most PER_HOUR different senders an hour; those senders may go on within their own bound', async () => {
     const address = `popular-${randomUUID()}@example.test`;
-    const senders = [await sender(2), await sender(), await sender()];
+    const senders = [await sender(2)];
+    while (senders.length < PER_HOUR) senders.push(await sender());
     for (const { session, ticketIds } of senders) await offerAndCancel(session, ticketIds[0], address);
 
     const late = await sender();
@@ -84,5 +92,28 @@ describe('ticket transfer offers: the hourly bounds (real PostgreSQL and Redis)'
     expect(
       offers.json().items.filter((item: { recipientEmail: string }) => item.recipientEmail === address),
     ).toHaveLength(2);
+  });
+
+  it('an address is sent at most 3 × PER_HOUR offers an hour in all: its PER_HOUR senders cannot each send PER_HOUR', async () => {
+    const address = `target-${randomUUID()}@example.test`;
+    const colluders: { session: TestSession; ticketIds: string[] }[] = [];
+    while (colluders.length < PER_HOUR) colluders.push(await sender());
+    // Round after round, each colluder offers its ticket to the address and withdraws it, until
+    // the address's bound in all is reached: each is still within its own bound.
+    let made = 0;
+    for (let round = 0; made < TO_ADDRESS_PER_HOUR; round += 1) {
+      for (const { session, ticketIds } of colluders) {
+        if (made === TO_ADDRESS_PER_HOUR) break;
+        await offerAndCancel(session, ticketIds[0], address);
+        made += 1;
+      }
+    }
+    const last = colluders[colluders.length - 1];
+    const refused = await offer(last.session, last.ticketIds[0], address);
+    expectTooMany(refused);
+    expect(refused.json().details).toMatchObject({ perHour: PER_HOUR, toAddressPerHour: TO_ADDRESS_PER_HOUR });
+    // The colluder has offers of its own hour left: to anyone else they go.
+    const elsewhere = await offer(last.session, last.ticketIds[0], `elsewhere-${randomUUID()}@example.test`);
+    expect(elsewhere.statusCode, elsewhere.body).toBe(202);
   });
 });

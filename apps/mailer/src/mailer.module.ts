@@ -14,7 +14,7 @@ export class MailerModule {
     return {
       module: MailerModule,
       imports: [
-        ConfigModule.forRoot(overrides),
+        ConfigModule.forRoot(overrides, 'mailer'),
         CoreModule,
         DatabaseModule,
         MessagingModule,

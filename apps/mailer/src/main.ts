@@ -7,7 +7,7 @@ import { mailerMetrics } from './mailer-metrics';
 import { MailerModule } from './mailer.module';
 
 async function main(): Promise<void> {
-  const env = loadEnv();
+  const env = loadEnv({}, 'mailer');
   const logger = createLogger({ app: 'mailer', level: env.LOG_LEVEL, dir: env.LOG_DIR, console: env.LOG_CONSOLE });
   const signals = ShutdownSignals.listen(logger);
   const app = await NestFactory.createApplicationContext(MailerModule.forRoot(), { logger, abortOnError: false });

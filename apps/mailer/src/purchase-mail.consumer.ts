@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import type { ConsumeMessage } from 'amqplib';
 import { Counter, Gauge } from 'prom-client';
-import { Env } from '@app/config';
+import { Env, MAILER_PREFETCH } from '@app/config';
 import {
   AmqpConnection,
   MailMessage,
@@ -21,12 +21,6 @@ import {
   TokenMailOutcome,
   TransferMailOutcome,
 } from '@app/ticketing';
-
-/**
- * Unacknowledged messages of the urgent mail queue the mailer works on at once (each holds a
- * database connection while it sends). The bulk queue's are MAIL_BULK_PREFETCH, besides these.
- */
-export const MAILER_PREFETCH = 8;
 
 /**
  * The mail queues a mailer consumes, as its metrics name them; each sends through the Mailer's

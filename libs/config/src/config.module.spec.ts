@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigModule, loadEnv, mailCatcher } from './config.module';
@@ -26,6 +27,23 @@ describe('loadEnv and ConfigModule: one source of configuration for every entry 
   it('reads the .env file of the working directory, under process.env and the overrides', () => {
     expect(loadEnv()).toMatchObject({ PORT: 4321, LOG_LEVEL: 'debug' });
     expect(loadEnv({ PORT: '5555' })).toMatchObject({ PORT: 5555 });
+  });
+
+  it("warns once of a key of the .env file that nothing reads, naming the nearest, not of the environment's", async () => {
+    writeFileSync(join(dir, '.env'), 'PORT=4321\nREDIS_ULR=redis://cache.internal:6379\nPOSTGRES_USER=boxoffice\n');
+    vi.stubEnv('REDIS_ULR_OF_ANOTHER_PROGRAM', 'x');
+    vi.stubEnv('REDIS_URL', undefined);
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      for (let i = 0; i < 2; i += 1) await Test.createTestingModule({ imports: [ConfigModule.forRoot()] }).compile();
+      expect(warn.mock.calls).toEqual([
+        ['.env sets REDIS_ULR, which no setting reads (ignored); did you mean REDIS_URL?'],
+      ]);
+      // A warning, not a refusal: the default stands.
+      expect(loadEnv().REDIS_URL).toBe('redis://127.0.0.1:6379');
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('gives the Nest apps the same values as the early loadEnv (logger, CLIs, migrations)', async () => {

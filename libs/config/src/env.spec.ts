@@ -4,15 +4,16 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   corsOrigins,
+  EnvApp,
   parseEnv,
   PRODUCTION_METRICS_PORT,
   productionSecretProblem,
   redisClusterNodes,
 } from './env';
 
-function problemsOf(source: Record<string, string>): string[] {
+function problemsOf(source: Record<string, string>, app?: EnvApp): string[] {
   try {
-    parseEnv(source);
+    parseEnv(source, app);
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -309,6 +310,33 @@ describe('parseEnv', () => {
         `MAIL_BULK_FROM must be an e-mail address or "Name <address>" (got ${JSON.stringify(from)})`,
       ]);
     }
+  });
+
+  it("refuses a mailer's pool without a connection for each e-mail in hand and two spare, naming both settings", () => {
+    // 8 urgent + MAIL_BULK_PREFETCH (2 by default) + 2 spare.
+    expect(problemsOf({ DATABASE_POOL_SIZE: '12' }, 'mailer')).toEqual([]);
+    expect(problemsOf({ DATABASE_POOL_SIZE: '11' }, 'mailer')).toEqual([
+      'DATABASE_POOL_SIZE must be at least 12 for the mailer with MAIL_BULK_PREFETCH=2: each of its 8 urgent and ' +
+        'MAIL_BULK_PREFETCH bulk e-mails in hand holds a database connection, and 2 are spare (got 11); ' +
+        'raise DATABASE_POOL_SIZE or lower MAIL_BULK_PREFETCH',
+    ]);
+    const bulk = { SMTP_BULK_URL: 'smtp://127.0.0.1:2525', MAIL_BULK_PREFETCH: '32' };
+    expect(problemsOf({ ...bulk, DATABASE_POOL_SIZE: '42' }, 'mailer')).toEqual([]);
+    expect(problemsOf({ ...bulk }, 'mailer')).toEqual([
+      expect.stringMatching(
+        /^DATABASE_POOL_SIZE must be at least 42 for the mailer with MAIL_BULK_PREFETCH=32: .*\(got 20\)/,
+      ),
+    ]);
+    // The default pool holds the default prefetch.
+    expect(problemsOf({}, 'mailer')).toEqual([]);
+  });
+
+  it('lets the api and batch (no app rules) run a pool smaller than the mailer needs', () => {
+    expect(parseEnv({ DATABASE_POOL_SIZE: '3' }).DATABASE_POOL_SIZE).toBe(3);
+    expect(
+      parseEnv({ DATABASE_POOL_SIZE: '1', SMTP_BULK_URL: 'smtp://127.0.0.1:2525', MAIL_BULK_PREFETCH: '32' })
+        .DATABASE_POOL_SIZE,
+    ).toBe(1);
   });
 
   it('bounds MAIL_BULK_PREFETCH by the shared SMTP pool only while SMTP_BULK_URL is unset', () => {

@@ -124,6 +124,23 @@ function IsServiceUrl(schemes: string[], message: string): PropertyDecorator {
 export const SMTP_POOL_CONNECTIONS = 5;
 
 /**
+ * Unacknowledged messages of the urgent mail queue (`<ns>.purchase-completed`) a mailer works on at
+ * once, beside MAIL_BULK_PREFETCH of the bulk queue.
+ */
+export const MAILER_PREFETCH = 8;
+
+/**
+ * Pool connections a mailer needs beyond one per message in hand ({@link MAILER_PREFETCH} +
+ * MAIL_BULK_PREFETCH). A message holds at most one at a time: its reads before its delivery
+ * transaction, the transaction (held while its e-mail is at the SMTP server), and, when that
+ * transaction was lost after the server took the e-mail, the one that writes its row again, one
+ * after the other; a copy of a message in hand waits for it holding none (deliverInTransaction).
+ * The spare ones are for the moment after a broker reconnection, when the old channel's messages
+ * finish beside the first ones of the new channel.
+ */
+export const MAILER_SPARE_DATABASE_CONNECTIONS = 2;
+
+/**
  * Most bulk notices a mailer may send at once (MAIL_BULK_PREFETCH) when they have a server of
  * their own (SMTP_BULK_URL): its pool opens that many connections.
  */
@@ -342,8 +359,8 @@ export class Env {
    * {@link SMTP_POOL_CONNECTIONS} connections (SMTP_BULK_URL unset), at most one fewer, so an
    * urgent e-mail always finds a free one (checked in parseEnv); with SMTP_BULK_URL, up to
    * {@link MAIL_BULK_PREFETCH_MAX}, the size of the bulk server's pool. The mailer's
-   * DATABASE_POOL_SIZE must stay above 8 + this (not checked here: the variable is every
-   * process's, and the api may run a smaller pool).
+   * DATABASE_POOL_SIZE must hold 8 + this + 2 (checked for the mailer only: parseEnv's `app`; the
+   * variable is every process's, and an api may run a smaller pool).
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()
@@ -684,8 +701,9 @@ export class Env {
 
   /**
    * Ticket-transfer offers (1-10000) one sender may make in any hour, and different senders one
-   * address may be sent offers by in any hour (429 TooManyTransferOffers past either): each offer
-   * e-mails the address its sender typed.
+   * address may be sent offers by in any hour; three times as many offers one address may be sent in
+   * any hour by all senders together (429 TooManyTransferOffers past any): each offer e-mails the
+   * address its sender typed.
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()
@@ -780,27 +798,38 @@ const DEV_ACCESS_SECRET = 'dev-only-access-secret-change-me-0123456789';
 const DEV_REFRESH_SECRET = 'dev-only-refresh-secret-change-me-0123456789';
 const DEV_TICKET_SECRET = 'dev-only-ticket-secret-change-me-0123456789';
 
-/** Validates the environment once; throws a ConfigError naming every bad variable. */
-export function parseEnv(source: EnvSource): Readonly<Env> {
-  const known = Object.keys(new Env());
+/**
+ * The process a configuration is for, when it has rules of its own beyond every process's: the
+ * mailer's pool must hold a connection for every mail message it works on at once.
+ */
+export type EnvApp = 'mailer';
+
+/** Every variable the configuration reads: those of {@link Env}, and those it has no default for. */
+export const ENV_KEYS: readonly string[] = [
+  ...Object.keys(new Env()),
+  'JWT_ACCESS_SECRET',
+  'JWT_REFRESH_SECRET',
+  'TICKET_SIGNING_SECRET',
+  'WAITING_ROOM_SECRET',
+  'ADMIN_EMAIL',
+  'ADMIN_PASSWORD',
+  'DOCS_ENABLED',
+  'METRICS_PORT',
+  'REDIS_CLUSTER_NODES',
+  'PASSWORD_RESET_URL',
+  'EMAIL_VERIFICATION_URL',
+  'TICKET_TRANSFER_URL',
+  'SMTP_BULK_URL',
+  'MAIL_BULK_FROM',
+];
+
+/**
+ * Validates the environment once, with the rules of `app` when given (the mailer: see
+ * {@link mailerPoolProblem}); throws a ConfigError naming every bad variable.
+ */
+export function parseEnv(source: EnvSource, app?: EnvApp): Readonly<Env> {
   const picked: EnvSource = {};
-  for (const key of [
-    ...known,
-    'JWT_ACCESS_SECRET',
-    'JWT_REFRESH_SECRET',
-    'TICKET_SIGNING_SECRET',
-    'WAITING_ROOM_SECRET',
-    'ADMIN_EMAIL',
-    'ADMIN_PASSWORD',
-    'DOCS_ENABLED',
-    'METRICS_PORT',
-    'REDIS_CLUSTER_NODES',
-    'PASSWORD_RESET_URL',
-    'EMAIL_VERIFICATION_URL',
-    'TICKET_TRANSFER_URL',
-    'SMTP_BULK_URL',
-    'MAIL_BULK_FROM',
-  ]) {
+  for (const key of ENV_KEYS) {
     const value = source[key];
     if (value !== undefined && value !== '') picked[key] = value;
   }
@@ -851,6 +880,8 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
         `${SMTP_POOL_CONNECTIONS} connections (SMTP_BULK_URL unset), so the urgent e-mails keep one (got ${env.MAIL_BULK_PREFETCH})`,
     );
   }
+  const poolProblem = app === 'mailer' ? mailerPoolProblem(env) : null;
+  if (poolProblem) problems.push(poolProblem);
   if (env.MAIL_RETRY_MAX_MS < env.MAIL_RETRY_BASE_MS) {
     problems.push('MAIL_RETRY_MAX_MS must not be below MAIL_RETRY_BASE_MS');
   }
@@ -885,6 +916,24 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
     .update('boxoffice waiting room')
     .digest('hex');
   return Object.freeze(env);
+}
+
+/**
+ * Why the mailer's DATABASE_POOL_SIZE is too small, or null: each of the {@link MAILER_PREFETCH}
+ * urgent and MAIL_BULK_PREFETCH bulk messages it works on at once holds a connection while its
+ * e-mail is at the SMTP server, and {@link MAILER_SPARE_DATABASE_CONNECTIONS} more are kept spare.
+ * With fewer, the e-mails in hand wait DATABASE_ACQUIRE_TIMEOUT_MS for a connection and fail,
+ * again and again, under any backlog.
+ */
+function mailerPoolProblem(env: Env): string | null {
+  const needed = MAILER_PREFETCH + env.MAIL_BULK_PREFETCH + MAILER_SPARE_DATABASE_CONNECTIONS;
+  if (env.DATABASE_POOL_SIZE >= needed) return null;
+  return (
+    `DATABASE_POOL_SIZE must be at least ${needed} for the mailer with MAIL_BULK_PREFETCH=${env.MAIL_BULK_PREFETCH}: ` +
+    `each of its ${MAILER_PREFETCH} urgent and MAIL_BULK_PREFETCH bulk e-mails in hand holds a database connection, ` +
+    `and ${MAILER_SPARE_DATABASE_CONNECTIONS} are spare (got ${env.DATABASE_POOL_SIZE}); ` +
+    'raise DATABASE_POOL_SIZE or lower MAIL_BULK_PREFETCH'
+  );
 }
 
 /**

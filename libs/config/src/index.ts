@@ -1,4 +1,4 @@
-export { ConfigModule, loadEnv, mailCatcher, testRedisClusterRequested } from './config.module';
+export { ConfigModule, loadEnv, mailCatcher, testRedisClusterRequested, warnUnknownEnvFileKeys } from './config.module';
 export type { MailCatcher } from './config.module';
 export { isCurrencyCode, minorUnitDigits } from './currency';
 export {
@@ -7,10 +7,12 @@ export {
   Env,
   MAIL_LINK_TOKEN,
   MAIL_LINK_TRANSFER_ID,
+  MAILER_PREFETCH,
+  MAILER_SPARE_DATABASE_CONNECTIONS,
   MAX_SEATS_PER_RESERVATION_CEILING,
   parseEnv,
   redisClusterNodes,
   SMTP_POOL_CONNECTIONS,
 } from './env';
-export type { EnvSource } from './env';
+export type { EnvApp, EnvSource } from './env';
 export { parseRange, TrustedProxies } from './trusted-proxies';

@@ -1,8 +1,8 @@
 import { Client } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
 
-/** Stable key of the advisory lock that lets one process at a time run migrations. */
-const MIGRATION_LOCK_KEY = 4_242_001;
+/** Stable key of the advisory lock that lets one process at a time run (or revert) migrations. */
+export const MIGRATION_LOCK_KEY = 4_242_001;
 
 /** Creates the database named in the URL when it does not exist yet. Safe to race. */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
@@ -76,8 +76,8 @@ export async function openDatabase(
 const MIGRATION_LOCK_RETRY_MS = 250;
 
 /**
- * Runs pending migrations under an advisory lock, so replicas starting together take turns; answers
- * the names of the migrations it applied, in order.
+ * Runs `work` holding the migration advisory lock, which replicas starting together, `npm run
+ * migration:run` and `npm run migration:revert` take in turns; answers what `work` answers.
  *
  * The lock is asked for again every MIGRATION_LOCK_RETRY_MS (pg_try_advisory_lock), not waited for
  * in one statement (pg_advisory_lock): a statement that waits holds its snapshot, and CREATE INDEX
@@ -85,7 +85,7 @@ const MIGRATION_LOCK_RETRY_MS = 250;
  * go, so a replica waiting for the lock would wait for the build, and the build for it, forever
  * (PostgreSQL sees no deadlock: the lock's holder is another session, idle, of the building process).
  */
-export async function runMigrations(dataSource: DataSource): Promise<string[]> {
+async function underMigrationLock<T>(dataSource: DataSource, work: () => Promise<T>): Promise<T> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
@@ -96,10 +96,51 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
       if (locked) break;
       await new Promise((resolve) => setTimeout(resolve, MIGRATION_LOCK_RETRY_MS));
     }
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    return applied.map((m) => m.name);
+    return await work();
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await runner.release();
   }
+}
+
+/**
+ * Runs pending migrations under the migration lock ({@link underMigrationLock}), so replicas
+ * starting together take turns; answers the names of the migrations it applied, in order.
+ */
+export function runMigrations(dataSource: DataSource): Promise<string[]> {
+  return underMigrationLock(dataSource, async () => {
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  });
+}
+
+/**
+ * How a revert runs the migration's `down`: `each` (the default) or `all`, in a transaction;
+ * `none`, outside one, for a migration that drops or builds indexes CONCURRENTLY
+ * (migrations/concurrent-index.ts), which PostgreSQL refuses in a transaction.
+ */
+export type RevertTransaction = 'each' | 'all' | 'none';
+
+/**
+ * Reverts the last applied migration (the latest by timestamp, as TypeORM picks it) under the
+ * migration lock ({@link underMigrationLock}), so it never runs beside a replica migrating at its
+ * start or a `migration:run`; answers its name, or null when none was applied.
+ */
+export function revertLastMigration(dataSource: DataSource, transaction: RevertTransaction): Promise<string | null> {
+  return underMigrationLock(dataSource, async () => {
+    const table = dataSource.options.migrationsTableName ?? 'migrations';
+    // The table is missing on a database never migrated (undoLastMigration creates it).
+    const appliedNames = async (): Promise<Set<string>> => {
+      const [{ found }]: { found: boolean }[] = await dataSource.query('SELECT to_regclass($1) IS NOT NULL AS found', [
+        table,
+      ]);
+      if (!found) return new Set();
+      const rows: { name: string }[] = await dataSource.query(`SELECT name FROM "${table}"`);
+      return new Set(rows.map((row) => row.name));
+    };
+    const before = await appliedNames();
+    await dataSource.undoLastMigration({ transaction });
+    const after = await appliedNames();
+    return [...before].find((name) => !after.has(name)) ?? null;
+  });
 }

@@ -4,9 +4,12 @@ export {
   databaseAddress,
   DatabaseConnectError,
   ensureDatabase,
+  MIGRATION_LOCK_KEY,
   openDatabase,
+  revertLastMigration,
   runMigrations,
 } from './database-bootstrap';
+export type { RevertTransaction } from './database-bootstrap';
 export { ENTITIES } from './entities';
 export { EventEntity } from './entities/event.entity';
 export { PERFORMANCE_STATUSES, PerformanceEntity } from './entities/performance.entity';

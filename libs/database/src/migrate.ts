@@ -1,20 +1,34 @@
 import 'reflect-metadata';
-import { ConfigError, loadEnv } from '@app/config';
+import { ConfigError, loadEnv, warnUnknownEnvFileKeys } from '@app/config';
 import { dataSourceOptions } from './data-source.options';
-import { DatabaseConnectError, openDatabase, runMigrations } from './database-bootstrap';
+import { DatabaseConnectError, openDatabase, revertLastMigration, runMigrations } from './database-bootstrap';
+import { MigrateUsageError, parseMigrateArgs } from './migrate-args';
 
 /**
- * `npm run migration:run`: applies the pending migrations as the apps do at start — the database
- * created when missing, then every migration in a transaction of its own under the apps' advisory
- * lock — so it may run beside replicas starting (or another run) and they take turns. TypeORM's own
- * CLI took no lock: two at once on an empty database both created the first tables and one failed
- * (a duplicate key in `pg_type`). Prints what it applied; exits 1 on a failure, having applied the
- * migrations before the one that failed.
+ * `npm run migration:run` (`migrate.js`): applies the pending migrations as the apps do at start —
+ * the database created when missing, then every migration in a transaction of its own under the
+ * apps' advisory lock — so it may run beside replicas starting (or another run) and they take
+ * turns. TypeORM's own CLI took no lock: two at once on an empty database both created the first
+ * tables and one failed (a duplicate key in `pg_type`). Prints what it applied.
+ *
+ * `npm run migration:revert` (`migrate.js revert [--transaction each|all|none]`): reverts the last
+ * applied migration under the same lock, so it waits for a replica migrating at its start (or a
+ * run) instead of undoing a migration under it, and prints what it reverted; `--transaction none`
+ * runs its `down` outside a transaction (the migrations that drop or build indexes CONCURRENTLY).
+ *
+ * Exits 1 on a failure (a run having applied the migrations before the one that failed).
  */
 async function main(): Promise<void> {
+  const command = parseMigrateArgs(process.argv.slice(2));
   const env = loadEnv();
+  warnUnknownEnvFileKeys();
   const dataSource = await openDatabase({ ...dataSourceOptions(env), url: env.DATABASE_URL });
   try {
+    if (command.command === 'revert') {
+      const reverted = await revertLastMigration(dataSource, command.transaction);
+      console.log(reverted ? `reverted migration: ${reverted}` : 'no migration to revert');
+      return;
+    }
     const applied = await runMigrations(dataSource);
     console.log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'no pending migrations');
   } finally {
@@ -23,8 +37,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  // A setting or the database out of reach: its one line says what to fix; anything else, the stack.
-  const known = error instanceof ConfigError || error instanceof DatabaseConnectError;
+  // A setting, an argument or the database out of reach: its one line says what to fix; anything else, the stack.
+  const known =
+    error instanceof ConfigError || error instanceof DatabaseConnectError || error instanceof MigrateUsageError;
   console.error(known ? error.message : error);
   process.exit(1);
 });

@@ -1,7 +1,7 @@
 import { JwtService } from '@nestjs/jwt';
 import { DataSource } from 'typeorm';
 import { AdminAccountsService, PasswordHasher, SessionRevocations, TokenService } from '@app/auth';
-import { loadEnv } from '@app/config';
+import { loadEnv, warnUnknownEnvFileKeys } from '@app/config';
 import { SystemClock } from '@app/core';
 import {
   AuthEventsRepository,
@@ -25,6 +25,7 @@ import { createRedis } from '@app/redis';
  */
 export async function createAdmin(input: { email: string; password: string; name?: string }): Promise<void> {
   const env = loadEnv();
+  warnUnknownEnvFileKeys();
   await ensureDatabase(env.DATABASE_URL);
   const dataSource = await new DataSource(dataSourceOptions(env)).initialize();
   const redis = createRedis(env, 'boxoffice-admin-create', { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS });

@@ -47,7 +47,7 @@ export class TicketTransfersController {
     status: 429,
     type: ErrorBodyDto,
     description:
-      'TooManyTransferOffers: the caller made TICKET_TRANSFER_OFFERS_PER_HOUR offers in the last hour, or the address was sent offers by that many other senders in it (each offer mails the address); `Retry-After`',
+      'TooManyTransferOffers: the caller made TICKET_TRANSFER_OFFERS_PER_HOUR offers in the last hour, or the address was sent offers by that many other senders in it, or three times that many offers in all (each offer mails the address); `Retry-After`',
   })
   async offer(
     @CurrentUser() user: AuthenticatedUser,

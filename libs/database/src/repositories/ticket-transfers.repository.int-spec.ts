@@ -120,6 +120,7 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
         now: new Date(),
         ttlMs: 3_600_000,
         maxOffersPerHour,
+        maxOffersToAddressPerHour: 3 * maxOffersPerHour,
       });
 
     // Eight offers of the seller's at once, to eight addresses, five an hour: exactly five made.
@@ -191,6 +192,7 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
         now: new Date(),
         ttlMs: 24 * 3_600_000,
         maxOffersPerHour: 1_000,
+        maxOffersToAddressPerHour: 3_000,
       });
       if (result.outcome !== 'CREATED') throw new Error(`offer: ${result.outcome}`);
       return result.transfer.id;
@@ -323,6 +325,7 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
           now: new Date(),
           ttlMs: 3_600_000,
           maxOffersPerHour: 1_000,
+          maxOffersToAddressPerHour: 3_000,
         });
         if (back.outcome !== 'CREATED') throw new Error(back.outcome);
         expect(await transfers.accept(back.transfer.id, buyerId, new Date())).toMatchObject({ outcome: 'ACCEPTED' });

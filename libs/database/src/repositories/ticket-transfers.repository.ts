@@ -58,6 +58,8 @@ export interface NewTicketTransfer {
    * sent offers by in that hour.
    */
   maxOffersPerHour: number;
+  /** Offers, by any senders, the address may be sent in the hour before `now`. */
+  maxOffersToAddressPerHour: number;
 }
 
 /**
@@ -75,7 +77,10 @@ export type OfferResult =
   | { outcome: 'PERFORMANCE_STARTED' }
   | { outcome: 'PENDING' }
   | { outcome: 'CODE_VERSIONS_USED_UP' }
-  /** The sender made `maxOffersPerHour` offers in the last hour, or the address was sent offers by that many other senders. */
+  /**
+   * The sender made `maxOffersPerHour` offers in the last hour, or the address was sent offers by
+   * that many other senders, or `maxOffersToAddressPerHour` offers in all.
+   */
   | { outcome: 'TOO_MANY_OFFERS' };
 
 /**
@@ -241,6 +246,9 @@ export class TicketTransfersRepository {
       // accounts cannot flood one inbox. The address's bound counts senders, not offers: one
       // sender's offers (at most its own bound) take one place, so no one sender can close an
       // address to everyone else's offers; a sender of the hour may go on within its own bound.
+      // The address's offers in all are bounded too (maxOffersToAddressPerHour, a few times the
+      // senders' bound): without it, its senders of the hour, each within its own bound, could
+      // together mail it the square of that bound.
       // The two advisory locks, always taken in this order, make concurrent offers of one sender
       // or to one address count one after the other.
       await manager.query(
@@ -248,13 +256,19 @@ export class TicketTransfersRepository {
                 pg_advisory_xact_lock(hashtextextended('ticket-transfer-recipient:' || $2, 0))`,
         [input.senderId, input.recipientEmailKey],
       );
-      const [recent]: { by_sender: number; other_senders: number }[] = await manager.query(
+      const [recent]: { by_sender: number; other_senders: number; to_address: number }[] = await manager.query(
         `SELECT (SELECT count(*) FROM ticket_transfers WHERE sender_id = $1 AND created_at > $3)::int AS by_sender,
                 (SELECT count(DISTINCT sender_id) FROM ticket_transfers
-                  WHERE recipient_email_key = $2 AND created_at > $3 AND sender_id <> $1)::int AS other_senders`,
+                  WHERE recipient_email_key = $2 AND created_at > $3 AND sender_id <> $1)::int AS other_senders,
+                (SELECT count(*) FROM ticket_transfers
+                  WHERE recipient_email_key = $2 AND created_at > $3)::int AS to_address`,
         [input.senderId, input.recipientEmailKey, new Date(input.now.getTime() - 3_600_000)],
       );
-      if (recent.by_sender >= input.maxOffersPerHour || recent.other_senders >= input.maxOffersPerHour) {
+      if (
+        recent.by_sender >= input.maxOffersPerHour ||
+        recent.other_senders >= input.maxOffersPerHour ||
+        recent.to_address >= input.maxOffersToAddressPerHour
+      ) {
         return { outcome: 'TOO_MANY_OFFERS' };
       }
       await manager.query(

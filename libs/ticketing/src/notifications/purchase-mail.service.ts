@@ -87,7 +87,7 @@ export class PurchaseMailService {
    */
   async deliver(message: PurchaseCompletedMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const messageId = purchaseCompletedMessageId(message.purchaseId);
-    return this.inTransaction(async (manager) => {
+    return this.inTransaction(messageId, async (manager) => {
       const status = await this.deliveries.lockPurchaseMail(manager, message.purchaseId);
       if (status === null) throw new PurchaseNotPersistedError(message.purchaseId);
       // A confirmation of a canceled purchase would let its seat, sold again, be shown twice at the door.
@@ -116,7 +116,7 @@ export class PurchaseMailService {
   async deliverCancellation(message: PurchaseCanceledMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const receipt = await this.receiptOf(message.purchaseId);
     const messageId = purchaseCanceledMessageId(receipt.purchaseId);
-    return this.inTransaction(async (manager) => {
+    return this.inTransaction(messageId, async (manager) => {
       await this.deliveries.lockPurchaseMail(manager, receipt.purchaseId);
       const confirmed = await this.deliveries.exists(manager, purchaseCompletedMessageId(receipt.purchaseId));
       const byCalledOff =
@@ -144,17 +144,13 @@ export class PurchaseMailService {
    */
   async deliverPartialRefund(message: PurchaseRefundedMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const receipt = await this.receiptOf(message.purchaseId);
-    return this.inTransaction(async (manager) => {
+    const messageId = purchaseRefundedMessageId(message.refundId);
+    return this.inTransaction(messageId, async (manager) => {
       await this.deliveries.lockPurchaseMail(manager, receipt.purchaseId);
       const confirmed = await this.deliveries.exists(manager, purchaseCompletedMessageId(receipt.purchaseId));
       if (!confirmed) return 'not-confirmed';
-      return this.claimAndSend(
-        manager,
-        purchaseRefundedMessageId(message.refundId),
-        receipt,
-        stream,
-        { tellsStart: false },
-        () => renderPartialRefundEmail(receipt, message),
+      return this.claimAndSend(manager, messageId, receipt, stream, { tellsStart: false }, () =>
+        renderPartialRefundEmail(receipt, message),
       );
     });
   }
@@ -171,7 +167,7 @@ export class PurchaseMailService {
    */
   async deliverReschedule(message: PurchaseRescheduledMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const messageId = purchaseRescheduledMessageId(message.rescheduleId, message.purchaseId);
-    return this.inTransaction(async (manager) => {
+    return this.inTransaction(messageId, async (manager) => {
       const status = await this.deliveries.lockPurchaseMail(manager, message.purchaseId);
       if (status === null) throw new PurchaseNotPersistedError(message.purchaseId);
       if (status === PurchaseStatus.Canceled) return 'superseded';
@@ -201,7 +197,7 @@ export class PurchaseMailService {
    */
   async deliverResend(message: PurchaseTicketsResentMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const messageId = purchaseTicketsResentMessageId(message.resendId);
-    return this.inTransaction(async (manager) => {
+    return this.inTransaction(messageId, async (manager) => {
       const status = await this.deliveries.lockPurchaseMail(manager, message.purchaseId);
       if (status === null) throw new PurchaseNotPersistedError(message.purchaseId);
       if (status === PurchaseStatus.Canceled) return 'superseded';
@@ -248,9 +244,15 @@ export class PurchaseMailService {
     });
   }
 
-  /** Runs `work`, which decides and sends at most one e-mail, in one transaction (deliverInTransaction). */
-  private inTransaction(work: (manager: Transaction) => Promise<DeliveryOutcome>): Promise<DeliveryOutcome> {
-    return deliverInTransaction({ transactions: this.transactions, deliveries: this.deliveries }, work);
+  /**
+   * Runs `work`, which decides and sends at most one e-mail, that of message `messageId`, in one
+   * transaction (deliverInTransaction).
+   */
+  private inTransaction(
+    messageId: string,
+    work: (manager: Transaction) => Promise<DeliveryOutcome>,
+  ): Promise<DeliveryOutcome> {
+    return deliverInTransaction({ transactions: this.transactions, deliveries: this.deliveries }, messageId, work);
   }
 
   /** The receipt of purchase `purchaseId`, read in `manager`'s transaction when given. Throws PurchaseNotPersistedError. */

@@ -58,7 +58,8 @@ function scene({
     transactions: transactions as unknown as TransactionRunner,
     mailFrom: 'boxoffice <tickets@boxoffice.test>',
   };
-  const deliver = () => deliverInTransaction(deps, (manager) => sendClaimed(deps, manager, CLAIM, EMAIL));
+  const deliver = () =>
+    deliverInTransaction(deps, CLAIM.messageId, (manager) => sendClaimed(deps, manager, CLAIM, EMAIL));
   return { mailer, deliveries, transactions, deliver };
 }
 

@@ -12,21 +12,21 @@ interface HandedOver {
   claim: DeliveryClaim;
   smtpMessageId: string | null;
   outcome: 'sent' | 'uncertain';
-  /** Ends its entry of IN_HAND: its row is committed, or its recording gave up. */
-  settle: () => void;
 }
 
-/** The e-mails handed over in each delivery transaction still running (see deliverInTransaction). */
-const HANDED_OVER = new WeakMap<Transaction, HandedOver[]>();
+/** Each delivery transaction still running: the one message it may claim, and the e-mails it handed over. */
+const DELIVERIES = new WeakMap<Transaction, { messageId: string; handedOver: HandedOver[] }>();
 
 /**
- * Message ids this process claimed and is sending, or handed to the server without its delivery
- * row committed yet, each with the moment that ends. A copy of the message redelivered meanwhile
- * (the outbox relay publishes again when PostgreSQL ended its transaction too) waits for it before
- * claiming, and then finds the row, instead of claiming the message a lost transaction freed
- * (while its e-mail was at the server, or after) and sending it again.
+ * The deliveries of this process not finished yet, by message id, each settling when its delivery
+ * ended (committed, its lost row written again, or failed). A copy of a message handled meanwhile
+ * (redelivered after a broker reconnection, published again by the outbox relay when PostgreSQL
+ * ended its transaction too) waits for it before it opens a transaction, and then finds the row:
+ * it neither claims the message a lost transaction freed (while its e-mail was at the server, or
+ * after) and sends it again, nor holds a pool connection while it waits (the wait lasts as long as
+ * the first copy's SMTP exchange, or its recording while PostgreSQL is down: seconds to minutes).
  */
-const IN_HAND = new Map<string, Promise<void>>();
+const IN_PROGRESS = new Map<string, Promise<void>>();
 
 /** The first and the longest pause (ms) between tries to record an e-mail whose transaction was lost. */
 const RECORD_RETRY_FIRST_MS = 200;
@@ -35,8 +35,10 @@ const RECORD_RETRY_MAX_MS = 2_000;
 const logger = new Logger('MailDelivery');
 
 /**
- * Runs `work` in one transaction in which it may claim and send e-mails with {@link sendClaimed}
- * (every caller of sendClaimed runs in one), and commits it.
+ * Runs `work` in one transaction in which it may claim and send the e-mail of message `messageId`
+ * with {@link sendClaimed} (every caller of sendClaimed runs in one), and commits it. A delivery of
+ * the same message already under way in this process is waited for first, outside any transaction
+ * (no pool connection held meanwhile): the copy then finds its row, or claims it as usual.
  *
  * When the transaction fails after the mail server took an e-mail of it (PostgreSQL restarted or
  * ended the connection between the server's answer and the commit: the recording statement, or the
@@ -46,32 +48,53 @@ const logger = new Logger('MailDelivery');
  * PostgreSQL cannot answer (DatabaseUnavailableError), and the outcome the e-mail had (`sent`, or
  * `uncertain`) is answered: the message is settled, never retried. A copy of the message this
  * process takes meanwhile (the outbox relay, cut off too, publishes it again) waits for that row
- * before it claims, and sends nothing. Only this process knows the e-mail went out, so the window
- * left is this process ending (killed, crashed) before that row is written, or another mailer
+ * before it opens its transaction, and sends nothing. Only this process knows the e-mail went out,
+ * so the window left is this process ending (killed, crashed) before that row is written, or another mailer
  * process taking a copy meanwhile. Any other failure, and any failure before the server took the e-mail, is thrown
  * as it is: the rollback frees the claim and the message is tried again.
  */
 export async function deliverInTransaction<T>(
   deps: { transactions: TransactionRunner; deliveries: EmailDeliveriesRepository },
+  messageId: string,
+  work: (manager: Transaction) => Promise<T>,
+): Promise<T | 'sent' | 'uncertain'> {
+  // Synchronous from the last look to the set: no two copies of this process start at once.
+  for (let earlier = IN_PROGRESS.get(messageId); earlier; earlier = IN_PROGRESS.get(messageId)) await earlier;
+  const delivery = (async () => {
+    try {
+      return await deliverOnce(deps, messageId, work);
+    } finally {
+      IN_PROGRESS.delete(messageId);
+    }
+  })();
+  IN_PROGRESS.set(
+    messageId,
+    delivery.then(
+      () => undefined,
+      () => undefined,
+    ),
+  );
+  return delivery;
+}
+
+/** {@link deliverInTransaction} once no other copy of the message is in progress here. */
+async function deliverOnce<T>(
+  deps: { transactions: TransactionRunner; deliveries: EmailDeliveriesRepository },
+  messageId: string,
   work: (manager: Transaction) => Promise<T>,
 ): Promise<T | 'sent' | 'uncertain'> {
   let handedOver: HandedOver[] = [];
   let result: T;
   try {
     result = await deps.transactions.run((manager) => {
-      HANDED_OVER.set(manager, (handedOver = []));
+      DELIVERIES.set(manager, { messageId, handedOver: (handedOver = []) });
       return work(manager);
     });
   } catch (error) {
     if (handedOver.length === 0) throw error;
-    try {
-      for (const email of handedOver) await recordHandedOver(deps, email, error);
-    } finally {
-      for (const email of handedOver) email.settle();
-    }
+    for (const email of handedOver) await recordHandedOver(deps, email, error);
     return handedOver[handedOver.length - 1].outcome;
   }
-  for (const email of handedOver) email.settle();
   return result;
 }
 
@@ -113,12 +136,14 @@ export async function sendClaimed(
   claim: DeliveryClaim,
   email: () => Promise<Omit<OutgoingEmail, 'messageIdHeader'>> | Omit<OutgoingEmail, 'messageIdHeader'>,
 ): Promise<'sent' | 'uncertain' | 'already-sent'> {
-  const handedOver = HANDED_OVER.get(manager);
-  if (!handedOver) throw new Error('sendClaimed runs only in a transaction of deliverInTransaction');
+  const delivery = DELIVERIES.get(manager);
+  if (!delivery) throw new Error('sendClaimed runs only in a transaction of deliverInTransaction');
   const { messageId } = claim;
-  await IN_HAND.get(messageId);
+  // deliverInTransaction keeps copies of its message apart, not of others.
+  if (messageId !== delivery.messageId) {
+    throw new Error(`sendClaimed claims ${messageId} in the delivery of ${delivery.messageId}`);
+  }
   if (!(await deps.deliveries.claim(manager, claim))) return 'already-sent';
-  const sending = inHand(claim.messageId);
   let smtpMessageId: string | null;
   try {
     ({ smtpMessageId } = await deps.mailer.send({
@@ -127,34 +152,14 @@ export async function sendClaimed(
     }));
   } catch (error) {
     // Probably delivered: keep the claim rather than risk a second copy.
-    if (!(error instanceof MailMaybeSentError)) {
-      sending.settle();
-      throw error;
-    }
-    handedOver.push({ claim, smtpMessageId: null, outcome: 'uncertain', settle: sending.settle });
+    if (!(error instanceof MailMaybeSentError)) throw error;
+    delivery.handedOver.push({ claim, smtpMessageId: null, outcome: 'uncertain' });
     await deps.deliveries.recordUncertain(manager, messageId);
     return 'uncertain';
   }
-  handedOver.push({ claim, smtpMessageId, outcome: 'sent', settle: sending.settle });
+  delivery.handedOver.push({ claim, smtpMessageId, outcome: 'sent' });
   await deps.deliveries.recordSent(manager, messageId, smtpMessageId);
   return 'sent';
-}
-
-/**
- * Enters message `messageId` in IN_HAND from its claim on (its e-mail about to go to the server)
- * until `settle`: at once when the send failed before the server took it, else once its row is
- * committed or its recording gave up (deliverInTransaction).
- */
-function inHand(messageId: string): { settle: () => void } {
-  let resolve!: () => void;
-  const settled = new Promise<void>((done) => (resolve = done));
-  IN_HAND.set(messageId, settled);
-  return {
-    settle: () => {
-      if (IN_HAND.get(messageId) === settled) IN_HAND.delete(messageId);
-      resolve();
-    },
-  };
 }
 
 function senderDomain(from: string): string {

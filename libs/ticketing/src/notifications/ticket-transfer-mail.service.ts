@@ -93,19 +93,23 @@ export class TicketTransferMailService {
    */
   deliver(message: TicketTransferMessage, stream: MailStream = 'urgent'): Promise<TransferMailOutcome> {
     const messageId = ticketTransferMessageIdOf(message);
-    return deliverInTransaction({ transactions: this.transactions, deliveries: this.deliveries }, async (manager) => {
-      await this.deliveries.lockTransferMail(manager, message.transferId);
-      const facts = await this.transfers.mailFacts(message.transferId, this.clock.now(), manager);
-      if (!facts) return 'stale';
-      const mail = await this.mailFor(message, facts, manager);
-      if (typeof mail === 'string') return mail;
-      return sendClaimed(
-        { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
-        manager,
-        { messageId, purchaseId: null, recipient: mail.to.email, startsAt: mail.startsAt },
-        async () => ({ ...(await mail.render()), to: { name: mail.to.name, address: mail.to.email }, stream }),
-      );
-    });
+    return deliverInTransaction(
+      { transactions: this.transactions, deliveries: this.deliveries },
+      messageId,
+      async (manager) => {
+        await this.deliveries.lockTransferMail(manager, message.transferId);
+        const facts = await this.transfers.mailFacts(message.transferId, this.clock.now(), manager);
+        if (!facts) return 'stale';
+        const mail = await this.mailFor(message, facts, manager);
+        if (typeof mail === 'string') return mail;
+        return sendClaimed(
+          { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
+          manager,
+          { messageId, purchaseId: null, recipient: mail.to.email, startsAt: mail.startsAt },
+          async () => ({ ...(await mail.render()), to: { name: mail.to.name, address: mail.to.email }, stream }),
+        );
+      },
+    );
   }
 
   /**
@@ -123,39 +127,43 @@ export class TicketTransferMailService {
    */
   deliverHolderReschedule(message: TicketHolderRescheduledMessage, stream: MailStream): Promise<TransferMailOutcome> {
     const messageId = ticketHolderRescheduledMessageId(message.rescheduleId, message.holderId);
-    return deliverInTransaction({ transactions: this.transactions, deliveries: this.deliveries }, async (manager) => {
-      await this.deliveries.lockHolderMail(manager, message.holderId);
-      const first = await this.transfers.holderMailFacts(message.holderId, message.performanceId, manager);
-      if (!first) return 'stale';
-      for (const transferId of first.transferIds) await this.deliveries.lockTransferMail(manager, transferId);
-      // Read again after the transfers' locks: what a "received" e-mail or an accept changed meanwhile.
-      const facts = await this.transfers.holderMailFacts(message.holderId, message.performanceId, manager);
-      if (!facts) return 'stale';
-      if (facts.performanceCanceled) return 'superseded';
-      const received = facts.transferIds.map((id) => ticketTransferMessageId(id, 'received'));
-      if (!(await this.deliveries.existsAny(manager, received))) return 'not-confirmed';
-      // A redelivery of one sent already: counted as such, before the news check below.
-      if (await this.deliveries.exists(manager, messageId)) return 'already-sent';
-      // Null only with no "received" e-mail sent, answered `not-confirmed` above in this transaction.
-      const told =
-        (await this.deliveries.lastToldHolderStartsAt(
+    return deliverInTransaction(
+      { transactions: this.transactions, deliveries: this.deliveries },
+      messageId,
+      async (manager) => {
+        await this.deliveries.lockHolderMail(manager, message.holderId);
+        const first = await this.transfers.holderMailFacts(message.holderId, message.performanceId, manager);
+        if (!first) return 'stale';
+        for (const transferId of first.transferIds) await this.deliveries.lockTransferMail(manager, transferId);
+        // Read again after the transfers' locks: what a "received" e-mail or an accept changed meanwhile.
+        const facts = await this.transfers.holderMailFacts(message.holderId, message.performanceId, manager);
+        if (!facts) return 'stale';
+        if (facts.performanceCanceled) return 'superseded';
+        const received = facts.transferIds.map((id) => ticketTransferMessageId(id, 'received'));
+        if (!(await this.deliveries.existsAny(manager, received))) return 'not-confirmed';
+        // A redelivery of one sent already: counted as such, before the news check below.
+        if (await this.deliveries.exists(manager, messageId)) return 'already-sent';
+        // Null only with no "received" e-mail sent, answered `not-confirmed` above in this transaction.
+        const told =
+          (await this.deliveries.lastToldHolderStartsAt(
+            manager,
+            message.holderId,
+            message.performanceId,
+            facts.transferIds,
+          )) ?? new Date(message.previousStartsAt);
+        if (told.getTime() === facts.startsAt.getTime()) return 'superseded';
+        return sendClaimed(
+          { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
           manager,
-          message.holderId,
-          message.performanceId,
-          facts.transferIds,
-        )) ?? new Date(message.previousStartsAt);
-      if (told.getTime() === facts.startsAt.getTime()) return 'superseded';
-      return sendClaimed(
-        { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
-        manager,
-        { messageId, purchaseId: null, recipient: facts.holder.email, startsAt: facts.startsAt },
-        () => ({
-          ...renderHolderRescheduleEmail(facts, told),
-          to: { name: facts.holder.name, address: facts.holder.email },
-          stream,
-        }),
-      );
-    });
+          { messageId, purchaseId: null, recipient: facts.holder.email, startsAt: facts.startsAt },
+          () => ({
+            ...renderHolderRescheduleEmail(facts, told),
+            to: { name: facts.holder.name, address: facts.holder.email },
+            stream,
+          }),
+        );
+      },
+    );
   }
 
   /** The e-mail of `message` as things are now, or why none goes. */

@@ -40,7 +40,7 @@ export async function sendTokenMail(
   const recipient = await tokens.recipientOfLive(request.id, now);
   if (!recipient) return 'stale';
   const token = openMailToken(request.key, request.id, request.sealedToken);
-  return deliverInTransaction(deps, (manager) =>
+  return deliverInTransaction(deps, request.messageId, (manager) =>
     sendClaimed(deps, manager, { messageId: request.messageId, purchaseId: null, recipient: recipient.email }, () => ({
       ...email(recipient, token),
       to: { name: recipient.name, address: recipient.email },

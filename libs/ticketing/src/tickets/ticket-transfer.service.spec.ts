@@ -118,6 +118,7 @@ describe('TicketTransferService', () => {
           now: new Date(NOW),
           ttlMs: 72 * 3_600_000,
           maxOffersPerHour: 10,
+          maxOffersToAddressPerHour: 30,
         }),
       );
     });

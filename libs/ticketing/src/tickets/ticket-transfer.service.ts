@@ -57,6 +57,14 @@ export const TRANSFER_MARK_LIFETIME_SECONDS = 24 * 60 * 60;
  * version); an accept and a buyer's cancel of the purchase by Redis, as a check-in and a cancel are
  * (transfer-mark.lua before PostgreSQL's accept, cancel-purchase.lua refusing a marked purchase).
  */
+/**
+ * Offers one address may be sent in any hour, by any senders, as a multiple of
+ * TICKET_TRANSFER_OFFERS_PER_HOUR (`N`): its `N` senders of the hour may each make `N` offers
+ * (`N` × `N` e-mails) but together no more than 3 × `N`; so it takes three accounts, not one, to
+ * close an address to offers for an hour.
+ */
+export const OFFERS_TO_ADDRESS_PER_SENDER_BOUND = 3;
+
 @Injectable()
 export class TicketTransferService {
   constructor(
@@ -79,7 +87,8 @@ export class TicketTransferService {
    * seat still only in Redis), TicketCheckedInError, PerformanceCanceledError, PerformanceStartedError,
    * TransferPendingError (one pending offer per ticket), TransferLimitReachedError,
    * TooManyTransferOffersError (TICKET_TRANSFER_OFFERS_PER_HOUR offers by the sender in the last
-   * hour, or offers to the address by that many other senders in it).
+   * hour, or offers to the address by that many other senders in it, or
+   * {@link OFFERS_TO_ADDRESS_PER_SENDER_BOUND} times as many offers to the address in all).
    */
   async offer(senderId: string, ticketId: string, recipientEmail: string): Promise<TicketTransferRecord> {
     const now = this.clock.now();
@@ -101,6 +110,7 @@ export class TicketTransferService {
       now,
       ttlMs: this.env.TICKET_TRANSFER_OFFER_HOURS * 3_600_000,
       maxOffersPerHour: this.env.TICKET_TRANSFER_OFFERS_PER_HOUR,
+      maxOffersToAddressPerHour: OFFERS_TO_ADDRESS_PER_SENDER_BOUND * this.env.TICKET_TRANSFER_OFFERS_PER_HOUR,
     });
     switch (result.outcome) {
       case 'CREATED':
@@ -122,7 +132,10 @@ export class TicketTransferService {
       case 'CODE_VERSIONS_USED_UP':
         throw new TransferLimitReachedError();
       case 'TOO_MANY_OFFERS':
-        throw new TooManyTransferOffersError(this.env.TICKET_TRANSFER_OFFERS_PER_HOUR);
+        throw new TooManyTransferOffersError(
+          this.env.TICKET_TRANSFER_OFFERS_PER_HOUR,
+          OFFERS_TO_ADDRESS_PER_SENDER_BOUND * this.env.TICKET_TRANSFER_OFFERS_PER_HOUR,
+        );
     }
   }
 
