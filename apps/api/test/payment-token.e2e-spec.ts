@@ -159,12 +159,16 @@ describe('payment tokens and the sandbox gateway (real PostgreSQL and Redis)', (
     expect((await attemptsOf(held.id)).map((row) => row.status)).toEqual(['DECLINED', 'CHARGED']);
   });
 
-  it('answers tok_timeout as a gateway failure (500, the attempt PENDING); a retry with the same key and token sells on that one charge', async () => {
+  it('answers tok_timeout as a charge whose outcome is unknown (503 with Retry-After, the attempt PENDING); a retry with the same key and token sells on that one charge', async () => {
     const held = await hold(api.app, buyer, performance.id, seat());
     const key = randomUUID();
     const lost = await buy(held.id, { token: 'tok_timeout', key });
-    expect(lost.statusCode).toBe(500);
-    expect(lost.json()).toMatchObject({ statusCode: 500, message: 'Internal server error' });
+    expect(lost.statusCode).toBe(503);
+    expect(lost.headers['retry-after']).toBe('1');
+    expect(lost.json()).toMatchObject({
+      statusCode: 503,
+      message: "the payment's outcome is not known yet; retry with the same Idempotency-Key",
+    });
     const [pending] = await attemptsOf(held.id);
     expect(pending).toMatchObject({ status: 'PENDING', charge_id: null, payment_token: 'tok_timeout' });
     const chargeId = `ch_sandbox_${pending.purchase_id}`;
@@ -196,7 +200,7 @@ describe('payment tokens and the sandbox gateway (real PostgreSQL and Redis)', (
   it('lets the reconciler learn a tok_timeout charge whose hold was given up, with the same token, and refund it once', async () => {
     const held = await hold(api.app, buyer, performance.id, seat());
     const lost = await buy(held.id, { token: 'tok_timeout' });
-    expect(lost.statusCode).toBe(500);
+    expect(lost.statusCode).toBe(503);
     const [pending] = await attemptsOf(held.id);
     expect(pending).toMatchObject({ status: 'PENDING', payment_token: 'tok_timeout' });
     // The buyer gives up: the hold can no longer be bought, so the charge is owed back (P9).

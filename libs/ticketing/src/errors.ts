@@ -1,4 +1,4 @@
-import { DomainError } from '@app/core';
+import { DependencyUnavailableError, DomainError } from '@app/core';
 import type { SeatScope } from './holds/best-available-scripts';
 import type { TicketEndReason } from './waiting-room/waiting-room.types';
 import { formatLocalDateTime, formatWallClock } from './date-time';
@@ -200,6 +200,19 @@ export class PurchaseInProgressError extends DomainError {
 export class PaymentDeclinedError extends DomainError {
   constructor(reason = 'payment was declined') {
     super('payment_required', 'PaymentDeclined', reason);
+  }
+}
+
+/**
+ * The payment gateway failed to answer a charge (a timeout, a dropped connection, an error of its
+ * own): whether the buyer was charged is not known yet. 503 with `Retry-After` (1 s): a retry with
+ * the same Idempotency-Key (and paymentToken) asks the gateway again under the same charge key and
+ * sells on that one charge, or the payment reconciler refunds it (P9). `cause`: the gateway's error,
+ * for the logs only.
+ */
+export class ChargeOutcomeUnknownError extends DependencyUnavailableError {
+  constructor(cause: unknown) {
+    super(cause, "the payment's outcome is not known yet; retry with the same Idempotency-Key");
   }
 }
 

@@ -9,6 +9,7 @@ export {
   IdempotencyKeyInUseError,
   InvalidInputError,
   NotFoundError,
+  ChargeOutcomeUnknownError,
   PaymentDeclinedError,
   PerformanceCancelNotReplicatedError,
   PurchaseCanceledError,

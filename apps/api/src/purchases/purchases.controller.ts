@@ -43,7 +43,9 @@ export class PurchasesController {
    * nothing. The same `Idempotency-Key` returns the first answer for 24 h;
    * while a request with that key is still working, another answers 409 at once with `Retry-After` (seconds).
    * 503 with `Retry-After` when `REDIS_WAIT_REPLICAS` replicas did not confirm the sale in time: it
-   * may stand; retry with the same key to get it (README, Redis Cluster). A purchase that used
+   * may stand; retry with the same key to get it (README, Redis Cluster). 503 too when the gateway
+   * failed to answer the charge (ChargeOutcomeUnknownError): retried with the same key, the charge
+   * is asked again under its key. A purchase that used
    * a waiting-room admission ends its session before the answer. 403 EmailNotVerified for a buyer
    * whose e-mail is not confirmed while EMAIL_VERIFICATION_REQUIRED (checked before anything else).
    * A free hold (amount 0: every seat priced 0) is bought without any payment step: the payment
@@ -56,7 +58,8 @@ export class PurchasesController {
   @RequiresAdmission('purchase')
   @ApiServiceUnavailableResponse({
     type: ErrorBodyDto,
-    description: 'Not confirmed by enough Redis replicas in time; retry with the same Idempotency-Key (Retry-After)',
+    description:
+      'Not confirmed by enough Redis replicas in time, Redis or PostgreSQL unavailable, or the payment gateway failed to answer the charge ("the payment\'s outcome is not known yet": the attempt is settled once, by a retry or by the reconciler); retry with the same Idempotency-Key (Retry-After)',
   })
   @ApiConflictResponse({
     type: ErrorBodyDto,

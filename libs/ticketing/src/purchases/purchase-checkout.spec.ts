@@ -4,6 +4,7 @@ import { PaymentAttemptsRepository, PaymentAttemptStatus } from '@app/database';
 import { ReplyError } from 'ioredis';
 import { asStoreUnavailable } from '@app/redis';
 import {
+  ChargeOutcomeUnknownError,
   HoldExpiredError,
   HoldPurchasedError,
   HoldReleasedError,
@@ -452,10 +453,13 @@ describe('PurchaseCheckout', () => {
     expect(store.releaseHoldClaim).toHaveBeenCalledWith(7, 'hold-1', 'purchase-1');
   });
 
-  it('keeps the claim when the gateway fails without a decline (the charge may have been taken)', async () => {
+  it('keeps the claim when the gateway fails without a decline (the charge may have been taken), answering a 503 that keeps the cause', async () => {
     const { service, store, gateway } = checkout();
-    gateway.charge.mockRejectedValueOnce(new Error('gateway unreachable'));
-    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toThrow('gateway unreachable');
+    const failure = new Error('gateway unreachable');
+    gateway.charge.mockRejectedValueOnce(failure);
+    const refusal = await service.buy('buyer', 'hold-1', 7, 'purchase-1', live).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(ChargeOutcomeUnknownError);
+    expect(refusal).toMatchObject({ kind: 'unavailable', retryAfterSeconds: 1, cause: failure });
     expect(store.releaseHoldClaim).not.toHaveBeenCalled();
   });
 

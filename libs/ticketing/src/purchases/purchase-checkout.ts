@@ -3,6 +3,7 @@ import { Env } from '@app/config';
 import { NewPaymentAttempt, PaymentAttemptsRepository, PaymentAttemptStatus } from '@app/database';
 import { refusedForLackOfReplicas } from '@app/redis';
 import {
+  ChargeOutcomeUnknownError,
   DomainError,
   HoldExpiredError,
   HoldPurchasedError,
@@ -302,8 +303,10 @@ export class PurchaseCheckout {
       if (error instanceof PaymentDeclinedError) {
         await this.attempts.resolve(attempt.purchaseId, PaymentAttemptStatus.Declined);
         await unclaim();
+        throw error;
       }
-      throw error;
+      // Charged or not, unknown: the attempt stays PENDING for a same-key retry or the reconciler.
+      throw error instanceof DomainError ? error : new ChargeOutcomeUnknownError(error);
     }
     // Not open any more: this request outlived PAYMENT_RECONCILE_AFTER_SECONDS and `batch` refunded it.
     if (!(await this.attempts.markCharged(attempt.purchaseId, chargeId))) throw spent();
