@@ -1,5 +1,6 @@
 import { Client } from 'pg';
-import { DataSource, DataSourceOptions } from 'typeorm';
+import { DataSource, DataSourceOptions, MigrationExecutor } from 'typeorm';
+import { withQueryTimeout } from './database-unavailable';
 
 /** Stable key of the advisory lock that lets one process at a time run migrations. */
 const MIGRATION_LOCK_KEY = 4_242_001;
@@ -84,6 +85,10 @@ const MIGRATION_LOCK_RETRY_MS = 250;
  * CONCURRENTLY (see migrations/concurrent-index.ts) waits for every snapshot older than its own to
  * go, so a replica waiting for the lock would wait for the build, and the build for it, forever
  * (PostgreSQL sees no deadlock: the lock's holder is another session, idle, of the building process).
+ *
+ * The migrations run on the lock's own connection, their statements not bounded by
+ * DATABASE_QUERY_TIMEOUT_MS (an index build or a backfill may take minutes); a lock wait still is,
+ * by the migrations' own lock_timeout.
  */
 export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
@@ -96,7 +101,9 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
       if (locked) break;
       await new Promise((resolve) => setTimeout(resolve, MIGRATION_LOCK_RETRY_MS));
     }
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    const executor = new MigrationExecutor(dataSource, runner);
+    executor.transaction = 'each';
+    const applied = await withQueryTimeout(runner, false, () => executor.executePendingMigrations());
     return applied.map((m) => m.name);
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
