@@ -61,6 +61,16 @@ describe('parseEnv', () => {
     }
   });
 
+  it('bounds the wait for the answer to one statement by DATABASE_QUERY_TIMEOUT_MS, 15000 by default, in range only', () => {
+    expect(parseEnv({}).DATABASE_QUERY_TIMEOUT_MS).toBe(15_000);
+    expect(parseEnv({ DATABASE_QUERY_TIMEOUT_MS: '2000' }).DATABASE_QUERY_TIMEOUT_MS).toBe(2000);
+    for (const value of ['999', '600001', '0', '1.5', 'soon']) {
+      const problems = problemsOf({ DATABASE_QUERY_TIMEOUT_MS: value });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toContain('DATABASE_QUERY_TIMEOUT_MS');
+    }
+  });
+
   it('bounds a batch write statement by PURCHASE_BATCH_STATEMENT_TIMEOUT_MS, 30000 by default, in range only', () => {
     expect(parseEnv({}).PURCHASE_BATCH_STATEMENT_TIMEOUT_MS).toBe(30_000);
     expect(parseEnv({ PURCHASE_BATCH_STATEMENT_TIMEOUT_MS: '300' }).PURCHASE_BATCH_STATEMENT_TIMEOUT_MS).toBe(300);

@@ -218,6 +218,22 @@ export class Env {
   @Max(60_000)
   DATABASE_ACQUIRE_TIMEOUT_MS = 5000;
 
+  /**
+   * Longest wait for PostgreSQL's answer to one statement, in milliseconds, measured by this
+   * process (pg's `query_timeout`): a server that stopped answering without closing its
+   * connections (hung, frozen, cut off by the network) fails the statement then, and the request
+   * is answered 503 with Retry-After, instead of waiting for as long as the server stays silent;
+   * the connection is closed, never reused. Keep it above the longest statement the processes run
+   * (a row lock is waited for up to 10 s; `batch`'s flush raises it for its own statements to
+   * PURCHASE_BATCH_STATEMENT_TIMEOUT_MS plus 5 s; migrations are not bounded) and below the
+   * clients' own timeout.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  DATABASE_QUERY_TIMEOUT_MS = 15_000;
+
   @IsServiceUrl(['redis', 'rediss'], 'must be a redis:// URL')
   REDIS_URL = 'redis://127.0.0.1:6379';
 

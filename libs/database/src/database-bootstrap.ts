@@ -1,5 +1,6 @@
 import { Client } from 'pg';
-import { DataSource, DataSourceOptions } from 'typeorm';
+import { DataSource, DataSourceOptions, MigrationExecutor, QueryRunner } from 'typeorm';
+import { withQueryTimeout } from './database-unavailable';
 
 /** Stable key of the advisory lock that lets one process at a time run (or revert) migrations. */
 export const MIGRATION_LOCK_KEY = 4_242_001;
@@ -76,16 +77,21 @@ export async function openDatabase(
 const MIGRATION_LOCK_RETRY_MS = 250;
 
 /**
- * Runs `work` holding the migration advisory lock, which replicas starting together, `npm run
- * migration:run` and `npm run migration:revert` take in turns; answers what `work` answers.
+ * Runs `work` on the lock's connection (`runner`) holding the migration advisory lock, which replicas
+ * starting together, `npm run migration:run` and `npm run migration:revert` take in turns; answers
+ * what `work` answers.
  *
  * The lock is asked for again every MIGRATION_LOCK_RETRY_MS (pg_try_advisory_lock), not waited for
  * in one statement (pg_advisory_lock): a statement that waits holds its snapshot, and CREATE INDEX
  * CONCURRENTLY (see migrations/concurrent-index.ts) waits for every snapshot older than its own to
  * go, so a replica waiting for the lock would wait for the build, and the build for it, forever
  * (PostgreSQL sees no deadlock: the lock's holder is another session, idle, of the building process).
+ *
+ * The migrations run on the lock's own connection, their statements not bounded by
+ * DATABASE_QUERY_TIMEOUT_MS (an index build or a backfill may take minutes); a lock wait still is,
+ * by the migrations' own lock_timeout.
  */
-async function underMigrationLock<T>(dataSource: DataSource, work: () => Promise<T>): Promise<T> {
+async function underMigrationLock<T>(dataSource: DataSource, work: (runner: QueryRunner) => Promise<T>): Promise<T> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
@@ -96,7 +102,7 @@ async function underMigrationLock<T>(dataSource: DataSource, work: () => Promise
       if (locked) break;
       await new Promise((resolve) => setTimeout(resolve, MIGRATION_LOCK_RETRY_MS));
     }
-    return await work();
+    return await withQueryTimeout(runner, false, () => work(runner));
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await runner.release();
@@ -108,8 +114,10 @@ async function underMigrationLock<T>(dataSource: DataSource, work: () => Promise
  * starting together take turns; answers the names of the migrations it applied, in order.
  */
 export function runMigrations(dataSource: DataSource): Promise<string[]> {
-  return underMigrationLock(dataSource, async () => {
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
+  return underMigrationLock(dataSource, async (runner) => {
+    const executor = new MigrationExecutor(dataSource, runner);
+    executor.transaction = 'each';
+    const applied = await executor.executePendingMigrations();
     return applied.map((m) => m.name);
   });
 }
@@ -127,19 +135,21 @@ export type RevertTransaction = 'each' | 'all' | 'none';
  * start or a `migration:run`; answers its name, or null when none was applied.
  */
 export function revertLastMigration(dataSource: DataSource, transaction: RevertTransaction): Promise<string | null> {
-  return underMigrationLock(dataSource, async () => {
+  return underMigrationLock(dataSource, async (runner) => {
     const table = dataSource.options.migrationsTableName ?? 'migrations';
     // The table is missing on a database never migrated (undoLastMigration creates it).
     const appliedNames = async (): Promise<Set<string>> => {
-      const [{ found }]: { found: boolean }[] = await dataSource.query('SELECT to_regclass($1) IS NOT NULL AS found', [
+      const [{ found }]: { found: boolean }[] = await runner.query('SELECT to_regclass($1) IS NOT NULL AS found', [
         table,
       ]);
       if (!found) return new Set();
-      const rows: { name: string }[] = await dataSource.query(`SELECT name FROM "${table}"`);
+      const rows: { name: string }[] = await runner.query(`SELECT name FROM "${table}"`);
       return new Set(rows.map((row) => row.name));
     };
     const before = await appliedNames();
-    await dataSource.undoLastMigration({ transaction });
+    const executor = new MigrationExecutor(dataSource, runner);
+    executor.transaction = transaction;
+    await executor.undoLastMigration();
     const after = await appliedNames();
     return [...before].find((name) => !after.has(name)) ?? null;
   });

@@ -2,7 +2,13 @@ import { createServer, Server, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, SERVER_DATABASE_URL } from '@app/testing';
 import { DataSource } from 'typeorm';
-import { asDatabaseError, DatabaseUnavailableError, PG_DRIVER, raiseDatabaseUnavailable } from './database-unavailable';
+import {
+  asDatabaseError,
+  DatabaseUnavailableError,
+  PG_DRIVER,
+  raiseDatabaseUnavailable,
+  withQueryTimeout,
+} from './database-unavailable';
 
 describe('a connection not had in time is a DatabaseUnavailableError (real PostgreSQL)', () => {
   // Accepts connections and never answers: a PostgreSQL that cannot open a session in time.
@@ -133,5 +139,57 @@ describe('a connection not had in time is a DatabaseUnavailableError (real Postg
       await admin.end();
       await dataSource.destroy();
     }
+  });
+});
+
+describe('a statement not answered within query_timeout (real PostgreSQL, pg_sleep standing in for a silent server)', () => {
+  let dataSource: DataSource;
+
+  beforeAll(async () => {
+    // One connection: a timed-out client given back to the pool would hold every later statement.
+    dataSource = new DataSource({
+      type: 'postgres',
+      driver: PG_DRIVER,
+      url: SERVER_DATABASE_URL,
+      extra: { max: 1, query_timeout: 300, connectionTimeoutMillis: 5000 },
+    });
+    raiseDatabaseUnavailable(dataSource);
+    await dataSource.initialize();
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+  });
+
+  it('fails as DatabaseUnavailableError (down) in a transaction, and its connection is never reused', async () => {
+    const failed: unknown = await dataSource
+      .transaction((manager) => manager.query('SELECT pg_sleep(5)'))
+      .catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(DatabaseUnavailableError);
+    expect(failed).toMatchObject({ reason: 'down', retryAfterSeconds: 1 });
+    // The one connection was closed and a new one opened: the next statements answer at once.
+    for (let i = 0; i < 3; i += 1) expect(await dataSource.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+
+  it('fails as DatabaseUnavailableError (down) outside a transaction and through the pool, its connection dropped', async () => {
+    expect(await dataSource.query('SELECT pg_sleep(5)').catch((e: unknown) => e)).toBeInstanceOf(
+      DatabaseUnavailableError,
+    );
+    expect(await dataSource.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    const pool = (dataSource.driver as unknown as { master: InstanceType<typeof PG_DRIVER.Pool> }).master;
+    expect(await pool.query('SELECT pg_sleep(5)').catch((e: unknown) => e)).toBeInstanceOf(DatabaseUnavailableError);
+    expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('withQueryTimeout lifts the bound for its work only', async () => {
+    const runner = dataSource.createQueryRunner();
+    try {
+      await withQueryTimeout(runner, false, () => runner.query('SELECT pg_sleep(0.6)'));
+      expect(await runner.query('SELECT pg_sleep(5)').catch((e: unknown) => e)).toBeInstanceOf(
+        DatabaseUnavailableError,
+      );
+    } finally {
+      await runner.release();
+    }
+    expect(await dataSource.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
   });
 });

@@ -50,6 +50,8 @@ describe('asDatabaseError: PostgreSQL not there is a DatabaseUnavailableError (d
     ['TypeORM around 57P01', failedQuery(serverError('57P01', 'terminating connection due to administrator command'))],
     ['TypeORM around a lost connection', failedQuery(new Error('Connection terminated unexpectedly'))],
     ['TypeORM around ECONNREFUSED', failedQuery(socketError('ECONNREFUSED'))],
+    ['pg: no answer within query_timeout (a frozen server)', new Error('Query read timeout')],
+    ['TypeORM around no answer within query_timeout', failedQuery(new Error('Query read timeout'))],
   ];
   it.each(down)('%s', (_, error) => {
     for (const translate of [asDatabaseError, asDatabaseDown]) {

@@ -13,9 +13,11 @@ import { DependencyUnavailableError, DomainError, UNREACHABLE_SOCKET_CODES } fro
  * 1 s). `busy`: no connection came within
  * DATABASE_ACQUIRE_TIMEOUT_MS (every connection of the pool busy, or a new one not opened in time),
  * or a row lock not within ROW_LOCK_TIMEOUT_MS; nothing was written. `down`: PostgreSQL is not
- * there (restarting, failing over, refusing connections, or it ended this connection); a
- * transaction it cut off was rolled back, though one cut off in its COMMIT may have committed, as
- * with any lost connection. `cause` is pg's (or TypeORM's) error.
+ * there (restarting, failing over, refusing connections, or it ended this connection), or did not
+ * answer a statement within DATABASE_QUERY_TIMEOUT_MS (hung, frozen, cut off: the connection is
+ * closed); a transaction it cut off was rolled back, though one cut off in its COMMIT may have
+ * committed, and a statement of no transaction that the server had received may still run once it
+ * answers again, as with any lost connection. `cause` is pg's (or TypeORM's) error.
  */
 export class DatabaseUnavailableError extends DependencyUnavailableError {
   constructor(
@@ -65,8 +67,18 @@ export const IDLE_HOLDER_TIMEOUT_MS = ROW_LOCK_TIMEOUT_MS / 2;
  */
 const SERVER_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '57P05', '53300']);
 
-/** pg's own errors for a connection that broke or ended under a query. */
+/**
+ * pg's error for a statement PostgreSQL did not answer within `query_timeout`
+ * (DATABASE_QUERY_TIMEOUT_MS): a server that stopped answering without closing its connections.
+ */
+export const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
+
+/**
+ * pg's own errors for a connection that broke or ended under a query, or whose statement was not
+ * answered in time (its connection is closed then: ListenedClient).
+ */
 const CLIENT_MESSAGES = new Set([
+  QUERY_TIMEOUT_MESSAGE,
   'Connection terminated unexpectedly',
   'Connection terminated',
   'Client has encountered a connection error and is not queryable',
@@ -158,17 +170,81 @@ type ConnectCallback = (
   done: (release?: unknown) => void,
 ) => void;
 
+/** What ListenedClient reaches of pg's Client: its socket, and whether it takes queries. */
+interface ClientInternals {
+  connection: { stream: { destroy(): void } };
+  _queryable: boolean;
+}
+
 /**
  * pg's Client, never without an 'error' listener. PostgreSQL ending a connection (a restart,
  * `pg_terminate_backend`) while no query runs on it makes the client emit 'error'; between the
  * moment TypeORM's query runner takes its listener off and the pool puts its own on, nobody
  * listened, and the unhandled event ended the process (batch, in the connections e2e). The owner
  * still learns of it: the pool drops a broken idle client, the next query fails.
+ *
+ * A statement not answered within `query_timeout` closes the connection: pg (8.x) fails the
+ * statement but leaves the client waiting for the server's answer, so a client given back to the
+ * pool (TypeORM's query runners release without an error, their ROLLBACK queued behind) would
+ * hold every later statement behind the silent one. Marked not queryable at once, its later
+ * statements fail at once (as `down`), the pool drops it on release, and the socket is closed
+ * (its end tells TypeORM's runner, as a lost connection does).
  */
 class ListenedClient extends pg.Client {
   constructor(config?: string | pg.ClientConfig) {
     super(config);
     this.on('error', () => {});
+  }
+
+  // pg's query takes its callback last, or answers with a promise when given none.
+  override query(...args: unknown[]): never {
+    const query = super.query as unknown as (...args: unknown[]) => unknown;
+    const last = args.at(-1);
+    if (typeof last === 'function') {
+      const callback = last as (error: unknown, result?: unknown) => void;
+      args[args.length - 1] = (error: unknown, result?: unknown) => {
+        this.closeIfUnanswered(error);
+        callback(error, result);
+      };
+      return query.apply(this, args) as never;
+    }
+    const result = query.apply(this, args);
+    if (!(result instanceof Promise)) return result as never;
+    return result.catch((error: unknown) => {
+      this.closeIfUnanswered(error);
+      throw error;
+    }) as never;
+  }
+
+  private closeIfUnanswered(error: unknown): void {
+    if (!(error instanceof Error) || error.message !== QUERY_TIMEOUT_MESSAGE) return;
+    const internals = this as unknown as ClientInternals;
+    internals._queryable = false;
+    internals.connection.stream.destroy();
+  }
+}
+
+/**
+ * Runs `work` with the statements of `runner`'s connection bounded by `timeoutMs` instead of
+ * DATABASE_QUERY_TIMEOUT_MS (`false`: not bounded), then restores the bound: for statements
+ * known to run longer (migrations; `batch`'s flush, bounded by the server's statement_timeout).
+ * pg reads the bound from the connection's parameters at each statement.
+ */
+export async function withQueryTimeout<T>(
+  runner: QueryRunner,
+  timeoutMs: number | false,
+  work: () => Promise<T>,
+): Promise<T> {
+  await runner.connect();
+  const client = (runner as unknown as { databaseConnection: { connectionParameters: { query_timeout?: unknown } } })
+    .databaseConnection;
+  const parameters = client.connectionParameters;
+  const before = parameters.query_timeout;
+  parameters.query_timeout = timeoutMs;
+  try {
+    return await work();
+  } finally {
+    parameters.query_timeout = before;
   }
 }
 

@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -88,6 +88,35 @@ export class PrivatePostgres {
   async startServer(): Promise<void> {
     const options = `-c listen_addresses=127.0.0.1 -p ${this.port} -k ${this.dir} -c fsync=off -c max_connections=40`;
     await this.pg('pg_ctl', ['-D', this.dataDir, '-l', join(this.dir, 'server.log'), '-o', options, '-w', 'start']);
+  }
+
+  /**
+   * Freezes the server as a hung or partitioned one: SIGSTOP to the postmaster and every process
+   * it started (backends included). Connections stay open and nothing answers: no new session,
+   * no statement. Answers the processes stopped, for {@link thaw}; always thaw them (a finally).
+   */
+  async freeze(): Promise<number[]> {
+    const postmaster = Number(readFileSync(join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    // The postmaster first: it forks no new backend while the others are being stopped.
+    process.kill(postmaster, 'SIGSTOP');
+    const { stdout } = await run('ps', ['-o', 'pid=', '--ppid', String(postmaster)]);
+    const children = stdout
+      .split('\n')
+      .map(Number)
+      .filter((pid) => pid > 0);
+    for (const pid of children) process.kill(pid, 'SIGSTOP');
+    return [postmaster, ...children];
+  }
+
+  /** Lets the processes {@link freeze} stopped run again (SIGCONT); one already gone is passed over. */
+  thaw(pids: readonly number[]): void {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Gone (ended meanwhile): nothing to resume.
+      }
+    }
   }
 
   /** Stops the server at once if it runs, and removes its files. */

@@ -77,6 +77,7 @@ async function ensureTemplate(): Promise<string> {
       DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${building}`,
       DATABASE_POOL_SIZE: 2,
       DATABASE_ACQUIRE_TIMEOUT_MS: 10_000,
+      DATABASE_QUERY_TIMEOUT_MS: 60_000,
     }),
   ).initialize();
   try {

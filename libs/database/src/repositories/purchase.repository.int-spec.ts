@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertShow, insertUser, openMigratedDatabase } from '@app/testing';
 import { PurchaseFlushBatch, PurchaseRecord, PurchaseRepository } from './purchase.repository';
+import { DatabaseUnavailableError, raiseDatabaseUnavailable } from '../database-unavailable';
 import { PurchaseStatus } from '../entities/purchase.entity';
 import { Role } from '../entities/user.entity';
 import { UsersRepository } from './users.repository';
@@ -136,6 +137,39 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
     expect(await repository.writeBatch(batch, { statementTimeoutMs })).toEqual([purchase.id]);
     // The bound was the batch's own: the pooled connections keep the server's default.
     expect(await db.query(`SHOW statement_timeout`)).toEqual([{ statement_timeout: '0' }]);
+  });
+
+  it('a batch statement outlasting DATABASE_QUERY_TIMEOUT_MS is still ended by its statement bound (the server answers it)', async () => {
+    // This process waits past the statement bound for a batch's statements; the other statements keep their bound.
+    const bounded = new DataSource({
+      ...db.options,
+      extra: { ...(db.options as { extra?: object }).extra, max: 1, query_timeout: 500 },
+    } as DataSourceOptions);
+    raiseDatabaseUnavailable(bounded);
+    await bounded.initialize();
+    const repository = new PurchaseRepository(bounded);
+    const purchase = await purchaseWithAttempt();
+    await db.query(
+      `CREATE FUNCTION stall_flush() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(300); RETURN NEW; END $$`,
+    );
+    await db.query(`CREATE TRIGGER stall_flush BEFORE INSERT ON purchases FOR EACH ROW EXECUTE FUNCTION stall_flush()`);
+    let error: unknown;
+    try {
+      error = await repository
+        .writeBatch({ purchases: [purchase], cancellations: [] }, { statementTimeoutMs: 1000 })
+        .catch((e) => e);
+    } finally {
+      await db.query(`DROP TRIGGER stall_flush ON purchases`);
+      await db.query(`DROP FUNCTION stall_flush()`);
+    }
+    try {
+      expect(error).toMatchObject({ driverError: { code: '57014' } });
+      expect(await bounded.query('SELECT pg_sleep(1)').catch((e: unknown) => e)).toBeInstanceOf(
+        DatabaseUnavailableError,
+      );
+    } finally {
+      await bounded.destroy();
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { ReadTransaction } from './performance.repository';
 import { CanceledBy, emailKey } from '@app/core';
-import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
+import { boundLockWaits, rethrowAsDatabaseError, withQueryTimeout } from '../database-unavailable';
 import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.entity';
 import { cancelPendingTransfersOfPurchases } from './ticket-transfers.repository';
 import { returnHouseSeats } from './comp-house-seats';
@@ -366,10 +366,14 @@ export class PurchaseRepository {
       await manager.query(
         `SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}; SET LOCAL statement_timeout = ${Math.trunc(bounds.statementTimeoutMs)}`,
       );
-      // Partial refunds before cancellations: a purchase's whole cancel after some comes later in its stream.
-      if (batch.refunds && batch.refunds.length > 0) await writePartialRefunds(manager, batch.refunds, 'batch');
-      if (batch.cancellations.length > 0) await cancel(manager, batch.cancellations, 'batch');
-      return this.insertPurchases(manager, batch.purchases);
+      // The server cancels a slow statement first (57014, the batch stays pending); this process
+      // waits past that only for a server that does not answer at all.
+      return withQueryTimeout(manager.queryRunner!, bounds.statementTimeoutMs + BATCH_ANSWER_MARGIN_MS, async () => {
+        // Partial refunds before cancellations: a purchase's whole cancel after some comes later in its stream.
+        if (batch.refunds && batch.refunds.length > 0) await writePartialRefunds(manager, batch.refunds, 'batch');
+        if (batch.cancellations.length > 0) await cancel(manager, batch.cancellations, 'batch');
+        return this.insertPurchases(manager, batch.purchases);
+      });
     });
   }
 
@@ -397,6 +401,13 @@ export class PurchaseRepository {
  * every other query of the pool keeps the server's default.
  */
 export const PURCHASE_BATCH_LOCK_TIMEOUT_MS = 5_000;
+
+/**
+ * How much longer (ms) than its statement_timeout this process waits for the answer to a batch
+ * write's statement (DATABASE_QUERY_TIMEOUT_MS bounds the others): room for the server's own
+ * cancel to arrive, so only a server that does not answer at all is given up on here.
+ */
+const BATCH_ANSWER_MARGIN_MS = 5_000;
 
 /** How long (ms) a batch write may wait: see {@link PurchaseRepository.writeBatch}. */
 export interface BatchWriteBounds {

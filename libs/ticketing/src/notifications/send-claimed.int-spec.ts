@@ -36,6 +36,7 @@ describe('copies of a message redelivered while its first copy is at the mail se
         DATABASE_URL: env.DATABASE_URL,
         DATABASE_POOL_SIZE: POOL_SIZE,
         DATABASE_ACQUIRE_TIMEOUT_MS: 2000,
+        DATABASE_QUERY_TIMEOUT_MS: 15_000,
       }),
       url: env.DATABASE_URL,
     });
