@@ -25,7 +25,7 @@ export class BoxOfficeController {
    * them gets it). The sale is the venue's (`saleChannel: "BOX_OFFICE"`, `paymentMethod`): stored
    * under the selling account, which sees none of it on the buyer's routes (404, or left out of its
    * lists); operators manage it through the admin routes. The answer carries each ticket's signed
-   * code for the window to print. A repeated sale finds its seats sold: 409 naming them, and the box
+   * code for the window to print (`GET /box-office/sales/:id/tickets.pdf` prints them at once). A repeated sale finds its seats sold: 409 naming them, and the box
    * office sale that has them and when (`details.soldAtBoxOffice`). Allowed
    * from the on-sale on while sales are on or closed, also after `salesCloseAt`, until the
    * performance's check-in closes; not while paused, nor for a canceled performance. No per-buyer
