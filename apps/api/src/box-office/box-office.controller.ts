@@ -1,18 +1,21 @@
-import { Body, Controller, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Post, StreamableFile } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, RequiresCurrentRole, Role, Roles } from '@app/auth';
-import { BookingDescriber, BoxOfficeService, MAX_SEATS_PER_BOX_OFFICE_SALE } from '@app/ticketing';
+import { BookingDescriber, BoxOfficeService, MAX_SEATS_PER_BOX_OFFICE_SALE, PrintableTickets } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
-import { IdParam } from '../common/parse-id.pipe';
+import { IdParam, UuidParam } from '../common/parse-id.pipe';
+import { PDF_RESPONSE, pdfFile, TicketPdf } from '../tickets/ticket-pdf';
 import { BoxOfficeSaleCreateDto, BoxOfficeSaleResponseDto, mapBoxOfficeSale } from './box-office.dto';
 
 @ApiTags('box office')
 @ApiBearerAuth()
-@Controller('box-office/performances')
+@Controller('box-office')
 export class BoxOfficeController {
   constructor(
     private readonly boxOffice: BoxOfficeService,
     private readonly describer: BookingDescriber,
+    private readonly printable: PrintableTickets,
+    private readonly pdf: TicketPdf,
   ) {}
 
   /**
@@ -22,13 +25,13 @@ export class BoxOfficeController {
    * them gets it). The sale is the venue's (`saleChannel: "BOX_OFFICE"`, `paymentMethod`): stored
    * under the selling account, which sees none of it on the buyer's routes (404, or left out of its
    * lists); operators manage it through the admin routes. The answer carries each ticket's signed
-   * code for the window to print. A repeated sale finds its seats sold: 409 naming them, and the box
+   * code for the window to print (`GET /box-office/sales/:id/tickets.pdf` prints them at once). A repeated sale finds its seats sold: 409 naming them, and the box
    * office sale that has them and when (`details.soldAtBoxOffice`). Allowed
    * from the on-sale on while sales are on or closed, also after `salesCloseAt`, until the
    * performance's check-in closes; not while paused, nor for a canceled performance. No per-buyer
    * limit (1 to ${MAX_SEATS_PER_BOX_OFFICE_SALE} seats a sale); no waiting room. Staff or admin.
    */
-  @Post(':id/sales')
+  @Post('performances/:id/sales')
   @Roles(Role.Staff, Role.Admin)
   // A staff account whose role was revoked sells nothing more, whatever its token says.
   @RequiresCurrentRole()
@@ -75,5 +78,41 @@ export class BoxOfficeController {
       },
     );
     return mapBoxOfficeSale(await this.describer.describe(sale));
+  }
+
+  /**
+   * The sale's tickets to print at the window, as one A4 PDF, one ticket a page (the page of `GET
+   * /purchases/:id/tickets.pdf`: the walk-up as holder, the QR code of the code the door admits).
+   * At once: right after the sale too, before it is written to PostgreSQL (the tickets the sale
+   * answered, from the ids it took ahead), when the door answers its codes `TicketNotWrittenYet`
+   * for a few seconds and admits them after. Only tickets that admit someone (a seat refunded is
+   * left out). A window sale only (an online purchase or a guest comp is a 404 here); a staff
+   * account prints the sales it made (as the cash-up shows a clerk their own drawer), an admin
+   * any. The role is read from the account now.
+   */
+  @Get('sales/:id/tickets.pdf')
+  @Roles(Role.Staff, Role.Admin)
+  // A clerk whose staff role was revoked prints nothing more, whatever its token says.
+  @RequiresCurrentRole()
+  @ApiOkResponse({
+    description: 'the tickets, one A4 page each (application/pdf, an attachment)',
+    content: PDF_RESPONSE,
+  })
+  @ApiResponse({ status: 400, type: ErrorBodyDto, description: 'not a uuid' })
+  @ApiResponse({ status: 403, type: ErrorBodyDto, description: 'neither staff nor admin (read from the account now)' })
+  @ApiResponse({
+    status: 404,
+    type: ErrorBodyDto,
+    description: "no such box office sale (an online purchase, a guest comp); to staff, another clerk's sale",
+  })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description:
+      'PurchaseCanceled (refunded, also while only in Redis), TicketsNotIssued (a sale in Redis without its ticket ids: retry after `Retry-After` seconds)',
+  })
+  async salePdf(@CurrentUser() operator: AuthenticatedUser, @UuidParam() id: string): Promise<StreamableFile> {
+    const tickets = await this.printable.ofBoxOfficeSale({ id: operator.id, admin: operator.role === Role.Admin }, id);
+    return pdfFile(await this.pdf.render(tickets), `tickets-${tickets[0]!.purchaseId}.pdf`);
   }
 }

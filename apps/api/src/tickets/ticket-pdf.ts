@@ -1,6 +1,12 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, StreamableFile } from '@nestjs/common';
 import { renderTicketQr, type PrintableTicket } from '@app/ticketing';
 import { printableText, ticketFace } from './ticket-face';
+
+/** The printed tickets' media type. */
+const PDF_TYPE = 'application/pdf';
+
+/** The OpenAPI answer of a ticket PDF: a binary body. */
+export const PDF_RESPONSE = { [PDF_TYPE]: { schema: { type: 'string', format: 'binary' } } };
 
 /** A4 portrait in PDF points (1/72 in). */
 const PAGE = { width: 595.28, height: 841.89 };
@@ -86,4 +92,13 @@ export class TicketPdf {
       { align: 'center' },
     );
   }
+}
+
+/** A PDF download named `filename` (ASCII letters, digits, `-` and `.` only: ids, so no quoting issue). */
+export function pdfFile(pdf: Buffer, filename: string): StreamableFile {
+  return new StreamableFile(pdf, {
+    type: PDF_TYPE,
+    disposition: `attachment; filename="${filename}"`,
+    length: pdf.length,
+  });
 }

@@ -38,13 +38,7 @@ import {
   mapTicket,
   TicketListDto,
 } from './ticket.dto';
-import { TicketPdf } from './ticket-pdf';
-
-/** The printed tickets' media type. */
-const PDF_TYPE = 'application/pdf';
-
-/** The OpenAPI answer of a ticket PDF: a binary body. */
-const PDF_RESPONSE = { [PDF_TYPE]: { schema: { type: 'string', format: 'binary' } } };
+import { PDF_RESPONSE, pdfFile, TicketPdf } from './ticket-pdf';
 
 /** Who may print what: an admin prints anyone's (the role its token names, as the admin routes read it). */
 function printCaller(user: AuthenticatedUser): PrintCaller {
@@ -301,13 +295,4 @@ export class TicketsController {
     const actor = { id: user.id, email: user.email, admin: user.role === Role.Admin };
     return mapCheckInUndo(await this.undo.undo(actor, ticketId));
   }
-}
-
-/** A PDF download named `filename` (ASCII letters, digits, `-` and `.` only: ids, so no quoting issue). */
-function pdfFile(pdf: Buffer, filename: string): StreamableFile {
-  return new StreamableFile(pdf, {
-    type: PDF_TYPE,
-    disposition: `attachment; filename="${filename}"`,
-    length: pdf.length,
-  });
 }

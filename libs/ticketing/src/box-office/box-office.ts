@@ -18,7 +18,7 @@ import {
 import { Hold } from '../holds/hold';
 import { HoldService } from '../holds/hold.service';
 import type { Operator } from '../purchases/admin-purchases';
-import { Purchase } from '../purchases/purchase';
+import { Purchase, ticketsTakenAhead } from '../purchases/purchase';
 import { PurchaseReader } from '../purchases/purchase-reader';
 import { PurchaseService } from '../purchases/purchase.service';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
@@ -192,15 +192,14 @@ export class BoxOfficeService {
       await this.holds.releaseOperatorHold(operator.id, hold.id).catch(() => undefined);
       throw this.named(error, performanceId);
     }
+    // The hold keeps the ids in the order of `seatIds`; the purchase lists its seats ascending.
     const ticketOf = new Map(seatIds.map((seatId, i) => [seatId, ticketIds[i]]));
-    const tickets = purchase.seatIds.map((seatId) => {
-      const ticketId = ticketOf.get(seatId)!;
-      return {
-        ticketId,
-        seatId,
-        code: this.codes.sign({ ticketId, purchaseId: purchase.id, performanceId, seatId, codeVersion: 0 }),
-      };
-    });
+    const sold = { ...purchase, ticketIds: purchase.seatIds.map((seatId) => ticketOf.get(seatId)!) };
+    const tickets = ticketsTakenAhead(sold)!.map((ticket) => ({
+      ticketId: ticket.ticketId,
+      seatId: ticket.seatId,
+      code: this.codes.sign(ticket),
+    }));
     await this.audit.record({
       actorId: operator.id,
       actorEmail: operator.email,
@@ -220,7 +219,7 @@ export class BoxOfficeService {
     this.logger.log(
       `box office sale ${purchase.id} of performance ${performanceId}: ${seatIds.length} seats, ${purchase.amount} ${purchase.currency} ${paymentMethod}, by ${operator.id}`,
     );
-    return { ...purchase, paymentMethod, ticketIds: tickets.map((ticket) => ticket.ticketId), tickets };
+    return { ...sold, paymentMethod, tickets };
   }
 
   /**

@@ -1,4 +1,9 @@
-import { BoxOfficePaymentMethod, PurchaseRecord, PurchaseStatus as PersistedStatus } from '@app/database';
+import {
+  BoxOfficePaymentMethod,
+  PurchaseRecord,
+  PurchaseStatus as PersistedStatus,
+  TicketIdentity,
+} from '@app/database';
 
 export type PurchaseStatus = 'PAID' | 'CANCELED';
 
@@ -80,6 +85,27 @@ export interface Purchase {
  */
 export function saleChannelOf(purchase: Pick<Purchase, 'paymentMethod' | 'deliveryEmail'>): 'ONLINE' | 'BOX_OFFICE' {
   return purchase.paymentMethod === undefined && purchase.deliveryEmail === undefined ? 'ONLINE' : 'BOX_OFFICE';
+}
+
+/**
+ * A box office sale's tickets before `batch` writes them: one a seat, in the order of `seatIds`, each
+ * under the id the sale took ahead (`ticketIds`) and at code version 0 (its first code: with no row
+ * yet, nothing transferred it). The flush writes the rows under these identities, so the codes
+ * signed from them are the ones the sale answered and the door admits once it is written. Null
+ * when the purchase carries none (not a window sale, or read from PostgreSQL, which has its rows).
+ */
+export function ticketsTakenAhead(
+  purchase: Pick<Purchase, 'id' | 'performanceId' | 'seatIds' | 'ticketIds'>,
+): TicketIdentity[] | null {
+  const { ticketIds } = purchase;
+  if (!ticketIds || ticketIds.length !== purchase.seatIds.length) return null;
+  return purchase.seatIds.map((seatId, i) => ({
+    ticketId: ticketIds[i],
+    purchaseId: purchase.id,
+    performanceId: purchase.performanceId,
+    seatId,
+    codeVersion: 0,
+  }));
 }
 
 /** Reads a purchase hash as `purchase.lua`, `cancel-purchase.lua` and `refund-seats.lua` write it. */

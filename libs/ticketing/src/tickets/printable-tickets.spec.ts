@@ -63,6 +63,12 @@ function printable(options: { purchase?: Partial<Purchase> | null; rows?: Return
       options.rows === null ? null : { userId: 'buyer', tickets: options.rows ?? [row(1), row(2), row(3)] },
     ),
     locate: vi.fn(async (ticketId: string) => (ticketId.startsWith('t') ? { purchaseId: 'p1' } : null)),
+    // The seats' facts in layout order, which here runs against the ids (seat 3 first).
+    seatsOf: vi.fn(async (_performanceId: number, seatIds: number[]) =>
+      [...seatIds]
+        .sort((a, b) => b - a)
+        .map((seatId) => ({ seatId, section: 'Floor', row: 1, rowLabel: 'A', number: seatId })),
+    ),
   };
   // The seats the purchase still has, each at what it was bought for (BookingDescriber).
   const describer = {
@@ -148,6 +154,80 @@ describe('PrintableTickets.ofPurchase', () => {
     await expect(
       printable({ rows: [row(1, { holderId: 'friend' }), row(2, { holderId: 'friend' })] }).ofPurchase(buyer, 'p1'),
     ).rejects.toThrow(NoTicketsToPrintError);
+  });
+});
+
+describe('PrintableTickets.ofBoxOfficeSale', () => {
+  const clerk = { id: 'clerk', admin: false };
+  /** A window sale of seats 1-3 by `clerk`, its ticket ids taken ahead (in the order of its seats). */
+  const sale = (purchase: Partial<Purchase> = {}, rows: ReturnType<typeof row>[] | null = null) =>
+    printable({
+      purchase: {
+        userId: 'clerk',
+        paymentMethod: 'CASH',
+        deliveryName: 'Jin Park',
+        ticketIds: ['901', '902', '903'],
+        ...purchase,
+      },
+      rows,
+    });
+
+  it('prints a sale not written yet from the ids it took ahead: code version 0, the walk-up as holder, in layout order', async () => {
+    const printed = await sale().ofBoxOfficeSale(clerk, 'p1');
+    expect(printed.map((ticket) => [ticket.ticketId, ticket.seat.number, ticket.code])).toEqual([
+      ['903', 3, 'code-903-v0'],
+      ['902', 2, 'code-902-v0'],
+      ['901', 1, 'code-901-v0'],
+    ]);
+    expect(printed[2]).toEqual({
+      ticketId: '901',
+      purchaseId: 'p1',
+      performanceId: 7,
+      eventTitle: 'Gala',
+      venue: 'Hall',
+      timeZone: 'Asia/Seoul',
+      startsAt: STARTS_AT,
+      seat: { section: 'Floor', row: 1, rowLabel: 'A', number: 1 },
+      price: 198000,
+      currency: 'KRW',
+      holderName: 'Jin Park',
+      code: 'code-901-v0',
+      checkedInAt: null,
+    });
+  });
+
+  it('prints a written sale from its rows, as the purchase is printed', async () => {
+    const checkedInAt = new Date('2030-03-01T09:30:00Z');
+    const printed = await sale({}, [row(1, { checkedInAt, holderName: 'Jin Park' }), row(2)]).ofBoxOfficeSale(
+      clerk,
+      'p1',
+    );
+    expect(printed.map((ticket) => [ticket.ticketId, ticket.checkedInAt])).toEqual([
+      ['t1', checkedInAt],
+      ['t2', null],
+    ]);
+  });
+
+  it("prints a clerk's own window sales and, for an admin, any; anything else is NotFound", async () => {
+    expect(await sale().ofBoxOfficeSale(admin, 'p1')).toHaveLength(3);
+    await expect(sale().ofBoxOfficeSale({ id: 'other-clerk', admin: false }, 'p1')).rejects.toThrow(NotFoundError);
+    await expect(printable().ofBoxOfficeSale(admin, 'p1')).rejects.toThrow(NotFoundError);
+    await expect(printable().ofBoxOfficeSale(buyer, 'p1')).rejects.toThrow(NotFoundError);
+    // A guest comp is the venue's too, yet no window sale.
+    const comp = printable({ purchase: { userId: 'admin', deliveryEmail: 'press@example.test' } });
+    await expect(comp.ofBoxOfficeSale(admin, 'p1')).rejects.toThrow(NotFoundError);
+    await expect(printable({ purchase: null }).ofBoxOfficeSale(admin, 'p1')).rejects.toThrow(NotFoundError);
+  });
+
+  it('leaves a refunded seat out; refuses a refunded sale and one without its ticket ids', async () => {
+    const partly = sale({ seatIds: [1, 3], seatPrices: [198000, 0], ticketIds: ['901', '903'] });
+    expect((await partly.ofBoxOfficeSale(clerk, 'p1')).map((ticket) => ticket.ticketId)).toEqual(['903', '901']);
+    await expect(sale({ status: 'CANCELED' }).ofBoxOfficeSale(clerk, 'p1')).rejects.toThrow(
+      CanceledPurchaseTicketsError,
+    );
+    const withoutIds = sale({ ticketIds: undefined }).ofBoxOfficeSale(clerk, 'p1');
+    await expect(withoutIds).rejects.toThrow(TicketsNotIssuedError);
+    await expect(withoutIds).rejects.toMatchObject({ retryAfterSeconds: 6 });
   });
 });
 

@@ -4,7 +4,7 @@ import { TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
 import { BookingDescriber, BookingDetails } from '../catalog/booking-details';
 import type { SeatListing } from '../catalog/catalog.types';
 import { NotFoundError } from '../errors';
-import type { Purchase } from '../purchases/purchase';
+import { Purchase, ticketsTakenAhead } from '../purchases/purchase';
 import { isBuyersPurchase, PurchaseReader } from '../purchases/purchase-reader';
 import { TicketCodes } from './ticket-codes';
 import {
@@ -52,7 +52,8 @@ export interface PrintableTicket {
  * The tickets to print: only those that admit someone now (not canceled or refunded, also while
  * that is only in Redis; not transferred away: a transferred ticket is its new holder's to print),
  * read as the ticket lists read them (PurchaseReader for ownership and the newest status, the
- * tickets from PostgreSQL, the event, start and seat prices from BookingDescriber).
+ * tickets from PostgreSQL, the event, start and seat prices from BookingDescriber); a box office
+ * sale's, for its window, also before its flush (from the ticket ids it took ahead).
  */
 @Injectable()
 export class PrintableTickets {
@@ -80,8 +81,54 @@ export class PrintableTickets {
     if (purchase.status === 'CANCELED') throw new CanceledPurchaseTicketsError('print');
     const persisted = await this.tickets.printableOf(purchase.id);
     if (!persisted) throw new TicketsNotIssuedError(this.env.PURCHASE_FLUSH_AGE_SECONDS + 1);
+    return this.ofRows(purchase, persisted.tickets);
+  }
+
+  /**
+   * The printable tickets of a box office window sale, in seat order, for the window that sold it:
+   * a staff account prints its own sales only (as the cash-up shows a clerk their own drawer), an
+   * admin any. At once: before `batch` writes the sale, its tickets are the ids it took ahead,
+   * kept on the purchase in Redis (ticketsTakenAhead: the codes its answer carried, which the door
+   * admits once it is written); after, its rows, as {@link ofPurchase} reads them. Throws
+   * NotFoundError('purchase') (unknown, an online purchase or a guest comp, another clerk's sale
+   * to staff), CanceledPurchaseTicketsError (refunded, also while only in Redis),
+   * TicketsNotIssuedError (a sale in Redis without its ids: made before sales took them ahead),
+   * NoTicketsToPrintError.
+   */
+  async ofBoxOfficeSale(caller: PrintCaller, purchaseId: string): Promise<PrintableTicket[]> {
+    const purchase = await this.purchases.find(purchaseId);
+    const visible = purchase?.paymentMethod !== undefined && (caller.admin || purchase.userId === caller.id);
+    if (!purchase || !visible) throw new NotFoundError('purchase');
+    if (purchase.status === 'CANCELED') throw new CanceledPurchaseTicketsError('print');
+    // Redis first (the purchase), then PostgreSQL: a sale written meanwhile is read from its rows,
+    // the newer state once written (a check-in); one not written by then has none of those yet.
+    const persisted = await this.tickets.printableOf(purchase.id);
+    if (persisted) return this.ofRows(purchase, persisted.tickets);
+    const ahead = ticketsTakenAhead(purchase);
+    if (!ahead) throw new TicketsNotIssuedError(this.env.PURCHASE_FLUSH_AGE_SECONDS + 1);
+    // The rows the flush will write: active, not checked in, held by no account, the walk-up's name
+    // (as printableOf names a window sale's holder); in layout order, as the rows are read.
+    const seats = await this.tickets.seatsOf(purchase.performanceId, purchase.seatIds);
+    const unwritten = seats.flatMap(({ seatId, ...seat }) => {
+      const identity = ahead.find((ticket) => ticket.seatId === seatId);
+      if (!identity) return [];
+      const holderName = purchase.deliveryName ?? null;
+      return [{ ...identity, ...seat, status: TicketStatus.Active, checkedInAt: null, holderId: null, holderName }];
+    });
+    return this.ofRows(purchase, unwritten);
+  }
+
+  /**
+   * The printable tickets among `rows`, the purchase's tickets as PostgreSQL has them (a window
+   * sale's before its flush: as the flush will write them): those that admit someone now and were
+   * not transferred away. Throws NoTicketsToPrintError when none is.
+   */
+  private async ofRows(
+    purchase: Purchase,
+    rows: (TicketRecord & { holderName: string | null })[],
+  ): Promise<PrintableTicket[]> {
     const { details } = await this.describer.describe(Promise.resolve(purchase));
-    const printable = persisted.tickets.flatMap((ticket) => {
+    const printable = rows.flatMap((ticket) => {
       // Transferred away: the code is its holder's now (GET /tickets/:ticketId/ticket.pdf).
       if (ticket.holderId !== null && ticket.holderId !== purchase.userId) return [];
       const printed = this.printed(purchase, details, ticket);
