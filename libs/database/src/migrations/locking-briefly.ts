@@ -21,7 +21,7 @@ export interface LockedTables {
 
 /**
  * Runs `work` with its lock waits bounded by MIGRATION_LOCK_TIMEOUT (SET LOCAL: to the end of the
- * migration's own transaction). A lock not had in time rolls the migration back (nothing of it
+ * migration's own transaction; outside one, for the session until `work` ends). A lock not had in time rolls the migration back (nothing of it
  * stays) and raises an Error telling the operator to retry, PostgreSQL's error (55P03) as its
  * `cause`; other errors pass unchanged.
  */
@@ -30,7 +30,10 @@ export async function lockingBriefly(
   locked: LockedTables,
   work: () => Promise<void>,
 ): Promise<void> {
-  await queryRunner.query(`SET LOCAL lock_timeout = '${MIGRATION_LOCK_TIMEOUT}'`);
+  // Outside a transaction (a revert with `--transaction none`) SET LOCAL does nothing: the bound is
+  // set for the session then, and reset after.
+  const inTransaction = queryRunner.isTransactionActive;
+  await queryRunner.query(`SET ${inTransaction ? 'LOCAL ' : ''}lock_timeout = '${MIGRATION_LOCK_TIMEOUT}'`);
   try {
     await work();
   } catch (error) {
@@ -44,5 +47,7 @@ export async function lockingBriefly(
         `Retry the migration (restart the process) once no long transaction holds ${locked.holders} (see pg_stat_activity, pg_locks).`,
       { cause: error },
     );
+  } finally {
+    if (!inTransaction) await queryRunner.query('RESET lock_timeout');
   }
 }

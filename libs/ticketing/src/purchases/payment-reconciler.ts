@@ -13,6 +13,7 @@ import {
 import { PaymentDeclinedError } from '../errors';
 import { boundedGatewayCall } from './gateway-bound';
 import { chargeRequestOf, PaymentGateway, partialRefundIdempotencyKey, refundIdempotencyKey } from './payment-gateway';
+import { withoutPaymentToken } from './payment-token';
 import { PurchaseStore } from './purchase.store';
 
 const RECONCILE_OUTCOMES = ['completed', 'refunded', 'declined', 'deferred', 'superseded', 'contended'] as const;
@@ -267,7 +268,7 @@ export class PaymentReconciler {
         ));
       } catch (error) {
         if (error instanceof PaymentDeclinedError) return { outcome: 'declined', chargeId: null };
-        throw error;
+        throw withoutPaymentToken(error, attempt.paymentToken);
       }
     }
     // The key every refund of this purchase carries (the api's, the bulk refund's): a refund made

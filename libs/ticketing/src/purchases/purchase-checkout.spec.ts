@@ -463,6 +463,19 @@ describe('PurchaseCheckout', () => {
     expect(store.releaseHoldClaim).not.toHaveBeenCalled();
   });
 
+  it("keeps the buyer's payment token out of the 503's cause, which is logged", async () => {
+    const { service, gateway } = checkout();
+    const token = 'pm_1QxSecretCardToken';
+    gateway.charge.mockRejectedValueOnce(new Error(`No such PaymentMethod: '${token}'`));
+    const refusal = await service
+      .buy('buyer', 'hold-1', 7, 'purchase-1', live, undefined, token)
+      .catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(ChargeOutcomeUnknownError);
+    const cause = (refusal as ChargeOutcomeUnknownError).cause as Error;
+    expect(cause.message).toBe("No such PaymentMethod: '[paymentToken]'");
+    expect(cause.stack).not.toContain(token);
+  });
+
   it('drops the claim when the attempt cannot be recorded, and answers that error', async () => {
     const { service, store, gateway, attempts } = checkout();
     attempts.begin.mockRejectedValueOnce(new Error('database down'));

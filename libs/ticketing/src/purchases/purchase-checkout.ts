@@ -20,6 +20,7 @@ import {
 } from '../errors';
 import { HOLD_RETENTION_MS } from '../holds/hold';
 import { chargeRequestOf, PaymentGateway, refundIdempotencyKey } from './payment-gateway';
+import { withoutPaymentToken } from './payment-token';
 import { Purchase, seatsFromLists } from './purchase';
 import type { PurchaseResult, SalesRefusal } from './purchase-scripts';
 import { claimRenewalMs } from './idempotency';
@@ -306,7 +307,9 @@ export class PurchaseCheckout {
         throw error;
       }
       // Charged or not, unknown: the attempt stays PENDING for a same-key retry or the reconciler.
-      throw error instanceof DomainError ? error : new ChargeOutcomeUnknownError(error);
+      throw error instanceof DomainError
+        ? error
+        : new ChargeOutcomeUnknownError(withoutPaymentToken(error, attempt.paymentToken));
     }
     // Not open any more: this request outlived PAYMENT_RECONCILE_AFTER_SECONDS and `batch` refunded it.
     if (!(await this.attempts.markCharged(attempt.purchaseId, chargeId))) throw spent();

@@ -21,8 +21,8 @@ export const SANDBOX_CHARGE_TTL_SECONDS = 24 * 60 * 60;
 /**
  * A charge the gateway made whose answer never came (a timeout, a connection cut after the
  * processor took it): its outcome is unknown to the caller. Not a DomainError: it is a failure of a
- * dependency, answered as any other gateway failure (500, the attempt left PENDING for a same-key
- * retry or `batch`'s reconciler). Its message never names the buyer's token.
+ * dependency, answered as any other gateway failure (ChargeOutcomeUnknownError: 503 with
+ * Retry-After, the attempt left PENDING for a same-key retry or `batch`'s reconciler). Its message never names the buyer's token.
  */
 export class PaymentOutcomeUnknownError extends Error {
   constructor() {

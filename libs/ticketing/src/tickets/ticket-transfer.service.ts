@@ -46,6 +46,14 @@ export interface TransferPage<T> {
 export const TRANSFER_MARK_LIFETIME_SECONDS = 24 * 60 * 60;
 
 /**
+ * Offers one address may be sent in any hour, by any senders, as a multiple of
+ * TICKET_TRANSFER_OFFERS_PER_HOUR (`N`): its `N` senders of the hour may each make `N` offers
+ * (`N` × `N` e-mails) but together no more than 3 × `N`; so it takes three accounts, not one, to
+ * close an address to offers for an hour.
+ */
+export const OFFERS_TO_ADDRESS_PER_SENDER_BOUND = 3;
+
+/**
  * Ticket transfer: a ticket's holder offers it to an e-mail address, the account that confirmed that
  * address accepts it, and the ticket's code is reissued for it. The holder of a ticket is the account
  * of its last accepted transfer, else its purchase's buyer.
@@ -57,14 +65,6 @@ export const TRANSFER_MARK_LIFETIME_SECONDS = 24 * 60 * 60;
  * version); an accept and a buyer's cancel of the purchase by Redis, as a check-in and a cancel are
  * (transfer-mark.lua before PostgreSQL's accept, cancel-purchase.lua refusing a marked purchase).
  */
-/**
- * Offers one address may be sent in any hour, by any senders, as a multiple of
- * TICKET_TRANSFER_OFFERS_PER_HOUR (`N`): its `N` senders of the hour may each make `N` offers
- * (`N` × `N` e-mails) but together no more than 3 × `N`; so it takes three accounts, not one, to
- * close an address to offers for an hour.
- */
-export const OFFERS_TO_ADDRESS_PER_SENDER_BOUND = 3;
-
 @Injectable()
 export class TicketTransferService {
   constructor(
