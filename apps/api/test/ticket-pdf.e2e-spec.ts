@@ -279,6 +279,41 @@ describe('printable tickets (real PostgreSQL and Redis)', () => {
     expect((await purchasePdf(bought.json().id)).pages).toBe(1);
   });
 
+  it('limits one account to 20 renders per 15 minutes (429 TooManyTicketPrints, Retry-After); a 404 or 409 counts none', async () => {
+    const printer = await createSession(api.app, { name: 'Loop Printer' });
+    const { purchaseId, tickets } = await buy(1, printer);
+    const ticketId = tickets[0]!.id;
+    // A purchase of its own not written yet: 409 TicketsNotIssued, which renders, so counts, nothing.
+    const held = await hold(api.app, printer, performance.id, performance.seatIds.slice(nextSeat, (nextSeat += 1)));
+    const unwritten = await call('POST', '/purchases', { body: { reservationId: held.id }, session: printer });
+    expect(unwritten.statusCode, unwritten.body).toBe(201);
+    // Both routes count together.
+    for (let i = 0; i < 19; i++) {
+      if (i % 2 === 0) await purchasePdf(purchaseId, printer);
+      else await ticketPdf(ticketId, printer);
+    }
+    expectUniform(await call('GET', `/purchases/${unwritten.json().id}/tickets.pdf`, { session: printer }), 409);
+    expectUniform(
+      await call('GET', '/purchases/00000000-0000-4000-8000-000000000000/tickets.pdf', { session: printer }),
+      404,
+    );
+    expectUniform(await call('GET', `/tickets/${ticketId}/ticket.pdf`, { session: other }), 404);
+    await ticketPdf(ticketId, printer);
+    for (const url of [`/purchases/${purchaseId}/tickets.pdf`, `/tickets/${ticketId}/ticket.pdf`]) {
+      const limited = await call('GET', url, { session: printer });
+      const body = expectUniform(limited, 429);
+      expect(body.details).toEqual({ code: 'TooManyTicketPrints', perWindow: 20, windowMinutes: 15 });
+      const retryAfter = Number(limited.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+    }
+    // Another account is not limited by it; an admin prints the printer's purchase still.
+    const neighbour = await createSession(api.app, { name: 'Next Door' });
+    const theirs = await buy(1, neighbour);
+    expect((await purchasePdf(theirs.purchaseId, neighbour)).pages).toBe(1);
+    expect((await purchasePdf(purchaseId, admin)).pages).toBe(1);
+  });
+
   it(
     'renders from the built, bundled api: pdfkit finds its built-in fonts there',
     async () => {

@@ -27,6 +27,7 @@ import { SalesRepository } from './repositories/sales.repository';
 import { SeatBlocksRepository } from './repositories/seat-blocks.repository';
 import { SectionRepository } from './repositories/section.repository';
 import { TicketsRepository } from './repositories/tickets.repository';
+import { TicketPrintsRepository } from './repositories/ticket-prints.repository';
 import { TicketResendsRepository } from './repositories/ticket-resends.repository';
 import { TicketTransfersRepository } from './repositories/ticket-transfers.repository';
 import { UsersRepository } from './repositories/users.repository';
@@ -60,6 +61,7 @@ const REPOSITORIES = [
   PasswordResetTokensRepository,
   EmailVerificationTokensRepository,
   TicketTransfersRepository,
+  TicketPrintsRepository,
   TicketResendsRepository,
   WindowRefundsRepository,
   CashUpRepository,

@@ -155,6 +155,7 @@ export { WaitingRoomsRepository, WaitingRoomWrites } from './repositories/waitin
 export type { RoomPerformance, WaitingRoomFields } from './repositories/waiting-rooms.repository';
 export { SalesRepository } from './repositories/sales.repository';
 export { AdminAuditRepository, recordAuditIn } from './repositories/admin-audit.repository';
+export { TicketPrintsRepository } from './repositories/ticket-prints.repository';
 export { TicketResendsRepository } from './repositories/ticket-resends.repository';
 export type { TicketResendQueued, TicketResendRequest } from './repositories/ticket-resends.repository';
 export type { AdminAuditFilter, AdminAuditRecord, NewAdminAudit } from './repositories/admin-audit.repository';

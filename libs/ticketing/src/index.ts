@@ -207,7 +207,7 @@ export { TicketsModule } from './tickets/tickets.module';
 export { TICKET_CODE_LENGTH, TicketCodes } from './tickets/ticket-codes';
 export { TicketService } from './tickets/ticket.service';
 export type { CheckIn, Ticket } from './tickets/ticket.service';
-export { PrintableTickets } from './tickets/printable-tickets';
+export { PrintableTickets, TICKET_PRINT_LIMIT } from './tickets/printable-tickets';
 export type { PrintableTicket, PrintCaller } from './tickets/printable-tickets';
 export { CHECK_IN_UNDO_ACTION, CheckInUndo } from './tickets/check-in-undo';
 export type { CheckInUndoActor, UndoneCheckIn } from './tickets/check-in-undo';
@@ -246,6 +246,7 @@ export {
   TicketNotCheckedInError,
   CheckInUndoForbiddenError,
   NoTicketsToSendError,
+  TooManyTicketPrintsError,
   TooManyTicketResendsError,
   CanceledPurchaseTicketsError,
   NoTicketsToPrintError,

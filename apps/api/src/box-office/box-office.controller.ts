@@ -88,7 +88,8 @@ export class BoxOfficeController {
    * for a few seconds and admits them after. Only tickets that admit someone (a seat refunded is
    * left out). A window sale only (an online purchase or a guest comp is a 404 here); a staff
    * account prints the sales it made (as the cash-up shows a clerk their own drawer), an admin
-   * any. The role is read from the account now.
+   * any. The role is read from the account now. 429 `TooManyTicketPrints` (`Retry-After`) past
+   * TICKET_PRINT_LIMIT.operator, the print routes together, counted only once it would render.
    */
   @Get('sales/:id/tickets.pdf')
   @Roles(Role.Staff, Role.Admin)
@@ -110,6 +111,12 @@ export class BoxOfficeController {
     type: ErrorBodyDto,
     description:
       'PurchaseCanceled (refunded, also while only in Redis), TicketsNotIssued (a sale in Redis without its ticket ids: retry after `Retry-After` seconds)',
+  })
+  @ApiResponse({
+    status: 429,
+    type: ErrorBodyDto,
+    description:
+      'TooManyTicketPrints: 120 PDFs in the last 15 minutes by this account, the three print routes together; `Retry-After`',
   })
   async salePdf(@CurrentUser() operator: AuthenticatedUser, @UuidParam() id: string): Promise<StreamableFile> {
     const tickets = await this.printable.ofBoxOfficeSale({ id: operator.id, admin: operator.role === Role.Admin }, id);

@@ -94,6 +94,7 @@ export class TicketsController {
    * /tickets/:ticketId/ticket.pdf`). An admin may print anyone's purchase (a box office sale's too);
    * a box office sale is not its selling clerk's (404). 409 `PurchaseCanceled`, `NoTicketsToPrint`
    * (every ticket transferred away), `TicketsNotIssued` (with `Retry-After`, as the ticket list).
+   * 429 `TooManyTicketPrints` (`Retry-After`) past TICKET_PRINT_LIMIT, counted only once it would render.
    */
   @Get('purchases/:id/tickets.pdf')
   @ApiOkResponse({
@@ -111,6 +112,12 @@ export class TicketsController {
     description:
       'PurchaseCanceled (canceled or refunded, also while only in Redis), NoTicketsToPrint (every ticket transferred away), TicketsNotIssued (not written yet: retry after `Retry-After` seconds)',
   })
+  @ApiResponse({
+    status: 429,
+    type: ErrorBodyDto,
+    description:
+      'TooManyTicketPrints: 20 PDFs in the last 15 minutes by this account, the three print routes together (an admin: 120); `Retry-After`',
+  })
   async purchasePdf(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<StreamableFile> {
     const tickets = await this.printable.ofPurchase(printCaller(user), id);
     return pdfFile(await this.pdf.render(tickets), `tickets-${tickets[0]!.purchaseId}.pdf`);
@@ -121,7 +128,7 @@ export class TicketsController {
    * buyer (an admin: any ticket); the page of `GET /purchases/:id/tickets.pdf`, with the code of its
    * current version. 404 for anyone else (the buyer who transferred it away too), 409
    * `TicketCanceled` (the ticket, its seat or its purchase canceled or refunded, also while only in
-   * Redis).
+   * Redis). 429 `TooManyTicketPrints` as `GET /purchases/:id/tickets.pdf`.
    */
   @Get('tickets/:ticketId/ticket.pdf')
   @ApiParam({ name: 'ticketId', schema: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } })
@@ -136,6 +143,12 @@ export class TicketsController {
     status: 409,
     type: ErrorBodyDto,
     description: 'TicketCanceled: the ticket, its seat or its purchase canceled or refunded (also while only in Redis)',
+  })
+  @ApiResponse({
+    status: 429,
+    type: ErrorBodyDto,
+    description:
+      'TooManyTicketPrints: 20 PDFs in the last 15 minutes by this account, the three print routes together (an admin: 120); `Retry-After`',
   })
   async ticketPdf(
     @CurrentUser() user: AuthenticatedUser,

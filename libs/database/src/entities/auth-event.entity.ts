@@ -30,6 +30,11 @@ export enum AuthEventType {
    * /purchases/:id/tickets/resend`): counted for the limit of such e-mails, as the mailed tokens are.
    */
   TicketsResent = 'TICKETS_RESENT',
+  /**
+   * The account was answered a PDF of printable tickets (the buyer's routes or the box office
+   * window's): counted for the limit of such renders (TicketPrintsRepository).
+   */
+  TicketsPrinted = 'TICKETS_PRINTED',
 }
 
 /**

@@ -1,17 +1,18 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
-import { TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
+import { TicketPrintsRepository, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
 import type { BookingDescriber } from '../catalog/booking-details';
 import { NotFoundError } from '../errors';
 import type { Purchase } from '../purchases/purchase';
 import type { PurchaseReader } from '../purchases/purchase-reader';
-import { PrintableTickets } from './printable-tickets';
+import { PrintableTickets, TICKET_PRINT_LIMIT } from './printable-tickets';
 import type { TicketCodes } from './ticket-codes';
 import {
   CanceledPurchaseTicketsError,
   NoTicketsToPrintError,
   TicketCanceledError,
   TicketsNotIssuedError,
+  TooManyTicketPrintsError,
 } from './ticket.errors';
 
 const STARTS_AT = new Date('2030-03-01T10:00:00Z');
@@ -37,7 +38,13 @@ const row = (
   ...options,
 });
 
-function printable(options: { purchase?: Partial<Purchase> | null; rows?: ReturnType<typeof row>[] | null } = {}) {
+/** The print counter's calls of the newest {@link printable}: account id and limit. */
+let counted: ReturnType<typeof vi.fn>;
+
+/** `options.wait`: what the print counter answers (seconds until one more is counted; null: counted). */
+function printable(
+  options: { purchase?: Partial<Purchase> | null; rows?: ReturnType<typeof row>[] | null; wait?: number } = {},
+) {
   const purchase =
     options.purchase === null
       ? null
@@ -94,6 +101,7 @@ function printable(options: { purchase?: Partial<Purchase> | null; rows?: Return
     describer as unknown as BookingDescriber,
     codes as unknown as TicketCodes,
     env,
+    { count: (counted = vi.fn(async () => options.wait ?? null)) } as unknown as TicketPrintsRepository,
   );
 }
 
@@ -154,6 +162,52 @@ describe('PrintableTickets.ofPurchase', () => {
     await expect(
       printable({ rows: [row(1, { holderId: 'friend' }), row(2, { holderId: 'friend' })] }).ofPurchase(buyer, 'p1'),
     ).rejects.toThrow(NoTicketsToPrintError);
+  });
+});
+
+describe('PrintableTickets: the print limit', () => {
+  const buyerLimit = { maxIssued: 20, windowMs: 15 * 60_000 };
+  const operatorLimit = { maxIssued: 120, windowMs: 15 * 60_000 };
+
+  it("counts a render under the caller's bound: a buyer's, an admin's and the window's the operator's", async () => {
+    expect(TICKET_PRINT_LIMIT.buyer.perWindow).toBeLessThan(TICKET_PRINT_LIMIT.operator.perWindow);
+    await printable().ofPurchase(buyer, 'p1');
+    expect(counted).toHaveBeenCalledWith('buyer', buyerLimit);
+    await printable().ofTicket(buyer, 't1');
+    expect(counted).toHaveBeenCalledWith('buyer', buyerLimit);
+    await printable().ofPurchase(admin, 'p1');
+    expect(counted).toHaveBeenCalledWith('admin', operatorLimit);
+    await printable({ purchase: { userId: 'clerk', paymentMethod: 'CASH' } }).ofBoxOfficeSale(
+      { id: 'clerk', admin: false },
+      'p1',
+    );
+    expect(counted).toHaveBeenCalledWith('clerk', operatorLimit);
+  });
+
+  it('refuses past the limit with 429 TooManyTicketPrints and Retry-After', async () => {
+    const refused = printable({ wait: 42 }).ofPurchase(buyer, 'p1');
+    await expect(refused).rejects.toThrow(TooManyTicketPrintsError);
+    await expect(refused).rejects.toMatchObject({
+      code: 'TooManyTicketPrints',
+      retryAfterSeconds: 42,
+      details: { code: 'TooManyTicketPrints', perWindow: 20, windowMinutes: 15 },
+    });
+    await expect(printable({ wait: 42 }).ofTicket(buyer, 't1')).rejects.toThrow(TooManyTicketPrintsError);
+  });
+
+  it('counts nothing for a request that renders nothing (404, 409)', async () => {
+    await expect(printable().ofPurchase({ id: 'other', admin: false }, 'p1')).rejects.toThrow(NotFoundError);
+    expect(counted).not.toHaveBeenCalled();
+    await expect(printable({ purchase: { status: 'CANCELED' } }).ofPurchase(buyer, 'p1')).rejects.toThrow(
+      CanceledPurchaseTicketsError,
+    );
+    expect(counted).not.toHaveBeenCalled();
+    await expect(printable({ rows: [row(1, { holderId: 'friend' })] }).ofPurchase(buyer, 'p1')).rejects.toThrow(
+      NoTicketsToPrintError,
+    );
+    expect(counted).not.toHaveBeenCalled();
+    await expect(printable().ofTicket({ id: 'other', admin: false }, 't1')).rejects.toThrow(NotFoundError);
+    expect(counted).not.toHaveBeenCalled();
   });
 });
 

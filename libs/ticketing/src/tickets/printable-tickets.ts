@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
-import { TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
+import { TicketPrintsRepository, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
 import { BookingDescriber, BookingDetails } from '../catalog/booking-details';
 import type { SeatListing } from '../catalog/catalog.types';
 import { NotFoundError } from '../errors';
@@ -12,7 +12,20 @@ import {
   NoTicketsToPrintError,
   TicketCanceledError,
   TicketsNotIssuedError,
+  TooManyTicketPrintsError,
 } from './ticket.errors';
+
+/**
+ * PDFs of printable tickets answered per account: at most `perWindow` per `windowMs` (milliseconds),
+ * the three print routes together, each answer (up to 100 pages and QR codes drawn on the event
+ * loop) one. `buyer` for an account printing its own; `operator` for an admin (any route) and for
+ * the box office window's route, where a clerk prints every sale it makes: a busy window sells
+ * one every few seconds, yet one account looping a 100-seat sale is still bounded.
+ */
+export const TICKET_PRINT_LIMIT = {
+  buyer: { perWindow: 20, windowMs: 15 * 60_000 },
+  operator: { perWindow: 120, windowMs: 15 * 60_000 },
+};
 
 /** Who asks for printable tickets: an account, and whether it is an admin (who may print anyone's). */
 export interface PrintCaller {
@@ -63,6 +76,7 @@ export class PrintableTickets {
     private readonly describer: BookingDescriber,
     private readonly codes: TicketCodes,
     @Inject(Env) private readonly env: Env,
+    private readonly prints: TicketPrintsRepository,
   ) {}
 
   /**
@@ -71,7 +85,8 @@ export class PrintableTickets {
    * an admin anyone's. Throws NotFoundError('purchase') (unknown, anyone else's),
    * CanceledPurchaseTicketsError (409 PurchaseCanceled: canceled or refunded, also while only in
    * Redis), TicketsNotIssuedError (409, Retry-After: not written to PostgreSQL yet, as the ticket
-   * list), NoTicketsToPrintError (409: every ticket it still has was transferred away).
+   * list), NoTicketsToPrintError (409: every ticket it still has was transferred away), then
+   * TooManyTicketPrintsError (429, Retry-After) past TICKET_PRINT_LIMIT (`operator` for an admin).
    */
   async ofPurchase(caller: PrintCaller, purchaseId: string): Promise<PrintableTicket[]> {
     const purchase = caller.admin
@@ -81,7 +96,9 @@ export class PrintableTickets {
     if (purchase.status === 'CANCELED') throw new CanceledPurchaseTicketsError('print');
     const persisted = await this.tickets.printableOf(purchase.id);
     if (!persisted) throw new TicketsNotIssuedError(this.env.PURCHASE_FLUSH_AGE_SECONDS + 1);
-    return this.ofRows(purchase, persisted.tickets);
+    const printable = await this.ofRows(purchase, persisted.tickets);
+    await this.count(caller, caller.admin ? 'operator' : 'buyer');
+    return printable;
   }
 
   /**
@@ -93,7 +110,7 @@ export class PrintableTickets {
    * NotFoundError('purchase') (unknown, an online purchase or a guest comp, another clerk's sale
    * to staff), CanceledPurchaseTicketsError (refunded, also while only in Redis),
    * TicketsNotIssuedError (a sale in Redis without its ids: made before sales took them ahead),
-   * NoTicketsToPrintError.
+   * NoTicketsToPrintError, then TooManyTicketPrintsError past TICKET_PRINT_LIMIT.operator.
    */
   async ofBoxOfficeSale(caller: PrintCaller, purchaseId: string): Promise<PrintableTicket[]> {
     const purchase = await this.purchases.find(purchaseId);
@@ -103,7 +120,13 @@ export class PrintableTickets {
     // Redis first (the purchase), then PostgreSQL: a sale written meanwhile is read from its rows,
     // the newer state once written (a check-in); one not written by then has none of those yet.
     const persisted = await this.tickets.printableOf(purchase.id);
-    if (persisted) return this.ofRows(purchase, persisted.tickets);
+    const printable = persisted ? await this.ofRows(purchase, persisted.tickets) : await this.unwritten(purchase);
+    await this.count(caller, 'operator');
+    return printable;
+  }
+
+  /** A window sale's printable tickets before `batch` writes it: the ids it took ahead (see {@link ofBoxOfficeSale}). */
+  private async unwritten(purchase: Purchase): Promise<PrintableTicket[]> {
     const ahead = ticketsTakenAhead(purchase);
     if (!ahead) throw new TicketsNotIssuedError(this.env.PURCHASE_FLUSH_AGE_SECONDS + 1);
     // The rows the flush will write: active, not checked in, held by no account, the walk-up's name
@@ -143,7 +166,7 @@ export class PrintableTickets {
    * buyer; a box office sale's ticket has no account holder) or an admin. Throws
    * NotFoundError('ticket') (no such ticket, also one of a purchase not written to PostgreSQL yet,
    * or not the caller's), TicketCanceledError (409: the ticket, its seat or its purchase canceled or
-   * refunded, also while only in Redis).
+   * refunded, also while only in Redis), then TooManyTicketPrintsError past TICKET_PRINT_LIMIT.
    */
   async ofTicket(caller: PrintCaller, ticketId: string): Promise<PrintableTicket> {
     const located = await this.tickets.locate(ticketId);
@@ -157,7 +180,19 @@ export class PrintableTickets {
     const { details } = await this.describer.describe(Promise.resolve(purchase));
     const printed = this.printed(purchase, details, ticket);
     if (!printed) throw new TicketCanceledError();
+    await this.count(caller, caller.admin ? 'operator' : 'buyer');
     return printed;
+  }
+
+  /**
+   * Counts one PDF for `caller` under TICKET_PRINT_LIMIT[`bound`], once the request would render
+   * (its ownership and state checked: a 404 or 409 counts nothing). Throws TooManyTicketPrintsError
+   * (429, Retry-After) past it, counting nothing.
+   */
+  private async count(caller: PrintCaller, bound: keyof typeof TICKET_PRINT_LIMIT): Promise<void> {
+    const limit = TICKET_PRINT_LIMIT[bound];
+    const wait = await this.prints.count(caller.id, { maxIssued: limit.perWindow, windowMs: limit.windowMs });
+    if (wait !== null) throw new TooManyTicketPrintsError(wait, limit);
   }
 
   /**

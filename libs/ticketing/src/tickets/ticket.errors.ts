@@ -315,6 +315,23 @@ export class TooManyTicketResendsError extends DomainError {
 }
 
 /**
+ * An account was answered `perWindow` PDFs of printable tickets within `windowMinutes` already
+ * (all the print routes together): 429 with the seconds until the next is counted out of the window.
+ */
+export class TooManyTicketPrintsError extends DomainError {
+  constructor(retryAfterSeconds: number, limit: { perWindow: number; windowMs: number }) {
+    super(
+      'too_many',
+      'TooManyTicketPrints',
+      `at most ${limit.perWindow} ticket PDFs are printed per account per ${limit.windowMs / 60_000} minutes; ask again in ${retryAfterSeconds} seconds`,
+      // The code in the body too (as TooManyAccessCodeAttempts): a client tells this 429 from others by it.
+      { code: 'TooManyTicketPrints', perWindow: limit.perWindow, windowMinutes: limit.windowMs / 60_000 },
+      retryAfterSeconds,
+    );
+  }
+}
+
+/**
  * A resend (`what` 'send') or a print ('print') of the tickets of a purchase canceled or refunded:
  * none of them admits anyone, so none is sent or printed.
  */
