@@ -646,7 +646,12 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
         ]);
         const accepted = answers.filter((a, i) => i % 2 === 0 && a.statusCode === 200).length;
         const canceled = answers.filter((a, i) => i % 2 === 1 && a.statusCode === 200).length;
-        expect(accepted + canceled, answers.map((a) => `${a.statusCode} ${a.body}`).join('\n')).toBe(1);
+        // One outcome: the accept (both cancels refused), or the cancel (both of the buyer's cancels
+        // answer it: a repeat of the buyer's own cancel answers 200 too; both accepts refused).
+        expect(
+          (accepted === 1 && canceled === 0) || (accepted === 0 && canceled === 2),
+          answers.map((a) => `${a.statusCode} ${a.body}`).join('\n'),
+        ).toBe(true);
         await flushPurchases(api.app);
         const [row] = await db.query(
           `SELECT t.holder_id, t.status, p.status AS purchase_status
