@@ -663,6 +663,32 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     ran.add('boxofficeIndexHold');
   });
 
+  it("a user's holds hash expires with the user's latest hold: never sooner, and one left without an expiry gets one", async () => {
+    const keys = performanceKeys(11);
+    const userHolds = keys.userHolds('u-ttl');
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
+    const seats = Array.from({ length: 4 }, (_, index) => ({ id: 1101 + index, price: 100, sold: false }));
+    expect(await registerSeats(redis, keys, seats)).toBe(4);
+    const request = { userId: 'u-ttl', performanceId: 11, userLimit: 4, retentionMs: 60_000 };
+    const hold = async (holdId: string, seatId: number, lifetimeMs: number) => {
+      const result = await holdSeats(redis, keys, { ...request, holdId, seatIds: [seatId], lifetimeMs });
+      if (result.outcome !== 'OK') throw new Error(`hold ${holdId}: ${result.outcome}`);
+      return result.expiresAt;
+    };
+    // A new hash: its first hold's expiry.
+    const first = await hold('t1', 1101, 120_000);
+    expect(await redis.pexpiretime(userHolds)).toBe(first);
+    // A hold ending sooner leaves it; one ending later moves it.
+    await hold('t2', 1102, 60_000);
+    expect(await redis.pexpiretime(userHolds)).toBe(first);
+    const longer = await hold('t3', 1103, 180_000);
+    expect(await redis.pexpiretime(userHolds)).toBe(longer);
+    // A hash without an expiry (as an older version may have left it) gets the hold's.
+    await redis.persist(userHolds);
+    const last = await hold('t4', 1104, 30_000);
+    expect(await redis.pexpiretime(userHolds)).toBe(last);
+  });
+
   it('purchases, cancellations and idempotency claims', async () => {
     const keys = performanceKeys(2);
     await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');

@@ -179,7 +179,7 @@ if now < tonumber(salesOpenAt) then
 end
 
 -- The per-user limit, counted as hold-seats.lua counts it.
-local alreadyHeld = liveHeldSeats(userHoldsKey, expiryKey, now)
+local alreadyHeld, newUserHolds = liveHeldSeats(userHoldsKey, expiryKey, now)
 if alreadyHeld + quantity > userLimit then return {'LIMIT', alreadyHeld} end
 local overLimit = ticketLimitRefusal(KEYS[13], userId, tonumber(meta[7]), alreadyHeld, quantity)
 if overLimit then return overLimit end
@@ -1302,7 +1302,7 @@ local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
   now = now, lifetime = lifetime, retention = retention, closesAt = meta[5] and tonumber(meta[5]),
   arrangement = arrangement, places = places, rows = rows,
-  indexUntil = indexUntil, presale = presale,
+  indexUntil = indexUntil, presale = presale, newUserHolds = newUserHolds,
 })
 local seatList = table.concat(seatIds, ',')
 if recordKey then

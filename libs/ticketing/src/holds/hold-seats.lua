@@ -165,7 +165,7 @@ if house then
   return {'UNAVAILABLE', unpack(house)}
 end
 
-local alreadyHeld = liveHeldSeats(userHoldsKey, expiryKey, now)
+local alreadyHeld, newUserHolds = liveHeldSeats(userHoldsKey, expiryKey, now)
 if alreadyHeld + #seatIds > userLimit then return {'LIMIT', alreadyHeld} end
 local overLimit = ticketLimitRefusal(KEYS[13], userId, tonumber(meta[7]), alreadyHeld, #seatIds)
 if overLimit then return overLimit end
@@ -189,7 +189,7 @@ local taking = {
 local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
   now = now, lifetime = lifetime, retention = retention, closesAt = meta[5] and tonumber(meta[5]), indexUntil = indexUntil,
-  presale = presale,
+  presale = presale, newUserHolds = newUserHolds,
 })
 if recordKey then
   keepAnswer(recordKey, request, holdId, expiresAt, amount, currency, prices, table.concat(seatIds, ','), nil, retention)

@@ -3,8 +3,9 @@
   best available):
 
   liveHeldSeats(userHoldsKey, expiryKey, now): the number of seats of the user's live holds (in
-    the expiry index with a score after `now`, epoch ms); entries of holds that ended (expired,
-    released, bought) are dropped from the user-holds hash here, lazily.
+    the expiry index with a score after `now`, epoch ms), and whether the user-holds hash is gone
+    after the call (it had no entry, or only ended ones: takeHold's `newUserHolds`); entries of
+    holds that ended (expired, released, bought) are dropped from the user-holds hash here, lazily.
 
   ticketLimitRefusal(ticketsBoughtKey, userId, cap, held, wanted): the performance's ticket limit
     per buyer (`cap`, seats; nil = none) counts the seats the user bought (paid purchases not
@@ -62,7 +63,8 @@
        payment method and ticket ids, hold-comp-seats.lua), deliveryEmail and deliveryName
        (optional, a box office sale's), presale (optional: the id of the presale whose access code
        let the hold in before salesOpenAt, kept as the record's `presale`: purchase.lua and
-       claim-hold.lua sell such a hold before the on-sale) }
+       claim-hold.lua sell such a hold before the on-sale), newUserHolds (optional: true when
+       liveHeldSeats found the user-holds hash gone, so the hold creates it without an expiry) }
     Returns expiresAt (epoch ms), amount (integer, minor units of `hold.currency`; the sum of the
     prices) and the prices (comma-separated, in `hold.seatIds` order).
 
@@ -157,7 +159,7 @@ end
 local function liveHeldSeats(userHoldsKey, expiryKey, now)
   local held = 0
   local userHolds = redis.call('HGETALL', userHoldsKey)
-  if #userHolds == 0 then return 0 end
+  if #userHolds == 0 then return 0, true end
   -- Every hold's expiry in one ZMSCORE (Redis 6.2+), not one ZSCORE a hold; the ended ones in one HDEL.
   local ids = {}
   for i = 1, #userHolds, 2 do ids[#ids + 1] = userHolds[i] end
@@ -172,7 +174,7 @@ local function liveHeldSeats(userHoldsKey, expiryKey, now)
     end
   end
   if #ended > 0 then redis.call('HDEL', userHoldsKey, unpack(ended)) end
-  return held
+  return held, #ended == #ids
 end
 
 local function ticketLimitRefusal(ticketsBoughtKey, userId, cap, held, wanted)
@@ -184,7 +186,12 @@ end
 
 local function seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
   local unavailable, toEnd, toEndIds, missing = {}, {}, {}, {}
-  local holders = redis.call('HMGET', seatHoldsKey, unpack(seatIds))
+  -- Only a held seat's holder is read: a hold of free seats reads none.
+  local anyHeld = false
+  for i = 1, #seatIds do
+    if statuses[i] == 'H' then anyHeld = true end
+  end
+  local holders = anyHeld and redis.call('HMGET', seatHoldsKey, unpack(seatIds)) or {}
   for i = 1, #seatIds do
     if statuses[i] == 'H' then
       local expiresAt, holderId = string.match(holders[i] or '', '^(%d+):(.+)$')
@@ -255,8 +262,7 @@ local function takeHold(k, hold)
   local amount = 0
   local heldFields = {}
   for i = 1, #seatIds do
-    prices[i] = tonumber(prices[i])
-    amount = amount + prices[i]
+    amount = amount + tonumber(prices[i])
     heldFields[#heldFields + 1] = seatIds[i]
     heldFields[#heldFields + 1] = 'H'
   end
@@ -267,29 +273,34 @@ local function takeHold(k, hold)
   else
     seatingMarkTaken(k.seating, seatIds)
   end
-  redis.call('HINCRBY', k.counts, 'available', -#seatIds)
-  redis.call('HINCRBY', k.counts, 'held', #seatIds)
+  -- Numbers given to redis.call are formatted by snprintf('%.17g') each time (~3,000
+  -- instructions): each is made a string once here (docs/performance.md, "Hot scripts").
+  local count = string.format('%d', #seatIds)
+  redis.call('HINCRBY', k.counts, 'available', '-' .. count)
+  redis.call('HINCRBY', k.counts, 'held', count)
 
   local expiresAt = hold.now + hold.lifetime
   if hold.closesAt and hold.closesAt < expiresAt then expiresAt = hold.closesAt end
-  local holderEntry = expiresAt .. ':' .. hold.id
+  local expiresText = string.format('%d', expiresAt)
+  local holderEntry = expiresText .. ':' .. hold.id
   local holderFields = {}
   for i = 1, #seatIds do
     holderFields[#holderFields + 1] = seatIds[i]
     holderFields[#holderFields + 1] = holderEntry
   end
   redis.call('HSET', k.seatHolds, unpack(holderFields))
+  -- The prices as read (integers in minor units, as registration wrote them), or the comp's 0s.
   local priceList = table.concat(prices, ',')
   local record = {
     'userId', hold.userId,
     'performanceId', hold.performanceId,
     'seats', table.concat(seatIds, ','),
-    'amount', amount,
+    'amount', string.format('%d', amount),
     'prices', priceList,
     'currency', hold.currency,
     'status', 'HELD',
-    'createdAt', hold.now,
-    'expiresAt', expiresAt,
+    'createdAt', string.format('%d', hold.now),
+    'expiresAt', expiresText,
   }
   if hold.presale then
     record[#record + 1] = 'presale'
@@ -316,15 +327,18 @@ local function takeHold(k, hold)
     end
   end
   redis.call('HSET', k.hold, unpack(record))
-  redis.call('PEXPIREAT', k.hold, expiresAt + hold.retention)
-  redis.call('ZADD', k.expiry, expiresAt, hold.id)
+  redis.call('PEXPIREAT', k.hold, string.format('%d', expiresAt + hold.retention))
+  redis.call('ZADD', k.expiry, expiresText, hold.id)
 
   if hold.comp or hold.boxOffice then return expiresAt, amount, priceList end
-  redis.call('HSET', k.userHolds, hold.id, #seatIds)
-  -- The user-holds hash is useless once all its holds have expired; never shorten its life.
-  local userHoldsTtl = redis.call('PTTL', k.userHolds)
-  if userHoldsTtl < 0 or hold.now + userHoldsTtl < expiresAt then
-    redis.call('PEXPIREAT', k.userHolds, expiresAt)
+  redis.call('HSET', k.userHolds, hold.id, count)
+  -- The user-holds hash is useless once all its holds have expired; never shorten its life. A
+  -- hash this hold created (hold.newUserHolds) has no expiry yet; an older one's moves only later
+  -- (GT), or is set when it had none (GT leaves such a key alone and answers 0).
+  if hold.newUserHolds then
+    redis.call('PEXPIREAT', k.userHolds, expiresText)
+  elseif redis.call('PEXPIREAT', k.userHolds, expiresText, 'GT') == 0 and redis.call('PTTL', k.userHolds) < 0 then
+    redis.call('PEXPIREAT', k.userHolds, expiresText)
   end
   if k.userIndex then
     -- As index-hold.lua: the score only grows, the key expires with the latest entry.

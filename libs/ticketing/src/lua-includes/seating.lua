@@ -396,7 +396,8 @@ local function seatingMarkTaken(seating, seatIds)
     local entry = entries[i + 1]
     if entry then
       local position, row = string.match(entry, '^(%d+),(%d+)$')
-      redis.call('SETBIT', seating.free, tonumber(position), 0)
+      -- The position as read: a number would be formatted again for the command.
+      redis.call('SETBIT', seating.free, position, 0)
       if not string.find(dirty, ',' .. row .. ',', 1, true) then
         if #dirty + #row + 1 <= SEATING_DIRTY_MAX then
           dirty = dirty .. row .. ','

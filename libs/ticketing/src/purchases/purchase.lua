@@ -77,7 +77,8 @@
 --- @include "sales-closure"
 local seatsKey, countsKey, expiryKey, holdKey, purchaseKey, streamKey, metaKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+-- The retention is passed on as sent: a number would be formatted again for the command.
+local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'seats', 'amount', 'currency', 'performanceId', 'purchaseId',
@@ -128,11 +129,14 @@ for seatId in string.gmatch(seats, '[^,]+') do
   soldFields[#soldFields + 1] = seatId
   soldFields[#soldFields + 1] = 'S'
 end
+-- Numbers given to redis.call are formatted by snprintf('%.17g') each time (~3,000
+-- instructions): the count and the time are made strings once (docs/performance.md, "Hot scripts").
+local count, nowText = string.format('%d', #seatIds), string.format('%d', now)
 redis.call('HSET', seatsKey, unpack(soldFields))
-redis.call('HINCRBY', countsKey, 'held', -#seatIds)
-redis.call('HINCRBY', countsKey, 'sold', #seatIds)
+redis.call('HINCRBY', countsKey, 'held', '-' .. count)
+redis.call('HINCRBY', countsKey, 'sold', count)
 
-redis.call('HSET', holdKey, 'status', 'PURCHASED', 'purchaseId', purchaseId, 'endedAt', now)
+redis.call('HSET', holdKey, 'status', 'PURCHASED', 'purchaseId', purchaseId, 'endedAt', nowText)
 redis.call('PEXPIRE', holdKey, retention)
 redis.call('ZREM', expiryKey, holdId)
 
@@ -145,7 +149,7 @@ local record = {
   'amount', amount,
   'currency', currency,
   'chargeId', chargeId,
-  'createdAt', now,
+  'createdAt', nowText,
 }
 if prices then
   record[#record + 1] = 'prices'
@@ -176,6 +180,6 @@ end
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))
 -- The venue's (a box office sale, a guest comp): not the owning operator's tickets.
-if not (boxOffice or hold[16]) then redis.call('HINCRBY', KEYS[8], userId, #seatIds) end
-if KEYS[9] then redis.call('ZADD', KEYS[9], 'NX', now, ARGV[7]) end
+if not (boxOffice or hold[16]) then redis.call('HINCRBY', KEYS[8], userId, count) end
+if KEYS[9] then redis.call('ZADD', KEYS[9], 'NX', nowText, ARGV[7]) end
 return {'OK', now, performanceId, seats, amount, currency, prices or ''}
