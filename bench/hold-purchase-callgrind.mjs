@@ -9,7 +9,8 @@
 //   (cd <dir> && valgrind --tool=callgrind --instr-atstart=no redis-server --port <port> --save '' --appendonly no --dir <dir>)
 //   node bench/hold-purchase-callgrind.mjs --redis redis://127.0.0.1:<port> --pid <redis pid> \
 //     --dir <dir> [--rounds 2] [--seats 1024] <dist/apps/api of build A> <… of build B>
-// Without --pid only commandstats are read (a plain redis-server).
+// Without --pid only commandstats are read (a plain redis-server). It unlinks only its own keys
+// (prefix hp<round>:) after each build's run.
 //
 // The shape is `npm run bench`'s (bench/run.mjs, holdPlan and benchPurchases): a performance of
 // 256 rows × 4 seats (one section, 50,000 a seat, on sale), 256 buyers, its seats in a random
@@ -28,12 +29,18 @@ import Redis from 'ioredis';
 import { loadBuild, setSeats, writeVenue } from './best-available-venue.mjs';
 
 const require = createRequire(import.meta.url);
-const options = { redis: 'redis://127.0.0.1:6379', rounds: '1', seats: '1024' };
+const options = { rounds: '1', seats: '1024' };
 const roots = [];
 for (let i = 2; i < process.argv.length; i += 1) {
   const arg = process.argv[i];
   if (arg.startsWith('--')) options[arg.slice(2)] = process.argv[++i];
   else roots.push(arg);
+}
+if (!options.redis || roots.length === 0) {
+  console.error(
+    'usage: node bench/hold-purchase-callgrind.mjs --redis <url of a Redis of its own> [--pid …] <dist/apps/api> …',
+  );
+  process.exit(2);
 }
 
 const BUYERS = 256;
@@ -220,6 +227,18 @@ async function recordsDigest(redis, keys, holds, purchaseIds, buyers) {
   return digest.digest('hex').slice(0, 12);
 }
 
+/** Unlinks this harness's keys (those under `prefix`), nothing else. */
+async function dropPrefix(prefix) {
+  const raw = new Redis(options.redis);
+  let cursor = '0';
+  do {
+    const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await raw.unlink(...keys);
+  } while (cursor !== '0');
+  raw.disconnect();
+}
+
 async function runBuild(b, round) {
   const redis = new Redis(options.redis, { keyPrefix: `hp${round}:` });
   b.defineScripts(redis, [b.holds.HOLD_SEATS, b.purchases.CLAIM_HOLD, b.purchases.PURCHASE]);
@@ -283,8 +302,7 @@ async function runBuild(b, round) {
     });
     return rows;
   } finally {
-    // The harness's own Redis (its prefix): nothing else lives there.
-    if (!process.env.KEEP) await redis.flushdb();
+    if (!process.env.KEEP) await dropPrefix(`hp${round}:`);
     redis.disconnect();
   }
 }
