@@ -132,8 +132,10 @@ export class PaymentAttemptsRepository {
   }
 
   /**
-   * Notes the gateway's charge on an open (or completed, when retried) attempt; false when
-   * `batch` refunded it meanwhile. Rejects with the error of its batch's statement.
+   * Notes the gateway's charge on an open (or completed, when retried) attempt, or on one `batch`
+   * settled DECLINED meanwhile (it found no charge under the key then: reopened CHARGED, so this
+   * charge is refunded); false when `batch` refunded it meanwhile. Rejects with the error of its
+   * batch's statement.
    */
   markCharged(purchaseId: string, chargeId: string): Promise<boolean> {
     return this.charges.submit({ purchaseId, chargeId });
@@ -335,8 +337,14 @@ export class PaymentAttemptsRepository {
    * within the next WAL flush (≤ 3 × wal_writer_delay, or the next synchronous commit of any
    * session) can only take the attempt back to PENDING with its earlier `touched_at`, which the
    * reconciler settles as it settles any PENDING attempt: the purchase happened → COMPLETED, else
-   * it asks the gateway again with the attempt's key and refunds the charge (P9). `begin` stays
-   * synchronous: it must be durable before the charge.
+   * it looks the charge up at the gateway under the attempt's key and refunds it (P9). `begin`
+   * stays synchronous: it must be durable before the charge.
+   *
+   * A DECLINED attempt is reopened as CHARGED: a charge made under its key after the reconciler
+   * found none there (the api's charge call slower than PAYMENT_RECONCILE_AFTER_SECONDS) must be
+   * given back, and the request that made it refunds it once its sale is refused (the reconciler
+   * settled the attempt only once its hold could no longer be bought), or the reconciler does. A
+   * charge the gateway declined has no charge to note.
    */
   private async markAllCharged(notes: ChargeNote[]): Promise<boolean[]> {
     const unique = [...new Map(notes.map((note) => [idOf(note), note])).values()].sort(byId);
@@ -344,10 +352,11 @@ export class PaymentAttemptsRepository {
       name: 'payment-attempts-mark-charged',
       text: `WITH durability AS (SELECT set_config('synchronous_commit', 'off', true))
        UPDATE payment_attempts SET charge_id = input.charge_id, touched_at = clock_timestamp(),
-         status = CASE WHEN payment_attempts.status = 'COMPLETED' THEN payment_attempts.status ELSE 'CHARGED' END
+         status = CASE WHEN payment_attempts.status = 'COMPLETED' THEN payment_attempts.status ELSE 'CHARGED' END,
+         resolved_at = CASE WHEN payment_attempts.status = 'DECLINED' THEN NULL ELSE payment_attempts.resolved_at END
        FROM unnest($1::uuid[], $2::text[]) AS input (purchase_id, charge_id), durability
        WHERE payment_attempts.purchase_id = input.purchase_id
-         AND payment_attempts.status IN ('PENDING', 'CHARGED', 'COMPLETED')
+         AND payment_attempts.status IN ('PENDING', 'CHARGED', 'COMPLETED', 'DECLINED')
        RETURNING payment_attempts.purchase_id`,
       values: [unique.map(idOf), unique.map((note) => note.chargeId)],
     });
