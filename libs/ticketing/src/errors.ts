@@ -189,11 +189,12 @@ export class HoldReleasedError extends DomainError {
  * Another purchase attempt of the hold (a double click, a retry with another or no
  * Idempotency-Key) is at the payment gateway or about to be: this one is refused before anything
  * is charged. It ends within moments (sold, or declined and the hold kept); a crashed attempt's
- * claim lapses (see PurchaseService). Retry-After: 1 (seconds).
+ * claim lapses (see PurchaseService). Also a same-key retry whose payment attempt `batch`'s
+ * reconciler is settling at that instant (its row held across a gateway call). Retry-After: 1 (seconds).
  */
 export class PurchaseInProgressError extends DomainError {
-  constructor() {
-    super('conflict', 'PurchaseInProgress', 'a purchase of this reservation is in progress', undefined, 1);
+  constructor(message = 'a purchase of this reservation is in progress') {
+    super('conflict', 'PurchaseInProgress', message, undefined, 1);
   }
 }
 

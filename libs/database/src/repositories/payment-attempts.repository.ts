@@ -29,11 +29,14 @@ export interface NewPaymentAttempt {
 /**
  * What `begin` found: the attempt's status afterwards, and `otherToken` when the attempt was recorded
  * before with another payment token (its Idempotency-Key reused with another request): then it was
- * left as it was (not touched, not reopened), and must not be charged.
+ * left as it was (not touched, not reopened), and must not be charged. `busy` (absent otherwise):
+ * another session held the attempt's row (most often `batch`'s reconciler settling it, across a
+ * gateway call): it was left as it was, `status` its last committed one, and must not be charged now.
  */
 export interface BegunPaymentAttempt {
   status: PaymentAttemptStatus;
   otherToken: boolean;
+  busy?: true;
 }
 
 /** An attempt as the reconciliation needs it. */
@@ -124,8 +127,10 @@ export class PaymentAttemptsRepository {
    * when the attempt is over and must not be charged. An attempt recorded before with another
    * payment token is left alone and answered with `otherToken` (whatever its status): a charge
    * under its idempotency key must carry the token it was first made with. In the same statement as
-   * before (no write more a purchase). Waits while `batch` holds the row, so it never races
-   * a refund. Rejects with the error of its batch's statement.
+   * before (no write more a purchase). Never waits for a row another session holds (`batch`'s
+   * reconciler holds one across a refund, up to 2 × PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS): that
+   * attempt is answered `busy`, untouched, so it never races a refund, and the other attempts of its
+   * group are answered at once. Rejects with the error of its batch's statement.
    */
   begin(attempt: NewPaymentAttempt): Promise<BegunPaymentAttempt> {
     return this.begins.submit(attempt);
@@ -267,27 +272,45 @@ export class PaymentAttemptsRepository {
 
   /**
    * One `begin` for many attempts: one upsert, and a read only for attempts it left alone (over, or
-   * recorded with another payment token: the upsert's condition leaves those untouched).
+   * recorded with another payment token: the upsert's condition leaves those untouched). The
+   * existing rows of the group are locked first with `SKIP LOCKED`: one held by another session is
+   * left out of the upsert and answered `busy` (its last committed status read in the same
+   * statement), so one attempt the reconciler holds neither delays nor fails the rest of its group
+   * (a wait for it used to run into DATABASE_QUERY_TIMEOUT_MS and fail them all). A new purchase's
+   * row does not exist yet: two index probes that find nothing.
    */
   private async beginAll(attempts: NewPaymentAttempt[]): Promise<BegunPaymentAttempt[]> {
     // One row per purchase (ON CONFLICT may touch a row once per statement), in key order so
     // concurrent batches lock shared rows in one order.
     const unique = [...new Map(attempts.map((attempt) => [idOf(attempt), attempt])).values()].sort(byId);
     const column = <K extends keyof NewPaymentAttempt>(key: K) => unique.map((attempt) => attempt[key]);
-    const { rows } = await this.pool().query<{ purchase_id: string; status: PaymentAttemptStatus }>({
+    const { rows } = await this.pool().query<{ purchase_id: string; status: PaymentAttemptStatus; busy: boolean }>({
       name: 'payment-attempts-begin',
-      text: `INSERT INTO payment_attempts
-         (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token, status)
-       SELECT purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token,
-         'PENDING'
-       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::bigint[], $6::text[], $7::text[], $8::text[])
-         AS input (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token)
-       ON CONFLICT (purchase_id) DO UPDATE SET touched_at = clock_timestamp(),
-         status = CASE WHEN payment_attempts.status = 'DECLINED' THEN 'PENDING' ELSE payment_attempts.status END,
-         resolved_at = CASE WHEN payment_attempts.status = 'DECLINED' THEN NULL ELSE payment_attempts.resolved_at END
-         WHERE payment_attempts.status IN ('PENDING', 'CHARGED', 'DECLINED')
-           AND payment_attempts.payment_token IS NOT DISTINCT FROM EXCLUDED.payment_token
-       RETURNING purchase_id, status`,
+      text: `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::bigint[], $6::text[], $7::text[],
+           $8::text[])
+           AS input (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token)
+       ), free AS (
+         SELECT purchase_id FROM payment_attempts WHERE purchase_id IN (SELECT purchase_id FROM input)
+         ORDER BY purchase_id FOR UPDATE SKIP LOCKED
+       ), busy AS (
+         SELECT purchase_id, status FROM payment_attempts
+         WHERE purchase_id IN (SELECT purchase_id FROM input) AND purchase_id NOT IN (SELECT purchase_id FROM free)
+       ), begun AS (
+         INSERT INTO payment_attempts
+           (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token, status)
+         SELECT purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token,
+           'PENDING'
+         FROM input WHERE purchase_id NOT IN (SELECT purchase_id FROM busy)
+         ON CONFLICT (purchase_id) DO UPDATE SET touched_at = clock_timestamp(),
+           status = CASE WHEN payment_attempts.status = 'DECLINED' THEN 'PENDING' ELSE payment_attempts.status END,
+           resolved_at = CASE WHEN payment_attempts.status = 'DECLINED' THEN NULL ELSE payment_attempts.resolved_at END
+           WHERE payment_attempts.status IN ('PENDING', 'CHARGED', 'DECLINED')
+             AND payment_attempts.payment_token IS NOT DISTINCT FROM EXCLUDED.payment_token
+         RETURNING purchase_id, status
+       )
+       SELECT purchase_id, status, false AS busy FROM begun
+       UNION ALL SELECT purchase_id, status, true AS busy FROM busy`,
       values: [
         column('purchaseId'),
         column('reservationId'),
@@ -299,7 +322,12 @@ export class PaymentAttemptsRepository {
         column('paymentToken'),
       ],
     });
-    const begun = new Map(rows.map((row) => [row.purchase_id, { status: row.status, otherToken: false }]));
+    const begun = new Map<string, BegunPaymentAttempt>(
+      rows.map((row) => [
+        row.purchase_id,
+        row.busy ? { status: row.status, otherToken: false, busy: true } : { status: row.status, otherToken: false },
+      ]),
+    );
     // Attempts already over (COMPLETED, REFUND_OWED, REFUNDED), or recorded with another payment
     // token: read in a statement of its own, whose snapshot sees a refund that committed while the
     // upsert waited for the row. The tokens are compared here, never logged.
@@ -321,11 +349,13 @@ export class PaymentAttemptsRepository {
       }
     }
     // Two calls for one purchase in one batch went as one row (the last's): one with another token
-    // than that row's is told so.
+    // than that row's is told so (unless the row was busy: nothing was compared then).
     const written = new Map(unique.map((attempt) => [idOf(attempt), attempt.paymentToken]));
     return attempts.map((attempt) => {
       const found = begun.get(idOf(attempt)) as BegunPaymentAttempt;
-      return attempt.paymentToken === written.get(idOf(attempt)) ? found : { status: found.status, otherToken: true };
+      return found.busy || attempt.paymentToken === written.get(idOf(attempt))
+        ? found
+        : { status: found.status, otherToken: true };
     });
   }
 

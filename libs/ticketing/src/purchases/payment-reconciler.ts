@@ -52,8 +52,8 @@ const RECONCILE_COUNTED = [...RECONCILE_OUTCOMES, 'failed'] as const;
  * that died must not leave the row locked, and with it the flusher's batch that completes it),
  * and only then, in one transaction, the row is locked again, without waiting, if it is still
  * untouched since the claim, and settled: the gateway calls of a refund run there, each bounded
- * by PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, so a same-key retry of the request (its `begin` does not
- * go past the row while it is held) never races a refund. A retry that touched the attempt after the claim has it: it is left
+ * by PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, so a same-key retry of the request never races a refund
+ * (its `begin` finds the row held and answers it busy, without waiting: 409 PurchaseInProgress). A retry that touched the attempt after the claim has it: it is left
  * to that request (which refunds a refused sale itself); one whose row another session holds at
  * that instant without having changed it (another reconciler's look for a stale attempt locks the
  * rows it passes over until its statement ends) is left for a later pass. Whether a purchase happened or a hold
