@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
 import { PaymentDeclinedError } from '../errors';
 import { sandboxChargeKey } from '../redis-keys';
@@ -67,11 +67,13 @@ describe('SandboxPaymentGateway (real Redis)', () => {
     expect(await batch.findCharge(lookup(declined))).toBeNull();
   });
 
-  it('rejects a lookup it cannot answer (Redis unreachable), never answering null', async () => {
-    const gone = fx.connect().redis;
-    const unreachable = new SandboxPaymentGateway(gone);
-    gone.disconnect();
-    await expect(unreachable.findCharge(lookup(request('pm_card_visa')))).rejects.toThrow();
+  it('rejects a lookup it cannot answer (its Redis read fails), never answering null', async () => {
+    const { redis } = fx.connect();
+    // The read fails as it does while Redis is unreachable (a closed connection, a command timeout).
+    vi.spyOn(redis, 'get').mockRejectedValueOnce(new Error('Connection is closed.'));
+    await expect(new SandboxPaymentGateway(redis).findCharge(lookup(request('pm_card_visa')))).rejects.toThrow(
+      'Connection is closed.',
+    );
   });
 
   it('declines tok_decline on every ask, by any process, never naming the token', async () => {
