@@ -208,7 +208,8 @@ export class PaymentDeclinedError extends DomainError {
  * The payment gateway failed to answer a charge (a timeout, a dropped connection, an error of its
  * own): whether the buyer was charged is not known yet. 503 with `Retry-After` (1 s): a retry with
  * the same Idempotency-Key (and paymentToken) asks the gateway again under the same charge key and
- * sells on that one charge, or the payment reconciler refunds it (P9). `cause`: the gateway's error,
+ * sells on that one charge, or the payment reconciler looks the charge up and refunds it, if one was
+ * made (P9). `cause`: the gateway's error,
  * for the logs only.
  */
 export class ChargeOutcomeUnknownError extends DependencyUnavailableError {
