@@ -19,10 +19,10 @@ const RECONCILE_OUTCOMES = ['completed', 'refunded', 'uncharged', 'deferred', 's
 /**
  * What the reconciliation did with one attempt; `uncharged`: the gateway has no charge under its key
  * (its request died before its charge reached the processor), settled DECLINED with nothing given
- * back; `deferred`: nothing yet, its hold can still be
- * bought (a retry with the same Idempotency-Key would sell it on this very charge); `superseded`:
- * nothing, a request took the attempt up (a same-key retry touched it) or settled it meanwhile;
- * `contended`: nothing, its row was locked by another session when the settlement came, unchanged
+ * back; `deferred`: nothing yet, its hold can still be bought (a retry with the same
+ * Idempotency-Key would sell it on this very charge); `superseded`: nothing, a request took the
+ * attempt up (a same-key retry touched it) or settled it meanwhile; `contended`: nothing, its row
+ * was locked by another session when the settlement came, unchanged
  * since the claim (most often another reconciler looking for a stale attempt at that instant):
  * due again PAYMENT_RECONCILE_AFTER_SECONDS after the claim.
  */
@@ -53,11 +53,12 @@ const RECONCILE_COUNTED = [...RECONCILE_OUTCOMES, 'failed'] as const;
  * and only then, in one transaction, the row is locked again, without waiting, if it is still
  * untouched since the claim, and settled: the gateway calls of a refund run there, each bounded
  * by PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, so a same-key retry of the request never races a refund
- * (its `begin` finds the row held and answers it busy, without waiting: 409 PurchaseInProgress). A retry that touched the attempt after the claim has it: it is left
- * to that request (which refunds a refused sale itself); one whose row another session holds at
- * that instant without having changed it (another reconciler's look for a stale attempt locks the
- * rows it passes over until its statement ends) is left for a later pass. Whether a purchase happened or a hold
- * can be bought, once read as over, does not change back, so reading it before the lock is safe.
+ * (its `begin` finds the row held and answers it busy, without waiting: 409 PurchaseInProgress).
+ * A retry that touched the attempt after the claim has it: it is left to that request (which
+ * refunds a refused sale itself); one whose row another session holds at that instant without
+ * having changed it (another reconciler's look for a stale attempt locks the rows it passes over
+ * until its statement ends) is left for a later pass. Whether a purchase happened or a hold can be
+ * bought, once read as over, does not change back, so reading it before the lock is safe.
  * A refund whose answer did not come in time (or whose commit failed) is asked again on a later
  * pass with the same request (RefundRequest: one idempotency key per purchase), which the gateway
  * answers as that one refund.
@@ -249,8 +250,8 @@ export class PaymentReconciler {
    * Refunds the charge of an attempt whose purchase did not happen, or was canceled; under its row
    * lock. An attempt with no charge id has its charge looked up (`findCharge`): none at the gateway
    * is `uncharged` (settled DECLINED, no refund); the lookup failing fails the pass, the attempt
-   * left open for a later one. An attempt of 0 (a free purchase's, which an older version charged and recorded) is
-   * settled REFUNDED with no gateway call: there is nothing to give back, and real processors refuse
+   * left open for a later one. An attempt of 0 (a free purchase's, which an older version charged
+   * and recorded) is settled REFUNDED with no gateway call: there is nothing to give back, and real processors refuse
    * an amount of 0, so asking would leave a refund owed for ever. A purchase partially refunded
    * before (an operator refunded some seats) gets back only the rest of its charge: its partial
    * refunds Redis lists are in PostgreSQL by now (see `partialRefundsUnwritten`).
