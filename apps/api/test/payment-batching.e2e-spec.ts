@@ -193,4 +193,112 @@ describe('payment attempts written in batches (in-process api, real PostgreSQL a
       otherToken: false,
     });
   });
+
+  /**
+   * Holds the row of attempt `purchaseId` in a transaction of its own, as `batch`'s reconciler holds
+   * it across a refund (up to 2 × PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS), until `release` is called.
+   */
+  async function holdRow(purchaseId: string): Promise<{ release: () => Promise<void> }> {
+    const holder = new Client({ connectionString: api.env.DATABASE_URL });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM payment_attempts WHERE purchase_id = $1 FOR UPDATE', [purchaseId]);
+    return {
+      release: async () => {
+        await holder.query('ROLLBACK');
+        await holder.end();
+      },
+    };
+  }
+
+  /** `work`, or a rejection naming `what` once `ms` have passed without its end. */
+  const within = <T>(work: Promise<T>, ms: number, what: string): Promise<T> =>
+    Promise.race([
+      work,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)),
+    ]);
+
+  it('answers busy, at once and touching nothing, the begin of an attempt whose row another session holds; the rest of its group is answered at once', async () => {
+    const attempts = api.app.get(PaymentAttemptsRepository);
+    const attemptOf = (purchaseId: string) => ({
+      purchaseId,
+      reservationId: randomUUID(),
+      userId: buyer.id,
+      performanceId: performance.id,
+      amount: 1050,
+      currency: 'KRW',
+      idempotencyKey: purchaseId,
+      paymentToken: null,
+    });
+    const held = attemptOf(randomUUID());
+    await attempts.begin(held);
+    await attempts.markCharged(held.purchaseId, `ch_${held.purchaseId}`);
+    const row = `SELECT status, touched_at::text FROM payment_attempts WHERE purchase_id = $1`;
+    const [before] = (await db.query(row, [held.purchaseId])).rows;
+    const others = [attemptOf(randomUUID()), attemptOf(randomUUID()), attemptOf(randomUUID())];
+    const lock = await holdRow(held.purchaseId);
+    let begun;
+    const sent = batching();
+    try {
+      // One turn: all four share a statement (or the first goes alone, and the held one shares the next).
+      begun = await within(
+        Promise.all([others[0], held, others[1], others[2]].map((attempt) => attempts.begin(attempt))),
+        3000,
+        'the begins of a group with a held row',
+      );
+      expect((await db.query(row, [held.purchaseId])).rows).toEqual([before]);
+    } finally {
+      await lock.release();
+    }
+    const pending = { status: PaymentAttemptStatus.Pending, otherToken: false };
+    expect(begun).toEqual([
+      pending,
+      { status: PaymentAttemptStatus.Charged, otherToken: false, busy: true },
+      pending,
+      pending,
+    ]);
+    expect(batching().begin.batches - sent.begin.batches).toBeLessThanOrEqual(2);
+    // Released: the same begin touches it as a same-key retry's always did.
+    expect(await attempts.begin(held)).toEqual({ status: PaymentAttemptStatus.Charged, otherToken: false });
+    expect((await db.query(row, [held.purchaseId])).rows[0].touched_at).not.toBe(before.touched_at);
+  });
+
+  it('answers a same-key retry whose attempt the reconciler holds 409 PurchaseInProgress with Retry-After, charging nothing; once let go the retry buys', async () => {
+    const [held] = await Promise.all(seats(1).map((seat) => hold(api.app, buyer, performance.id, [seat])));
+    const key = randomUUID();
+    const buy = () =>
+      caller(api.app)('POST', '/purchases', {
+        body: { reservationId: held.id },
+        session: buyer,
+        headers: { 'idempotency-key': key },
+      });
+    // The first request's charge fails (its outcome unknown): the attempt stays PENDING.
+    const gateway = api.app.get(PaymentGateway);
+    const charge = vi.spyOn(gateway, 'charge').mockRejectedValueOnce(new Error('the processor did not answer'));
+    expect((await buy()).statusCode).toBe(503);
+    const [attempt] = (
+      await db.query('SELECT purchase_id, status FROM payment_attempts WHERE reservation_id = $1', [held.id])
+    ).rows;
+    expect(attempt.status).toBe('PENDING');
+    charge.mockClear();
+    const lock = await holdRow(attempt.purchase_id);
+    let retried;
+    try {
+      retried = await within(buy(), 3000, 'the same-key retry');
+    } finally {
+      await lock.release();
+    }
+    expect(retried.statusCode).toBe(409);
+    expect(retried.headers['retry-after']).toBe('1');
+    expect(retried.json()).toMatchObject({
+      statusCode: 409,
+      message: 'the payment of this request is being settled; retry in a moment',
+    });
+    expect(charge).not.toHaveBeenCalled();
+    const again = await buy();
+    expect(again.statusCode).toBe(201);
+    expect(again.json().id).toBe(attempt.purchase_id);
+    expect(charge).toHaveBeenCalledTimes(1);
+    charge.mockRestore();
+  });
 });

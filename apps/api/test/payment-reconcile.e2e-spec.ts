@@ -499,7 +499,7 @@ describe('payment reconciliation (built api killed between charge and sale, real
     const startedAt = Date.now();
     const reconciled = reconciler.reconcileOnce();
     await waitUntil(async () => refund.mock.calls.length === 1, 'the refund asked', 10_000, 10);
-    // Under its row lock while the gateway refunds: a same-key retry's `begin` waits for it.
+    // Under its row lock while the gateway refunds: a same-key retry's `begin` is answered busy meanwhile.
     expect(await rowIsFree(id)).toBe(false);
     await expect(reconciled).rejects.toThrow(`payment gateway refund unanswered after ${GATEWAY_TIMEOUT_MS} ms`);
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(GATEWAY_TIMEOUT_MS - 50);

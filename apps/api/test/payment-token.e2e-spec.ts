@@ -8,6 +8,8 @@ import {
   HoldService,
   idempotencyKey,
   PaymentGateway,
+  PaymentReconciler,
+  performanceKeys,
   sandboxChargeKey,
   SandboxPaymentGateway,
 } from '@app/ticketing';
@@ -210,15 +212,109 @@ describe('payment tokens and the sandbox gateway (real PostgreSQL and Redis)', (
     expect(outcomes).toContain('refunded');
     const chargeId = `ch_sandbox_${pending.purchase_id}`;
     expect(await attemptsOf(held.id)).toMatchObject([{ status: 'REFUNDED', charge_id: chargeId }]);
-    // The reconciler's ask was the api's request again (its token included), answered with that charge.
-    expect(gateway.charge).toHaveBeenCalledTimes(2);
-    expect(gateway.charge.mock.calls[1]).toEqual(gateway.charge.mock.calls[0]);
-    await expect(gateway.charge.mock.results[1].value).resolves.toEqual({ chargeId });
+    // The reconciler looked the charge up under the api's key (no token: a lookup needs no secret),
+    // found it in the sandbox's books, and charged nothing: the api's charge is the only one.
+    expect(gateway.charge).toHaveBeenCalledTimes(1);
+    expect(gateway.findCharge).toHaveBeenCalledTimes(1);
+    const [asked] = gateway.charge.mock.calls[0];
+    const { paymentToken: _token, ...lookup } = asked;
+    expect(gateway.findCharge).toHaveBeenCalledWith(lookup);
+    await expect(gateway.findCharge.mock.results[0].value).resolves.toEqual({ chargeId });
     expect(gateway.refund).toHaveBeenCalledTimes(1);
     expect(gateway.refund).toHaveBeenCalledWith(expect.objectContaining({ chargeId, amount: 1500 }));
     // Settled: another pass asks nothing more.
     await reconcileUntilSettled(api, db, [pending.purchase_id]);
     expect(gateway.refund).toHaveBeenCalledTimes(1);
+  });
+
+  /**
+   * A purchase request that dies after recording its attempt and before its charge reaches the
+   * processor (its connection refused, its process killed): the api answers 503 with the attempt
+   * PENDING, and the sandbox's books hold nothing under its key. The buyer then gives the hold up.
+   */
+  async function chargeThatNeverReachedTheGateway(): Promise<{ holdId: string; purchaseId: string }> {
+    const held = await hold(api.app, buyer, performance.id, seat());
+    gateway.charge.mockRejectedValueOnce(new Error('connect ECONNREFUSED (the processor never saw it)'));
+    const died = await buy(held.id, { token: 'pm_card_visa', key: randomUUID() });
+    expect(died.statusCode).toBe(503);
+    const [pending] = await attemptsOf(held.id);
+    expect(pending).toMatchObject({ status: 'PENDING', charge_id: null, payment_token: 'pm_card_visa' });
+    expect(await redis.exists(sandboxChargeKey(pending.purchase_id))).toBe(0);
+    expect((await call('DELETE', `/reservations/${held.id}`, { session: buyer })).statusCode).toBe(204);
+    gateway.clear();
+    return { holdId: held.id, purchaseId: pending.purchase_id };
+  }
+
+  it('settles an attempt whose request died before its charge as never charged (DECLINED): the reconciler charges nothing and refunds nothing', async () => {
+    const { holdId, purchaseId } = await chargeThatNeverReachedTheGateway();
+    const outcomes = await reconcileUntilSettled(api, db, [purchaseId]);
+    expect(outcomes).toEqual(['uncharged']);
+    // Asked, not charged: no charge and no refund on the buyer's card for a purchase that never happened.
+    expect(gateway.findCharge).toHaveBeenCalledTimes(1);
+    expect(gateway.findCharge).toHaveBeenCalledWith(
+      expect.objectContaining({ purchaseId, idempotencyKey: purchaseId }),
+    );
+    expect(gateway.charge).not.toHaveBeenCalled();
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(await redis.exists(sandboxChargeKey(purchaseId))).toBe(0);
+    const [settled] = await attemptsOf(holdId);
+    expect(settled).toMatchObject({ status: 'DECLINED', charge_id: null });
+    // Settled: later passes ask nothing more.
+    await reconcileUntilSettled(api, db, [purchaseId]);
+    expect(gateway.findCharge).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves the attempt open when the gateway cannot tell whether it charged, and settles it on a later pass', async () => {
+    const { holdId, purchaseId } = await chargeThatNeverReachedTheGateway();
+    const reconciler = api.app.get(PaymentReconciler);
+    const failed = async () =>
+      (await reconciler.reconciled.get()).values.find(({ labels }) => labels.outcome === 'failed')?.value;
+    const failedBefore = await failed();
+    gateway.findCharge.mockRejectedValueOnce(new Error('the processor is unreachable'));
+    // The oldest due by far: the next pass claims it first.
+    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 hour' WHERE purchase_id = $1`, [
+      purchaseId,
+    ]);
+    await expect(reconciler.reconcileOnce()).rejects.toThrow('the processor is unreachable');
+    expect(await attemptsOf(holdId)).toMatchObject([{ status: 'PENDING', charge_id: null }]);
+    expect(await failed()).toBe((failedBefore ?? 0) + 1);
+    // The processor answers again: asked once more, still nothing charged nor refunded.
+    expect(await reconcileUntilSettled(api, db, [purchaseId])).toEqual(['uncharged']);
+    expect(gateway.findCharge).toHaveBeenCalledTimes(2);
+    expect(gateway.charge).not.toHaveBeenCalled();
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(await attemptsOf(holdId)).toMatchObject([{ status: 'DECLINED', charge_id: null }]);
+  });
+
+  it('refunds a charge the api makes after the reconciler found none under its key (a charge call slower than the reconciliation)', async () => {
+    const held = await hold(api.app, buyer, performance.id, seat());
+    // The api's charge call hangs before reaching the processor until released.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const charge = gateway.charge.getMockImplementation() ?? SandboxPaymentGateway.prototype.charge;
+    const sandbox = api.app.get(PaymentGateway);
+    gateway.charge.mockImplementationOnce(async (request) => {
+      await gate;
+      return charge.call(sandbox, request);
+    });
+    const slow = buy(held.id, { token: 'pm_card_visa', key: randomUUID() });
+    await waitUntil(async () => gateway.charge.mock.calls.length === 1, 'the api charging', 10_000, 10);
+    const [pending] = await attemptsOf(held.id);
+    expect(pending).toMatchObject({ status: 'PENDING', charge_id: null });
+    // The hold can no longer be bought (its time ran out), and the attempt is stale: nothing under its key yet.
+    await redis.hset(performanceKeys(performance.id).hold(held.id), 'expiresAt', String(Date.now() - 1000));
+    expect(await reconcileUntilSettled(api, db, [pending.purchase_id])).toContain('uncharged');
+    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'DECLINED' }]);
+
+    // The charge lands after all: the api notes it (the attempt reopens), its sale is refused, and it refunds it.
+    release();
+    const res = await slow;
+    expect(res.statusCode).toBe(409);
+    const chargeId = `ch_sandbox_${pending.purchase_id}`;
+    expect(await redis.get(sandboxChargeKey(pending.purchase_id))).toBe(chargeId);
+    expect(gateway.refund).toHaveBeenCalledTimes(1);
+    expect(gateway.refund).toHaveBeenCalledWith(expect.objectContaining({ chargeId, amount: 1500 }));
+    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'REFUNDED', charge_id: chargeId }]);
   });
 
   it('refuses a malformed token with 400 and the uniform body, changing nothing', async () => {

@@ -550,7 +550,7 @@ export class Env {
   PAYMENT_RECONCILE_AFTER_SECONDS = 60;
 
   /**
-   * Longest wait, in milliseconds, for one payment gateway call (charge or refund) that `batch`'s
+   * Longest wait, in milliseconds, for one payment gateway call (findCharge or refund) that `batch`'s
    * reconciler makes while it holds the attempt's row: past it the attempt is left open and tried
    * again PAYMENT_RECONCILE_AFTER_SECONDS later, so a gateway that stops answering never keeps the
    * row (and the purchase flush that completes it) locked. Twice it is the lease of a purchase

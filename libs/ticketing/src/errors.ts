@@ -189,11 +189,12 @@ export class HoldReleasedError extends DomainError {
  * Another purchase attempt of the hold (a double click, a retry with another or no
  * Idempotency-Key) is at the payment gateway or about to be: this one is refused before anything
  * is charged. It ends within moments (sold, or declined and the hold kept); a crashed attempt's
- * claim lapses (see PurchaseService). Retry-After: 1 (seconds).
+ * claim lapses (see PurchaseService). Also a same-key retry whose payment attempt `batch`'s
+ * reconciler is settling at that instant (its row held across a gateway call). Retry-After: 1 (seconds).
  */
 export class PurchaseInProgressError extends DomainError {
-  constructor() {
-    super('conflict', 'PurchaseInProgress', 'a purchase of this reservation is in progress', undefined, 1);
+  constructor(message = 'a purchase of this reservation is in progress') {
+    super('conflict', 'PurchaseInProgress', message, undefined, 1);
   }
 }
 
@@ -207,7 +208,8 @@ export class PaymentDeclinedError extends DomainError {
  * The payment gateway failed to answer a charge (a timeout, a dropped connection, an error of its
  * own): whether the buyer was charged is not known yet. 503 with `Retry-After` (1 s): a retry with
  * the same Idempotency-Key (and paymentToken) asks the gateway again under the same charge key and
- * sells on that one charge, or the payment reconciler refunds it (P9). `cause`: the gateway's error,
+ * sells on that one charge, or the payment reconciler looks the charge up and refunds it, if one was
+ * made (P9). `cause`: the gateway's error,
  * for the logs only.
  */
 export class ChargeOutcomeUnknownError extends DependencyUnavailableError {

@@ -135,7 +135,7 @@ export { PAYMENT_TOKEN_PATTERN, PAYMENT_TOKEN_RULE } from './purchases/payment-t
 export { PaymentOutcomeUnknownError, SANDBOX_TOKENS, SandboxPaymentGateway } from './purchases/sandbox-payment-gateway';
 export { PaymentReconciler } from './purchases/payment-reconciler';
 export type { ReconcileOutcome } from './purchases/payment-reconciler';
-export type { ChargeRequest, RefundRequest } from './purchases/payment-gateway';
+export type { ChargeLookup, ChargeRequest, RefundRequest } from './purchases/payment-gateway';
 export { PurchaseService } from './purchases/purchase.service';
 export { PurchaseReader } from './purchases/purchase-reader';
 export { PurchaseCancellation } from './purchases/purchase-cancellation';

@@ -195,8 +195,9 @@ export function seatingKeys(keys: PerformanceKeys): [string, string, string, str
 }
 
 /**
- * String: the charge id of a sandbox charge made with `tok_timeout` (SandboxPaymentGateway), set by
- * its first ask, whose answer was lost; kept 24 h. `idempotencyKey` is the charge's (a purchase id).
+ * String: the charge id of a sandbox charge made (SandboxPaymentGateway: approved, or `tok_timeout`'s,
+ * set by its first ask, whose answer was lost), which `findCharge` reads; kept 24 h. `idempotencyKey`
+ * is the charge's (a purchase id).
  */
 export function sandboxChargeKey(idempotencyKey: string): string {
   return `sandbox-charge:${idempotencyKey}`;

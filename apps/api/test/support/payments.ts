@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { expect, MockInstance, vi } from 'vitest';
 import { ApiHarness } from '@app/testing';
-import type { ChargeRequest, PaymentGateway, RefundRequest } from '@app/ticketing';
+import type { ChargeLookup, ChargeRequest, PaymentGateway, RefundRequest } from '@app/ticketing';
 import { PaymentReconciler, ReconcileOutcome } from '@app/ticketing';
 
 /** One refund the ledger made: the request that made it, and how often its key was asked. */
@@ -12,7 +12,8 @@ export interface LedgerRefund {
 
 /**
  * A payment processor's books, as a gateway bound for real sees them, installed over an app's
- * PaymentGateway (`install`): charges keyed as ApprovingPaymentGateway keys them (`ch_<key>`), and
+ * PaymentGateway (`install`): charges keyed as ApprovingPaymentGateway keys them (`ch_<key>`), found
+ * by `findCharge` only once made (a key never charged is null, as at a real processor), and
  * refunds keyed by their idempotency key. A repeated key answers the first refund and moves no
  * money (the contract of PaymentGateway.refund); refunds of one charge under several keys (an
  * operator's partial refunds, then the rest) that together give back more than the charge, or in
@@ -30,15 +31,17 @@ export class RefundLedger {
   private lostAnswers: ('error' | 'silence')[] = [];
 
   /**
-   * Replaces `gateway`'s charge and refund with the ledger's (spies on the live instance, so a
-   * test may still stack `mockImplementationOnce` on them); answers the spies.
+   * Replaces `gateway`'s charge, findCharge and refund with the ledger's (spies on the live
+   * instance, so a test may still stack `mockImplementationOnce` on them); answers the spies.
    */
   install(gateway: PaymentGateway): {
     charge: MockInstance<PaymentGateway['charge']>;
+    findCharge: MockInstance<PaymentGateway['findCharge']>;
     refund: MockInstance<PaymentGateway['refund']>;
   } {
     return {
       charge: vi.spyOn(gateway, 'charge').mockImplementation(async (request) => this.charge(request)),
+      findCharge: vi.spyOn(gateway, 'findCharge').mockImplementation(async (lookup) => this.findCharge(lookup)),
       refund: vi.spyOn(gateway, 'refund').mockImplementation(async (request) => this.refund(request)),
     };
   }
@@ -62,6 +65,11 @@ export class RefundLedger {
     const chargeId = `ch_${request.idempotencyKey}`;
     if (!this.charges.has(chargeId)) this.charges.set(chargeId, { amount: request.amount, currency: request.currency });
     return { chargeId };
+  }
+
+  private findCharge(lookup: ChargeLookup): { chargeId: string } | null {
+    const chargeId = `ch_${lookup.idempotencyKey}`;
+    return this.charges.has(chargeId) ? { chargeId } : null;
   }
 
   private async refund(request: RefundRequest): Promise<void> {
@@ -102,16 +110,17 @@ export class RefundLedger {
 /** See {@link spyOnPaymentGateway}. */
 export interface GatewaySpies {
   charge: MockInstance<PaymentGateway['charge']>;
+  findCharge: MockInstance<PaymentGateway['findCharge']>;
   refund: MockInstance<PaymentGateway['refund']>;
   /** Forgets the calls seen so far (a file's `beforeEach`). */
   clear(): void;
-  /** Puts the gateway's own charge and refund back (a file's `afterAll`). */
+  /** Puts the gateway's own charge, findCharge and refund back (a file's `afterAll`). */
   restore(): void;
 }
 
 /**
- * Spies on `gateway`'s charge and refund (the gateway's own still run), so a test can tell whether
- * money moved through it. In a `describe`:
+ * Spies on `gateway`'s charge, findCharge and refund (the gateway's own still run), so a test can
+ * tell whether money moved through it. In a `describe`:
  *
  * ```ts
  * let gateway: GatewaySpies;
@@ -122,16 +131,20 @@ export interface GatewaySpies {
  */
 export function spyOnPaymentGateway(gateway: PaymentGateway): GatewaySpies {
   const charge = vi.spyOn(gateway, 'charge');
+  const findCharge = vi.spyOn(gateway, 'findCharge');
   const refund = vi.spyOn(gateway, 'refund');
   return {
     charge,
+    findCharge,
     refund,
     clear() {
       charge.mockClear();
+      findCharge.mockClear();
       refund.mockClear();
     },
     restore() {
       charge.mockRestore();
+      findCharge.mockRestore();
       refund.mockRestore();
     },
   };

@@ -29,11 +29,14 @@ export interface NewPaymentAttempt {
 /**
  * What `begin` found: the attempt's status afterwards, and `otherToken` when the attempt was recorded
  * before with another payment token (its Idempotency-Key reused with another request): then it was
- * left as it was (not touched, not reopened), and must not be charged.
+ * left as it was (not touched, not reopened), and must not be charged. `busy` (absent otherwise):
+ * another session held the attempt's row (most often `batch`'s reconciler settling it, across a
+ * gateway call): it was left as it was, `status` its last committed one, and must not be charged now.
  */
 export interface BegunPaymentAttempt {
   status: PaymentAttemptStatus;
   otherToken: boolean;
+  busy?: true;
 }
 
 /** An attempt as the reconciliation needs it. */
@@ -124,16 +127,20 @@ export class PaymentAttemptsRepository {
    * when the attempt is over and must not be charged. An attempt recorded before with another
    * payment token is left alone and answered with `otherToken` (whatever its status): a charge
    * under its idempotency key must carry the token it was first made with. In the same statement as
-   * before (no write more a purchase). Waits while `batch` holds the row, so it never races
-   * a refund. Rejects with the error of its batch's statement.
+   * before (no write more a purchase). Never waits for a row another session holds (`batch`'s
+   * reconciler holds one across a refund, up to 2 × PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS): that
+   * attempt is answered `busy`, untouched, so it never races a refund, and the other attempts of its
+   * group are answered at once. Rejects with the error of its batch's statement.
    */
   begin(attempt: NewPaymentAttempt): Promise<BegunPaymentAttempt> {
     return this.begins.submit(attempt);
   }
 
   /**
-   * Notes the gateway's charge on an open (or completed, when retried) attempt; false when
-   * `batch` refunded it meanwhile. Rejects with the error of its batch's statement.
+   * Notes the gateway's charge on an open (or completed, when retried) attempt, or on one `batch`
+   * settled DECLINED meanwhile (it found no charge under the key then: reopened CHARGED, so this
+   * charge is refunded); false when `batch` refunded it meanwhile. Rejects with the error of its
+   * batch's statement.
    */
   markCharged(purchaseId: string, chargeId: string): Promise<boolean> {
     return this.charges.submit({ purchaseId, chargeId });
@@ -265,27 +272,45 @@ export class PaymentAttemptsRepository {
 
   /**
    * One `begin` for many attempts: one upsert, and a read only for attempts it left alone (over, or
-   * recorded with another payment token: the upsert's condition leaves those untouched).
+   * recorded with another payment token: the upsert's condition leaves those untouched). The
+   * existing rows of the group are locked first with `SKIP LOCKED`: one held by another session is
+   * left out of the upsert and answered `busy` (its last committed status read in the same
+   * statement), so one attempt the reconciler holds neither delays nor fails the rest of its group
+   * (a wait for it used to run into DATABASE_QUERY_TIMEOUT_MS and fail them all). A new purchase's
+   * row does not exist yet: two index probes that find nothing.
    */
   private async beginAll(attempts: NewPaymentAttempt[]): Promise<BegunPaymentAttempt[]> {
     // One row per purchase (ON CONFLICT may touch a row once per statement), in key order so
     // concurrent batches lock shared rows in one order.
     const unique = [...new Map(attempts.map((attempt) => [idOf(attempt), attempt])).values()].sort(byId);
     const column = <K extends keyof NewPaymentAttempt>(key: K) => unique.map((attempt) => attempt[key]);
-    const { rows } = await this.pool().query<{ purchase_id: string; status: PaymentAttemptStatus }>({
+    const { rows } = await this.pool().query<{ purchase_id: string; status: PaymentAttemptStatus; busy: boolean }>({
       name: 'payment-attempts-begin',
-      text: `INSERT INTO payment_attempts
-         (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token, status)
-       SELECT purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token,
-         'PENDING'
-       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::bigint[], $6::text[], $7::text[], $8::text[])
-         AS input (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token)
-       ON CONFLICT (purchase_id) DO UPDATE SET touched_at = clock_timestamp(),
-         status = CASE WHEN payment_attempts.status = 'DECLINED' THEN 'PENDING' ELSE payment_attempts.status END,
-         resolved_at = CASE WHEN payment_attempts.status = 'DECLINED' THEN NULL ELSE payment_attempts.resolved_at END
-         WHERE payment_attempts.status IN ('PENDING', 'CHARGED', 'DECLINED')
-           AND payment_attempts.payment_token IS NOT DISTINCT FROM EXCLUDED.payment_token
-       RETURNING purchase_id, status`,
+      text: `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::bigint[], $6::text[], $7::text[],
+           $8::text[])
+           AS input (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token)
+       ), free AS (
+         SELECT purchase_id FROM payment_attempts WHERE purchase_id IN (SELECT purchase_id FROM input)
+         ORDER BY purchase_id FOR UPDATE SKIP LOCKED
+       ), busy AS (
+         SELECT purchase_id, status FROM payment_attempts
+         WHERE purchase_id IN (SELECT purchase_id FROM input) AND purchase_id NOT IN (SELECT purchase_id FROM free)
+       ), begun AS (
+         INSERT INTO payment_attempts
+           (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token, status)
+         SELECT purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token,
+           'PENDING'
+         FROM input WHERE purchase_id NOT IN (SELECT purchase_id FROM busy)
+         ON CONFLICT (purchase_id) DO UPDATE SET touched_at = clock_timestamp(),
+           status = CASE WHEN payment_attempts.status = 'DECLINED' THEN 'PENDING' ELSE payment_attempts.status END,
+           resolved_at = CASE WHEN payment_attempts.status = 'DECLINED' THEN NULL ELSE payment_attempts.resolved_at END
+           WHERE payment_attempts.status IN ('PENDING', 'CHARGED', 'DECLINED')
+             AND payment_attempts.payment_token IS NOT DISTINCT FROM EXCLUDED.payment_token
+         RETURNING purchase_id, status
+       )
+       SELECT purchase_id, status, false AS busy FROM begun
+       UNION ALL SELECT purchase_id, status, true AS busy FROM busy`,
       values: [
         column('purchaseId'),
         column('reservationId'),
@@ -297,7 +322,12 @@ export class PaymentAttemptsRepository {
         column('paymentToken'),
       ],
     });
-    const begun = new Map(rows.map((row) => [row.purchase_id, { status: row.status, otherToken: false }]));
+    const begun = new Map<string, BegunPaymentAttempt>(
+      rows.map((row) => [
+        row.purchase_id,
+        row.busy ? { status: row.status, otherToken: false, busy: true } : { status: row.status, otherToken: false },
+      ]),
+    );
     // Attempts already over (COMPLETED, REFUND_OWED, REFUNDED), or recorded with another payment
     // token: read in a statement of its own, whose snapshot sees a refund that committed while the
     // upsert waited for the row. The tokens are compared here, never logged.
@@ -319,11 +349,13 @@ export class PaymentAttemptsRepository {
       }
     }
     // Two calls for one purchase in one batch went as one row (the last's): one with another token
-    // than that row's is told so.
+    // than that row's is told so (unless the row was busy: nothing was compared then).
     const written = new Map(unique.map((attempt) => [idOf(attempt), attempt.paymentToken]));
     return attempts.map((attempt) => {
       const found = begun.get(idOf(attempt)) as BegunPaymentAttempt;
-      return attempt.paymentToken === written.get(idOf(attempt)) ? found : { status: found.status, otherToken: true };
+      return found.busy || attempt.paymentToken === written.get(idOf(attempt))
+        ? found
+        : { status: found.status, otherToken: true };
     });
   }
 
@@ -335,8 +367,14 @@ export class PaymentAttemptsRepository {
    * within the next WAL flush (≤ 3 × wal_writer_delay, or the next synchronous commit of any
    * session) can only take the attempt back to PENDING with its earlier `touched_at`, which the
    * reconciler settles as it settles any PENDING attempt: the purchase happened → COMPLETED, else
-   * it asks the gateway again with the attempt's key and refunds the charge (P9). `begin` stays
-   * synchronous: it must be durable before the charge.
+   * it looks the charge up at the gateway under the attempt's key and refunds it (P9). `begin`
+   * stays synchronous: it must be durable before the charge.
+   *
+   * A DECLINED attempt is reopened as CHARGED: a charge made under its key after the reconciler
+   * found none there (the api's charge call slower than PAYMENT_RECONCILE_AFTER_SECONDS) must be
+   * given back, and the request that made it refunds it once its sale is refused (the reconciler
+   * settled the attempt only once its hold could no longer be bought), or the reconciler does. A
+   * charge the gateway declined has no charge to note.
    */
   private async markAllCharged(notes: ChargeNote[]): Promise<boolean[]> {
     const unique = [...new Map(notes.map((note) => [idOf(note), note])).values()].sort(byId);
@@ -344,10 +382,11 @@ export class PaymentAttemptsRepository {
       name: 'payment-attempts-mark-charged',
       text: `WITH durability AS (SELECT set_config('synchronous_commit', 'off', true))
        UPDATE payment_attempts SET charge_id = input.charge_id, touched_at = clock_timestamp(),
-         status = CASE WHEN payment_attempts.status = 'COMPLETED' THEN payment_attempts.status ELSE 'CHARGED' END
+         status = CASE WHEN payment_attempts.status = 'COMPLETED' THEN payment_attempts.status ELSE 'CHARGED' END,
+         resolved_at = CASE WHEN payment_attempts.status = 'DECLINED' THEN NULL ELSE payment_attempts.resolved_at END
        FROM unnest($1::uuid[], $2::text[]) AS input (purchase_id, charge_id), durability
        WHERE payment_attempts.purchase_id = input.purchase_id
-         AND payment_attempts.status IN ('PENDING', 'CHARGED', 'COMPLETED')
+         AND payment_attempts.status IN ('PENDING', 'CHARGED', 'COMPLETED', 'DECLINED')
        RETURNING payment_attempts.purchase_id`,
       values: [unique.map(idOf), unique.map((note) => note.chargeId)],
     });

@@ -12,9 +12,10 @@ export interface ChargeRequest {
    */
   reservationId: string;
   /**
-   * The gateway charges one key once: a retried charge with the same key (a retried request, or
-   * `batch` learning the charge of a crashed one) answers the first charge and takes no more. Every
-   * charge of one key carries the same `paymentToken`, amount and currency.
+   * The gateway charges one key once: a retried charge with the same key (a retried request of the
+   * buyer's) answers the first charge and takes no more; `batch` never charges, it looks the charge
+   * of a crashed request up (`findCharge`). Every charge of one key carries the same `paymentToken`,
+   * amount and currency.
    */
   idempotencyKey: string;
   /**
@@ -32,9 +33,9 @@ export interface ChargeRequest {
 }
 
 /**
- * The charge of a payment attempt, as every process asks it: the api's charge, a same-key retry's,
- * and `batch`'s reconciler's ask after a crash all send these fields of the attempt's row, and
- * nothing else, so a processor sees one request under one idempotency key.
+ * The charge of a payment attempt, as the api asks it: its charge and a same-key retry's send these
+ * fields of the attempt's row, and nothing else, so a processor sees one request under one
+ * idempotency key (`batch`'s reconciler only looks the charge up: `chargeLookupOf`).
  */
 export function chargeRequestOf(attempt: ChargeRequest): ChargeRequest {
   return {
@@ -42,6 +43,24 @@ export function chargeRequestOf(attempt: ChargeRequest): ChargeRequest {
     reservationId: attempt.reservationId,
     idempotencyKey: attempt.idempotencyKey,
     paymentToken: attempt.paymentToken,
+    userId: attempt.userId,
+    amount: attempt.amount,
+    currency: attempt.currency,
+  };
+}
+
+/**
+ * What `findCharge` is given: the attempt's charge request without the buyer's `paymentToken` (a
+ * lookup needs no secret of the buyer's). Its fields are those of the attempt's ChargeRequest.
+ */
+export type ChargeLookup = Omit<ChargeRequest, 'paymentToken'>;
+
+/** The lookup of a payment attempt's charge (see `PaymentGateway.findCharge`): its row's fields, no token. */
+export function chargeLookupOf(attempt: ChargeLookup): ChargeLookup {
+  return {
+    purchaseId: attempt.purchaseId,
+    reservationId: attempt.reservationId,
+    idempotencyKey: attempt.idempotencyKey,
     userId: attempt.userId,
     amount: attempt.amount,
     currency: attempt.currency,
@@ -97,6 +116,36 @@ export abstract class PaymentGateway {
   abstract charge(request: ChargeRequest): Promise<{ chargeId: string }>;
 
   /**
+   * Whether the processor holds a charge made under `lookup.idempotencyKey`, asked by `batch`'s
+   * payment reconciler for an attempt left open with no charge id (its request died around its
+   * charge, or the charge's answer was lost) whose purchase did not happen: `{ chargeId }` (as
+   * `charge` answered or would have answered it) when there is one, to be refunded; `null` when the
+   * processor has none under that key (the request died before its charge reached the processor):
+   * the attempt is settled `DECLINED`, nothing taken, nothing given back. Throws when it cannot tell
+   * (the processor unreachable, an answer it cannot read): the attempt stays open and is asked about
+   * again on a later pass.
+   *
+   * It must never create, confirm or capture a charge: asking `charge` again instead would charge a
+   * buyer whose first request never reached the processor, and refund at once (a charge and a refund
+   * on the buyer's card, and days of a pending authorization, for a purchase that never happened).
+   * A real gateway looks the charge up:
+   * - Stripe: the PaymentIntent created under the key, e.g. found by the metadata `charge` set on it
+   *   (`GET /v1/payment_intents/search?query=metadata['idempotency_key']:'<key>'`; search is
+   *   eventually consistent, about a minute behind, which PAYMENT_RECONCILE_AFTER_SECONDS covers by
+   *   default; or the PaymentIntent id `charge` stored under the key), answering its id when its
+   *   status is `succeeded` (or `requires_capture`), `null` when there is none or it never succeeded;
+   * - Toss Payments: `GET /v1/payments/orders/{orderId}` with `orderId` = `reservationId`, answering
+   *   its `paymentKey` when the payment is `DONE` for this key's `amount`, `null` on `404
+   *   NOT_FOUND_PAYMENT` or a payment never approved.
+   * The lookup must outlive any idempotency key's expiry at the processor (a canceled purchase whose
+   * charge id was never recorded is looked up too). `null` is the processor's answer at that instant:
+   * a charge request of the api still in flight may land after it; the api notes such a late charge
+   * (the attempt reopens as CHARGED) and refunds it when its sale is refused, so bound `charge`'s own
+   * wait for the processor well below PAYMENT_RECONCILE_AFTER_SECONDS.
+   */
+  abstract findCharge(lookup: ChargeLookup): Promise<{ chargeId: string } | null>;
+
+  /**
    * Gives a charge back, in full or the request's part of it (see RefundRequest.amount). The gateway refunds one key once: a repeated refund with the same
    * key (a retry after a timeout, a crash, or another process owing the same refund) answers the
    * first refund and moves no more money, and a charge already refunded in full under this key is
@@ -112,7 +161,9 @@ export abstract class PaymentGateway {
  * The default gateway: approves every charge and every refund, moving no money. A charge's id
  * follows from its idempotency key, so a retried charge is the same charge; with no money moved,
  * a repeated refund is trivially the same refund. Its ledger is the
- * payment attempts. A production process that starts with it says so at warn level, once: a
+ * payment attempts: it keeps no books of its own, so `findCharge` cannot tell a charge made from
+ * none and answers the charge `charge` would have answered for the key (the reconciler then
+ * "refunds" it, moving nothing, as it always did with this gateway). A production process that starts with it says so at warn level, once: a
  * deployment that forgot to bind a real gateway would give tickets away.
  */
 @Injectable()
@@ -135,6 +186,10 @@ export class ApprovingPaymentGateway extends PaymentGateway implements OnApplica
     return Promise.resolve({ chargeId: `ch_${request.idempotencyKey}` });
   }
 
+  findCharge(lookup: ChargeLookup): Promise<{ chargeId: string } | null> {
+    return Promise.resolve({ chargeId: `ch_${lookup.idempotencyKey}` });
+  }
+
   refund(_request: RefundRequest): Promise<void> {
     return Promise.resolve();
   }
@@ -142,12 +197,16 @@ export class ApprovingPaymentGateway extends PaymentGateway implements OnApplica
 
 /**
  * A gateway that declines every charge, for tests and demos of the 402 path. It never charged, so
- * every refund (of any key) is approved with nothing to give back.
+ * it finds no charge under any key, and every refund (of any key) is approved with nothing to give back.
  */
 @Injectable()
 export class DecliningPaymentGateway extends PaymentGateway {
   charge(): Promise<{ chargeId: string }> {
     return Promise.reject(new PaymentDeclinedError());
+  }
+
+  findCharge(): Promise<{ chargeId: string } | null> {
+    return Promise.resolve(null);
   }
 
   refund(_request: RefundRequest): Promise<void> {

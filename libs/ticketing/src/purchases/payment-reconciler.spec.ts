@@ -10,7 +10,6 @@ import {
   PurchaseStatus,
   TransactionRunner,
 } from '@app/database';
-import { PaymentDeclinedError } from '../errors';
 import { PaymentGateway } from './payment-gateway';
 import { PaymentReconciler } from './payment-reconciler';
 import { PurchaseStore, SaleTrace } from './purchase.store';
@@ -73,6 +72,9 @@ function reconciler(
   const transactions = { run: vi.fn(async (work: (m: unknown) => Promise<unknown>) => work(manager)) };
   const gateway = {
     charge: vi.fn(async (request: { idempotencyKey: string }) => ({ chargeId: `ch_${request.idempotencyKey}` })),
+    findCharge: vi.fn(async (lookup: { idempotencyKey: string }): Promise<{ chargeId: string } | null> => ({
+      chargeId: `ch_${lookup.idempotencyKey}`,
+    })),
     refund: vi.fn(async () => undefined),
   };
   const partialRefunds = { claimOwed: vi.fn(async () => null), refundedAmount: vi.fn(async () => 0) };
@@ -103,11 +105,11 @@ describe('PaymentReconciler', () => {
     expect(values.map(({ labels }) => labels.outcome).sort()).toEqual([
       'completed',
       'contended',
-      'declined',
       'deferred',
       'failed',
       'refunded',
       'superseded',
+      'uncharged',
     ]);
     expect(values.every(({ value }) => value === 0)).toBe(true);
   });
@@ -228,38 +230,59 @@ describe('PaymentReconciler', () => {
     expect(await died.subject.reconcileOnce()).toBe('refunded');
     for (const { gateway } of [owed, died]) {
       expect(gateway.charge).not.toHaveBeenCalled();
+      expect(gateway.findCharge).not.toHaveBeenCalled();
       expect(gateway.refund).not.toHaveBeenCalled();
     }
   });
 
-  it('asks the gateway again with the attempt key for a charge it does not know, then refunds that charge', async () => {
+  it('looks up, never charges, the charge of an attempt with no charge id under its key, then refunds that charge', async () => {
     const { subject, attempts, gateway, manager } = reconciler(trace({ hold: { status: null, expiresAt: null } }), {
       open: { ...attempt, chargeId: null, status: PaymentAttemptStatus.Pending },
     });
     expect(await subject.reconcileOnce()).toBe('refunded');
-    // The very request of the api's charge: same key, same token, same hold (a processor refuses a key
-    // reused with other parameters).
-    expect(gateway.charge).toHaveBeenCalledWith(
-      expect.objectContaining({
-        idempotencyKey: 'key-1',
-        amount: 3000,
-        currency: 'KRW',
-        paymentToken: 'pm_card_visa',
-        reservationId: 'h1',
-      }),
-    );
+    // The attempt's fields, without the buyer's token: a lookup needs no secret.
+    expect(gateway.findCharge).toHaveBeenCalledWith({
+      purchaseId: 'p1',
+      reservationId: 'h1',
+      idempotencyKey: 'key-1',
+      userId: 'buyer',
+      amount: 3000,
+      currency: 'KRW',
+    });
+    expect(gateway.charge).not.toHaveBeenCalled();
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_key-1'));
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_key-1', manager);
   });
 
-  it('marks DECLINED, with nothing to refund, an attempt whose charge the gateway declines when asked again', async () => {
+  it('marks DECLINED (uncharged), with no charge and no refund, an attempt whose key the gateway holds no charge under', async () => {
     const { subject, attempts, gateway, manager } = reconciler(trace({ hold: { status: null, expiresAt: null } }), {
       open: { ...attempt, chargeId: null, status: PaymentAttemptStatus.Pending },
     });
-    gateway.charge.mockRejectedValue(new PaymentDeclinedError());
-    expect(await subject.reconcileOnce()).toBe('declined');
+    gateway.findCharge.mockResolvedValue(null);
+    expect(await subject.reconcileOnce()).toBe('uncharged');
+    expect(gateway.charge).not.toHaveBeenCalled();
     expect(gateway.refund).not.toHaveBeenCalled();
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Declined, null, manager);
+    expect(subject.settled.uncharged).toBe(1);
+    expect((await subject.reconciled.get()).values).toContainEqual({ labels: { outcome: 'uncharged' }, value: 1 });
+  });
+
+  it.each([
+    ['fails', () => Promise.reject(new Error('connect ECONNREFUSED'))],
+    ['goes unanswered past its bound', () => new Promise<never>(() => undefined)],
+  ])('fails the pass, charging and resolving nothing, when the charge lookup %s', async (_, lookup) => {
+    const { subject, attempts, gateway, env } = reconciler(trace({ hold: { status: null, expiresAt: null } }), {
+      open: { ...attempt, chargeId: null, status: PaymentAttemptStatus.Pending },
+    });
+    env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS = 1;
+    gateway.findCharge.mockImplementation(lookup);
+    await expect(subject.reconcileOnce()).rejects.toThrow(
+      /ECONNREFUSED|payment gateway findCharge unanswered after 1 ms/,
+    );
+    expect(gateway.charge).not.toHaveBeenCalled();
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(attempts.resolve).not.toHaveBeenCalled();
+    expect((await subject.reconciled.get()).values).toContainEqual({ labels: { outcome: 'failed' }, value: 1 });
   });
 
   it.each([

@@ -10,19 +10,19 @@ import {
   PurchaseStatus,
   TransactionRunner,
 } from '@app/database';
-import { PaymentDeclinedError } from '../errors';
 import { boundedGatewayCall } from './gateway-bound';
-import { chargeRequestOf, PaymentGateway, partialRefundIdempotencyKey, refundIdempotencyKey } from './payment-gateway';
-import { withoutPaymentToken } from './payment-token';
+import { chargeLookupOf, PaymentGateway, partialRefundIdempotencyKey, refundIdempotencyKey } from './payment-gateway';
 import { PurchaseStore } from './purchase.store';
 
-const RECONCILE_OUTCOMES = ['completed', 'refunded', 'declined', 'deferred', 'superseded', 'contended'] as const;
+const RECONCILE_OUTCOMES = ['completed', 'refunded', 'uncharged', 'deferred', 'superseded', 'contended'] as const;
 
 /**
- * What the reconciliation did with one attempt; `deferred`: nothing yet, its hold can still be
- * bought (a retry with the same Idempotency-Key would sell it on this very charge); `superseded`:
- * nothing, a request took the attempt up (a same-key retry touched it) or settled it meanwhile;
- * `contended`: nothing, its row was locked by another session when the settlement came, unchanged
+ * What the reconciliation did with one attempt; `uncharged`: the gateway has no charge under its key
+ * (its request died before its charge reached the processor), settled DECLINED with nothing given
+ * back; `deferred`: nothing yet, its hold can still be bought (a retry with the same
+ * Idempotency-Key would sell it on this very charge); `superseded`: nothing, a request took the
+ * attempt up (a same-key retry touched it) or settled it meanwhile; `contended`: nothing, its row
+ * was locked by another session when the settlement came, unchanged
  * since the claim (most often another reconciler looking for a stale attempt at that instant):
  * due again PAYMENT_RECONCILE_AFTER_SECONDS after the claim.
  */
@@ -42,6 +42,9 @@ const RECONCILE_COUNTED = [...RECONCILE_OUTCOMES, 'failed'] as const;
  * can no longer be bought (gone, no longer HELD, or expired by Redis TIME), and left open until then:
  * after a failover lost a sale (answered 503), the buyer's retry with the same key sells the hold
  * again on the same charge, so refunding it first would refuse a purchase that can still happen.
+ * One with no charge id recorded (its request died around its charge) has its charge looked up
+ * (PaymentGateway.findCharge), never charged again: none at the gateway is marked DECLINED
+ * (`uncharged`: nothing taken, nothing given back).
  *
  * No row lock is held across a call whose end is not bounded: an attempt is first claimed (marked
  * touched in a statement of its own, `FOR UPDATE SKIP LOCKED`, so reconcilers running at once
@@ -49,15 +52,16 @@ const RECONCILE_COUNTED = [...RECONCILE_OUTCOMES, 'failed'] as const;
  * that died must not leave the row locked, and with it the flusher's batch that completes it),
  * and only then, in one transaction, the row is locked again, without waiting, if it is still
  * untouched since the claim, and settled: the gateway calls of a refund run there, each bounded
- * by PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, so a same-key retry of the request (its `begin` waits for the
- * row) never races a refund. A retry that touched the attempt after the claim has it: it is left
- * to that request (which refunds a refused sale itself); one whose row another session holds at
- * that instant without having changed it (another reconciler's look for a stale attempt locks the
- * rows it passes over until its statement ends) is left for a later pass. Whether a purchase happened or a hold
- * can be bought, once read as over, does not change back, so reading it before the lock is safe.
+ * by PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, so a same-key retry of the request never races a refund
+ * (its `begin` finds the row held and answers it busy, without waiting: 409 PurchaseInProgress).
+ * A retry that touched the attempt after the claim has it: it is left to that request (which
+ * refunds a refused sale itself); one whose row another session holds at that instant without
+ * having changed it (another reconciler's look for a stale attempt locks the rows it passes over
+ * until its statement ends) is left for a later pass. Whether a purchase happened or a hold can be
+ * bought, once read as over, does not change back, so reading it before the lock is safe.
  * A refund whose answer did not come in time (or whose commit failed) is asked again on a later
  * pass with the same request (RefundRequest: one idempotency key per purchase), which the gateway
- * answers as that one refund, as it takes a repeated charge of one key.
+ * answers as that one refund.
  */
 @Injectable()
 export class PaymentReconciler {
@@ -66,7 +70,7 @@ export class PaymentReconciler {
   readonly settled: Record<ReconcileOutcome, number> = {
     completed: 0,
     refunded: 0,
-    declined: 0,
+    uncharged: 0,
     deferred: 0,
     superseded: 0,
     contended: 0,
@@ -189,7 +193,7 @@ export class PaymentReconciler {
       const status = {
         completed: PaymentAttemptStatus.Completed,
         refunded: PaymentAttemptStatus.Refunded,
-        declined: PaymentAttemptStatus.Declined,
+        uncharged: PaymentAttemptStatus.Declined,
       } as const;
       await this.attempts.resolve(attempt.purchaseId, status[settled.outcome], settled.chargeId, manager);
       return settled;
@@ -244,8 +248,10 @@ export class PaymentReconciler {
 
   /**
    * Refunds the charge of an attempt whose purchase did not happen, or was canceled; under its row
-   * lock. An attempt of 0 (a free purchase's, which an older version charged and recorded) is
-   * settled REFUNDED with no gateway call: there is nothing to give back, and real processors refuse
+   * lock. An attempt with no charge id has its charge looked up (`findCharge`): none at the gateway
+   * is `uncharged` (settled DECLINED, no refund); the lookup failing fails the pass, the attempt
+   * left open for a later one. An attempt of 0 (a free purchase's, which an older version charged
+   * and recorded) is settled REFUNDED with no gateway call: there is nothing to give back, and real processors refuse
    * an amount of 0, so asking would leave a refund owed for ever. A purchase partially refunded
    * before (an operator refunded some seats) gets back only the rest of its charge: its partial
    * refunds Redis lists are in PostgreSQL by now (see `partialRefundsUnwritten`).
@@ -253,23 +259,22 @@ export class PaymentReconciler {
   private async refund(
     attempt: OpenPaymentAttempt,
     manager: Parameters<PurchaseRefundsRepository['refundedAmount']>[1],
-  ): Promise<{ outcome: 'refunded' | 'declined'; chargeId: string | null }> {
+  ): Promise<{ outcome: 'refunded' | 'uncharged'; chargeId: string | null }> {
     const amount = attempt.amount - (await this.partialRefunds.refundedAmount(attempt.purchaseId, manager));
     if (amount <= 0) return { outcome: 'refunded', chargeId: attempt.chargeId };
     let chargeId = attempt.chargeId;
     if (chargeId === null) {
-      // The request died around its charge: asking again with the attempt's key answers the charge
-      // it made, if any, and charges nothing more (one made now is refunded at once below).
-      try {
-        ({ chargeId } = await boundedGatewayCall(
-          this.gateway.charge(chargeRequestOf(attempt)),
-          'charge',
-          this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS,
-        ));
-      } catch (error) {
-        if (error instanceof PaymentDeclinedError) return { outcome: 'declined', chargeId: null };
-        throw withoutPaymentToken(error, attempt.paymentToken);
-      }
+      // The request died around its charge: the gateway is asked whether a charge was made under the
+      // attempt's key, never charged again (a request that died before its charge reached the
+      // processor would be charged now, and refunded at once: a charge and a refund on the buyer's
+      // card for a purchase that never happened). None: nothing to give back.
+      const found = await boundedGatewayCall(
+        this.gateway.findCharge(chargeLookupOf(attempt)),
+        'findCharge',
+        this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS,
+      );
+      if (found === null) return { outcome: 'uncharged', chargeId: null };
+      chargeId = found.chargeId;
     }
     // The key every refund of this purchase carries (the api's, the bulk refund's): a refund made
     // before whose answer was lost is answered again, not made twice.

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
-import { PaymentAttemptsRepository, PaymentAttemptStatus } from '@app/database';
+import { BegunPaymentAttempt, PaymentAttemptsRepository, PaymentAttemptStatus } from '@app/database';
 import { ReplyError } from 'ioredis';
 import { asStoreUnavailable } from '@app/redis';
 import {
@@ -70,7 +70,7 @@ function checkout(
   };
   const gateway = { charge: vi.fn(async () => ({ chargeId: 'ch-1' })), refund: vi.fn(async () => {}) };
   const attempts = {
-    begin: vi.fn(async () => ({ status: begun, otherToken: false })),
+    begin: vi.fn(async (): Promise<BegunPaymentAttempt> => ({ status: begun, otherToken: false })),
     markCharged: vi.fn(async () => true),
     resolve: vi.fn(async () => {}),
   };
@@ -442,6 +442,19 @@ describe('PurchaseCheckout', () => {
       expect(store.releaseHoldClaim).toHaveBeenCalledTimes(dropped ? 1 : 0);
     },
   );
+
+  it('never charges an attempt whose row the reconciler holds (begin answered busy): 409 PurchaseInProgress, the hold claim dropped', async () => {
+    const { service, store, gateway, attempts } = checkout();
+    attempts.begin.mockResolvedValueOnce({ status: PaymentAttemptStatus.Pending, otherToken: false, busy: true });
+    const refused = service.buy('buyer', 'hold-1', 7, 'purchase-1', live);
+    await expect(refused).rejects.toBeInstanceOf(PurchaseInProgressError);
+    await expect(refused).rejects.toMatchObject({ retryAfterSeconds: 1 });
+    await expect(refused).rejects.toThrow('the payment of this request is being settled; retry in a moment');
+    expect(gateway.charge).not.toHaveBeenCalled();
+    expect(store.sell).not.toHaveBeenCalled();
+    expect(attempts.markCharged).not.toHaveBeenCalled();
+    expect(store.releaseHoldClaim).toHaveBeenCalledTimes(1);
+  });
 
   it('records a declined payment as DECLINED and sells nothing', async () => {
     const { service, store, gateway, attempts } = checkout();

@@ -52,7 +52,8 @@ export class PurchaseCheckout {
    * payment, or an attempt stopped before its charge, drops this attempt's claim so the buyer may
    * retry at once (a crashed attempt's claim lapses by itself).
    * Throws NotFoundError('reservation') (not the caller's), HoldPurchasedError, HoldExpiredError,
-   * HoldReleasedError, PurchaseInProgressError (another attempt's live claim), SeatsUnavailableError,
+   * HoldReleasedError, PurchaseInProgressError (another attempt's live claim, or its payment attempt's
+   * row held by `batch`'s reconciler settling it), SeatsUnavailableError,
    * PurchaseCanceledError (a same-key retry of a purchase canceled since),
    * SalesClosedError, SalesNotOpenError (both before charging when the pre-check saw them),
    * PaymentDeclinedError,
@@ -273,11 +274,18 @@ export class PurchaseCheckout {
     const unclaim = () => this.dropClaim(attempt.performanceId, attempt.reservationId, attempt.purchaseId);
     let begun: PaymentAttemptStatus;
     let otherToken: boolean;
+    let busy: boolean | undefined;
     try {
-      ({ status: begun, otherToken } = await this.attempts.begin(attempt));
+      ({ status: begun, otherToken, busy } = await this.attempts.begin(attempt));
     } catch (error) {
       await unclaim();
       throw error;
+    }
+    if (busy) {
+      // `batch`'s reconciler is settling this attempt (across a gateway call): nothing is charged
+      // now; the retry after it is answered by what it settled.
+      await unclaim();
+      throw new PurchaseInProgressError('the payment of this request is being settled; retry in a moment');
     }
     if (otherToken) {
       // The key's first request paid with another token: charging its key with this one would be

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
 import { PaymentDeclinedError } from '../errors';
 import { sandboxChargeKey } from '../redis-keys';
@@ -37,15 +37,43 @@ describe('SandboxPaymentGateway (real Redis)', () => {
     };
   };
 
-  it('approves no token and any other token, with a charge id of the idempotency key, the same on every ask', async () => {
+  /** The lookup `batch`'s reconciler makes of a charge request: its fields, no token. */
+  const lookup = ({ paymentToken: _token, ...fields }: ChargeRequest) => fields;
+
+  it('approves no token and any other token, with a charge id of the idempotency key, the same on every ask, kept in its books', async () => {
     for (const token of [null, 'pm_card_visa', 'tok_visa', 'x'.repeat(500)]) {
       const charge = request(token);
       const expected = { chargeId: `ch_sandbox_${charge.idempotencyKey}` };
+      // Not charged yet: nothing under the key, for any process.
+      expect(await batch.findCharge(lookup(charge))).toBeNull();
       expect(await api.charge(charge)).toEqual(expected);
       expect(await batch.charge(charge)).toEqual(expected);
-      // Nothing in its books for an outcome that follows from the token alone.
-      expect(await fx.redis.exists(sandboxChargeKey(charge.idempotencyKey))).toBe(0);
+      // Made: in its books, kept as a processor keeps a key, found by another process.
+      expect(await fx.redis.get(sandboxChargeKey(charge.idempotencyKey))).toBe(expected.chargeId);
+      expect(await fx.redis.ttl(sandboxChargeKey(charge.idempotencyKey))).toBeGreaterThan(
+        SANDBOX_CHARGE_TTL_SECONDS - 60,
+      );
+      expect(await batch.findCharge(lookup(charge))).toEqual(expected);
     }
+  });
+
+  it('finds no charge under a key never charged, or only declined, and never charges when asked', async () => {
+    const never = request('pm_card_visa');
+    expect(await batch.findCharge(lookup(never))).toBeNull();
+    expect(await api.findCharge(lookup(never))).toBeNull();
+    expect(await fx.redis.exists(sandboxChargeKey(never.idempotencyKey))).toBe(0);
+    const declined = request(SANDBOX_TOKENS.decline);
+    await expect(api.charge(declined)).rejects.toBeInstanceOf(PaymentDeclinedError);
+    expect(await batch.findCharge(lookup(declined))).toBeNull();
+  });
+
+  it('rejects a lookup it cannot answer (its Redis read fails), never answering null', async () => {
+    const { redis } = fx.connect();
+    // The read fails as it does while Redis is unreachable (a closed connection, a command timeout).
+    vi.spyOn(redis, 'get').mockRejectedValueOnce(new Error('Connection is closed.'));
+    await expect(new SandboxPaymentGateway(redis).findCharge(lookup(request('pm_card_visa')))).rejects.toThrow(
+      'Connection is closed.',
+    );
   });
 
   it('declines tok_decline on every ask, by any process, never naming the token', async () => {
@@ -69,7 +97,8 @@ describe('SandboxPaymentGateway (real Redis)', () => {
     const ttl = await fx.redis.ttl(sandboxChargeKey(charge.idempotencyKey));
     expect(ttl).toBeGreaterThan(SANDBOX_CHARGE_TTL_SECONDS - 60);
     expect(ttl).toBeLessThanOrEqual(SANDBOX_CHARGE_TTL_SECONDS);
-    // The reconciler in `batch` learns it; a same-key retry in the api too.
+    // The reconciler in `batch` finds it; a same-key retry in the api gets it too.
+    expect(await batch.findCharge(lookup(charge))).toEqual({ chargeId });
     expect(await batch.charge(charge)).toEqual({ chargeId });
     expect(await api.charge(charge)).toEqual({ chargeId });
     // Another key with the same token: its own first ask is lost again.

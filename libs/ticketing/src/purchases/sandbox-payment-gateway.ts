@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { PaymentDeclinedError } from '../errors';
 import { sandboxChargeKey } from '../redis-keys';
-import { ChargeRequest, PaymentGateway, RefundRequest } from './payment-gateway';
+import { ChargeLookup, ChargeRequest, PaymentGateway, RefundRequest } from './payment-gateway';
 
 /** The sandbox's test tokens (`paymentToken` of POST /purchases), as a processor's test cards. */
 export const SANDBOX_TOKENS = {
@@ -13,8 +13,8 @@ export const SANDBOX_TOKENS = {
 } as const;
 
 /**
- * How long, in seconds, the sandbox remembers a `tok_timeout` charge: 24 h, as Stripe keeps an
- * idempotency key. A retry or the reconciler comes far sooner (PAYMENT_RECONCILE_AFTER_SECONDS).
+ * How long, in seconds, the sandbox remembers a charge: 24 h, as Stripe keeps an idempotency key. A
+ * retry or the reconciler comes far sooner (PAYMENT_RECONCILE_AFTER_SECONDS).
  */
 export const SANDBOX_CHARGE_TTL_SECONDS = 24 * 60 * 60;
 
@@ -37,13 +37,15 @@ export class PaymentOutcomeUnknownError extends Error {
  * unknown-outcome paths. `tok_decline`: declined (PaymentDeclinedError). `tok_timeout`: the first
  * charge of an idempotency key is recorded in the sandbox's books and answered with
  * PaymentOutcomeUnknownError; every later charge of that key (a retry with the same Idempotency-Key,
- * `batch`'s reconciler) answers that charge, as a processor answers a repeated idempotency key.
- * Anything else, or no token: approved. Refunds: approved. A charge's id follows from its key
- * (`ch_sandbox_<key>`), so every process and every ask agree on it.
+ * `batch`'s reconciler looking it up) answers that charge, as a processor answers a repeated
+ * idempotency key. Anything else, or no token: approved. Refunds: approved. A charge's id follows
+ * from its key (`ch_sandbox_<key>`), so every process and every ask agree on it.
  *
- * Its books: only the `tok_timeout` charges, in Redis under the deployment's REDIS_KEY_PREFIX
- * ({@link sandboxChargeKey}), one `SET NX` each, kept 24 h, so the api that lost the answer and the
- * `batch` that learns it see one charge. Every other outcome follows from the token alone.
+ * Its books: every charge made (approved, or `tok_timeout`'s), in Redis under the deployment's
+ * REDIS_KEY_PREFIX ({@link sandboxChargeKey}), one `SET` each (`NX` for `tok_timeout`: its first ask
+ * is the one whose answer is lost), kept 24 h, so every process sees one charge per key and
+ * `findCharge` tells a charge made from a request that died before its charge (nothing under its
+ * key: null). A declined charge is not in them (nothing was taken).
  */
 @Injectable()
 export class SandboxPaymentGateway extends PaymentGateway {
@@ -56,17 +58,20 @@ export class SandboxPaymentGateway extends PaymentGateway {
     if (request.paymentToken === SANDBOX_TOKENS.decline) {
       throw new PaymentDeclinedError('payment was declined (sandbox gateway: the declining test token)');
     }
+    const key = sandboxChargeKey(request.idempotencyKey);
     if (request.paymentToken === SANDBOX_TOKENS.timeout) {
-      const first = await this.redis.set(
-        sandboxChargeKey(request.idempotencyKey),
-        chargeId,
-        'EX',
-        SANDBOX_CHARGE_TTL_SECONDS,
-        'NX',
-      );
+      const first = await this.redis.set(key, chargeId, 'EX', SANDBOX_CHARGE_TTL_SECONDS, 'NX');
       if (first === 'OK') throw new PaymentOutcomeUnknownError();
+    } else {
+      await this.redis.set(key, chargeId, 'EX', SANDBOX_CHARGE_TTL_SECONDS);
     }
     return { chargeId };
+  }
+
+  /** The charge in its books under the key, or null; rejects as Redis does (it cannot tell then). */
+  async findCharge(lookup: ChargeLookup): Promise<{ chargeId: string } | null> {
+    const chargeId = await this.redis.get(sandboxChargeKey(lookup.idempotencyKey));
+    return chargeId === null ? null : { chargeId };
   }
 
   refund(_request: RefundRequest): Promise<void> {
