@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionsService } from '@app/auth';
 import { createSession, TEST_PASSWORD, TestSession } from '@app/testing';
-import { doorsOpenNow, flushPurchases } from './purchase-helpers';
+import { flushPurchases } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
 import { buyTickets, createStaffSession } from './support/door';
 import { expectUniform } from './support/http';
 import { readPdf, ReadPdf } from './support/pdf';
-import { createShowOfSections } from './support/shows';
+import { createDoorsOpenShow } from './support/shows';
 
 interface SaleBody {
   id: string;
@@ -32,11 +32,9 @@ describe('box office printing (real PostgreSQL and Redis)', () => {
 
   beforeAll(async () => {
     ({ api, db, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
-    const { startsAt, checkInOpensBeforeMinutes } = doorsOpenNow();
-    const { id, seats } = await createShowOfSections(call, admin, {
+    const { id, seats } = await createDoorsOpenShow(call, admin, {
       title: 'Window Gala',
       currency: 'EUR',
-      performance: { startsAt: startsAt.toISOString(), checkInOpensBeforeMinutes },
       sections: [{ name: 'Floor', grade: 'A', price: 2500, rows: 2, seatsPerRow: 20 }],
     });
     performance = { id, seatIds: seats.Floor! };

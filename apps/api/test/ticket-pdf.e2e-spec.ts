@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, createSession, freePort, PROCESS_TEST_TIMEOUT_MS, TestSession } from '@app/testing';
-import { doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
+import { flushPurchases, hold } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
-import { createStaffSession } from './support/door';
+import { buyTickets, createStaffSession } from './support/door';
 import { expectUniform } from './support/http';
 import { readPdf, ReadPdf } from './support/pdf';
-import { createShowOfSections } from './support/shows';
+import { createDoorsOpenShow } from './support/shows';
 
 interface TicketBody {
   id: string;
@@ -35,11 +35,9 @@ describe('printable tickets (real PostgreSQL and Redis)', () => {
 
   beforeAll(async () => {
     ({ api, db, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
-    const { startsAt, checkInOpensBeforeMinutes } = doorsOpenNow();
-    const { id, seats } = await createShowOfSections(call, admin, {
+    const { id, seats, startsAt } = await createDoorsOpenShow(call, admin, {
       title: TITLE,
       currency: 'KRW',
-      performance: { startsAt: startsAt.toISOString(), checkInOpensBeforeMinutes },
       sections: [{ name: 'Floor', grade: 'A', price: 198000, rows: 2, seatsPerRow: 20 }],
     });
     const eventId = (await call('GET', `/performances/${id}`)).json().eventId as number;
@@ -53,15 +51,8 @@ describe('printable tickets (real PostgreSQL and Redis)', () => {
   afterAll(() => close?.());
 
   /** Buys `count` seats for `session` and writes the purchase to PostgreSQL; its id and tickets as listed. */
-  async function buy(count: number, session = buyer): Promise<{ purchaseId: string; tickets: TicketBody[] }> {
-    const held = await hold(api.app, session, performance.id, performance.seatIds.slice(nextSeat, (nextSeat += count)));
-    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session });
-    expect(bought.statusCode, bought.body).toBe(201);
-    await flushPurchases(api.app);
-    const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session });
-    expect(listed.statusCode, listed.body).toBe(200);
-    return { purchaseId: bought.json().id, tickets: listed.json().items };
-  }
+  const buy = (count: number, session = buyer) =>
+    buyTickets<TicketBody>(api.app, session, performance.id, performance.seatIds.slice(nextSeat, (nextSeat += count)));
 
   /** GETs `url` as `session` and reads the PDF of a 200, checking it is served as one. */
   async function pdfOf(url: string, session: TestSession | undefined, filename: string): Promise<ReadPdf> {
