@@ -1,33 +1,21 @@
-import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Role } from '@app/auth';
 import { purchaseCanceledMessageId } from '@app/messaging';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { createSession, TestSession } from '@app/testing';
 import { PaymentGateway, REFUND_ACTION, refundIdempotencyKey, SeatStateStore } from '@app/ticketing';
-import { caller, createPerformance, hold, flushPurchases } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { createPerformance, hold, flushPurchases } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
 import { reconcileUntilSettled, RefundLedger } from './support/payments';
 
 describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
-  let db: Client;
+  let { api, db, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
-    api = await startTestApi({
+    ({ api, db, admin, call, close } = await startAdminApi({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       PAYMENT_RECONCILE_AFTER_SECONDS: '1',
-    });
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
+    }));
   });
-  afterAll(async () => {
-    await db?.end();
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
   async function buy(session: TestSession, performanceId: number, seatIds: number[]) {
     const held = await hold(api.app, session, performanceId, seatIds);

@@ -4,29 +4,22 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Role } from '@app/auth';
 import { AttendeeRecord, AttendeesRepository } from '@app/database';
-import { ApiHarness, createSession, TestSession, waitForValue } from '@app/testing';
+import { createSession, TestSession, waitForValue } from '@app/testing';
 import { AttendeeList } from '@app/ticketing';
-import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
 
 /** The door list as an admin downloads it: raw bytes, and the lines parsed back (header first). */
 describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
     // Age 0: a flush pass writes everything bought so far; the test decides when it runs.
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
   });
   afterEach(() => vi.restoreAllMocks());
-  afterAll(async () => {
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
   async function buy(session: TestSession, performanceId: number, seatIds: number[]): Promise<string> {
     const held = await hold(api.app, session, performanceId, seatIds);

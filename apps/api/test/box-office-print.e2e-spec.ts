@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionsService } from '@app/auth';
 import { createSession, TEST_PASSWORD, TestSession } from '@app/testing';
-import { doorsOpenNow, flushPurchases } from './purchase-helpers';
-import { AdminApi, startAdminApi } from './support/api';
+import { flushPurchases } from './purchase-helpers';
 import { buyTickets, createStaffSession } from './support/door';
 import { expectUniform } from './support/http';
 import { readPdf, ReadPdf } from './support/pdf';
-import { createShowOfSections } from './support/shows';
+import { PrintingApi, startPrintingApi } from './support/printing';
 
 interface SaleBody {
   id: string;
@@ -23,23 +22,17 @@ interface SaleBody {
  * seats left out.
  */
 describe('box office printing (real PostgreSQL and Redis)', () => {
-  let { api, db, admin, call, close } = {} as AdminApi;
-  let performance: { id: number; seatIds: number[] };
+  let { api, db, admin, call, close, performance, nextSeats } = {} as PrintingApi;
   let clerk: TestSession;
   let otherClerk: TestSession;
   let buyer: TestSession;
-  let nextSeat = 0;
 
   beforeAll(async () => {
-    ({ api, db, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
-    const { startsAt, checkInOpensBeforeMinutes } = doorsOpenNow();
-    const { id, seats } = await createShowOfSections(call, admin, {
+    ({ api, db, admin, call, close, performance, nextSeats } = await startPrintingApi({
       title: 'Window Gala',
       currency: 'EUR',
-      performance: { startsAt: startsAt.toISOString(), checkInOpensBeforeMinutes },
-      sections: [{ name: 'Floor', grade: 'A', price: 2500, rows: 2, seatsPerRow: 20 }],
-    });
-    performance = { id, seatIds: seats.Floor! };
+      price: 2500,
+    }));
     clerk = await createStaffSession(api.app, admin, 'window@example.test', 'Window Clerk');
     otherClerk = await createStaffSession(api.app, admin, 'window2@example.test', 'Second Clerk');
     buyer = await createSession(api.app, { name: 'Grace Buyer' });
@@ -48,7 +41,7 @@ describe('box office printing (real PostgreSQL and Redis)', () => {
 
   /** Sells the next `count` seats at the window as `session` (in descending seat order: not the purchase's). */
   async function sell(count: number, session = clerk): Promise<SaleBody> {
-    const seatIds = performance.seatIds.slice(nextSeat, (nextSeat += count)).reverse();
+    const seatIds = nextSeats(count).reverse();
     const sold = await call('POST', `/box-office/performances/${performance.id}/sales`, {
       body: { seatIds, paymentMethod: 'CASH', email: 'walkup@example.test', name: 'Jin Park' },
       session,
@@ -151,13 +144,11 @@ describe('box office printing (real PostgreSQL and Redis)', () => {
   });
 
   it('prints window sales only: an online purchase, a guest comp, an unknown id are 404, a malformed one 400', async () => {
-    const online = await buyTickets<{ code: string }>(api.app, buyer, performance.id, [
-      performance.seatIds[nextSeat++]!,
-    ]);
+    const online = await buyTickets<{ code: string }>(api.app, buyer, performance.id, [nextSeats(1)[0]!]);
     const comp = await call('POST', `/admin/performances/${performance.id}/comps`, {
       body: {
         guest: { email: 'press@example.test', name: 'Lois Lane' },
-        seatIds: [performance.seatIds[nextSeat++]!],
+        seatIds: [nextSeats(1)[0]!],
         note: 'press',
       },
       session: admin,

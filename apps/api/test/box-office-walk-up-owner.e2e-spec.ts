@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionsService } from '@app/auth';
 import { createSession, TEST_PASSWORD, TestSession } from '@app/testing';
 import { performanceKeys, SeatStateRebuilder } from '@app/ticketing';
-import { doorsOpenNow, flushPurchases } from './purchase-helpers';
+import { flushPurchases } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
 import { createStaffSession } from './support/door';
-import { createShowOfSections } from './support/shows';
+import { createDoorsOpenShow } from './support/shows';
 
 /** What a window sale answered: the ids a clerk could try on the buyer's routes. */
 interface WindowSale {
@@ -91,11 +91,9 @@ describe("window sales are the venue's, not the clerk's (real PostgreSQL and Red
   }
 
   async function createShow(): Promise<{ id: number; seatIds: number[] }> {
-    const { startsAt, checkInOpensBeforeMinutes } = doorsOpenNow();
-    const { id, seats } = await createShowOfSections(call, admin, {
+    const { id, seats } = await createDoorsOpenShow(call, admin, {
       title: 'Walk-up Night',
       currency: 'EUR',
-      performance: { startsAt: startsAt.toISOString(), checkInOpensBeforeMinutes },
       sections: [{ name: 'Stalls', grade: 'A', price: 1500, rows: 1, seatsPerRow: 12 }],
     });
     return { id, seatIds: seats.Stalls! };

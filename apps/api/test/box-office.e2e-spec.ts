@@ -2,11 +2,11 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSession, TestSession } from '@app/testing';
 import { HOLD_RETENTION_MS, HoldStore, newIdOf, PaymentGateway } from '@app/ticketing';
-import { doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
+import { flushPurchases, hold } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
 import { createStaffSession } from './support/door';
 import { GatewaySpies, spyOnPaymentGateway } from './support/payments';
-import { createShowOfSections } from './support/shows';
+import { createDoorsOpenShow } from './support/shows';
 
 /** A show of two sections: Stalls at 1500 EUR cents a seat, Balcony at 900; its doors are open now. */
 interface Show {
@@ -55,11 +55,10 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
   });
 
   async function createShow(options: { salesOpenAt?: string } = {}): Promise<Show> {
-    const { startsAt, checkInOpensBeforeMinutes } = doorsOpenNow();
-    const { id, seats } = await createShowOfSections(call, admin, {
+    const { id, seats } = await createDoorsOpenShow(call, admin, {
       title: 'Late Show',
       currency: 'EUR',
-      performance: { startsAt: startsAt.toISOString(), checkInOpensBeforeMinutes, ...options },
+      performance: options,
       sections: [
         { name: 'Stalls', grade: 'A', price: 1500, rows: 1, seatsPerRow: 12 },
         { name: 'Balcony', grade: 'B', price: 900, rows: 1, seatsPerRow: 12 },

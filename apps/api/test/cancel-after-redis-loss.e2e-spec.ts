@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { createSession, TestSession } from '@app/testing';
 import { Hold, HoldDesk, SeatStateStore } from '@app/ticketing';
-import { caller, createPerformance, flushPurchasesAfterLoss, persisted } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { createPerformance, flushPurchasesAfterLoss, persisted } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
 
 /**
  * Cancels and refunds of purchases written to PostgreSQL, after Redis lost the performance's live
@@ -12,11 +11,9 @@ import { startTestApi } from './support/api';
  * reconciler's next pass), the counts add up, and the performance's cancelUntil still holds.
  */
 describe('cancel and refund after Redis lost the performance (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
+  let { api, admin, call, close } = {} as AdminApi;
   let buyer: TestSession;
   let other: TestSession;
-  let call: ReturnType<typeof caller>;
   let performance: { id: number; seatIds: number[] };
   let nextSeat = 0;
   const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
@@ -40,14 +37,12 @@ describe('cancel and refund after Redis lost the performance (real PostgreSQL an
   const statuses = (seatIds: number[]) => api.app.get(SeatStateStore).statuses(performance.id, seatIds);
 
   beforeAll(async () => {
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
     buyer = await createSession(api.app);
     other = await createSession(api.app);
     performance = await createPerformance(api.app, admin, 20);
   });
-  afterAll(async () => api?.close());
+  afterAll(() => close?.());
 
   it.each([
     ['a buyer', (id: string) => call('POST', `/purchases/${id}/cancel`, { session: buyer })],

@@ -1,12 +1,10 @@
-import { Client } from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
 import { purchaseCanceledMessageId } from '@app/messaging';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { PaymentGateway, PurchaseCancellation, refundIdempotencyKey } from '@app/ticketing';
 import { PurchaseStore } from '../../../libs/ticketing/src/purchases/purchase.store';
-import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { flushPurchases } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
+import { BuyerOfShow, startBuyerOfShow } from './support/buyer';
 import { reconcileUntilSettled, RefundLedger } from './support/payments';
 
 /**
@@ -17,40 +15,22 @@ import { reconcileUntilSettled, RefundLedger } from './support/payments';
  * Redis; the money through RefundLedger, the notices as outbox rows.
  */
 describe("the buyer's cancel, retried (real PostgreSQL and Redis)", () => {
-  let api: ApiHarness;
-  let db: Client;
-  let admin: TestSession;
-  let buyer: TestSession;
-  let call: ReturnType<typeof caller>;
-  let performance: { id: number; seatIds: number[] };
+  let { api, db, admin, call, close } = {} as AdminApi;
+  let { buyer, performance, buy } = {} as BuyerOfShow;
   let ledger: RefundLedger;
-  let nextSeat = 0;
-  const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
 
   beforeAll(async () => {
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', PAYMENT_RECONCILE_AFTER_SECONDS: '1' });
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
-    buyer = await createSession(api.app);
-    performance = await createPerformance(api.app, admin, 100);
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
+    ({ api, db, admin, call, close } = await startAdminApi({
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+      PAYMENT_RECONCILE_AFTER_SECONDS: '1',
+    }));
+    ({ buyer, performance, buy } = await startBuyerOfShow(api.app, admin, 100));
   });
   beforeEach(() => {
     ledger = new RefundLedger();
     ledger.install(api.app.get(PaymentGateway));
   });
-  afterAll(async () => {
-    await db?.end();
-    await api?.close();
-  });
-
-  async function buy(count: number): Promise<{ id: string; seatIds: number[] }> {
-    const held = await hold(api.app, buyer, performance.id, seats(count));
-    const sold = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
-    expect(sold.statusCode, sold.body).toBe(201);
-    return sold.json();
-  }
+  afterAll(() => close?.());
 
   const cancel = (purchaseId: string) => call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
 

@@ -1,11 +1,11 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSession, TestSession, waitUntil } from '@app/testing';
-import { BulkRefund } from '@app/ticketing';
+import { createSession, TestSession } from '@app/testing';
 import { flushPurchases } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
 import { createStaffSession } from './support/door';
 import { createShowOfSections } from './support/shows';
+import { completeBulkRefund } from './support/bulk-refund';
 
 type Figures = Record<string, number | string>;
 interface CashUpBody {
@@ -211,12 +211,7 @@ describe('box office cash-up (real PostgreSQL and Redis)', () => {
     // A canceled show: A's cash sale is owed at the window, B pays it out.
     const cancel = await call('POST', `/admin/performances/${canceled.id}/cancel`, { session: admin, body: {} });
     expect(cancel.statusCode, cancel.body).toBe(202);
-    const bulk = api.app.get(BulkRefund);
-    await waitUntil(async () => {
-      const step = await bulk.refundOnce();
-      await flushPurchases(api.app);
-      return step?.completed === true;
-    }, 'bulk refund completed');
+    await completeBulkRefund(api.app);
     // Only an admin pays an owed refund out (window refund routes are admins'); a clerk is refused.
     const refused = await call('POST', `/admin/purchases/${sales.a4.id}/window-refund/paid`, { session: clerkB });
     expect(refused.statusCode, refused.body).toBe(403);

@@ -8,7 +8,7 @@ import { doorsOpenNow, flushPurchases } from './purchase-helpers';
 import { createStaffSession } from './support/door';
 import { MailStack, movePerformance, startMailStack } from './support/mail';
 import { expectSeatsConsistent } from './support/races';
-import { createShowOfSections } from './support/shows';
+import { createDoorsOpenShow } from './support/shows';
 
 /** A show whose doors are open now (comps may still be issued: it has not started). */
 interface Show {
@@ -58,11 +58,10 @@ describe('guest comps: comps to people without an account (API → flusher → o
 
   async function createShow(performance: Record<string, unknown> = {}): Promise<Show> {
     shows += 1;
-    const { startsAt, checkInOpensBeforeMinutes } = doorsOpenNow();
-    const { id, seats } = await createShowOfSections(call, admin, {
+    const { id, seats } = await createDoorsOpenShow(call, admin, {
       title: `Guest Night ${shows}`,
       currency: 'EUR',
-      performance: { startsAt: startsAt.toISOString(), checkInOpensBeforeMinutes, ...performance },
+      performance,
       sections: [{ name: 'Stalls', grade: 'A', price: 1500, rows: 1, seatsPerRow: 12 }],
     });
     return { id, stalls: seats.Stalls! };

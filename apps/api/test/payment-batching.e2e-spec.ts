@@ -125,10 +125,13 @@ describe('payment attempts written in batches (in-process api, real PostgreSQL a
     expect(retried.map((res) => res.statusCode)).toEqual([201, 201, 201]);
   });
 
-  it('answers each caller of one purchase id named twice in a batch, with one row', async () => {
-    const attempts = api.app.get(PaymentAttemptsRepository);
+  /**
+   * A new payment attempt of 1050 KRW (minor units) by the buyer for the performance, as checkout
+   * begins one: a new purchase id (its idempotency key too) and reservation id, `paymentToken`.
+   */
+  function newAttempt(paymentToken: string | null) {
     const purchaseId = randomUUID();
-    const attempt = {
+    return {
       purchaseId,
       reservationId: randomUUID(),
       userId: buyer.id,
@@ -136,8 +139,14 @@ describe('payment attempts written in batches (in-process api, real PostgreSQL a
       amount: 1050,
       currency: 'KRW',
       idempotencyKey: purchaseId,
-      paymentToken: null,
+      paymentToken,
     };
+  }
+
+  it('answers each caller of one purchase id named twice in a batch, with one row', async () => {
+    const attempts = api.app.get(PaymentAttemptsRepository);
+    const attempt = newAttempt(null);
+    const { purchaseId } = attempt;
     // The first goes alone; the next four wait for it and share one statement, the same id twice.
     const others = Array.from({ length: 3 }, () => ({ ...attempt, purchaseId: randomUUID() }));
     const statuses = await Promise.all(
@@ -157,17 +166,8 @@ describe('payment attempts written in batches (in-process api, real PostgreSQL a
 
   it('answers otherToken, touching nothing, to a caller whose payment token is not the row’s, in its batch or later', async () => {
     const attempts = api.app.get(PaymentAttemptsRepository);
-    const purchaseId = randomUUID();
-    const attempt = {
-      purchaseId,
-      reservationId: randomUUID(),
-      userId: buyer.id,
-      performanceId: performance.id,
-      amount: 1050,
-      currency: 'KRW',
-      idempotencyKey: purchaseId,
-      paymentToken: 'pm_a',
-    };
+    const attempt = newAttempt('pm_a');
+    const { purchaseId } = attempt;
     const others = Array.from({ length: 2 }, () => ({ ...attempt, purchaseId: randomUUID(), paymentToken: null }));
     // The first goes alone; the next three share one statement, the same purchase id with two tokens:
     // one row is written (the last's), and the other caller is told its token is not the row's.

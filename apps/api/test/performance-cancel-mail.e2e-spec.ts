@@ -5,6 +5,7 @@ import { BulkRefund } from '@app/ticketing';
 import { dataSourceOf, mailOutcomes, startMailer } from '../../mailer/test/mail-harness';
 import { createPerformance, flushPurchases, hold } from './purchase-helpers';
 import { MailStack, startMailStack } from './support/mail';
+import { completeBulkRefund } from './support/bulk-refund';
 
 describe("a canceled performance's buyers get one cancellation notice with the reason (API → bulk refund → outbox → RabbitMQ → mailer → SMTP)", () => {
   let { smtp, api, relay, mailer, admin, call, close } = {} as MailStack;
@@ -90,12 +91,7 @@ describe('a buyer whose purchase the bulk refund canceled before its confirmatio
     });
     expect(canceled.statusCode).toBe(202);
     await flushPurchases(api.app);
-    const bulk = api.app.get(BulkRefund);
-    await waitUntil(async () => {
-      const step = await bulk.refundOnce();
-      await flushPurchases(api.app);
-      return step?.completed === true;
-    }, 'bulk refund completed');
+    await completeBulkRefund(api.app);
     // The mailer behind (a backlog of confirmations, or restarting): it reaches this buyer's
     // confirmation and notice only after the bulk refund canceled the purchase.
     mailer = await startMailer(api.env);
@@ -149,12 +145,7 @@ describe('a buyer whose purchase the bulk refund canceled before its confirmatio
     expect(canceled.statusCode).toBe(202);
     // A buyer's own cancel right after it, before the bulk refund got there.
     expect((await own(after, ids.after)).statusCode).toBe(200);
-    const bulk = api.app.get(BulkRefund);
-    await waitUntil(async () => {
-      const step = await bulk.refundOnce();
-      await flushPurchases(api.app);
-      return step?.completed === true;
-    }, 'bulk refund completed');
+    await completeBulkRefund(api.app);
     const outbox = await dataSourceOf(relay).query(
       `SELECT payload->>'purchaseId' AS id, payload->>'canceledBy' AS by, routing_key FROM outbox
        WHERE payload->>'type' = 'purchase.canceled' AND payload->>'purchaseId' = ANY($1::text[]) ORDER BY 1`,

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, MockInstance } from 'vitest';
-import { Client } from 'pg';
-import { Role } from '@app/auth';
 import { ROUTING } from '@app/messaging';
-import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
+import { createSession, TestSession, waitUntil } from '@app/testing';
 import Redis from 'ioredis';
 import { BulkRefund, PaymentGateway, PaymentReconciler, performanceKeys, refundIdempotencyKey } from '@app/ticketing';
 import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { AdminApi, startAdminApi } from './support/api';
 import { createStaffSession } from './support/door';
 import { RefundLedger } from './support/payments';
 
@@ -29,30 +27,20 @@ interface Progress {
  * PostgreSQL and Redis. The built batch killed mid-way: performance-cancel-crash.e2e-spec.ts.
  */
 describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let db: Client;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, db, admin, call, close } = {} as AdminApi;
   let refunds: MockInstance<PaymentGateway['refund']>;
   /** The processor's books: every refund of the file's purchases, by key. */
   let ledger: RefundLedger;
 
   beforeAll(async () => {
-    api = await startTestApi({
+    ({ api, db, admin, call, close } = await startAdminApi({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       PAYMENT_RECONCILE_AFTER_SECONDS: '1',
-    });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    }));
     ledger = new RefundLedger();
     ({ refund: refunds } = ledger.install(api.app.get(PaymentGateway)));
   });
-  afterAll(async () => {
-    await db?.end();
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
   /** The buyer's purchase of `seatIds` (201), its id. */
   async function buy(buyer: TestSession, performanceId: number, seatIds: number[]): Promise<string> {

@@ -1,9 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
-import { caller, hold } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { createSession, TestSession } from '@app/testing';
+import { hold } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
 
 const STARTS_AT = '2030-03-01T19:00:00+09:00';
 const STARTS_AT_MS = Date.parse(STARTS_AT);
@@ -15,24 +14,18 @@ const LAYOUT = [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: 4 
  * Redis: what it answers is what the scripts enforce from the first hold on.
  */
 describe('lifecycle fields at performance creation (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
+  let { api, admin, call, close } = {} as AdminApi;
   let buyer: TestSession;
-  let call: ReturnType<typeof caller>;
   let eventId: number;
 
   beforeAll(async () => {
-    api = await startTestApi();
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, admin, call, close } = await startAdminApi());
     buyer = await createSession(api.app);
-    call = caller(api.app);
     const event = await call('POST', '/events', { body: { title: 'Concert', venue: 'Hall' }, session: admin });
     expect(event.statusCode, event.body).toBe(201);
     eventId = event.json().id;
   });
-  afterAll(async () => {
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
   const create = (fields: object) =>
     call('POST', `/events/${eventId}/performances`, {

@@ -2,14 +2,13 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Role } from '@app/auth';
 import { createLogger } from '@app/logging';
-import { ApiHarness, createSession, TestSession, waitForValue, waitUntil } from '@app/testing';
+import { createSession, TestSession, waitForValue, waitUntil } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { AdminApi, startAdminApi } from './support/api';
 
 /** Redis TIME in epoch ms: the clock the scripts stamp holds and purchases with. */
 async function redisNow(redis: Redis): Promise<number> {
@@ -23,20 +22,16 @@ async function redisNow(redis: Redis): Promise<number> {
  * end at cancelUntil, and a performance with sales cannot be deleted.
  */
 describe('performance lifecycle (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
+  let { api, admin, call, close } = {} as AdminApi;
   let buyer: TestSession;
   let redis: Redis;
-  let call: ReturnType<typeof caller>;
   /** A second api replica on the same PostgreSQL and Redis, with its own in-process catalog copies. */
   let replica: NestFastifyApplication;
 
   beforeAll(async () => {
-    api = await startTestApi();
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, admin, call, close } = await startAdminApi());
     buyer = await createSession(api.app);
     redis = api.app.get(Redis);
-    call = caller(api.app);
     const logger = createLogger({ app: 'api', level: api.env.LOG_LEVEL, dir: api.env.LOG_DIR, console: 'none' });
     replica = await createApiApp(ApiModule, { overrides: api.env, logger });
     await replica.init();
@@ -44,7 +39,7 @@ describe('performance lifecycle (real PostgreSQL and Redis)', () => {
   });
   afterAll(async () => {
     await replica?.close();
-    await api?.close();
+    await close?.();
   });
 
   it('sells nothing once a PATCH to PAUSED has answered on one replica, while many buyers hold and buy on two', async () => {

@@ -1,23 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Role } from '@app/auth';
-import { createLogger } from '@app/logging';
 import { PaymentGateway } from '@app/ticketing';
-import {
-  createSession,
-  createTestEnvWithoutDatabase,
-  destroyTestEnv,
-  PrivatePostgres,
-  TestEnv,
-  TestSession,
-  waitUntil,
-} from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance } from './purchase-helpers';
+import { waitUntil } from '@app/testing';
 import { ERROR_KEYS } from './support/http';
+import { PrivatePostgresApi, startPrivatePostgresApi } from './support/private-postgres-api';
 
 /** The api's wait for one statement's answer here (DATABASE_QUERY_TIMEOUT_MS), in ms. */
 const QUERY_TIMEOUT_MS = 2000;
@@ -34,40 +20,13 @@ const FREEZE_LIMIT_MS = 30_000;
  * whether the server was still frozen when it came.
  */
 describe('PostgreSQL frozen under the api', () => {
-  let pg: PrivatePostgres;
-  let env: TestEnv;
-  let app: NestFastifyApplication;
-  let call: ReturnType<typeof caller>;
-  let admin: TestSession;
-  let buyer: TestSession;
-  let performance: { id: number; seatIds: number[] };
-  let eventId: number;
-
+  let { pg, app, call, buyer, performance, eventId, attemptsOf, close } = {} as PrivatePostgresApi;
   beforeAll(async () => {
-    pg = await PrivatePostgres.start();
-    const base = createTestEnvWithoutDatabase();
-    // The name the shared server's test databases have, so destroyTestEnv drops nothing else there.
-    env = {
-      ...base,
-      DATABASE_URL: pg.url(new URL(base.DATABASE_URL).pathname.slice(1)),
+    ({ pg, app, call, buyer, performance, eventId, attemptsOf, close } = await startPrivatePostgresApi({
       DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
-    };
-    const logger = createLogger({ app: 'api', level: env.LOG_LEVEL, dir: env.LOG_DIR, console: 'none' });
-    app = await createApiApp(ApiModule, { overrides: env, logger });
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
-    call = caller(app);
-    admin = await createSession(app, { role: Role.Admin });
-    buyer = await createSession(app);
-    // Its seat page is read once here: warm in this process.
-    performance = await createPerformance(app, admin, 10);
-    eventId = (await call('GET', `/performances/${performance.id}`)).json().eventId as number;
+    }));
   });
-  afterAll(async () => {
-    await app?.close();
-    if (env) await destroyTestEnv(env);
-    await pg?.destroy();
-  });
+  afterAll(() => close?.());
 
   const purchase = (reservationId: string, key: string) =>
     call('POST', '/purchases', { body: { reservationId }, session: buyer, headers: { 'idempotency-key': key } });
@@ -97,20 +56,6 @@ describe('PostgreSQL frozen under the api', () => {
     } finally {
       clearTimeout(limit);
       thaw();
-    }
-  }
-
-  async function attemptsOf(reservationId: string): Promise<{ charge_id: string | null; status: string }[]> {
-    const db = new Client({ connectionString: env.DATABASE_URL });
-    await db.connect();
-    try {
-      const { rows } = await db.query<{ charge_id: string | null; status: string }>(
-        'SELECT charge_id, status FROM payment_attempts WHERE reservation_id = $1',
-        [reservationId],
-      );
-      return rows;
-    } finally {
-      await db.end();
     }
   }
 

@@ -1,24 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Role } from '@app/auth';
-import { createLogger } from '@app/logging';
 import { PaymentGateway } from '@app/ticketing';
-import {
-  createSession,
-  createTestEnvWithoutDatabase,
-  destroyTestEnv,
-  PrivatePostgres,
-  TEST_PASSWORD,
-  TestEnv,
-  TestSession,
-  waitUntil,
-} from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance } from './purchase-helpers';
+import { TEST_PASSWORD, waitUntil } from '@app/testing';
 import { expectServiceUnavailable } from './support/http';
+import { PrivatePostgresApi, startPrivatePostgresApi } from './support/private-postgres-api';
 
 /**
  * PostgreSQL restarted under the api (`pg_ctl -m fast stop`, then start): a server of the test's
@@ -26,35 +11,11 @@ import { expectServiceUnavailable } from './support/http';
  * database there at start.
  */
 describe('PostgreSQL stopped and started again under the api', () => {
-  let pg: PrivatePostgres;
-  let env: TestEnv;
-  let app: NestFastifyApplication;
-  let call: ReturnType<typeof caller>;
-  let admin: TestSession;
-  let buyer: TestSession;
-  let performance: { id: number; seatIds: number[] };
-  let eventId: number;
-
+  let { pg, app, call, buyer, performance, eventId, attemptsOf, close } = {} as PrivatePostgresApi;
   beforeAll(async () => {
-    pg = await PrivatePostgres.start();
-    const base = createTestEnvWithoutDatabase();
-    // The name the shared server's test databases have, so destroyTestEnv drops nothing else there.
-    env = { ...base, DATABASE_URL: pg.url(new URL(base.DATABASE_URL).pathname.slice(1)) };
-    const logger = createLogger({ app: 'api', level: env.LOG_LEVEL, dir: env.LOG_DIR, console: 'none' });
-    app = await createApiApp(ApiModule, { overrides: env, logger });
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
-    call = caller(app);
-    admin = await createSession(app, { role: Role.Admin });
-    buyer = await createSession(app);
-    performance = await createPerformance(app, admin, 10);
-    eventId = (await call('GET', `/performances/${performance.id}`)).json().eventId as number;
+    ({ pg, app, call, buyer, performance, eventId, attemptsOf, close } = await startPrivatePostgresApi());
   });
-  afterAll(async () => {
-    await app?.close();
-    if (env) await destroyTestEnv(env);
-    await pg?.destroy();
-  });
+  afterAll(() => close?.());
 
   const purchase = (reservationId: string, key: string) =>
     call('POST', '/purchases', { body: { reservationId }, session: buyer, headers: { 'idempotency-key': key } });
@@ -124,17 +85,7 @@ describe('PostgreSQL stopped and started again under the api', () => {
       expect(bought.statusCode, bought.body).toBe(201);
       // One charge: the gateway was asked twice under one idempotency key (the purchase's id).
       expect(asked).toEqual([bought.json().id, bought.json().id]);
-      const db = new Client({ connectionString: env.DATABASE_URL });
-      await db.connect();
-      try {
-        const { rows } = await db.query<{ charge_id: string; status: string }>(
-          'SELECT charge_id, status FROM payment_attempts WHERE reservation_id = $1',
-          [held.json().id],
-        );
-        expect(rows).toEqual([{ charge_id: `ch_${bought.json().id}`, status: 'CHARGED' }]);
-      } finally {
-        await db.end();
-      }
+      expect(await attemptsOf(held.json().id)).toEqual([{ charge_id: `ch_${bought.json().id}`, status: 'CHARGED' }]);
     } finally {
       spy.mockRestore();
     }

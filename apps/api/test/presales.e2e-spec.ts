@@ -1,10 +1,9 @@
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
+import { createSession, TestSession, waitUntil } from '@app/testing';
 import { performanceKeys, SeatStateStore } from '@app/ticketing';
-import { caller, createPerformance } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { createPerformance } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
 import { expectUniform } from './support/http';
 
 /** Redis TIME in epoch ms: the clock the hold scripts compare presale windows with. */
@@ -20,22 +19,18 @@ async function redisNow(redis: Redis): Promise<number> {
  * the general on-sale ignoring codes, and the admin routes' validation and ownership.
  */
 describe('presales with access codes (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
+  let { api, admin, call, close } = {} as AdminApi;
   let buyer: TestSession;
   let other: TestSession;
   let redis: Redis;
-  let call: ReturnType<typeof caller>;
 
   beforeAll(async () => {
-    api = await startTestApi();
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, admin, call, close } = await startAdminApi());
     buyer = await createSession(api.app);
     other = await createSession(api.app);
     redis = api.app.get(Redis);
-    call = caller(api.app);
   });
-  afterAll(async () => api?.close());
+  afterAll(() => close?.());
 
   /** A performance of `seats` seats whose general on-sale is an hour away (by Redis TIME). */
   async function beforeOnSale(seats: number) {

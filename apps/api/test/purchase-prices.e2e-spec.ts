@@ -1,11 +1,9 @@
 import Redis from 'ioredis';
-import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { createSession, TestSession } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
-import { caller, flushPurchases } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { flushPurchases } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
 import { createShowOfSections } from './support/shows';
 
 interface BookedSeat {
@@ -26,22 +24,12 @@ interface Booking {
  * section's price to between the hold and the reads. Real PostgreSQL and Redis (single or Cluster).
  */
 describe('seat prices of holds and purchases after a reprice (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
-  let db: Client;
+  let { api, db, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
+    ({ api, db, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
   });
-  afterAll(async () => {
-    await db?.end();
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
   /** A performance of sections Floor (1050 per seat, 10 seats) and Box (700, 4 seats), on sale now. */
   async function createPerformance(): Promise<{ id: number; floor: number[]; box: number[] }> {

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Client } from 'pg';
-import { Role } from '@app/auth';
-import { ApiHarness, AppProcess, createSession, PROCESS_TEST_TIMEOUT_MS, TestSession } from '@app/testing';
+import { AppProcess, PROCESS_TEST_TIMEOUT_MS } from '@app/testing';
 import { HoldSweeper, PaymentGateway, PurchaseFlusher, SeatReconciler } from '@app/ticketing';
-import { caller, flushPurchases } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { flushPurchases } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
 import { RefundLedger, reconcileUntilSettled } from './support/payments';
 import {
   AnswerLog,
@@ -30,29 +28,21 @@ const BUYERS = 200;
  * amount and prices its hold answered, every charge settled (P1, P2, P4, P7, P9).
  */
 describe('blocks and prices racing buyers (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let db: Client;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, db, admin, call, close } = {} as AdminApi;
   const ledger = new RefundLedger();
 
   beforeAll(async () => {
-    api = await startTestApi({
+    ({ api, db, admin, call, close } = await startAdminApi({
       ...RACE_API_ENV,
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       PAYMENT_RECONCILE_AFTER_SECONDS: '1',
       MAX_SEATS_PER_RESERVATION: '4',
-    });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    }));
     ledger.install(api.app.get(PaymentGateway));
   });
   afterAll(async () => {
     vi.restoreAllMocks();
-    await db?.end();
-    await api?.close();
+    await close?.();
   });
 
   const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)];

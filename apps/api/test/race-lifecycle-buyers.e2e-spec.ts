@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Client } from 'pg';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession, waitForValue } from '@app/testing';
+import { waitForValue } from '@app/testing';
 import { BulkRefund, HoldSweeper, PaymentGateway, PaymentReconciler, PurchaseFlusher } from '@app/ticketing';
-import { caller, flushPurchases } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { flushPurchases } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
 import { RefundLedger, reconcileUntilSettled } from './support/payments';
 import {
   AnswerLog,
@@ -26,27 +24,19 @@ const BUYERS = 200;
  * (a canceled show's refunded once), the seats in step everywhere.
  */
 describe('performance lifecycle racing buyers (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let db: Client;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, db, admin, call, close } = {} as AdminApi;
   let ledger: RefundLedger;
 
   beforeAll(async () => {
-    api = await startTestApi({
+    ({ api, db, admin, call, close } = await startAdminApi({
       ...RACE_API_ENV,
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       PAYMENT_RECONCILE_AFTER_SECONDS: '1',
-    });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    }));
   });
   afterAll(async () => {
     vi.restoreAllMocks();
-    await db?.end();
-    await api?.close();
+    await close?.();
   });
 
   /** A fresh ledger over the gateway, whose charges take 0–20 ms (a processor's round trip). */

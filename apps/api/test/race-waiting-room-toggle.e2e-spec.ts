@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from 'pg';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { createSession, TestSession } from '@app/testing';
 import { WaitingRoomStore } from '@app/ticketing';
-import { caller } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { AdminApi, startAdminApi } from './support/api';
 import { AnswerLog, expectSeatsConsistent, fastBuyer, RACE_API_ENV } from './support/races';
 
 const ROUNDS = 60;
@@ -17,28 +15,18 @@ const ROUNDS = 60;
  * refuses none. No 5xx, and the seats in step.
  */
 describe('waiting room turned on and off while buyers hold (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let db: Client;
-  let admin: TestSession;
+  let { api, db, admin, call, close } = {} as AdminApi;
   let other: TestSession;
-  let call: ReturnType<typeof caller>;
 
   beforeAll(async () => {
     // No cached room state: every request reads Redis.
-    api = await startTestApi({
+    ({ api, db, admin, call, close } = await startAdminApi({
       ...RACE_API_ENV,
       WAITING_ROOM_CACHE_MS: '0',
-    });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    }));
     other = await createSession(api.app, { role: Role.Admin });
   });
-  afterAll(async () => {
-    await db?.end();
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
   it('ends with the room PostgreSQL keeps being the room Redis enforces, round after round', async () => {
     const event = await call('POST', '/events', { body: { title: 'Queue', venue: 'Hall' }, session: admin });

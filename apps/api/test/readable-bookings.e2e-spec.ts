@@ -1,38 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
 import {
-  ApiHarness,
   AppProcess,
   createSession,
   createTestEnv,
   destroyTestEnv,
   freePort,
   PROCESS_TEST_TIMEOUT_MS,
-  TestSession,
 } from '@app/testing';
 import { timeZoneRefusal } from '@app/ticketing';
-import { caller, flushPurchases } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { flushPurchases } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
 
 /** A performance in New York: winter (EST, -05:00) and summer (EDT, -04:00) starts. */
 const WINTER = { startsAt: '2030-01-15T00:30:00Z', local: '2030-01-14T19:30:00-05:00' };
 const SUMMER = { startsAt: '2030-07-15T23:30:00Z', local: '2030-07-15T19:30:00-04:00' };
 
 describe('time zones and readable holds and purchases (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
-    api = await startTestApi({
+    ({ api, admin, call, close } = await startAdminApi({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
-    });
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    }));
   });
-  afterAll(async () => {
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
   async function newEvent(body: object = {}) {
     const event = await call('POST', '/events', {

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Logger } from '@nestjs/common';
-import { Client } from 'pg';
-import { Role } from '@app/auth';
-import { ApiHarness, AppProcess, createSession, freePort, PROCESS_TEST_TIMEOUT_MS, TestSession } from '@app/testing';
+import { AppProcess, createSession, freePort, PROCESS_TEST_TIMEOUT_MS } from '@app/testing';
 import { PaymentAttemptsRepository } from '@app/database';
 import {
   digestOfKey,
@@ -15,8 +13,9 @@ import {
   SeatStateStore,
 } from '@app/ticketing';
 import Redis from 'ioredis';
-import { caller, createPerformance, flushPurchases, flushPurchasesAfterLoss, hold } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { flushPurchases, flushPurchasesAfterLoss, hold } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
+import { BuyerOfShow, startBuyerOfShow } from './support/buyer';
 import { reconcileUntilSettled, RefundLedger } from './support/payments';
 
 interface AttemptRow {
@@ -33,14 +32,8 @@ interface AttemptRow {
  * written to PostgreSQL, and with a gateway that fails the refund call; real PostgreSQL and Redis.
  */
 describe('refunds owed by canceled purchases (built api killed mid-cancel, real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let db: Client;
-  let admin: TestSession;
-  let buyer: TestSession;
-  let call: ReturnType<typeof caller>;
-  let performance: { id: number; seatIds: number[] };
-  let nextSeat = 0;
-  const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
+  let { api, db, admin, call, close } = {} as AdminApi;
+  let { buyer, performance, seats, buy } = {} as BuyerOfShow;
   const processes: AppProcess[] = [];
   let doomed: Promise<{ proc: AppProcess; url: string }>[];
 
@@ -71,13 +64,6 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
   const buyWith = (reservationId: string, key: string) =>
     call('POST', '/purchases', { body: { reservationId }, session: buyer, headers: { 'idempotency-key': key } });
 
-  async function buy(count: number): Promise<{ id: string; seatIds: number[] }> {
-    const held = await hold(api.app, buyer, performance.id, seats(count));
-    const sold = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
-    expect(sold.statusCode, sold.body).toBe(201);
-    return sold.json();
-  }
-
   /** Cancels on an api that kills itself right after the cancel script, before the refund. */
   async function cancelAndCrash(purchaseId: string): Promise<void> {
     const next = doomed.shift();
@@ -102,13 +88,11 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
   }
 
   beforeAll(async () => {
-    api = await startTestApi({ PAYMENT_RECONCILE_AFTER_SECONDS: '1', PURCHASE_FLUSH_AGE_SECONDS: '0' });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
-    buyer = await createSession(api.app);
-    performance = await createPerformance(api.app, admin, 100, { price: 1050 });
+    ({ api, db, admin, call, close } = await startAdminApi({
+      PAYMENT_RECONCILE_AFTER_SECONDS: '1',
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+    }));
+    ({ buyer, performance, seats, buy } = await startBuyerOfShow(api.app, admin, 100, { price: 1050 }));
     doomed = [1, 2].map(async () => {
       const port = await freePort();
       const proc = new AppProcess('api', { ...api.env, PORT: String(port), FAULT_CRASH_AFTER_CANCEL: 'true' });
@@ -122,8 +106,7 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
   afterAll(async () => {
     for (const proc of processes) proc.kill('SIGKILL');
     await Promise.all(processes.map((proc) => proc.exited));
-    await db?.end();
-    await api?.close();
+    await close?.();
   });
 
   it(

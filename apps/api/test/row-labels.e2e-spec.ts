@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { createSession, TestSession } from '@app/testing';
 import { rowLabel } from '@app/ticketing';
-import { caller } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { AdminApi, startAdminApi } from './support/api';
 
 const STARTS_AT = '2030-03-01T19:00:00Z';
 
@@ -18,20 +16,14 @@ interface MapBody {
 }
 
 describe('row labels (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
+  let { api, admin, call, close } = {} as AdminApi;
   let buyer: TestSession;
-  let call: ReturnType<typeof caller>;
 
   beforeAll(async () => {
-    api = await startTestApi();
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, admin, call, close } = await startAdminApi());
     buyer = await createSession(api.app);
   });
-  afterAll(async () => {
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
   async function createPerformance(sections: object[]) {
     const event = await call('POST', '/events', { body: { title: 'Concert', venue: 'Hall' }, session: admin });

@@ -1,30 +1,18 @@
 import Redis from 'ioredis';
-import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { createSession, TestSession } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
-import { caller, hold, flushPurchases } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { hold, flushPurchases } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
 
 describe('sales reports (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
-  let db: Client;
+  let { api, db, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
     // Age 0: a flush pass writes everything bought so far; the test decides when it runs.
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
+    ({ api, db, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
   });
-  afterAll(async () => {
-    await db?.end();
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
   const flushAll = () => flushPurchases(api.app);
 

@@ -1,9 +1,7 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/testing';
-import { caller } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { createSession, TEST_PASSWORD, TestSession } from '@app/testing';
+import { AdminApi, startAdminApi } from './support/api';
 
 /**
  * The admins' management of door staff on real PostgreSQL: the list of staff accounts
@@ -11,18 +9,14 @@ import { startTestApi } from './support/api';
  * door refuse its scans at once, though its access token still names STAFF.
  */
 describe('door staff: list and revoke (admin)', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
+  let { api, admin, call, close } = {} as AdminApi;
   let buyer: TestSession;
-  let call: ReturnType<typeof caller>;
 
   beforeAll(async () => {
-    api = await startTestApi();
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, admin, call, close } = await startAdminApi());
     buyer = await createSession(api.app);
   });
-  afterAll(async () => api?.close());
+  afterAll(() => close?.());
 
   /** A new staff account, made as an admin does, and its session (logged in over HTTP). */
   async function newStaff(

@@ -1,11 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { createSession, TestSession } from '@app/testing';
 import { performanceKeys, SeatReconciler, SeatStateStore } from '@app/ticketing';
 import { createRedis } from '@app/redis';
-import { caller, createPerformance, flushPurchasesAfterLoss } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { createPerformance, flushPurchasesAfterLoss } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
 import { PurchaseStore } from '../../../libs/ticketing/src/purchases/purchase.store';
 
 /**
@@ -15,16 +14,12 @@ import { PurchaseStore } from '../../../libs/ticketing/src/purchases/purchase.st
  * count, and a buyer racing their own holds never passes it.
  */
 describe('ticket limit per buyer (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
   });
-  afterAll(async () => api?.close());
+  afterAll(() => close?.());
 
   /** A 100-seat performance with `limit` (null = none), and a way to take its seats in order. */
   async function performanceWithLimit(limit: number | null) {

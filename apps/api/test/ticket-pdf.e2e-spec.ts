@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, createSession, freePort, PROCESS_TEST_TIMEOUT_MS, TestSession } from '@app/testing';
-import { doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
-import { AdminApi, startAdminApi } from './support/api';
-import { createStaffSession } from './support/door';
+import { flushPurchases, hold } from './purchase-helpers';
+import { buyTickets, createStaffSession } from './support/door';
 import { expectUniform } from './support/http';
 import { readPdf, ReadPdf } from './support/pdf';
-import { createShowOfSections } from './support/shows';
+import { PrintingApi, startPrintingApi } from './support/printing';
 
 interface TicketBody {
   id: string;
@@ -26,26 +25,20 @@ const PRINTED_TITLE = '? Gala – Café Ölberg';
  * find its built-in fonts.
  */
 describe('printable tickets (real PostgreSQL and Redis)', () => {
-  let { api, db, admin, call, close } = {} as AdminApi;
-  let performance: { id: number; seatIds: number[]; startsAt: Date };
+  let { api, db, admin, call, close, performance, nextSeats } = {} as PrintingApi;
   let staff: TestSession;
   let buyer: TestSession;
   let other: TestSession;
-  let nextSeat = 0;
 
   beforeAll(async () => {
-    ({ api, db, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
-    const { startsAt, checkInOpensBeforeMinutes } = doorsOpenNow();
-    const { id, seats } = await createShowOfSections(call, admin, {
+    ({ api, db, admin, call, close, performance, nextSeats } = await startPrintingApi({
       title: TITLE,
       currency: 'KRW',
-      performance: { startsAt: startsAt.toISOString(), checkInOpensBeforeMinutes },
-      sections: [{ name: 'Floor', grade: 'A', price: 198000, rows: 2, seatsPerRow: 20 }],
-    });
-    const eventId = (await call('GET', `/performances/${id}`)).json().eventId as number;
+      price: 198000,
+    }));
+    const eventId = (await call('GET', `/performances/${performance.id}`)).json().eventId as number;
     const zoned = await call('PATCH', `/events/${eventId}`, { body: { timeZone: 'Asia/Seoul' }, session: admin });
     expect(zoned.statusCode, zoned.body).toBe(200);
-    performance = { id, seatIds: seats.Floor!, startsAt };
     staff = await createStaffSession(api.app, admin, 'door@example.test', 'Door One');
     buyer = await createSession(api.app, { name: 'Grace Buyer' });
     other = await createSession(api.app, { name: 'Other Buyer' });
@@ -53,15 +46,8 @@ describe('printable tickets (real PostgreSQL and Redis)', () => {
   afterAll(() => close?.());
 
   /** Buys `count` seats for `session` and writes the purchase to PostgreSQL; its id and tickets as listed. */
-  async function buy(count: number, session = buyer): Promise<{ purchaseId: string; tickets: TicketBody[] }> {
-    const held = await hold(api.app, session, performance.id, performance.seatIds.slice(nextSeat, (nextSeat += count)));
-    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session });
-    expect(bought.statusCode, bought.body).toBe(201);
-    await flushPurchases(api.app);
-    const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session });
-    expect(listed.statusCode, listed.body).toBe(200);
-    return { purchaseId: bought.json().id, tickets: listed.json().items };
-  }
+  const buy = (count: number, session = buyer) =>
+    buyTickets<TicketBody>(api.app, session, performance.id, nextSeats(count));
 
   /** GETs `url` as `session` and reads the PDF of a 200, checking it is served as one. */
   async function pdfOf(url: string, session: TestSession | undefined, filename: string): Promise<ReadPdf> {
@@ -121,7 +107,7 @@ describe('printable tickets (real PostgreSQL and Redis)', () => {
 
   it('prints a box office sale for an admin (the walk-up as holder), never for its clerk', async () => {
     const clerk = await createStaffSession(api.app, admin, 'window@example.test', 'Window Clerk');
-    const seats = performance.seatIds.slice(nextSeat, (nextSeat += 2));
+    const seats = nextSeats(2);
     const sold = await call('POST', `/box-office/performances/${performance.id}/sales`, {
       body: { seatIds: seats, paymentMethod: 'CASH', email: 'walkup@example.test', name: 'Jin Park' },
       session: clerk,
@@ -151,7 +137,7 @@ describe('printable tickets (real PostgreSQL and Redis)', () => {
     const issued = await call('POST', `/admin/performances/${performance.id}/comps`, {
       body: {
         guest: { email: 'press@example.test', name: 'Lois Lane' },
-        seatIds: performance.seatIds.slice(nextSeat, (nextSeat += 1)),
+        seatIds: nextSeats(1),
         note: 'press',
       },
       session: admin,
@@ -269,7 +255,7 @@ describe('printable tickets (real PostgreSQL and Redis)', () => {
   });
 
   it('answers 409 TicketsNotIssued with Retry-After before the purchase is written, as the ticket list', async () => {
-    const held = await hold(api.app, buyer, performance.id, performance.seatIds.slice(nextSeat, (nextSeat += 1)));
+    const held = await hold(api.app, buyer, performance.id, nextSeats(1));
     const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
     expect(bought.statusCode, bought.body).toBe(201);
     const early = await call('GET', `/purchases/${bought.json().id}/tickets.pdf`, { session: buyer });
@@ -284,7 +270,7 @@ describe('printable tickets (real PostgreSQL and Redis)', () => {
     const { purchaseId, tickets } = await buy(1, printer);
     const ticketId = tickets[0]!.id;
     // A purchase of its own not written yet: 409 TicketsNotIssued, which renders, so counts, nothing.
-    const held = await hold(api.app, printer, performance.id, performance.seatIds.slice(nextSeat, (nextSeat += 1)));
+    const held = await hold(api.app, printer, performance.id, nextSeats(1));
     const unwritten = await call('POST', '/purchases', { body: { reservationId: held.id }, session: printer });
     expect(unwritten.statusCode, unwritten.body).toBe(201);
     // Both routes count together.

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession, TestSession, waitForValue, waitUntil } from '@app/testing';
-import { BulkRefund, REISSUED_TICKET_CODE_LENGTH, TICKET_CODE_LENGTH } from '@app/ticketing';
+import { REISSUED_TICKET_CODE_LENGTH, TICKET_CODE_LENGTH } from '@app/ticketing';
 import { createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { buyTickets, MailStack, startMailStack, transferMail as mailOfTransfer } from './support/mail';
 import { expectUniform } from './support/http';
+import { completeBulkRefund } from './support/bulk-refund';
 
 interface TicketBody {
   id: string;
@@ -300,12 +301,7 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
     // The holder of the ticket it received hears of it too (through the bulk mail queue), once
     // the bulk refund has written the purchase's cancellation.
     // The bulk refund (a `batch` loop), stepped here as batch would.
-    const bulk = api.app.get(BulkRefund);
-    await waitUntil(async () => {
-      const step = await bulk.refundOnce();
-      await flushPurchases(api.app);
-      return step?.completed === true;
-    }, 'bulk refund completed');
+    await completeBulkRefund(api.app);
     const notice = await waitForValue(
       () => mailsTo(friend.email).find((mail) => mail.messageIdHeader.includes(`ticket-transfer-canceled.${given.id}`)),
       "the holder's notice of the canceled show",

@@ -1,18 +1,15 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Role } from '@app/auth';
 import { Clock, StoreUnavailableError } from '@app/core';
-import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
+import { createSession, TestSession, waitUntil } from '@app/testing';
 import { AdmissionGate, SeatStateStore, shuffledArrivals, WaitingRoomService, WaitingRoomStore } from '@app/ticketing';
-import { caller, createPerformance } from './purchase-helpers';
+import { createPerformance } from './purchase-helpers';
 import { QueueStreams } from '../src/waiting-room/queue-streams';
-import { startTestApi } from './support/api';
+import { AdminApi, startAdminApi } from './support/api';
 
 describe('waiting room (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let call: ReturnType<typeof caller>;
-  let admin: TestSession;
+  let { api, admin, call, close } = {} as AdminApi;
   const settings = (opensAt: string) => ({
     opensAt,
     admitPerSecond: 100,
@@ -55,11 +52,9 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
   }
 
   beforeAll(async () => {
-    api = await startTestApi();
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, admin, call, close } = await startAdminApi());
   });
-  afterAll(async () => api?.close());
+  afterAll(() => close?.());
 
   it('sets, shows, changes and removes a queue (admin only); refuses bad settings with 400', async () => {
     const performance = await createPerformance(api.app, admin, 10);

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { PerformanceReschedulesRepository } from '@app/database';
-import { createSession, TestSession, waitForValue, waitUntil } from '@app/testing';
-import { BulkRefund, RescheduleNotices } from '@app/ticketing';
+import { createSession, TestSession, waitForValue } from '@app/testing';
+import { RescheduleNotices } from '@app/ticketing';
 import { createPerformance, flushPurchases } from './purchase-helpers';
 import { purchaseMail, startWindowMailStack, WindowMailStack } from './support/mail';
+import { completeBulkRefund } from './support/bulk-refund';
 
 /**
  * Box office sales (paid in cash or on the card terminal at the window, never through the gateway)
@@ -76,12 +77,7 @@ describe('window refunds (box office sale → bulk refund / operator refund → 
       body: { reason: 'The artist is ill.' },
     });
     expect(canceled.statusCode, canceled.body).toBe(202);
-    const bulk = api.app.get(BulkRefund);
-    await waitUntil(async () => {
-      const step = await bulk.refundOnce();
-      await flushPurchases(api.app);
-      return step?.completed === true;
-    }, 'bulk refund completed');
+    await completeBulkRefund(api.app);
 
     const cashNotice = await mailOf('cash.buyer@example.test', 'purchase-canceled', cashSale);
     expect(cashNotice.text).toContain(

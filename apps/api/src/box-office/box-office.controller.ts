@@ -1,10 +1,10 @@
 import { Body, Controller, Get, Post, StreamableFile } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, RequiresCurrentRole, Role, Roles } from '@app/auth';
 import { BookingDescriber, BoxOfficeService, MAX_SEATS_PER_BOX_OFFICE_SALE, PrintableTickets } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { IdParam, UuidParam } from '../common/parse-id.pipe';
-import { PDF_RESPONSE, pdfFile, TicketPdf } from '../tickets/ticket-pdf';
+import { ApiTicketPdfResponses, pdfFile, TicketPdf } from '../tickets/ticket-pdf';
 import { BoxOfficeSaleCreateDto, BoxOfficeSaleResponseDto, mapBoxOfficeSale } from './box-office.dto';
 
 @ApiTags('box office')
@@ -95,28 +95,14 @@ export class BoxOfficeController {
   @Roles(Role.Staff, Role.Admin)
   // A clerk whose staff role was revoked prints nothing more, whatever its token says.
   @RequiresCurrentRole()
-  @ApiOkResponse({
-    description: 'the tickets, one A4 page each (application/pdf, an attachment)',
-    content: PDF_RESPONSE,
-  })
   @ApiResponse({ status: 400, type: ErrorBodyDto, description: 'not a uuid' })
   @ApiResponse({ status: 403, type: ErrorBodyDto, description: 'neither staff nor admin (read from the account now)' })
-  @ApiResponse({
-    status: 404,
-    type: ErrorBodyDto,
-    description: "no such box office sale (an online purchase, a guest comp); to staff, another clerk's sale",
-  })
-  @ApiResponse({
-    status: 409,
-    type: ErrorBodyDto,
-    description:
+  @ApiTicketPdfResponses({
+    pages: 'each',
+    notFound: "no such box office sale (an online purchase, a guest comp); to staff, another clerk's sale",
+    conflict:
       'PurchaseCanceled (refunded, also while only in Redis), TicketsNotIssued (a sale in Redis without its ticket ids: retry after `Retry-After` seconds)',
-  })
-  @ApiResponse({
-    status: 429,
-    type: ErrorBodyDto,
-    description:
-      'TooManyTicketPrints: 120 PDFs in the last 15 minutes by this account, the three print routes together; `Retry-After`',
+    limit: 'operator',
   })
   async salePdf(@CurrentUser() operator: AuthenticatedUser, @UuidParam() id: string): Promise<StreamableFile> {
     const tickets = await this.printable.ofBoxOfficeSale({ id: operator.id, admin: operator.role === Role.Admin }, id);

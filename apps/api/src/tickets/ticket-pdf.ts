@@ -1,12 +1,46 @@
-import { Injectable, StreamableFile } from '@nestjs/common';
-import { renderTicketQr, type PrintableTicket } from '@app/ticketing';
+import { applyDecorators, Injectable, StreamableFile } from '@nestjs/common';
+import { ApiOkResponse, ApiResponse } from '@nestjs/swagger';
+import { renderTicketQr, TICKET_PRINT_LIMIT, type PrintableTicket } from '@app/ticketing';
+import { ErrorBodyDto } from '../common/error-body.dto';
 import { printableText, ticketFace } from './ticket-face';
 
 /** The printed tickets' media type. */
 const PDF_TYPE = 'application/pdf';
 
 /** The OpenAPI answer of a ticket PDF: a binary body. */
-export const PDF_RESPONSE = { [PDF_TYPE]: { schema: { type: 'string', format: 'binary' } } };
+const PDF_RESPONSE = { [PDF_TYPE]: { schema: { type: 'string', format: 'binary' } } };
+
+/**
+ * The OpenAPI answers the three print routes share: 200 the PDF (`pages`: one ticket, or one page
+ * each), 404 and 409 (ErrorBodyDto, `notFound` and `conflict` saying when) and 429
+ * TooManyTicketPrints under TICKET_PRINT_LIMIT[`limit`] (`buyer`: a buyer's, an admin's in
+ * brackets; `operator`: the box office window's). A route's own 400 or 403 stay on the route.
+ */
+export function ApiTicketPdfResponses(route: {
+  pages: 'one' | 'each';
+  notFound: string;
+  conflict: string;
+  limit: keyof typeof TICKET_PRINT_LIMIT;
+}): MethodDecorator {
+  const { buyer, operator } = TICKET_PRINT_LIMIT;
+  const minutes = (windowMs: number) => windowMs / 60_000;
+  const tooMany =
+    route.limit === 'buyer'
+      ? `${buyer.perWindow} PDFs in the last ${minutes(buyer.windowMs)} minutes by this account, the three print routes together (an admin: ${operator.perWindow})`
+      : `${operator.perWindow} PDFs in the last ${minutes(operator.windowMs)} minutes by this account, the three print routes together`;
+  return applyDecorators(
+    ApiOkResponse({
+      description:
+        route.pages === 'one'
+          ? 'the ticket, one A4 page (application/pdf, an attachment)'
+          : 'the tickets, one A4 page each (application/pdf, an attachment)',
+      content: PDF_RESPONSE,
+    }),
+    ApiResponse({ status: 404, type: ErrorBodyDto, description: route.notFound }),
+    ApiResponse({ status: 409, type: ErrorBodyDto, description: route.conflict }),
+    ApiResponse({ status: 429, type: ErrorBodyDto, description: `TooManyTicketPrints: ${tooMany}; \`Retry-After\`` }),
+  );
+}
 
 /** A4 portrait in PDF points (1/72 in). */
 const PAGE = { width: 595.28, height: 841.89 };

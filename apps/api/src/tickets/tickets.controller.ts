@@ -10,7 +10,7 @@ import {
   Query,
   StreamableFile,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, RequiresCurrentRole, Role, Roles } from '@app/auth';
 import {
   CheckInUndo,
@@ -38,7 +38,7 @@ import {
   mapTicket,
   TicketListDto,
 } from './ticket.dto';
-import { PDF_RESPONSE, pdfFile, TicketPdf } from './ticket-pdf';
+import { ApiTicketPdfResponses, pdfFile, TicketPdf } from './ticket-pdf';
 
 /** Who may print what: an admin prints anyone's (the role its token names, as the admin routes read it). */
 function printCaller(user: AuthenticatedUser): PrintCaller {
@@ -97,26 +97,12 @@ export class TicketsController {
    * 429 `TooManyTicketPrints` (`Retry-After`) past TICKET_PRINT_LIMIT, counted only once it would render.
    */
   @Get('purchases/:id/tickets.pdf')
-  @ApiOkResponse({
-    description: 'the tickets, one A4 page each (application/pdf, an attachment)',
-    content: PDF_RESPONSE,
-  })
-  @ApiResponse({
-    status: 404,
-    type: ErrorBodyDto,
-    description: 'no such purchase of the caller (an admin: no such purchase)',
-  })
-  @ApiResponse({
-    status: 409,
-    type: ErrorBodyDto,
-    description:
+  @ApiTicketPdfResponses({
+    pages: 'each',
+    notFound: 'no such purchase of the caller (an admin: no such purchase)',
+    conflict:
       'PurchaseCanceled (canceled or refunded, also while only in Redis), NoTicketsToPrint (every ticket transferred away), TicketsNotIssued (not written yet: retry after `Retry-After` seconds)',
-  })
-  @ApiResponse({
-    status: 429,
-    type: ErrorBodyDto,
-    description:
-      'TooManyTicketPrints: 20 PDFs in the last 15 minutes by this account, the three print routes together (an admin: 120); `Retry-After`',
+    limit: 'buyer',
   })
   async purchasePdf(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<StreamableFile> {
     const tickets = await this.printable.ofPurchase(printCaller(user), id);
@@ -132,23 +118,12 @@ export class TicketsController {
    */
   @Get('tickets/:ticketId/ticket.pdf')
   @ApiParam({ name: 'ticketId', schema: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } })
-  @ApiOkResponse({ description: 'the ticket, one A4 page (application/pdf, an attachment)', content: PDF_RESPONSE })
   @ApiResponse({ status: 400, type: ErrorBodyDto, description: 'not a ticket id (canonical decimal digits)' })
-  @ApiResponse({
-    status: 404,
-    type: ErrorBodyDto,
-    description: "no such ticket, or not the caller's: held by someone else (transferred away), or a box office sale's",
-  })
-  @ApiResponse({
-    status: 409,
-    type: ErrorBodyDto,
-    description: 'TicketCanceled: the ticket, its seat or its purchase canceled or refunded (also while only in Redis)',
-  })
-  @ApiResponse({
-    status: 429,
-    type: ErrorBodyDto,
-    description:
-      'TooManyTicketPrints: 20 PDFs in the last 15 minutes by this account, the three print routes together (an admin: 120); `Retry-After`',
+  @ApiTicketPdfResponses({
+    pages: 'one',
+    notFound: "no such ticket, or not the caller's: held by someone else (transferred away), or a box office sale's",
+    conflict: 'TicketCanceled: the ticket, its seat or its purchase canceled or refunded (also while only in Redis)',
+    limit: 'buyer',
   })
   async ticketPdf(
     @CurrentUser() user: AuthenticatedUser,

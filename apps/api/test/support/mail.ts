@@ -5,9 +5,9 @@ import { Role } from '@app/auth';
 import { EnvSource } from '@app/config';
 import { ApiHarness, createSession, ReceivedEmail, TestSession, TestSmtpServer, waitForValue } from '@app/testing';
 import { startMailer, startRelay } from '../../../mailer/test/mail-harness';
-import { caller, flushPurchases, hold } from '../purchase-helpers';
+import { caller } from '../purchase-helpers';
 import { Caller, startTestApi } from './api';
-import { createStaffSession } from './door';
+import { buyTickets as buyTicketsOn, createStaffSession } from './door';
 
 /**
  * What the API e2e files that read e-mails share: the API with the outbox relay and the mailer in
@@ -100,24 +100,16 @@ export async function startWindowMailStack(staffEmail: string): Promise<WindowMa
 }
 
 /**
- * `session` buys `seatIds` of performance `performanceId` (a hold through the HoldService, then
- * `POST /purchases`: 201), the purchase flushed to PostgreSQL; answers its id and its tickets as
- * `GET /purchases/:id/tickets` lists them (200).
+ * `session` buys `seatIds` of performance `performanceId` on `api`: `buyTickets` of ./door (the
+ * purchase flushed to PostgreSQL; its id and its tickets as `GET /purchases/:id/tickets` lists them).
  */
-export async function buyTickets<Ticket>(
+export function buyTickets<Ticket>(
   api: ApiHarness,
   session: TestSession,
   performanceId: number,
   seatIds: number[],
 ): Promise<{ purchaseId: string; tickets: Ticket[] }> {
-  const call = caller(api.app);
-  const held = await hold(api.app, session, performanceId, seatIds);
-  const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session });
-  expect(bought.statusCode, bought.body).toBe(201);
-  await flushPurchases(api.app);
-  const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session });
-  expect(listed.statusCode, listed.body).toBe(200);
-  return { purchaseId: bought.json().id, tickets: listed.json().items };
+  return buyTicketsOn<Ticket>(api.app, session, performanceId, seatIds);
 }
 
 /**

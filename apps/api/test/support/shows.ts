@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { TestSession } from '@app/testing';
+import { doorsOpenNow } from '../purchase-helpers';
 import { Caller } from './api';
 
 /** A section as `POST /events/:id/performances` takes it (price in minor units). */
@@ -53,4 +54,22 @@ export async function createShowOfSections(
     ]),
   );
   return { id, seats, created: created.json() };
+}
+
+/**
+ * {@link createShowOfSections} with its doors open now: the performance starts when `doorsOpenNow`
+ * says, with its check-in window open (the other performance fields in `options.performance`).
+ * Answers as createShowOfSections does, and the start.
+ */
+export async function createDoorsOpenShow(
+  call: Caller,
+  admin: TestSession,
+  options: { title: string; currency?: string; performance?: Record<string, unknown>; sections: SectionInput[] },
+): Promise<{ id: number; seats: Record<string, number[]>; created: Record<string, unknown>; startsAt: Date }> {
+  const { startsAt, checkInOpensBeforeMinutes } = doorsOpenNow();
+  const show = await createShowOfSections(call, admin, {
+    ...options,
+    performance: { startsAt: startsAt.toISOString(), checkInOpensBeforeMinutes, ...options.performance },
+  });
+  return { ...show, startsAt };
 }

@@ -2,35 +2,16 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AmqpConnection, OutboxRelay, RelayResult } from '@app/messaging';
 import type { PurchaseFlusher } from '@app/ticketing';
 import { OutboxRelayLoop, RELAY_CONNECT_GRACE_MS, RELAY_YIELD_MAX_MS } from './outbox-relay.loop';
+import { flushLoopWithPasses, settle } from '../../test/flush-loop-fixture';
 import { PurchaseFlushLoop } from './purchase-flush.loop';
-
-/** A promise the test settles by hand. */
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** Lets every promise callback queued so far run. */
-const settle = async () => {
-  for (let i = 0; i < 10; i += 1) await Promise.resolve();
-};
 
 /**
  * A flush loop whose passes the test ends (`endPass`), and a relay loop beside it whose passes
  * are counted: the relay of a batch process starts its passes between the flusher's.
  */
 function loops() {
-  const passes: ReturnType<typeof deferred<number>>[] = [];
-  const flusher = {
-    flushOnce: vi.fn(() => {
-      const pass = deferred<number>();
-      passes.push(pass);
-      return pass.promise;
-    }),
-  } as unknown as PurchaseFlusher;
+  const { flushLoop, passes } = flushLoopWithPasses();
   const relayOnce = vi.fn(async (): Promise<RelayResult> => ({ published: 0, failed: 0 }));
-  const flushLoop = new PurchaseFlushLoop(flusher);
   const relayLoop = new OutboxRelayLoop(
     { relayOnce } as unknown as OutboxRelay,
     { isConnected: () => true } as unknown as AmqpConnection,

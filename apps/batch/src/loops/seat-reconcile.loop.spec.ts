@@ -1,20 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
-import type { PurchaseFlusher, SeatReconciler } from '@app/ticketing';
-import { PurchaseFlushLoop } from './purchase-flush.loop';
+import type { SeatReconciler } from '@app/ticketing';
+import { flushLoopWithPasses, settle } from '../../test/flush-loop-fixture';
 import { SeatReconcileLoop } from './seat-reconcile.loop';
-
-/** A promise the test settles by hand. */
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** Lets every promise callback queued so far run. */
-const settle = async () => {
-  for (let i = 0; i < 10; i += 1) await Promise.resolve();
-};
 
 const INTERVAL_MS = 10_000;
 
@@ -24,14 +12,7 @@ const INTERVAL_MS = 10_000;
  * before each performance, as SeatReconciler.reconcileOnce does.
  */
 function loops() {
-  const passes: ReturnType<typeof deferred<number>>[] = [];
-  const flusher = {
-    flushOnce: vi.fn(() => {
-      const pass = deferred<number>();
-      passes.push(pass);
-      return pass.promise;
-    }),
-  } as unknown as PurchaseFlusher;
+  const { flushLoop, passes } = flushLoopWithPasses();
   const reconciled: number[] = [];
   const reconcileOnce = vi.fn(async (pace?: () => Promise<boolean>) => {
     for (const performanceId of [7, 8]) {
@@ -40,7 +21,6 @@ function loops() {
     }
     return [];
   });
-  const flushLoop = new PurchaseFlushLoop(flusher);
   const reconcileLoop = new SeatReconcileLoop(
     { reconcileOnce } as unknown as SeatReconciler,
     { SEAT_RECONCILE_INTERVAL_SECONDS: INTERVAL_MS / 1000 } as Env,

@@ -161,14 +161,6 @@ describe('TicketTransferMailService', () => {
     expect(sent).toHaveLength(0);
   });
 
-  it('re-offers nothing for an offer still pending whose ticket can no longer be used (its show canceled before the bulk refund reached it)', async () => {
-    const { service, sent } = serviceWith({ ...facts(TicketTransferStatus.Pending), ticketUsable: false }, [OFFERED], {
-      told: BEFORE,
-    });
-    expect(await service.deliver(rescheduled, 'bulk')).toBe('superseded');
-    expect(sent).toHaveLength(0);
-  });
-
   it.each([
     TicketTransferStatus.Canceled,
     TicketTransferStatus.Expired,

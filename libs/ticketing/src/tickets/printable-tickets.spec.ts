@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import { TicketPrintsRepository, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
+import { printedTicket, STARTS_AT, ticketRow } from '../../test/printable-tickets-fixture';
 import type { BookingDescriber } from '../catalog/booking-details';
 import { NotFoundError } from '../errors';
 import type { Purchase } from '../purchases/purchase';
@@ -15,35 +16,12 @@ import {
   TooManyTicketPrintsError,
 } from './ticket.errors';
 
-const STARTS_AT = new Date('2030-03-01T10:00:00Z');
-
-/** Ticket `seatId` of purchase p1 (ticket id `t<seatId>`), as PostgreSQL has it, with its holder's name. */
-const row = (
-  seatId: number,
-  options: Partial<TicketRecord> & { holderName?: string | null } = {},
-): TicketRecord & { holderName: string | null } => ({
-  ticketId: `t${seatId}`,
-  purchaseId: 'p1',
-  performanceId: 7,
-  seatId,
-  codeVersion: 0,
-  status: TicketStatus.Active,
-  section: 'Floor',
-  row: 1,
-  rowLabel: 'A',
-  number: seatId,
-  checkedInAt: null,
-  holderId: null,
-  holderName: 'Grace Buyer',
-  ...options,
-});
-
 /** The print counter's calls of the newest {@link printable}: account id and limit. */
 let counted: ReturnType<typeof vi.fn>;
 
 /** `options.wait`: what the print counter answers (seconds until one more is counted; null: counted). */
 function printable(
-  options: { purchase?: Partial<Purchase> | null; rows?: ReturnType<typeof row>[] | null; wait?: number } = {},
+  options: { purchase?: Partial<Purchase> | null; rows?: ReturnType<typeof ticketRow>[] | null; wait?: number } = {},
 ) {
   const purchase =
     options.purchase === null
@@ -67,7 +45,9 @@ function printable(
   };
   const tickets = {
     printableOf: vi.fn(async () =>
-      options.rows === null ? null : { userId: 'buyer', tickets: options.rows ?? [row(1), row(2), row(3)] },
+      options.rows === null
+        ? null
+        : { userId: 'buyer', tickets: options.rows ?? [ticketRow(1), ticketRow(2), ticketRow(3)] },
     ),
     locate: vi.fn(async (ticketId: string) => (ticketId.startsWith('t') ? { purchaseId: 'p1' } : null)),
     // The seats' facts in layout order, which here runs against the ids (seat 3 first).
@@ -110,26 +90,11 @@ const admin = { id: 'admin', admin: true };
 
 describe('PrintableTickets.ofPurchase', () => {
   it('prints every ticket that admits, with its facts, price, holder and the code of its version', async () => {
-    const printed = await printable({ rows: [row(1), row(2, { codeVersion: 2, holderId: 'buyer' })] }).ofPurchase(
-      buyer,
-      'p1',
-    );
+    const printed = await printable({
+      rows: [ticketRow(1), ticketRow(2, { codeVersion: 2, holderId: 'buyer' })],
+    }).ofPurchase(buyer, 'p1');
     expect(printed).toEqual([
-      {
-        ticketId: 't1',
-        purchaseId: 'p1',
-        performanceId: 7,
-        eventTitle: 'Gala',
-        venue: 'Hall',
-        timeZone: 'Asia/Seoul',
-        startsAt: STARTS_AT,
-        seat: { section: 'Floor', row: 1, rowLabel: 'A', number: 1 },
-        price: 198000,
-        currency: 'KRW',
-        holderName: 'Grace Buyer',
-        code: 'code-t1-v0',
-        checkedInAt: null,
-      },
+      printedTicket(),
       // Passed back to the buyer by a later transfer: the buyer's again, with that version's code.
       expect.objectContaining({ ticketId: 't2', code: 'code-t2-v2' }),
     ]);
@@ -139,7 +104,12 @@ describe('PrintableTickets.ofPurchase', () => {
     const printed = await printable({
       // Seat 2 refunded: no longer among the purchase's seats, though PostgreSQL has its ticket ACTIVE.
       purchase: { seatIds: [1, 3, 4], seatPrices: [198000, 0, 198000] },
-      rows: [row(1), row(2), row(3, { holderId: 'friend' }), row(4, { status: TicketStatus.Canceled })],
+      rows: [
+        ticketRow(1),
+        ticketRow(2),
+        ticketRow(3, { holderId: 'friend' }),
+        ticketRow(4, { status: TicketStatus.Canceled }),
+      ],
     }).ofPurchase(buyer, 'p1');
     expect(printed.map((ticket) => ticket.ticketId)).toEqual(['t1']);
   });
@@ -160,7 +130,10 @@ describe('PrintableTickets.ofPurchase', () => {
     await expect(early).rejects.toThrow(TicketsNotIssuedError);
     await expect(early).rejects.toMatchObject({ retryAfterSeconds: 6 });
     await expect(
-      printable({ rows: [row(1, { holderId: 'friend' }), row(2, { holderId: 'friend' })] }).ofPurchase(buyer, 'p1'),
+      printable({ rows: [ticketRow(1, { holderId: 'friend' }), ticketRow(2, { holderId: 'friend' })] }).ofPurchase(
+        buyer,
+        'p1',
+      ),
     ).rejects.toThrow(NoTicketsToPrintError);
   });
 });
@@ -202,7 +175,7 @@ describe('PrintableTickets: the print limit', () => {
       CanceledPurchaseTicketsError,
     );
     expect(counted).not.toHaveBeenCalled();
-    await expect(printable({ rows: [row(1, { holderId: 'friend' })] }).ofPurchase(buyer, 'p1')).rejects.toThrow(
+    await expect(printable({ rows: [ticketRow(1, { holderId: 'friend' })] }).ofPurchase(buyer, 'p1')).rejects.toThrow(
       NoTicketsToPrintError,
     );
     expect(counted).not.toHaveBeenCalled();
@@ -214,7 +187,7 @@ describe('PrintableTickets: the print limit', () => {
 describe('PrintableTickets.ofBoxOfficeSale', () => {
   const clerk = { id: 'clerk', admin: false };
   /** A window sale of seats 1-3 by `clerk`, its ticket ids taken ahead (in the order of its seats). */
-  const sale = (purchase: Partial<Purchase> = {}, rows: ReturnType<typeof row>[] | null = null) =>
+  const sale = (purchase: Partial<Purchase> = {}, rows: ReturnType<typeof ticketRow>[] | null = null) =>
     printable({
       purchase: {
         userId: 'clerk',
@@ -233,29 +206,15 @@ describe('PrintableTickets.ofBoxOfficeSale', () => {
       ['902', 2, 'code-902-v0'],
       ['901', 1, 'code-901-v0'],
     ]);
-    expect(printed[2]).toEqual({
-      ticketId: '901',
-      purchaseId: 'p1',
-      performanceId: 7,
-      eventTitle: 'Gala',
-      venue: 'Hall',
-      timeZone: 'Asia/Seoul',
-      startsAt: STARTS_AT,
-      seat: { section: 'Floor', row: 1, rowLabel: 'A', number: 1 },
-      price: 198000,
-      currency: 'KRW',
-      holderName: 'Jin Park',
-      code: 'code-901-v0',
-      checkedInAt: null,
-    });
+    expect(printed[2]).toEqual(printedTicket({ ticketId: '901', holderName: 'Jin Park', code: 'code-901-v0' }));
   });
 
   it('prints a written sale from its rows, as the purchase is printed', async () => {
     const checkedInAt = new Date('2030-03-01T09:30:00Z');
-    const printed = await sale({}, [row(1, { checkedInAt, holderName: 'Jin Park' }), row(2)]).ofBoxOfficeSale(
-      clerk,
-      'p1',
-    );
+    const printed = await sale({}, [
+      ticketRow(1, { checkedInAt, holderName: 'Jin Park' }),
+      ticketRow(2),
+    ]).ofBoxOfficeSale(clerk, 'p1');
     expect(printed.map((ticket) => [ticket.ticketId, ticket.checkedInAt])).toEqual([
       ['t1', checkedInAt],
       ['t2', null],
@@ -286,7 +245,7 @@ describe('PrintableTickets.ofBoxOfficeSale', () => {
 });
 
 describe('PrintableTickets.ofTicket', () => {
-  const passedOn = [row(1, { holderId: 'friend', holderName: 'Ada Friend', codeVersion: 1 }), row(2)];
+  const passedOn = [ticketRow(1, { holderId: 'friend', holderName: 'Ada Friend', codeVersion: 1 }), ticketRow(2)];
 
   it('prints a ticket for whoever holds it now: its receiver, with the new code and name', async () => {
     const ticket = await printable({ rows: passedOn }).ofTicket({ id: 'friend', admin: false }, 't1');
@@ -312,7 +271,7 @@ describe('PrintableTickets.ofTicket', () => {
       printable({ purchase: { seatIds: [2, 3], seatPrices: [1, 1] } }).ofTicket(buyer, 't1'),
     ).rejects.toThrow(TicketCanceledError);
     await expect(
-      printable({ rows: [row(1, { status: TicketStatus.Canceled })] }).ofTicket(buyer, 't1'),
+      printable({ rows: [ticketRow(1, { status: TicketStatus.Canceled })] }).ofTicket(buyer, 't1'),
     ).rejects.toThrow(TicketCanceledError);
     await expect(
       printable({ purchase: { status: 'CANCELED' } }).ofTicket({ id: 'other', admin: false }, 't1'),
