@@ -67,6 +67,20 @@ describe('OpenApiContract', () => {
     expect(get('/api/v1/events/7', 404, { statusCode: 404, message: 'no such event' }).problems).toEqual([]);
   });
 
+  it('checks against the operation the caller names, whatever the path', () => {
+    const empty = { method: 'GET', path: '/api/v1/events/', status: 404, contentType: 'application/json' };
+    expect(contract.check({ ...empty, body: '{"statusCode":404,"message":"x"}' }).problems).toEqual([
+      'GET /api/v1/events/: undocumented operation',
+    ]);
+    expect(contract.check({ ...empty, body: '{"statusCode":404,"message":"x"}' }, '/api/v1/events/{id}')).toEqual({
+      operation: 'GET /api/v1/events/{id}',
+      problems: [],
+    });
+    expect(contract.check({ ...empty, status: 409, body: '{}' }, '/api/v1/events/{id}').problems).toEqual([
+      'GET /api/v1/events/{id} 409: undocumented status (documented: 200, 404)',
+    ]);
+  });
+
   it('matches a literal segment before a parameter', () => {
     expect(get('/api/v1/events/search', 200, [EVENT])).toEqual({
       operation: 'GET /api/v1/events/search',

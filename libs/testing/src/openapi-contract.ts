@@ -116,12 +116,19 @@ export class OpenApiContract {
     return template && `${method.toUpperCase()} ${template.path}`;
   }
 
-  /** Checks one answer; see {@link ContractVerdict}. */
-  check(answer: ContractAnswer): ContractVerdict {
-    const operation = this.operationOf(answer.method, answer.path);
+  /**
+   * Checks one answer; see {@link ContractVerdict}. `template` (`/api/v1/events/{id}`) names the
+   * operation asked for when the caller knows it, e.g. a fuzzed path value no route matches (an
+   * empty `{id}`): the path is then not matched.
+   */
+  check(answer: ContractAnswer, template?: string): ContractVerdict {
+    const operation =
+      template === undefined
+        ? this.operationOf(answer.method, answer.path)
+        : this.document.paths[template]?.[answer.method.toLowerCase()] && `${answer.method.toUpperCase()} ${template}`;
     if (!operation) return { problems: [`${answer.method} ${answer.path.split(/[?#]/)[0]}: undocumented operation`] };
-    const [method, template] = operation.split(' ');
-    const responses = this.document.paths[template][method.toLowerCase()].responses ?? {};
+    const [method, path] = operation.split(' ');
+    const responses = this.document.paths[path][method.toLowerCase()].responses ?? {};
     const status = String(answer.status);
     const response =
       responses[status] ?? responses[`${status[0]}XX`] ?? this.options.everywhere?.[status] ?? responses.default;
