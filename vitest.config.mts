@@ -133,6 +133,9 @@ export default defineConfig({
         test: {
           ...integration,
           name: 'int',
+          // And, at the end of a run of every file, every operation of the api's OpenAPI document
+          // answered a success to an e2e story, each answer checked against it (see the file).
+          globalSetup: [...integration.globalSetup, 'libs/testing/src/openapi-coverage.global-setup.ts'],
           include: INTEGRATION_FILES,
           exclude: [...configDefaults.exclude, ...EXCLUSIVE_FILES],
           // Every file has its own database, Redis prefix, RabbitMQ namespace and ports (see

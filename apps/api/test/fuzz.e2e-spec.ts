@@ -1,7 +1,15 @@
 import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppProcess, createTestEnv, destroyTestEnv, freePort, TestEnv } from '@app/testing';
+import {
+  apiContract,
+  AppProcess,
+  createTestEnv,
+  destroyTestEnv,
+  freePort,
+  OpenApiContract,
+  TestEnv,
+} from '@app/testing';
 import { ERROR_KEYS, nonCanonicalSpellings } from './support/http';
 
 /**
@@ -135,6 +143,8 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
   let env: TestEnv;
   let api: AppProcess;
   let base: string;
+  /** Every answer of the fuzzing, held against `doc` (libs/testing/src/openapi-contract.ts). */
+  let contract: OpenApiContract;
   let doc: {
     paths: Record<string, Record<string, Record<string, unknown>>>;
     components: { schemas: Record<string, Schema> };
@@ -224,6 +234,7 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
     });
     await api.waitForLine('api listening');
     doc = (await send('GET', '/docs-json')).body;
+    contract = apiContract(doc);
 
     // Admins may change any event: the fuzzing admin's requests never name the victim's (see shield).
     tokens.admin = await session(ADMIN.email, ADMIN.password, false);
@@ -505,6 +516,11 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
       ).toEqual(ERROR_KEYS);
       expect(body.statusCode, what).toBe(res.status);
     }
+    // The answer as a generated client reads it: content type and body against the operation's schema.
+    const contentType = res.headers.get('content-type') ?? undefined;
+    // The operation asked for, not the one the path matches: a fuzzed path value may match none.
+    const answer = { method: op.method, path: url, status: res.status, contentType, body: text };
+    expect(contract.check(answer, op.path).problems, what).toEqual([]);
   }
 
   it("answers every derived request below 500 with the uniform error body, leaving another user's data alone", async () => {

@@ -1,10 +1,14 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LoggerService } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { inject } from 'vitest';
 import type { EnvSource } from '@app/config';
 import { createLogger } from '@app/logging';
 import { createTestEnv, TestEnv } from './test-env';
 import { destroyTestEnv } from './services';
-import { recordAnswers, reportUndocumented, undocumentedAnswers } from './documented-statuses';
+import { checkAnswers, reportMismatches } from './answer-contract';
+import { builtApiContract } from './built-openapi';
 
 type ApiFactory = (options: { overrides: EnvSource; logger: LoggerService }) => Promise<NestFastifyApplication>;
 
@@ -12,29 +16,34 @@ export interface ApiHarness {
   app: NestFastifyApplication;
   env: TestEnv;
   /**
-   * Stops the app and drops its database, Redis keys and RabbitMQ topology; then fails when the
-   * app answered a status its OpenAPI document does not list for the operation (see
-   * documented-statuses.ts).
+   * Stops the app and drops its database, Redis keys and RabbitMQ topology; then fails when an
+   * answer the app gave does not match the built api's OpenAPI document (operation, status, content
+   * type, body: see answer-contract.ts).
    */
   close(): Promise<void>;
 }
 
 /** Starts the API in-process on its own test environment, logging to the env's LOG_DIR. */
 export async function startApi(factory: ApiFactory, overrides: EnvSource = {}): Promise<ApiHarness> {
+  const contract = await builtApiContract();
   const env = await createTestEnv(overrides);
   const logger = createLogger({ app: 'api', level: env.LOG_LEVEL, dir: env.LOG_DIR, console: 'none', accessLog: true });
   const app = await factory({ overrides: env, logger });
-  const answers = recordAnswers(app);
+  const ledger = checkAnswers(app, contract);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return {
     app,
     env,
     close: async () => {
-      const missing = await undocumentedAnswers(app, answers).catch(() => []);
       await app.close();
       await destroyTestEnv(env);
-      reportUndocumented(missing);
+      // The `int` project's coverage check (openapi-coverage.global-setup.ts) reads these.
+      const coverage = inject('openapiCoverageDir');
+      if (coverage && ledger.answered.size > 0) {
+        appendFileSync(join(coverage, `${process.pid}.txt`), [...ledger.answered].map((line) => `${line}\n`).join(''));
+      }
+      reportMismatches(ledger.mismatches);
     },
   };
 }

@@ -1,15 +1,23 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-/** What one dependency's check found: `message` says why when it is down. */
+/**
+ * What one dependency's check found: `message` says why when it is down; `responseTime`, in
+ * milliseconds, how long the check took, where Terminus times it (PostgreSQL's ping).
+ */
 export interface IndicatorState {
   status: 'up' | 'down';
   message?: string;
+  responseTime?: number;
 }
 
 /** The schema of `IndicatorState`, the values of `info`, `degraded` and `details` (keyed by dependency). */
 const INDICATOR_STATE = {
   type: 'object',
-  properties: { status: { type: 'string', enum: ['up', 'down'] }, message: { type: 'string' } },
+  properties: {
+    status: { type: 'string', enum: ['up', 'down'] },
+    message: { type: 'string' },
+    responseTime: { type: 'integer', description: 'How long the check took, in milliseconds (PostgreSQL only).' },
+  },
   required: ['status'],
 };
 
