@@ -1,4 +1,5 @@
 import { DomainError } from '@app/core';
+import type { CheckedInBy } from '@app/database';
 import { formatLocalDateTime, formatWallClock } from '../date-time';
 
 /** Errors of tickets and the door, with stable codes. */
@@ -11,16 +12,26 @@ export class InvalidTicketCodeError extends DomainError {
 }
 
 /**
- * The ticket was scanned in before, at `checkedInAt`. The message names that instant on the venue's
+ * The ticket was scanned in before, at `checkedInAt`, by the account `by` (the door's staff account,
+ * or an admin; null once that account was deleted). The message names that instant on the venue's
  * clock (`timeZone`, its event's IANA zone), RFC 3339 with the offset then, as the window refusals
- * name theirs; `details.checkedInAt` is the same instant in UTC (RFC 3339, `Z`), as the check-in's
- * answer and the ticket list write it.
+ * name theirs, and where: the account's name and e-mail address ("… by Gate 2
+ * (gate-2@arena.example)"), so the door turning someone away can say at which door the ticket went
+ * in. `details`: `checkedInAt`, the same instant in UTC (RFC 3339, `Z`), as the check-in's answer and
+ * the ticket list write it, and `checkedInBy` (`{id, email, name}`, or null).
  */
 export class TicketAlreadyCheckedInError extends DomainError {
-  constructor(checkedInAt: Date, timeZone: string) {
-    super('conflict', 'TicketAlreadyCheckedIn', `already checked in at ${formatLocalDateTime(checkedInAt, timeZone)}`, {
-      checkedInAt: checkedInAt.toISOString(),
-    });
+  constructor(checkedInAt: Date, timeZone: string, by: CheckedInBy | null) {
+    super(
+      'conflict',
+      'TicketAlreadyCheckedIn',
+      `already checked in at ${formatLocalDateTime(checkedInAt, timeZone)}` +
+        (by ? ` by ${by.name} (${by.email})` : ' (by an account since deleted)'),
+      {
+        checkedInAt: checkedInAt.toISOString(),
+        checkedInBy: by ? { id: by.id, email: by.email, name: by.name } : null,
+      },
+    );
   }
 }
 

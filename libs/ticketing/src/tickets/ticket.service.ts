@@ -120,7 +120,8 @@ export class TicketService {
    * Redis; PerformanceCanceledError (409) once its performance was canceled (checked in the same
    * script, before anything is marked, whether its purchase was refunded yet or not, and again by
    * PostgreSQL's check-in, for a performance whose live state Redis lost);
-   * TicketAlreadyCheckedInError (409, with when, on the venue's clock in the message) after the
+   * TicketAlreadyCheckedInError (409, with when, on the venue's clock in the message, and by which
+   * account: the door it went in at) after the
    * first, also for a ticket checked in before its purchase was canceled. Concurrent scans of one
    * code: exactly one succeeds (one conditional UPDATE in PostgreSQL). A check-in racing a cancel
    * of its purchase: exactly one of the two succeeds, by the order Redis runs check-in-mark.lua and
@@ -176,7 +177,9 @@ export class TicketService {
       const ticket = await this.tickets.doorState(identity);
       // A code from before a transfer is void, whatever became of the ticket since.
       if (ticket && ticket.codeVersion !== identity.codeVersion) throw new TicketTransferredError();
-      if (ticket?.checkedInAt) throw new TicketAlreadyCheckedInError(ticket.checkedInAt, performance.timeZone);
+      if (ticket?.checkedInAt) {
+        throw new TicketAlreadyCheckedInError(ticket.checkedInAt, performance.timeZone, ticket.checkedInBy);
+      }
       if (
         (ticket && ticket.status !== TicketStatus.Active) ||
         (await this.marks.ticketCanceled(identity.performanceId, identity.purchaseId, identity.seatId))
@@ -210,8 +213,9 @@ export class TicketService {
       // person is inside, so the door hears "already checked in" and when, as after the flush.
       const state = await this.tickets.doorState(identity);
       if (state && state.codeVersion !== identity.codeVersion) throw new TicketTransferredError();
-      const checkedInAt = state?.checkedInAt;
-      if (checkedInAt) throw new TicketAlreadyCheckedInError(checkedInAt, performance.timeZone);
+      if (state?.checkedInAt) {
+        throw new TicketAlreadyCheckedInError(state.checkedInAt, performance.timeZone, state.checkedInBy);
+      }
       throw new TicketCanceledError();
     }
     // Every scan has a mark of its own and takes back only that one: the mark of the scan PostgreSQL
@@ -234,7 +238,7 @@ export class TicketService {
       case 'ALREADY_CHECKED_IN':
         // The check-in that stands has its own mark (or, older than a mark lives, PostgreSQL alone).
         await unmark();
-        throw new TicketAlreadyCheckedInError(result.checkedInAt, performance.timeZone);
+        throw new TicketAlreadyCheckedInError(result.checkedInAt, performance.timeZone, result.checkedInBy);
       case 'CANCELED':
         await unmark();
         throw new TicketCanceledError();
