@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
-import { Clock } from '@app/core';
+import { Clock, DomainError } from '@app/core';
 import {
   CheckInHolder,
   CheckInResult,
   PerformanceRepository,
   PricedPerformance,
   TicketRecord,
+  TicketIdentity,
   TicketsRepository,
   TicketStatus,
 } from '@app/database';
@@ -63,6 +64,8 @@ export interface CheckIn {
  */
 @Injectable()
 export class TicketService {
+  private readonly logger = new Logger(TicketService.name);
+
   constructor(
     private readonly tickets: TicketsRepository,
     private readonly codes: TicketCodes,
@@ -147,9 +150,51 @@ export class TicketService {
    * the row's code version (and an accept raises it only while the ticket is not checked in, in one
    * conditional UPDATE of the same row), and the answers read without it (outside the window, a
    * purchase canceled in Redis) compare the version first.
+   * Every scan, admitted or refused, writes one line to the log (see logScan).
    */
   async checkIn(code: unknown, staffId: string, doorPerformanceId?: number): Promise<CheckIn> {
-    const identity = this.codes.verify(code);
+    let identity: TicketIdentity | undefined;
+    try {
+      identity = this.codes.verify(code);
+      const admitted = await this.admit(identity, staffId, doorPerformanceId);
+      this.logScan('ADMITTED', staffId, doorPerformanceId, identity);
+      return admitted;
+    } catch (error) {
+      this.logScan(error instanceof DomainError ? error.code : 'Error', staffId, doorPerformanceId, identity);
+      throw error;
+    }
+  }
+
+  /**
+   * The scan's line in the api's log, admitted or refused (the door's audit trail: a refused scan
+   * changes nothing in the database): `boxoffice.check_in` with `outcome` (`ADMITTED`, or the
+   * refusal's error code: `TicketAlreadyCheckedIn`, `InvalidTicketCode`, …), `staff_id` (the
+   * scanning account: the door), `door_performance_id` (absent when the door named none) and, for a
+   * code that verified, the ticket's `ticket_id`, `purchase_id`, `performance_id`, `seat_id` and
+   * `code_version`. Never the code itself: a logged code would admit whoever reads the log.
+   */
+  private logScan(outcome: string, staffId: string, doorPerformanceId?: number, identity?: TicketIdentity): void {
+    this.logger.log({
+      message: `door scan${identity ? ` of ticket ${identity.ticketId}` : ''} by account ${staffId}: ${outcome}`,
+      boxoffice: {
+        check_in: {
+          outcome,
+          staff_id: staffId,
+          ...(doorPerformanceId !== undefined && { door_performance_id: doorPerformanceId }),
+          ...(identity && {
+            ticket_id: identity.ticketId,
+            purchase_id: identity.purchaseId,
+            performance_id: identity.performanceId,
+            seat_id: identity.seatId,
+            code_version: identity.codeVersion,
+          }),
+        },
+      },
+    });
+  }
+
+  /** checkIn of a verified code: the rules, without the scan's log line. */
+  private async admit(identity: TicketIdentity, staffId: string, doorPerformanceId?: number): Promise<CheckIn> {
     if (doorPerformanceId !== undefined && identity.performanceId !== doorPerformanceId) {
       const [door, own] = await Promise.all([
         this.performances.findById(doorPerformanceId),
