@@ -184,8 +184,15 @@ describe('undoing a check-in (real PostgreSQL and Redis)', () => {
     expect(notYours.json()).toMatchObject({
       statusCode: 403,
       error: 'Forbidden',
-      message: expect.stringContaining('made by another account: a staff account may undo only its own; ask an admin'),
-      details: { reason: 'NOT_YOUR_CHECK_IN', undoMinutes: 10 },
+      // Which account, the door that scanned it, so the admin knows whom to ask.
+      message: expect.stringContaining(
+        'made by another account, door-2 (door-2@example.test): a staff account may undo only its own; ask an admin',
+      ),
+      details: {
+        reason: 'NOT_YOUR_CHECK_IN',
+        undoMinutes: 10,
+        checkedInBy: { id: otherStaff.id, email: 'door-2@example.test', name: 'door-2' },
+      },
     });
     // Its own, 11 minutes later (the row's time moved back as if it had been).
     await db.query(`UPDATE tickets SET checked_in_at = checked_in_at - interval '11 minutes' WHERE id = $1`, [

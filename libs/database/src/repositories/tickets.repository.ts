@@ -122,6 +122,8 @@ export interface TicketCheckInState {
     /** The account that scanned it; null once that account was deleted. */
     byId: string | null;
     byEmail: string | null;
+    /** That account's name (what the venue called the door); null once it was deleted. */
+    byName: string | null;
     /** See {@link CheckedInSeat}.checkIn. */
     identity: string;
     /** Its scan's mark token; null for a check-in made before tokens were recorded. */
@@ -372,10 +374,12 @@ export class TicketsRepository {
       performance_canceled: boolean;
       checked_in_by: string | null;
       checked_in_by_email: string | null;
+      checked_in_by_name: string | null;
       check_in: string | null;
       within_staff_window: boolean | null;
     })[] = await this.dataSource.query(
       `SELECT ${TICKET_COLUMNS}, p.status AS purchase_status, t.checked_in_by, u.email AS checked_in_by_email,
+              u.name AS checked_in_by_name,
               CASE WHEN t.checked_in_at IS NOT NULL THEN ${CHECK_IN_IDENTITY} END AS check_in,
               clock_timestamp() < t.checked_in_at + make_interval(mins => $2::int) AS within_staff_window,
               EXISTS (SELECT 1 FROM performance_cancellations pc WHERE pc.performance_id = t.performance_id)
@@ -396,6 +400,7 @@ export class TicketsRepository {
               at: row.checked_in_at,
               byId: row.checked_in_by,
               byEmail: row.checked_in_by_email,
+              byName: row.checked_in_by_name,
               identity: row.check_in,
               markToken: row.check_in_mark ?? null,
               withinStaffWindow: row.within_staff_window === true,

@@ -279,21 +279,36 @@ export type CheckInUndoRefusal = 'NOT_YOUR_CHECK_IN' | 'UNDO_WINDOW_PASSED';
 
 /**
  * A staff account asked to undo a check-in it may not: one another account scanned
- * (`NOT_YOUR_CHECK_IN`), or its own older than CHECK_IN_UNDO_MINUTES (`UNDO_WINDOW_PASSED`).
- * `details`: `reason`, `checkedInAt` (UTC, RFC 3339) and `undoMinutes`; the message names the
- * check-in on the venue's clock (`timeZone`). Nothing changed; an admin may undo it.
+ * (`NOT_YOUR_CHECK_IN`, the message naming that account, the door: "made by another account, Gate
+ * 3 (gate-3@arena.example)", or "(an account since deleted)"), or its own older than
+ * CHECK_IN_UNDO_MINUTES (`UNDO_WINDOW_PASSED`). `details`: `reason`, `checkedInAt` (UTC, RFC 3339),
+ * `undoMinutes` and, for `NOT_YOUR_CHECK_IN`, `checkedInBy` (`{id, email, name}`, null once that
+ * account was deleted); the message names the check-in on the venue's clock (`timeZone`). Nothing
+ * changed; an admin may undo it.
  */
 export class CheckInUndoForbiddenError extends DomainError {
-  constructor(reason: CheckInUndoRefusal, checkedInAt: Date, timeZone: string, undoMinutes: number) {
+  constructor(
+    reason: CheckInUndoRefusal,
+    checkedInAt: Date,
+    timeZone: string,
+    undoMinutes: number,
+    by: CheckedInBy | null = null,
+  ) {
     const at = formatLocalDateTime(checkedInAt, timeZone);
     super(
       'forbidden',
       'CheckInUndoForbidden',
       reason === 'NOT_YOUR_CHECK_IN'
-        ? `this check-in (at ${at}) was made by another account: a staff account may undo only its own; ask an admin`
+        ? `this check-in (at ${at}) was made by another account, ${by ? `${by.name} (${by.email})` : '(an account since deleted)'}: ` +
+            'a staff account may undo only its own; ask an admin'
         : `this check-in (at ${at}) is more than ${undoMinutes} minutes old: a staff account may undo its own only ` +
             `within ${undoMinutes} minutes; ask an admin`,
-      { reason, checkedInAt: checkedInAt.toISOString(), undoMinutes },
+      {
+        reason,
+        checkedInAt: checkedInAt.toISOString(),
+        undoMinutes,
+        ...(reason === 'NOT_YOUR_CHECK_IN' && { checkedInBy: by && { id: by.id, email: by.email, name: by.name } }),
+      },
     );
   }
 }
