@@ -238,7 +238,9 @@ describe('undoing a check-in (real PostgreSQL and Redis)', () => {
     for (const when of ['before the flush', 'after the flush']) {
       const refused = await undo(tickets[0].id, admin);
       expect(refused.statusCode, when).toBe(409);
-      expect(refused.json().message).toBe('ticket is canceled (its purchase was canceled or refunded)');
+      expect(refused.json().message).toBe(
+        'ticket is canceled (its purchase was canceled or refunded, or this seat refunded)',
+      );
       expect((await checkInState(purchaseId, tickets[0])).row.checked_in_at, when).not.toBeNull();
       await flushPurchases(api.app);
     }
@@ -325,7 +327,9 @@ describe('undoing a check-in (real PostgreSQL and Redis)', () => {
       } else {
         // The refund first, keeping the checked-in seat sold: the check-in stands.
         expect(undone.statusCode, undone.body).toBe(409);
-        expect(undone.json().message).toBe('ticket is canceled (its purchase was canceled or refunded)');
+        expect(undone.json().message).toBe(
+          'ticket is canceled (its purchase was canceled or refunded, or this seat refunded)',
+        );
         expect(resellCheckedInSeats).toBe(false);
         expect(refund.statusCode, refund.body).toBe(200);
         expect(refund.json().keptSeatIds).toEqual([used.seat.id]);

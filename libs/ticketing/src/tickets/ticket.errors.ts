@@ -61,10 +61,18 @@ export class TicketForAnotherPerformanceError extends DomainError {
   }
 }
 
-/** Its purchase was canceled or refunded: the ticket admits no one. */
+/**
+ * Its purchase was canceled or refunded, or its seat refunded from a purchase that stays paid (a
+ * partial refund): the ticket admits no one. The message names both, so the door does not tell the
+ * holder of a partially refunded purchase, whose friends just came in on it, that it was canceled.
+ */
 export class TicketCanceledError extends DomainError {
   constructor() {
-    super('conflict', 'TicketCanceled', 'ticket is canceled (its purchase was canceled or refunded)');
+    super(
+      'conflict',
+      'TicketCanceled',
+      'ticket is canceled (its purchase was canceled or refunded, or this seat refunded)',
+    );
   }
 }
 
