@@ -9,6 +9,7 @@ import { createSession, TestSession, waitForValue } from '@app/testing';
 import { AttendeeList } from '@app/ticketing';
 import { createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
+import { createStaffSession } from './support/door';
 
 /** The door list as an admin downloads it: raw bytes, and the lines parsed back (header first). */
 describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)', () => {
@@ -35,7 +36,7 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
     return { res, header: lines[0], rows: lines.slice(1) };
   }
 
-  it('lists every active ticket in seat order with its buyer, check-in and price; leaves out canceled and unflushed ones', async () => {
+  it('lists every active ticket in seat order with its buyer, check-in (when, at which door) and price; leaves out canceled and unflushed ones', async () => {
     const performance = await createPerformance(api.app, admin, 100, { price: 4_500, ...doorsOpenNow() });
     const [ada, formula, unflushed] = await Promise.all([
       createSession(api.app, { name: '김하늘, "Sky" Kim' }),
@@ -55,7 +56,8 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
     const scanned = (tickets.json().items as { seat: { id: number }; code: string }[]).find(
       (ticket) => ticket.seat.id === seats[5],
     );
-    const checkIn = await call('POST', '/check-in', { session: admin, body: { code: scanned?.code } });
+    const gate = await createStaffSession(api.app, admin, 'gate-2@attendees.test', 'Gate 2');
+    const checkIn = await call('POST', '/check-in', { session: gate, body: { code: scanned?.code } });
     expect(checkIn.statusCode).toBe(200);
 
     const { res, header, rows } = await download(performance.id);
@@ -94,6 +96,8 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
       'holder_email',
       'holder_name',
       'comp_note',
+      'checked_in_by_email',
+      'checked_in_by_name',
     ]);
     const column = (name: string) => header.indexOf(name);
     expect(rows.map((row) => row[column('purchase_id')])).toEqual([formulaPurchase, adaPurchase, adaPurchase]);
@@ -111,6 +115,12 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
       expect(new Date(row[column('purchased_at')]).toISOString()).toBe(row[column('purchased_at')]);
     }
     expect(new Date(rows[2][column('checked_in_at')]).toISOString()).toBe(checkIn.json().checkedInAt);
+    // Which door let each one in: the scanning account, empty until the ticket is checked in.
+    expect(rows.map((row) => [row[column('checked_in_by_email')], row[column('checked_in_by_name')]])).toEqual([
+      ['', ''],
+      ['', ''],
+      [gate.email, 'Gate 2'],
+    ]);
   });
 
   it('reads page after page in seat order without a line twice or missing', async () => {
@@ -215,6 +225,8 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
         currency: 'KRW',
         purchasedAt: new Date('2030-01-02T03:04:05.678Z'),
         checkedInAt: null,
+        checkedInByEmail: null,
+        checkedInByName: null,
         buyerEmail: 'buyer@example.test',
         buyerName: 'A buyer',
         holderEmail: 'buyer@example.test',

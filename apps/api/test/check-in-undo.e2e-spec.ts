@@ -184,8 +184,15 @@ describe('undoing a check-in (real PostgreSQL and Redis)', () => {
     expect(notYours.json()).toMatchObject({
       statusCode: 403,
       error: 'Forbidden',
-      message: expect.stringContaining('made by another account: a staff account may undo only its own; ask an admin'),
-      details: { reason: 'NOT_YOUR_CHECK_IN', undoMinutes: 10 },
+      // Which account, the door that scanned it, so the admin knows whom to ask.
+      message: expect.stringContaining(
+        'made by another account, door-2 (door-2@example.test): a staff account may undo only its own; ask an admin',
+      ),
+      details: {
+        reason: 'NOT_YOUR_CHECK_IN',
+        undoMinutes: 10,
+        checkedInBy: { id: otherStaff.id, email: 'door-2@example.test', name: 'door-2' },
+      },
     });
     // Its own, 11 minutes later (the row's time moved back as if it had been).
     await db.query(`UPDATE tickets SET checked_in_at = checked_in_at - interval '11 minutes' WHERE id = $1`, [
@@ -231,7 +238,9 @@ describe('undoing a check-in (real PostgreSQL and Redis)', () => {
     for (const when of ['before the flush', 'after the flush']) {
       const refused = await undo(tickets[0].id, admin);
       expect(refused.statusCode, when).toBe(409);
-      expect(refused.json().message).toBe('ticket is canceled (its purchase was canceled or refunded)');
+      expect(refused.json().message).toBe(
+        'ticket is canceled (its purchase was canceled or refunded, or this seat refunded)',
+      );
       expect((await checkInState(purchaseId, tickets[0])).row.checked_in_at, when).not.toBeNull();
       await flushPurchases(api.app);
     }
@@ -318,7 +327,9 @@ describe('undoing a check-in (real PostgreSQL and Redis)', () => {
       } else {
         // The refund first, keeping the checked-in seat sold: the check-in stands.
         expect(undone.statusCode, undone.body).toBe(409);
-        expect(undone.json().message).toBe('ticket is canceled (its purchase was canceled or refunded)');
+        expect(undone.json().message).toBe(
+          'ticket is canceled (its purchase was canceled or refunded, or this seat refunded)',
+        );
         expect(resellCheckedInSeats).toBe(false);
         expect(refund.statusCode, refund.body).toBe(200);
         expect(refund.json().keptSeatIds).toEqual([used.seat.id]);

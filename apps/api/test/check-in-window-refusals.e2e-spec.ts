@@ -20,6 +20,8 @@ const TIME_ZONE = 'Europe/Berlin';
 describe('check-in window refusals (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
   let admin: TestSession;
+  /** The admin's name: "already checked in" names the account that scanned. */
+  const adminName = 'Door Manager';
   let buyer: TestSession;
   let call: ReturnType<typeof caller>;
   let eventId: number;
@@ -39,7 +41,7 @@ describe('check-in window refusals (real PostgreSQL and Redis)', () => {
   beforeAll(async () => {
     api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
     call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    admin = await createSession(api.app, { role: Role.Admin, name: adminName });
     buyer = await createSession(api.app, { name: 'Ada' });
     const event = await call('POST', '/events', {
       body: { title: 'Review', venue: 'Hall', timeZone: TIME_ZONE },
@@ -134,8 +136,8 @@ describe('check-in window refusals (real PostgreSQL and Redis)', () => {
       const again = await call('POST', '/check-in', { body: { code: ticket.code }, session: admin });
       expect(again.statusCode, `${when}: ${again.body}`).toBe(409);
       expect(again.json(), when).toMatchObject({
-        message: `already checked in at ${local}`,
-        details: { checkedInAt },
+        message: `already checked in at ${local} by ${adminName} (${admin.email})`,
+        details: { checkedInAt, checkedInBy: { id: admin.id, email: admin.email, name: adminName } },
       });
     };
     await expectAlreadyCheckedIn('inside the window');

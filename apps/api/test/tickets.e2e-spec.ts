@@ -148,7 +148,7 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     );
   });
 
-  it('checks a ticket in once: 200 with seat and holder, then 409 already checked in with when', async () => {
+  it('checks a ticket in once: 200 with seat and holder, then 409 already checked in with when and at which door', async () => {
     const { tickets } = await buyTickets(1);
     const [ticket] = tickets;
     const first = await checkIn(ticket.code);
@@ -167,9 +167,10 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     expect(second.statusCode).toBe(409);
     expect(second.json()).toMatchObject({
       statusCode: 409,
-      // On the venue's clock (its event's zone, UTC by default: `+00:00`); details as answered above.
-      message: `already checked in at ${formatLocalDateTime(new Date(checkedInAt), 'UTC')}`,
-      details: { checkedInAt },
+      // On the venue's clock (its event's zone, UTC by default: `+00:00`); details as answered above;
+      // where: the door's account, by the name the venue gave it.
+      message: `already checked in at ${formatLocalDateTime(new Date(checkedInAt), 'UTC')} by Door One (door-1@example.test)`,
+      details: { checkedInAt, checkedInBy: { id: staff.id, email: 'door-1@example.test', name: 'Door One' } },
     });
     const listed = await call('GET', `/purchases/${ticket.purchaseId}/tickets`, { session: buyer });
     expect(listed.json().items[0]).toMatchObject({ status: 'ACTIVE', checkedInAt });
@@ -218,10 +219,27 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     expect(atOwnDoor.json()).toMatchObject({ ticketId: ticket.id, performanceId: performance.id });
   });
 
-  it('admits once when two doors scan the same code at the same moment', async () => {
-    const [ticket] = (await buyTickets(1)).tickets;
-    const answers = await Promise.all([checkIn(ticket.code), checkIn(ticket.code, admin, secondDoor)]);
-    expect(answers.map((res) => res.statusCode).sort()).toEqual([200, 409]);
+  it('admits once when two doors scan the same code at the same moment; the other door hears when and which door', async () => {
+    const gateTwo = await createStaffSession(api.app, admin, 'gate-2@example.test', 'Gate 2');
+    const doors = [
+      { session: staff, app: api.app, name: 'Door One' },
+      { session: gateTwo, app: secondDoor, name: 'Gate 2' },
+    ];
+    for (let round = 0; round < 5; round++) {
+      const [ticket] = (await buyTickets(1)).tickets;
+      const answers = await Promise.all(doors.map((door) => checkIn(ticket.code, door.session, door.app)));
+      expect(answers.map((res) => res.statusCode).sort()).toEqual([200, 409]);
+      const winner = answers.findIndex((res) => res.statusCode === 200);
+      const { session, name } = doors[winner];
+      const loser = answers[1 - winner].json();
+      expect(loser.message).toBe(
+        `already checked in at ${formatLocalDateTime(new Date(answers[winner].json().checkedInAt), 'UTC')} by ${name} (${session.email})`,
+      );
+      expect(loser.details).toEqual({
+        checkedInAt: answers[winner].json().checkedInAt,
+        checkedInBy: { id: session.id, email: session.email, name },
+      });
+    }
   });
 
   it('admits once among 50 concurrent scans of one code across two api instances', async () => {

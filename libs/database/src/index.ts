@@ -140,6 +140,7 @@ export type {
 } from './repositories/ticket-transfers.repository';
 export type {
   CheckedInSeat,
+  CheckedInBy,
   CheckInToClear,
   CheckInHolder,
   CheckInResult,

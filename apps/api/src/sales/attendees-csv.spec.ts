@@ -26,6 +26,8 @@ function record(overrides: Partial<AttendeeRecord> = {}): AttendeeRecord {
     holderEmail: 'ada@example.test',
     holderName: 'Ada',
     compNote: null,
+    checkedInByEmail: null,
+    checkedInByName: null,
     ...overrides,
   };
 }
@@ -57,6 +59,9 @@ describe('attendeesCsv', () => {
             buyerName: null,
             holderEmail: null,
             holderName: null,
+            checkedInAt: new Date('2030-01-05T18:01:02.003Z'),
+            checkedInByEmail: 'gate-2@arena.example',
+            checkedInByName: 'Gate 2',
           }),
         ],
       ),
@@ -78,8 +83,10 @@ describe('attendeesCsv', () => {
         'ada@example.test',
         'Ada',
         '',
+        '',
+        '',
       ],
-      // A comp: its note in the last column, neutralized as any text a spreadsheet would run.
+      // A comp: its note in its column, neutralized as any text a spreadsheet would run.
       [
         '8',
         record().purchaseId,
@@ -95,8 +102,28 @@ describe('attendeesCsv', () => {
         'ada@example.test',
         'Ada',
         "'=press: Daily Planet",
+        '',
+        '',
       ],
-      ['9', record().purchaseId, 'Stalls', 'A', '1', '', 'EUR', '2030-01-02T03:04:05.678Z', '', '', '', '', '', ''],
+      // Checked in: when, and the account of the door it went in at.
+      [
+        '9',
+        record().purchaseId,
+        'Stalls',
+        'A',
+        '1',
+        '',
+        'EUR',
+        '2030-01-02T03:04:05.678Z',
+        '2030-01-05T18:01:02.003Z',
+        '',
+        '',
+        '',
+        '',
+        '',
+        'gate-2@arena.example',
+        'Gate 2',
+      ],
     ]);
   });
 

@@ -19,6 +19,8 @@ export const ATTENDEE_CSV_COLUMNS = [
   'holder_email',
   'holder_name',
   'comp_note',
+  'checked_in_by_email',
+  'checked_in_by_name',
 ] as const;
 
 function line(record: AttendeeRecord): (string | number | null)[] {
@@ -37,6 +39,8 @@ function line(record: AttendeeRecord): (string | number | null)[] {
     record.holderEmail,
     record.holderName,
     record.compNote,
+    record.checkedInByEmail,
+    record.checkedInByName,
   ];
 }
 

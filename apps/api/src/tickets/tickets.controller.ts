@@ -236,7 +236,7 @@ export class TicketsController {
     status: 409,
     type: ErrorBodyDto,
     description:
-      'already checked in (`details.checkedInAt`; the message on the venue clock), TicketTransferred (a code from before a transfer of the ticket: void), canceled (also while the cancellation is only in Redis; before any window refusal), its performance canceled, (with `performanceId`) a ticket for another performance, or scanned outside its check-in window: before doors open (`details.reason` NOT_OPEN) or after check-in closed (CLOSED), with the performance start on the venue clock in the message and `details`; nothing recorded',
+      'already checked in (`details.checkedInAt`, and `details.checkedInBy`: the account, the door, that scanned it; the message says both, the time on the venue clock), TicketTransferred (a code from before a transfer of the ticket: void), canceled (also while the cancellation is only in Redis; before any window refusal), its performance canceled, (with `performanceId`) a ticket for another performance, or scanned outside its check-in window: before doors open (`details.reason` NOT_OPEN) or after check-in closed (CLOSED), with the performance start on the venue clock in the message and `details`; nothing recorded',
   })
   async checkIn(@CurrentUser() user: AuthenticatedUser, @Body() body: CheckInCreateDto): Promise<CheckInResponseDto> {
     return mapCheckIn(await this.tickets.checkIn(body.code, user.id, body.performanceId));

@@ -35,6 +35,13 @@ export interface AttendeeRecord {
   holderName: string | null;
   /** A comp's note (complimentary tickets an operator gave: who and why); null for a ticket sold. */
   compNote: string | null;
+  /**
+   * The account that checked the ticket in (`tickets.checked_in_by`: the door's staff account, or
+   * an admin): the door it went in at, for counting heads per door; null until it was checked in,
+   * or once that account was deleted.
+   */
+  checkedInByEmail: string | null;
+  checkedInByName: string | null;
 }
 
 /** The performance's door list, read from PostgreSQL a page at a time. */
@@ -64,12 +71,13 @@ export class AttendeesRepository {
                 CASE WHEN h.id IS NOT NULL THEN h.name
                      WHEN p.sale_channel = 'BOX_OFFICE' THEN p.delivery_name
                      ELSE u.name END AS "holderName",
-                p.comp_note AS "compNote"
+                p.comp_note AS "compNote", d.email AS "checkedInByEmail", d.name AS "checkedInByName"
          FROM seats s
          JOIN tickets t ON t.seat_id = s.id AND t.status = 'ACTIVE'
          JOIN purchases p ON p.id = t.purchase_id
          LEFT JOIN users u ON u.id = p.user_id
          LEFT JOIN users h ON h.id = t.holder_id
+         LEFT JOIN users d ON d.id = t.checked_in_by AND t.checked_in_at IS NOT NULL
          WHERE s.performance_id = $1 AND s.position > $2
          ORDER BY s.position
          LIMIT $3`,

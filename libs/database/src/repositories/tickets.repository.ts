@@ -37,10 +37,22 @@ export interface CheckInHolder {
   email: string | null;
 }
 
+/**
+ * The account that checked a ticket in (`tickets.checked_in_by`): the door's staff account (its
+ * name is what the venue called that door, say "Gate 2") or an admin. Null where a check-in names
+ * none: the account was deleted since.
+ */
+export interface CheckedInBy {
+  id: string;
+  email: string;
+  name: string;
+}
+
 /** What one check-in did; exactly one of concurrent check-ins of a ticket is `CHECKED_IN`. */
 export type CheckInResult =
   | { outcome: 'CHECKED_IN'; ticket: TicketRecord; holder: CheckInHolder }
-  | { outcome: 'ALREADY_CHECKED_IN'; checkedInAt: Date }
+  /** Checked in before: when, and by which account (the door), null once that account is gone. */
+  | { outcome: 'ALREADY_CHECKED_IN'; checkedInAt: Date; checkedInBy: CheckedInBy | null }
   | { outcome: 'CANCELED' }
   | { outcome: 'PERFORMANCE_CANCELED' }
   /** The code names an older code version: the ticket was transferred since, and this code is void. */
@@ -110,6 +122,8 @@ export interface TicketCheckInState {
     /** The account that scanned it; null once that account was deleted. */
     byId: string | null;
     byEmail: string | null;
+    /** That account's name (what the venue called the door); null once it was deleted. */
+    byName: string | null;
     /** See {@link CheckedInSeat}.checkIn. */
     identity: string;
     /** Its scan's mark token; null for a check-in made before tokens were recorded. */
@@ -289,20 +303,37 @@ export class TicketsRepository {
   }
 
   /**
-   * The ticket's status, when it was checked in at the door (null: not yet) and its code version
-   * now, read together in one statement; null when there is no such ticket (the ticket id,
-   * purchase, performance and seat of `identity` must match; its code version is not compared).
+   * The ticket's status, when it was checked in at the door (null: not yet) and by which account
+   * (null: not checked in, or that account was deleted since), and its code version now, read
+   * together in one statement; null when there is no such ticket (the ticket id, purchase,
+   * performance and seat of `identity` must match; its code version is not compared).
    */
-  async doorState(
-    identity: TicketIdentity,
-  ): Promise<{ status: TicketStatus; checkedInAt: Date | null; codeVersion: number } | null> {
-    const [row]: { status: TicketStatus; checked_in_at: Date | null; code_version: number }[] =
-      await this.dataSource.query(
-        `SELECT status, checked_in_at, code_version FROM tickets
-          WHERE id = $1 AND purchase_id = $2 AND performance_id = $3 AND seat_id = $4`,
-        [identity.ticketId, identity.purchaseId, identity.performanceId, identity.seatId],
-      );
-    return row ? { status: row.status, checkedInAt: row.checked_in_at, codeVersion: row.code_version } : null;
+  async doorState(identity: TicketIdentity): Promise<{
+    status: TicketStatus;
+    checkedInAt: Date | null;
+    checkedInBy: CheckedInBy | null;
+    codeVersion: number;
+  } | null> {
+    const [row]: {
+      status: TicketStatus;
+      checked_in_at: Date | null;
+      code_version: number;
+      by_id: string | null;
+      by_email: string | null;
+      by_name: string | null;
+    }[] = await this.dataSource.query(
+      `SELECT t.status, t.checked_in_at, t.code_version, u.id AS by_id, u.email AS by_email, u.name AS by_name
+         FROM tickets t LEFT JOIN users u ON u.id = t.checked_in_by AND t.checked_in_at IS NOT NULL
+        WHERE t.id = $1 AND t.purchase_id = $2 AND t.performance_id = $3 AND t.seat_id = $4`,
+      [identity.ticketId, identity.purchaseId, identity.performanceId, identity.seatId],
+    );
+    if (!row) return null;
+    return {
+      status: row.status,
+      checkedInAt: row.checked_in_at,
+      checkedInBy: row.by_id ? { id: row.by_id, email: row.by_email as string, name: row.by_name as string } : null,
+      codeVersion: row.code_version,
+    };
   }
 
   /**
@@ -343,10 +374,12 @@ export class TicketsRepository {
       performance_canceled: boolean;
       checked_in_by: string | null;
       checked_in_by_email: string | null;
+      checked_in_by_name: string | null;
       check_in: string | null;
       within_staff_window: boolean | null;
     })[] = await this.dataSource.query(
       `SELECT ${TICKET_COLUMNS}, p.status AS purchase_status, t.checked_in_by, u.email AS checked_in_by_email,
+              u.name AS checked_in_by_name,
               CASE WHEN t.checked_in_at IS NOT NULL THEN ${CHECK_IN_IDENTITY} END AS check_in,
               clock_timestamp() < t.checked_in_at + make_interval(mins => $2::int) AS within_staff_window,
               EXISTS (SELECT 1 FROM performance_cancellations pc WHERE pc.performance_id = t.performance_id)
@@ -367,6 +400,7 @@ export class TicketsRepository {
               at: row.checked_in_at,
               byId: row.checked_in_by,
               byEmail: row.checked_in_by_email,
+              byName: row.checked_in_by_name,
               identity: row.check_in,
               markToken: row.check_in_mark ?? null,
               withinStaffWindow: row.within_staff_window === true,
@@ -554,7 +588,9 @@ export class TicketsRepository {
     // A code from before a transfer is void whatever became of the ticket since.
     if (current.codeVersion !== identity.codeVersion) return { outcome: 'TRANSFERRED' };
     // Checked in first and canceled later: the person is inside; "already checked in" says when.
-    if (current.checkedInAt) return { outcome: 'ALREADY_CHECKED_IN', checkedInAt: current.checkedInAt };
+    if (current.checkedInAt) {
+      return { outcome: 'ALREADY_CHECKED_IN', checkedInAt: current.checkedInAt, checkedInBy: current.checkedInBy };
+    }
     if (current.status !== TicketStatus.Active) return { outcome: 'CANCELED' };
     const at = window.at.getTime();
     if (at < first.window_opens_at.getTime() || at >= first.window_closes_at.getTime()) {

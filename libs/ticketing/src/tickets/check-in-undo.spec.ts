@@ -39,6 +39,7 @@ function state(overrides: Partial<TicketCheckInState> = {}, checkIn: Partial<Tic
       at: checkedInAt,
       byId: DOOR.id,
       byEmail: DOOR.email,
+      byName: 'Gate 1',
       identity: 'tok',
       markToken: 'tok',
       withinStaffWindow: true,

@@ -83,6 +83,9 @@ export class CheckInUndo {
         checkIn.at,
         performance?.timeZone ?? 'UTC',
         undoMinutes,
+        checkIn.byId && checkIn.byEmail !== null && checkIn.byName !== null
+          ? { id: checkIn.byId, email: checkIn.byEmail, name: checkIn.byName }
+          : null,
       );
     }
     await this.transactions.run(async (manager) => {

@@ -1,4 +1,5 @@
 import { DomainError } from '@app/core';
+import type { CheckedInBy } from '@app/database';
 import { formatLocalDateTime, formatWallClock } from '../date-time';
 
 /** Errors of tickets and the door, with stable codes. */
@@ -11,16 +12,26 @@ export class InvalidTicketCodeError extends DomainError {
 }
 
 /**
- * The ticket was scanned in before, at `checkedInAt`. The message names that instant on the venue's
+ * The ticket was scanned in before, at `checkedInAt`, by the account `by` (the door's staff account,
+ * or an admin; null once that account was deleted). The message names that instant on the venue's
  * clock (`timeZone`, its event's IANA zone), RFC 3339 with the offset then, as the window refusals
- * name theirs; `details.checkedInAt` is the same instant in UTC (RFC 3339, `Z`), as the check-in's
- * answer and the ticket list write it.
+ * name theirs, and where: the account's name and e-mail address ("… by Gate 2
+ * (gate-2@arena.example)"), so the door turning someone away can say at which door the ticket went
+ * in. `details`: `checkedInAt`, the same instant in UTC (RFC 3339, `Z`), as the check-in's answer and
+ * the ticket list write it, and `checkedInBy` (`{id, email, name}`, or null).
  */
 export class TicketAlreadyCheckedInError extends DomainError {
-  constructor(checkedInAt: Date, timeZone: string) {
-    super('conflict', 'TicketAlreadyCheckedIn', `already checked in at ${formatLocalDateTime(checkedInAt, timeZone)}`, {
-      checkedInAt: checkedInAt.toISOString(),
-    });
+  constructor(checkedInAt: Date, timeZone: string, by: CheckedInBy | null) {
+    super(
+      'conflict',
+      'TicketAlreadyCheckedIn',
+      `already checked in at ${formatLocalDateTime(checkedInAt, timeZone)}` +
+        (by ? ` by ${by.name} (${by.email})` : ' (by an account since deleted)'),
+      {
+        checkedInAt: checkedInAt.toISOString(),
+        checkedInBy: by ? { id: by.id, email: by.email, name: by.name } : null,
+      },
+    );
   }
 }
 
@@ -50,10 +61,18 @@ export class TicketForAnotherPerformanceError extends DomainError {
   }
 }
 
-/** Its purchase was canceled or refunded: the ticket admits no one. */
+/**
+ * Its purchase was canceled or refunded, or its seat refunded from a purchase that stays paid (a
+ * partial refund): the ticket admits no one. The message names both, so the door does not tell the
+ * holder of a partially refunded purchase, whose friends just came in on it, that it was canceled.
+ */
 export class TicketCanceledError extends DomainError {
   constructor() {
-    super('conflict', 'TicketCanceled', 'ticket is canceled (its purchase was canceled or refunded)');
+    super(
+      'conflict',
+      'TicketCanceled',
+      'ticket is canceled (its purchase was canceled or refunded, or this seat refunded)',
+    );
   }
 }
 
@@ -268,21 +287,36 @@ export type CheckInUndoRefusal = 'NOT_YOUR_CHECK_IN' | 'UNDO_WINDOW_PASSED';
 
 /**
  * A staff account asked to undo a check-in it may not: one another account scanned
- * (`NOT_YOUR_CHECK_IN`), or its own older than CHECK_IN_UNDO_MINUTES (`UNDO_WINDOW_PASSED`).
- * `details`: `reason`, `checkedInAt` (UTC, RFC 3339) and `undoMinutes`; the message names the
- * check-in on the venue's clock (`timeZone`). Nothing changed; an admin may undo it.
+ * (`NOT_YOUR_CHECK_IN`, the message naming that account, the door: "made by another account, Gate
+ * 3 (gate-3@arena.example)", or "(an account since deleted)"), or its own older than
+ * CHECK_IN_UNDO_MINUTES (`UNDO_WINDOW_PASSED`). `details`: `reason`, `checkedInAt` (UTC, RFC 3339),
+ * `undoMinutes` and, for `NOT_YOUR_CHECK_IN`, `checkedInBy` (`{id, email, name}`, null once that
+ * account was deleted); the message names the check-in on the venue's clock (`timeZone`). Nothing
+ * changed; an admin may undo it.
  */
 export class CheckInUndoForbiddenError extends DomainError {
-  constructor(reason: CheckInUndoRefusal, checkedInAt: Date, timeZone: string, undoMinutes: number) {
+  constructor(
+    reason: CheckInUndoRefusal,
+    checkedInAt: Date,
+    timeZone: string,
+    undoMinutes: number,
+    by: CheckedInBy | null = null,
+  ) {
     const at = formatLocalDateTime(checkedInAt, timeZone);
     super(
       'forbidden',
       'CheckInUndoForbidden',
       reason === 'NOT_YOUR_CHECK_IN'
-        ? `this check-in (at ${at}) was made by another account: a staff account may undo only its own; ask an admin`
+        ? `this check-in (at ${at}) was made by another account, ${by ? `${by.name} (${by.email})` : '(an account since deleted)'}: ` +
+            'a staff account may undo only its own; ask an admin'
         : `this check-in (at ${at}) is more than ${undoMinutes} minutes old: a staff account may undo its own only ` +
             `within ${undoMinutes} minutes; ask an admin`,
-      { reason, checkedInAt: checkedInAt.toISOString(), undoMinutes },
+      {
+        reason,
+        checkedInAt: checkedInAt.toISOString(),
+        undoMinutes,
+        ...(reason === 'NOT_YOUR_CHECK_IN' && { checkedInBy: by && { id: by.id, email: by.email, name: by.name } }),
+      },
     );
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
+import type { DomainError } from '@app/core';
 import { FakeClock } from '@app/testing';
 import { CheckInResult, PerformanceRepository, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
 import { NotFoundError, PerformanceCanceledError } from '../errors';
@@ -37,6 +38,8 @@ const listed = (status: TicketStatus) => {
 const checkedInAt = new Date('2026-12-02T15:00:00Z');
 /** `checkedInAt` on the venue's clock (Berlin, +01:00), as "already checked in" names it. */
 const CHECKED_IN_LOCALLY = '2026-12-02T16:00:00+01:00';
+/** The door's account that checked it in. */
+const GATE_2 = { id: 'gate-2-id', email: 'gate-2@arena.example', name: 'Gate 2' };
 /** Performance 7 starts on Saturday 2026-12-05 at 20:00 in Berlin (+01:00). */
 const STARTS_AT = new Date('2026-12-05T19:00:00Z');
 const HOUR_MS = 3_600_000;
@@ -76,6 +79,7 @@ function service(
         : {
             status: options.ticketStatus ?? TicketStatus.Active,
             checkedInAt: options.checkedInBefore ?? null,
+            checkedInBy: options.checkedInBefore ? GATE_2 : null,
             codeVersion: options.codeVersion ?? 0,
           },
     ),
@@ -290,30 +294,49 @@ describe('TicketService', () => {
     });
 
     it('takes its own mark back and answers "already checked in", with when, after the first check-in', async () => {
-      const { subject, marks } = service({ result: { outcome: 'ALREADY_CHECKED_IN', checkedInAt } });
-      await expect(subject.checkIn('code', 'staff')).rejects.toThrow(`already checked in at ${CHECKED_IN_LOCALLY}`);
+      const { subject, marks } = service({
+        result: { outcome: 'ALREADY_CHECKED_IN', checkedInAt, checkedInBy: GATE_2 },
+      });
+      await expect(subject.checkIn('code', 'staff')).rejects.toThrow(
+        `already checked in at ${CHECKED_IN_LOCALLY} by Gate 2 (gate-2@arena.example)`,
+      );
       // The check-in that stands has a mark of its own (its scan's token): only this scan's goes.
       expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', (marks.mark.mock.calls[0] as unknown[])[2]);
     });
 
     it.each([
-      ['PostgreSQL answers ALREADY_CHECKED_IN', { result: { outcome: 'ALREADY_CHECKED_IN', checkedInAt } }],
+      [
+        'PostgreSQL answers ALREADY_CHECKED_IN',
+        { result: { outcome: 'ALREADY_CHECKED_IN', checkedInAt, checkedInBy: GATE_2 } },
+      ],
       ['its purchase was canceled since (Redis)', { mark: { outcome: 'CANCELED' }, checkedInBefore: checkedInAt }],
       [
         'it is scanned after the window',
         { now: new Date(STARTS_AT.getTime() + 6 * HOUR_MS), checkedInBefore: checkedInAt },
       ],
     ] as const)(
-      "names when it was checked in on the venue's clock, with the offset, when %s; details as the API writes instants",
+      "names when it was checked in on the venue's clock, with the offset, and by which door's account, when %s; details as the API writes instants",
       async (_, options) => {
         const refusal = await service(options)
           .subject.checkIn('code', 'staff')
           .catch((error: unknown) => error);
         expect(refusal).toBeInstanceOf(TicketAlreadyCheckedInError);
-        expect((refusal as TicketAlreadyCheckedInError).message).toBe(`already checked in at ${CHECKED_IN_LOCALLY}`);
-        expect((refusal as TicketAlreadyCheckedInError).details).toEqual({ checkedInAt: '2026-12-02T15:00:00.000Z' });
+        expect((refusal as TicketAlreadyCheckedInError).message).toBe(
+          `already checked in at ${CHECKED_IN_LOCALLY} by Gate 2 (gate-2@arena.example)`,
+        );
+        expect((refusal as TicketAlreadyCheckedInError).details).toEqual({
+          checkedInAt: '2026-12-02T15:00:00.000Z',
+          checkedInBy: GATE_2,
+        });
       },
     );
+
+    it('says the account that checked it in is gone when it was deleted since', async () => {
+      const { subject } = service({ result: { outcome: 'ALREADY_CHECKED_IN', checkedInAt, checkedInBy: null } });
+      const refusal = (await subject.checkIn('code', 'staff').catch((error: unknown) => error)) as DomainError;
+      expect(refusal.message).toBe(`already checked in at ${CHECKED_IN_LOCALLY} (by an account since deleted)`);
+      expect(refusal.details).toEqual({ checkedInAt: '2026-12-02T15:00:00.000Z', checkedInBy: null });
+    });
   });
 
   describe('checkIn outside the window', () => {

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
-import { Clock } from '@app/core';
+import { Clock, DomainError } from '@app/core';
 import {
   CheckInHolder,
   CheckInResult,
   PerformanceRepository,
   PricedPerformance,
   TicketRecord,
+  TicketIdentity,
   TicketsRepository,
   TicketStatus,
 } from '@app/database';
@@ -63,6 +64,8 @@ export interface CheckIn {
  */
 @Injectable()
 export class TicketService {
+  private readonly logger = new Logger(TicketService.name);
+
   constructor(
     private readonly tickets: TicketsRepository,
     private readonly codes: TicketCodes,
@@ -120,7 +123,8 @@ export class TicketService {
    * Redis; PerformanceCanceledError (409) once its performance was canceled (checked in the same
    * script, before anything is marked, whether its purchase was refunded yet or not, and again by
    * PostgreSQL's check-in, for a performance whose live state Redis lost);
-   * TicketAlreadyCheckedInError (409, with when, on the venue's clock in the message) after the
+   * TicketAlreadyCheckedInError (409, with when, on the venue's clock in the message, and by which
+   * account: the door it went in at) after the
    * first, also for a ticket checked in before its purchase was canceled. Concurrent scans of one
    * code: exactly one succeeds (one conditional UPDATE in PostgreSQL). A check-in racing a cancel
    * of its purchase: exactly one of the two succeeds, by the order Redis runs check-in-mark.lua and
@@ -146,9 +150,51 @@ export class TicketService {
    * the row's code version (and an accept raises it only while the ticket is not checked in, in one
    * conditional UPDATE of the same row), and the answers read without it (outside the window, a
    * purchase canceled in Redis) compare the version first.
+   * Every scan, admitted or refused, writes one line to the log (see logScan).
    */
   async checkIn(code: unknown, staffId: string, doorPerformanceId?: number): Promise<CheckIn> {
-    const identity = this.codes.verify(code);
+    let identity: TicketIdentity | undefined;
+    try {
+      identity = this.codes.verify(code);
+      const admitted = await this.admit(identity, staffId, doorPerformanceId);
+      this.logScan('ADMITTED', staffId, doorPerformanceId, identity);
+      return admitted;
+    } catch (error) {
+      this.logScan(error instanceof DomainError ? error.code : 'Error', staffId, doorPerformanceId, identity);
+      throw error;
+    }
+  }
+
+  /**
+   * The scan's line in the api's log, admitted or refused (the door's audit trail: a refused scan
+   * changes nothing in the database): `boxoffice.check_in` with `outcome` (`ADMITTED`, or the
+   * refusal's error code: `TicketAlreadyCheckedIn`, `InvalidTicketCode`, …), `staff_id` (the
+   * scanning account: the door), `door_performance_id` (absent when the door named none) and, for a
+   * code that verified, the ticket's `ticket_id`, `purchase_id`, `performance_id`, `seat_id` and
+   * `code_version`. Never the code itself: a logged code would admit whoever reads the log.
+   */
+  private logScan(outcome: string, staffId: string, doorPerformanceId?: number, identity?: TicketIdentity): void {
+    this.logger.log({
+      message: `door scan${identity ? ` of ticket ${identity.ticketId}` : ''} by account ${staffId}: ${outcome}`,
+      boxoffice: {
+        check_in: {
+          outcome,
+          staff_id: staffId,
+          ...(doorPerformanceId !== undefined && { door_performance_id: doorPerformanceId }),
+          ...(identity && {
+            ticket_id: identity.ticketId,
+            purchase_id: identity.purchaseId,
+            performance_id: identity.performanceId,
+            seat_id: identity.seatId,
+            code_version: identity.codeVersion,
+          }),
+        },
+      },
+    });
+  }
+
+  /** checkIn of a verified code: the rules, without the scan's log line. */
+  private async admit(identity: TicketIdentity, staffId: string, doorPerformanceId?: number): Promise<CheckIn> {
     if (doorPerformanceId !== undefined && identity.performanceId !== doorPerformanceId) {
       const [door, own] = await Promise.all([
         this.performances.findById(doorPerformanceId),
@@ -176,7 +222,9 @@ export class TicketService {
       const ticket = await this.tickets.doorState(identity);
       // A code from before a transfer is void, whatever became of the ticket since.
       if (ticket && ticket.codeVersion !== identity.codeVersion) throw new TicketTransferredError();
-      if (ticket?.checkedInAt) throw new TicketAlreadyCheckedInError(ticket.checkedInAt, performance.timeZone);
+      if (ticket?.checkedInAt) {
+        throw new TicketAlreadyCheckedInError(ticket.checkedInAt, performance.timeZone, ticket.checkedInBy);
+      }
       if (
         (ticket && ticket.status !== TicketStatus.Active) ||
         (await this.marks.ticketCanceled(identity.performanceId, identity.purchaseId, identity.seatId))
@@ -210,8 +258,9 @@ export class TicketService {
       // person is inside, so the door hears "already checked in" and when, as after the flush.
       const state = await this.tickets.doorState(identity);
       if (state && state.codeVersion !== identity.codeVersion) throw new TicketTransferredError();
-      const checkedInAt = state?.checkedInAt;
-      if (checkedInAt) throw new TicketAlreadyCheckedInError(checkedInAt, performance.timeZone);
+      if (state?.checkedInAt) {
+        throw new TicketAlreadyCheckedInError(state.checkedInAt, performance.timeZone, state.checkedInBy);
+      }
       throw new TicketCanceledError();
     }
     // Every scan has a mark of its own and takes back only that one: the mark of the scan PostgreSQL
@@ -234,7 +283,7 @@ export class TicketService {
       case 'ALREADY_CHECKED_IN':
         // The check-in that stands has its own mark (or, older than a mark lives, PostgreSQL alone).
         await unmark();
-        throw new TicketAlreadyCheckedInError(result.checkedInAt, performance.timeZone);
+        throw new TicketAlreadyCheckedInError(result.checkedInAt, performance.timeZone, result.checkedInBy);
       case 'CANCELED':
         await unmark();
         throw new TicketCanceledError();
