@@ -259,14 +259,15 @@ end
 local function loadSections()
   sectionRuns, sectionTops, sectionAccessTops = {}, {}, {}
   rowRecords, rowRuns, rowTops, rowAccessTops = {}, {}, {}, {}
-  sectionClean, rowClean, rowCleanAt = {}, {}, {}
-  for k = 2, SEATING_CLEAN_MAX do sectionClean[k], rowClean[k], rowCleanAt[k] = {}, {}, {} end
-  rowOrders, rowSeats = {}, {}
-  rowFields, cleanOpen, sectionSlots = {}, {}, {}
-  covers, eligibleRunsOf, pairAligns = {}, {}, {}
-  local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstSlot, SEATING_SLOT_BYTES * (lastSlot + 1) - 1)
   local cleanFrom, cleanTo = quantity, quantity
   if quantity > SEATING_CLEAN_MAX then cleanFrom, cleanTo = 2, SEATING_CLEAN_MAX end
+  -- Only the sizes the together bound reads get tables: every table made costs its share of the
+  -- garbage collector's work (docs/performance.md, "Best-available's Redis cost by phase").
+  sectionClean, rowClean, rowCleanAt = {}, {}, {}
+  for k = math.max(cleanFrom, 2), cleanTo do sectionClean[k], rowClean[k], rowCleanAt[k] = {}, {}, {} end
+  rowOrders, rowSeats = {}, {}
+  rowFields, cleanOpen, sectionSlots = {}, {}, {}
+  local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstSlot, SEATING_SLOT_BYTES * (lastSlot + 1) - 1)
   local keys = {}
   for i = 1, #sections do
     local index = sections[i]
@@ -971,6 +972,7 @@ end
   against the best found). So the no-aligned worst case costs the old rung plus the budget.
 ]]
 local function searchAdjacentRows(n)
+  covers, eligibleRunsOf, pairAligns = {}, {}, {}
   local fallback
   local spent, aligning = 0, true
   -- One unit of aligned work: false (and aligning off) once the budget is spent.

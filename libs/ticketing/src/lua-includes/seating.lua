@@ -95,14 +95,22 @@ local function seatingRowBits(freeKey, first, seats)
   -- the few opcodes of a comparison and a subtraction.
   for b = 1, lastByte - firstByte + 1 do
     local byte = bytes[b] or 0
-    for k = 1, 8 do
-      local set = byte >= 128
-      if set then byte = byte - 128 end
-      byte = byte * 2
-      if k > from then
-        if i > seats then break end
-        bits[i] = set
-        i = i + 1
+    if from == 0 and i + 7 <= seats and (byte == 255 or byte == 0) then
+      -- A whole byte of the row all free or all taken (most bytes of a filling row): no bit
+      -- arithmetic.
+      local set = byte == 255
+      for k = i, i + 7 do bits[k] = set end
+      i = i + 8
+    else
+      for k = 1, 8 do
+        local set = byte >= 128
+        if set then byte = byte - 128 end
+        byte = byte * 2
+        if k > from then
+          if i > seats then break end
+          bits[i] = set
+          i = i + 1
+        end
       end
     end
     from = 0
@@ -152,7 +160,7 @@ end
   fields for k = 5…8}; 0 where none. The first of equal windows is kept.
 ]]
 local function seatingRowSlot(seating, first, bits)
-  local info = seatingBytes(redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + #bits) - 1))
+  local info = redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + #bits) - 1)
   local seats = #bits
   local longest, top, accessibleTop = 0, 0, 0
   -- ck, ak: 1 + the best sum of k free seats side by side leaving no single, its first seat. All
@@ -171,12 +179,31 @@ local function seatingRowSlot(seating, first, bits)
       -- The qualities of the last seven seats of the run before seat s (q1 the nearest).
       local q1, q2, q3, q4, q5, q6, q7 = 0, 0, 0, 0, 0, 0, 0
       for s = i, j do
-        local at = 8 * s
-        local quality = info[at - 3] * 256 + info[at - 2]
+        -- One string.byte call a free seat for its quality and flags: a table of the row's
+        -- info bytes (eight a seat) costs more to build and collect than the calls.
+        local high, low, flag = string.byte(info, 8 * s - 3, 8 * s - 1)
+        local quality = high * 256 + low
         if quality >= top then top = quality + 1 end
-        if info[at - 1] == 1 and quality >= accessibleTop then accessibleTop = quality + 1 end
+        if flag == 1 and quality >= accessibleTop then accessibleTop = quality + 1 end
         local current = s - i + 1
-        if current >= 2 and j - s ~= 1 then
+        if current >= 10 and j - s >= 2 then
+          -- Inside the run (nine seats or more before s, two or more after it): every window
+          -- ending at s leaves no single, so only the sums are compared.
+          local sum = quality + q1 + 1
+          if sum > c2 then c2, a2 = sum, s - 1 end
+          sum = sum + q2
+          if sum > c3 then c3, a3 = sum, s - 2 end
+          sum = sum + q3
+          if sum > c4 then c4, a4 = sum, s - 3 end
+          sum = sum + q4
+          if sum > c5 then c5, a5 = sum, s - 4 end
+          sum = sum + q5
+          if sum > c6 then c6, a6 = sum, s - 5 end
+          sum = sum + q6
+          if sum > c7 then c7, a7 = sum, s - 6 end
+          sum = sum + q7
+          if sum > c8 then c8, a8 = sum, s - 7 end
+        elseif current >= 2 and j - s ~= 1 then
           local sum = quality + q1 + 1
           if sum > c2 and current ~= 3 then c2, a2 = sum, s - 1 end
           if current >= 3 then
