@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PurchaseRepository } from '@app/database';
 import { createSession, TestSession } from '@app/testing';
 import { createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
@@ -28,16 +29,17 @@ const UTC_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
  * `checkedIn` and `sold - kept` (before and after the flush) and with the door list's pivot.
  */
 describe('door count: GET /performances/:id/check-ins/summary (real PostgreSQL and Redis)', () => {
-  let { api, admin, call, close } = {} as AdminApi;
+  let { api, db, admin, call, close } = {} as AdminApi;
   let gate1: TestSession;
   let gate2: TestSession;
 
   beforeAll(async () => {
     // Age 0: a flush pass writes everything so far; the test decides when it runs.
-    ({ api, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
+    ({ api, db, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
     gate1 = await createStaffSession(api.app, admin, 'count-gate-1@example.test', 'Gate 1');
     gate2 = await createStaffSession(api.app, admin, 'count-gate-2@example.test', 'Gate 2');
   });
+  afterEach(() => vi.restoreAllMocks());
   afterAll(() => close?.());
 
   const summary = async (performanceId: number, session: TestSession) => {
@@ -98,13 +100,19 @@ describe('door count: GET /performances/:id/check-ins/summary (real PostgreSQL a
     // Gate 1 turns Ada's fourth back: its check-in undone.
     const undone = await call('DELETE', `/check-in/${adas.tickets[3].id}`, { session: gate1 });
     expect(undone.statusCode, undone.body).toBe(200);
-    // Cy's checked-in ticket refunded, the seat kept: sold and kept, neither expected nor admitted
-    // (the refund only in Redis until the next flush).
+    // Cy's checked-in ticket refunded, the seat kept: sold and kept, neither expected nor admitted.
+    // The refund's own write to PostgreSQL fails: the cancellation is only in Redis until the flush.
+    vi.spyOn(api.app.get(PurchaseRepository), 'cancelWritten').mockRejectedValueOnce(
+      new Error('PostgreSQL unreachable'),
+    );
     const kept = await call('POST', `/admin/purchases/${cys.purchaseId}/refund`, {
       body: { resellCheckedInSeats: false },
       session: admin,
     });
     expect(kept.statusCode, kept.body).toBe(200);
+    vi.restoreAllMocks();
+    const cysRow = await db.query('SELECT status, checked_in_at FROM tickets WHERE purchase_id = $1', [cys.purchaseId]);
+    expect(cysRow.rows).toEqual([{ status: 'ACTIVE', checked_in_at: expect.any(Date) }]);
     // Dee's sale not written yet: expected already (no ticket of it scans before the flush).
     const held = await hold(api.app, dee, performance.id, [seats[8]]);
     const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: dee });
