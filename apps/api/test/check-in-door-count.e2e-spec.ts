@@ -162,7 +162,11 @@ describe('door count: GET /performances/:id/check-ins/summary (real PostgreSQL a
     expect(denied.json()).toMatchObject({ statusCode: 403, message: expect.any(String) });
     const unknown = await call('GET', '/performances/2147483000/check-ins/summary', { session: gate1 });
     expect(unknown.statusCode, unknown.body).toBe(404);
-    expect(unknown.json()).toMatchObject({ statusCode: 404, error: 'Not Found', details: { performanceId: 2147483000 } });
+    expect(unknown.json()).toMatchObject({
+      statusCode: 404,
+      error: 'Not Found',
+      details: { performanceId: 2147483000 },
+    });
     const bad = await call('GET', '/performances/abc/check-ins/summary', { session: gate1 });
     expect(bad.statusCode, bad.body).toBe(400);
     expect(bad.json()).toMatchObject({ statusCode: 400, message: [expect.stringMatching(/^id must be an integer/)] });

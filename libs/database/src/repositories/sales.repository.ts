@@ -187,10 +187,16 @@ export class SalesRepository {
    * ACTIVE with `checked_in_at` (an undone check-in cleared it), grouped by `checked_in_by`. The
    * Redis cancellations and refunds in `pending` are left out as the report merges them. Two
    * queries in one repeatable-read snapshot, both reaching tickets through
-   * `purchases_performance` and `tickets_purchase_seat_key`; null when there is no such performance.
+   * `purchases_performance`, then `tickets_purchase_seat_key` per purchase; null when there is no
+   * such performance.
    */
   doorCounts(performanceId: number, pending: DoorCountPending): Promise<DoorCountRows | null> {
-    const from = 'FROM purchases p JOIN tickets t ON t.purchase_id = p.id AND t.refund_id IS NULL';
+    // A lateral probe per purchase (OFFSET 0 keeps the planner from flattening it): its cost follows
+    // this performance's tickets, where a plain join was planned as a hash join over a sequential
+    // scan of every performance's tickets (EXPLAIN, 2,000 of 240,000 tickets: 100-190 ms against 8 ms).
+    const from = `FROM purchases p
+             CROSS JOIN LATERAL (SELECT * FROM tickets t
+                                  WHERE t.purchase_id = p.id AND t.refund_id IS NULL OFFSET 0) t`;
     const where = `p.performance_id = $1 AND p.status <> 'CANCELED' AND NOT (p.id = ANY($2::uuid[]))
                    AND (t.purchase_id, t.seat_id) NOT IN (SELECT * FROM unnest($3::uuid[], $4::int[]))`;
     const params = [
