@@ -162,6 +162,9 @@ export type { TicketResendQueued, TicketResendRequest } from './repositories/tic
 export type { AdminAuditFilter, AdminAuditRecord, NewAdminAudit } from './repositories/admin-audit.repository';
 export { AdminAuditEntity } from './entities/admin-audit.entity';
 export type {
+  DoorCountPending,
+  DoorCountRow,
+  DoorCountRows,
   PerformanceSalesRows,
   SalesPurchase,
   SalesSeat,

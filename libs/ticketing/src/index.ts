@@ -282,6 +282,8 @@ export { SalesModule } from './sales/sales.module';
 export { AdminAuditLog, auditedActions } from './audit/admin-audit-log';
 export { AuditModule } from './audit/audit.module';
 export { SalesReportService } from './sales/sales-report.service';
+export { DoorCounts } from './sales/door-counts';
+export type { DoorCount } from './sales/door-counts';
 export { ATTENDEE_PAGE_SIZE, ATTENDEES_EXPORT_ACTION, AttendeeList } from './sales/attendee-list';
 export type { EventSalesReport, PerformanceSalesReport } from './sales/sales-report.service';
 export type { SalesFigures, SalesReport, SectionSales } from './sales/sales-report';

@@ -1,12 +1,19 @@
 import { Controller, Get, Head, Logger, Res, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
-import { AttendeeList, SalesReportService } from '@app/ticketing';
+import { AuthenticatedUser, CurrentUser, RequiresCurrentRole, Role, Roles } from '@app/auth';
+import { AttendeeList, DoorCounts, SalesReportService } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { IdParam } from '../common/parse-id.pipe';
 import { attendeesCsv } from './attendees-csv';
-import { EventSalesDto, mapEventSales, mapPerformanceSales, PerformanceSalesDto } from './sales.dto';
+import {
+  DoorCountDto,
+  EventSalesDto,
+  mapDoorCount,
+  mapEventSales,
+  mapPerformanceSales,
+  PerformanceSalesDto,
+} from './sales.dto';
 
 /** The door list's media type. */
 const ATTENDEES_CSV_TYPE = 'text/csv; charset=utf-8';
@@ -25,6 +32,7 @@ export class SalesController {
   constructor(
     private readonly reports: SalesReportService,
     private readonly attendeeList: AttendeeList,
+    private readonly doorCounts: DoorCounts,
   ) {}
 
   /**
@@ -37,6 +45,28 @@ export class SalesController {
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance' })
   async performance(@IdParam() id: number): Promise<PerformanceSalesDto> {
     return mapPerformanceSales(await this.reports.ofPerformance(id));
+  }
+
+  /**
+   * The door's live count (gate staff and admins): tickets expected (the report's sold - kept),
+   * admitted (its checkedIn) and remaining, and per scanning account (a gate) its admitted and last
+   * check-in, so a door manager sees the slow gate. Counted by the sales report's rule in one
+   * snapshot: the doors add up to admitted, an undone check-in no longer counts, a canceled or
+   * refunded ticket never does. Cheap enough to poll every few seconds.
+   */
+  @Get('performances/:id/check-ins/summary')
+  @Roles(Role.Staff, Role.Admin)
+  // A door person whose staff role was revoked sees no more than they may scan.
+  @RequiresCurrentRole()
+  @ApiTags('tickets')
+  @ApiResponse({
+    status: 403,
+    type: ErrorBodyDto,
+    description: 'the caller is neither staff nor admin (read from the account now, not only from the token)',
+  })
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance' })
+  async checkInSummary(@IdParam() id: number): Promise<DoorCountDto> {
+    return mapDoorCount(await this.doorCounts.ofPerformance(id));
   }
 
   /** The event's performances' sales summed (sections by name), with each performance's report. Admin only. */

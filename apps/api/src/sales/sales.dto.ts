@@ -2,6 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { SALES_STATES } from '@app/ticketing';
 import type {
   CheckInWindowState,
+  DoorCount,
   EventSalesReport,
   PerformanceSalesReport,
   SalesFigures,
@@ -264,5 +265,74 @@ export function mapEventSales(report: EventSalesReport): EventSalesDto {
     totals: mapFigures(report.totals),
     sections: report.sections.map((section) => ({ name: section.name, ...mapFigures(section) })),
     performances: report.performances.map(mapPerformanceSales),
+  };
+}
+
+/** One door of the live count: the account (a gate) that scanned, and what it admitted. */
+export class DoorCountDoorDto {
+  @ApiProperty({
+    type: 'string',
+    format: 'uuid',
+    nullable: true,
+    description: 'the scanning account (a gate: a staff account, or an admin); null for check-ins recorded without one',
+  })
+  accountId: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: 'gate1@venue.example', description: 'null when no account' })
+  email: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: 'Gate 1', description: 'null when no account' })
+  name: string | null;
+  @ApiProperty({ type: 'integer', example: 212, description: 'tickets this account checked in that count now' })
+  admitted: number;
+  @ApiProperty({
+    format: 'date-time',
+    example: '2026-12-06T10:18:41.588Z',
+    description: 'its latest check-in that counts, UTC',
+  })
+  lastCheckInAt: string;
+}
+
+/** The door's live count of a performance. */
+export class DoorCountDto {
+  @ApiProperty({ type: 'integer', example: 7 })
+  performanceId: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 388,
+    description:
+      "tickets valid for the performance now (online, box office and comps; canceled and refunded ones apart): the sales report's sold - kept",
+  })
+  expected: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 301,
+    description:
+      "of expected, checked in now (an undone check-in no longer counts): the sales report's checkedIn; the sum of byDoor's",
+  })
+  admitted: number;
+  @ApiProperty({ type: 'integer', example: 87, description: 'expected - admitted' })
+  remaining: number;
+  @ApiProperty({
+    type: [DoorCountDoorDto],
+    description: 'per scanning account with a check-in that counts, by email; their admitted add up to admitted',
+  })
+  byDoor: DoorCountDoorDto[];
+  @ApiProperty({ format: 'date-time', example: '2026-12-06T10:19:02.114Z', description: 'when counted, UTC' })
+  asOf: string;
+}
+
+export function mapDoorCount(count: DoorCount): DoorCountDto {
+  return {
+    performanceId: count.performanceId,
+    expected: count.expected,
+    admitted: count.admitted,
+    remaining: count.remaining,
+    byDoor: count.byDoor.map((door) => ({
+      accountId: door.accountId,
+      email: door.email,
+      name: door.name,
+      admitted: door.admitted,
+      lastCheckInAt: door.lastCheckInAt.toISOString(),
+    })),
+    asOf: count.asOf.toISOString(),
   };
 }

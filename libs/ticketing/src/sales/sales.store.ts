@@ -67,6 +67,12 @@ export class SalesStore {
     };
   }
 
+  /** The performance's unflushed stream entries alone (oldest first): what the door's count reads of Redis. */
+  async pending(performanceId: number): Promise<PendingSale[]> {
+    const entries = await this.redis.xrange(performanceKeys(performanceId).purchaseStream, '-', '+');
+    return entries.map(([, fields]) => pendingSale(fields));
+  }
+
   /** {@link LiveSales.houseSeats}: one HGET per distinct expired holder, none when no holder expired. */
   private async houseSeats(
     performanceId: number,
