@@ -16,10 +16,8 @@
 // seats, single free seats in a checkerboard: ADJACENT_ROWS without any aligned placement). Prints per case and build: instructions per call (callgrind) or
 // µs per call (commandstats), and a digest of the answers (equal digests: the same seats).
 import { createHash, randomUUID } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import Redis from 'ioredis';
+import { callgrindControl, evalshaStats, lastDumpInstructions } from './callgrind-support.mjs';
 import {
   holdCall,
   loadBuild,
@@ -93,28 +91,7 @@ const CASES = {
 };
 
 function callgrind(...args) {
-  execFileSync('callgrind_control', [...args, options.pid], { stdio: 'ignore' });
-}
-
-/**
- * Instructions inside EVALSHA (inclusive: the scripts and the commands they call) in the newest
- * callgrind dump in options.dir; the dump's total also counts Redis's timers, which run more
- * often the slower the run.
- */
-function lastDumpInstructions() {
-  const newest = readdirSync(options.dir)
-    .filter((name) => name.startsWith('callgrind.out'))
-    .map((name) => ({ name, at: statSync(join(options.dir, name)).mtimeMs }))
-    .sort((a, b) => b.at - a.at)[0];
-  const annotated = execFileSync('callgrind_annotate', ['--inclusive=yes', join(options.dir, newest.name)]).toString();
-  const match = /^\s*([\d,]+) \([^)]*\)\s+\S*evalShaCommand\b/m.exec(annotated);
-  return Number(match[1].replaceAll(',', ''));
-}
-
-async function evalshaStats(redis) {
-  const info = await redis.info('commandstats');
-  const match = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(info);
-  return match ? { calls: Number(match[1]), usec: Number(match[2]) } : { calls: 0, usec: 0 };
+  callgrindControl(options.pid, ...args);
 }
 
 async function runCase(b, name, caseSpec, prefix) {
@@ -164,7 +141,7 @@ async function runCase(b, name, caseSpec, prefix) {
       usPerCall: (after.usec - before.usec) / (after.calls - before.calls),
       digest: digest.digest('hex').slice(0, 12),
     };
-    if (options.pid) row.instructionsPerCall = Math.round(lastDumpInstructions() / spec.holds);
+    if (options.pid) row.instructionsPerCall = Math.round(lastDumpInstructions(options.dir) / spec.holds);
     return row;
   } finally {
     if (!process.env.KEEP) await redis.flushdb();

@@ -21,11 +21,10 @@
 // is an EVALSHA. Prints per round, build and script: instructions per call (callgrind) or µs per
 // call, and a digest of the answers (equal digests: the same answers, times left out).
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { callgrindControl, evalshaStats, lastDumpInstructions } from './callgrind-support.mjs';
 import { loadBuild, setSeats, writeVenue } from './best-available-venue.mjs';
 
 const require = createRequire(import.meta.url);
@@ -96,24 +95,7 @@ function shuffled(items, seed) {
 }
 
 function callgrind(...args) {
-  execFileSync('callgrind_control', [...args, options.pid], { stdio: 'ignore' });
-}
-
-/** Instructions inside EVALSHA (inclusive) in the newest callgrind dump in options.dir. */
-function lastDumpInstructions() {
-  const newest = readdirSync(options.dir)
-    .filter((name) => name.startsWith('callgrind.out'))
-    .map((name) => ({ name, at: statSync(join(options.dir, name)).mtimeMs }))
-    .sort((a, b) => b.at - a.at)[0];
-  const annotated = execFileSync('callgrind_annotate', ['--inclusive=yes', join(options.dir, newest.name)]).toString();
-  const match = /^\s*([\d,]+) \([^)]*\)\s+\S*evalShaCommand\b/m.exec(annotated);
-  return Number(match[1].replaceAll(',', ''));
-}
-
-async function evalshaStats(redis) {
-  const info = await redis.info('commandstats');
-  const match = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(info);
-  return match ? { calls: Number(match[1]), usec: Number(match[2]) } : { calls: 0, usec: 0 };
+  callgrindControl(options.pid, ...args);
 }
 
 /** Runs `calls` (functions answering a promise of a digest line) one after another, counted. */
@@ -134,7 +116,7 @@ async function counted(redis, b, script, calls) {
     usPerCall: Number(((after.usec - before.usec) / (after.calls - before.calls)).toFixed(2)),
     digest: digest.digest('hex').slice(0, 12),
   };
-  if (options.pid) row.instructionsPerCall = Math.round(lastDumpInstructions() / calls.length);
+  if (options.pid) row.instructionsPerCall = Math.round(lastDumpInstructions(options.dir) / calls.length);
   return row;
 }
 

@@ -220,22 +220,12 @@ describe('payment attempts written in batches (in-process api, real PostgreSQL a
 
   it('answers busy, at once and touching nothing, the begin of an attempt whose row another session holds; the rest of its group is answered at once', async () => {
     const attempts = api.app.get(PaymentAttemptsRepository);
-    const attemptOf = (purchaseId: string) => ({
-      purchaseId,
-      reservationId: randomUUID(),
-      userId: buyer.id,
-      performanceId: performance.id,
-      amount: 1050,
-      currency: 'KRW',
-      idempotencyKey: purchaseId,
-      paymentToken: null,
-    });
-    const held = attemptOf(randomUUID());
+    const held = newAttempt(null);
     await attempts.begin(held);
     await attempts.markCharged(held.purchaseId, `ch_${held.purchaseId}`);
     const row = `SELECT status, touched_at::text FROM payment_attempts WHERE purchase_id = $1`;
     const [before] = (await db.query(row, [held.purchaseId])).rows;
-    const others = [attemptOf(randomUUID()), attemptOf(randomUUID()), attemptOf(randomUUID())];
+    const others = [newAttempt(null), newAttempt(null), newAttempt(null)];
     const lock = await holdRow(held.purchaseId);
     let begun;
     const sent = batching();
