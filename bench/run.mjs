@@ -24,6 +24,9 @@ const CLUSTER_HEADING = '## Hold and purchase on a Redis Cluster';
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const CPU_SLICE = Number(process.env.BENCH_CPU_SLICE ?? 0);
+// The steady phase's offered rate (requests/s over all connections; see benchSteady).
+const STEADY_RATE = Number(process.env.BENCH_STEADY_RATE ?? 1000);
+const STEADY_HEADING = '## Latency at a steady offered rate';
 // The api on PORT, the naive server on +100, plain Fastify on +200, metrics on +300/+301/+302,
 // the api on the Redis Cluster on +400: a base whose ports are all free (other services listen in
 // this range too, e.g. NATS on 4222).
@@ -31,7 +34,7 @@ const PORT = await freeBase(3900, 90, [0, 100, 200, 300, 301, 302, 400]);
 const BASE = `http://127.0.0.1:${PORT}`;
 const PLAIN_PORT = PORT + 200;
 const CLUSTER_PORT = PORT + 400;
-// BENCH_ONLY=liveness,detail,seats,available,late,sections,hold,naive,best,join,poll,purchase,cluster-hold,cluster-purchase
+// BENCH_ONLY=liveness,detail,seats,available,late,sections,hold,naive,best,join,poll,purchase,steady,cluster-hold,cluster-purchase
 // runs a subset: it writes no docs, except the Redis Cluster section when cluster-hold or
 // cluster-purchase ran (with hold and purchase, for the ratios).
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
@@ -377,9 +380,18 @@ try {
   }
 
   // Buyers sign up and log in through the API, in parallel, before anything below is measured.
-  const buyers = ['late', 'hold', 'naive', 'best', 'join', 'poll', 'purchase', 'cluster-hold', 'cluster-purchase'].some(
-    wanted,
-  )
+  const buyers = [
+    'late',
+    'hold',
+    'naive',
+    'best',
+    'join',
+    'poll',
+    'purchase',
+    'steady',
+    'cluster-hold',
+    'cluster-purchase',
+  ].some(wanted)
     ? await signUpBuyers(BUYERS)
     : [];
   if (wanted('late')) rows.push(await benchLateSale(buyers, trivial));
@@ -410,12 +422,13 @@ try {
     rows.push(purchases.row);
     extraNotes.push(purchases.flushNote);
   }
+  const steadySection = wanted('steady') ? await benchSteady(buyers) : null;
   if (wanted('cluster-hold') || wanted('cluster-purchase')) {
     clusterSection = await benchOnCluster(buyers, trivial, { holds, purchases: purchases?.result ?? null });
     rows.push(...clusterSection.rows);
   }
 
-  printAndWrite(rows, { createMs, totalSeats: performance.totalSeats }, clusterSection?.section ?? null);
+  printAndWrite(rows, { createMs, totalSeats: performance.totalSeats, steadySection }, clusterSection?.section ?? null);
 } finally {
   await stopApps([plain, api]);
   await dropRun({
@@ -435,26 +448,66 @@ try {
 async function benchHolds(title, buyers, label = '') {
   const plan = await holdPlan(title, Number(process.env.BENCH_HOLDS ?? 50_000), buyers);
   await freshTokens(buyers);
-  let nextHold = 0;
   const result = await measure(`hold one free seat (POST /reservations)${label}`, {
     // Each seat is asked for once: past the last one every hold would be a 409.
     amount: plan.length,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => {
-          const { performanceId, seatId, buyer } = plan[nextHold++ % plan.length];
-          return {
-            ...req,
-            path: '/api/v1/reservations',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${buyer.token}` },
-            body: JSON.stringify({ performanceId, seatIds: [seatId] }),
-          };
-        },
-      },
-    ],
+    requests: [seatHoldRequests(plan)],
   });
   return { result, count: plan.length };
+}
+
+/** The autocannon request that sends the holds of `plan` (see holdPlan) in turn, one seat each. */
+function seatHoldRequests(plan) {
+  let next = 0;
+  return {
+    method: 'POST',
+    setupRequest: (req) => {
+      const { performanceId, seatId, buyer } = plan[next++ % plan.length];
+      return {
+        ...req,
+        path: '/api/v1/reservations',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${buyer.token}` },
+        body: JSON.stringify({ performanceId, seatIds: [seatId] }),
+      };
+    },
+  };
+}
+
+/**
+ * Holds every seat of `plan` through the API, 200 at a time (outside any measured window):
+ * `{ buyer, holdId }` each, for purchaseRequests.
+ */
+async function holdEach(plan, buyers) {
+  const holds = [];
+  process.stdout.write(`\nholding ${plan.length} seats to buy `);
+  for (let i = 0; i < plan.length; i += 200) {
+    await freshTokens(buyers);
+    const slice = plan.slice(i, i + 200).map(async ({ performanceId, seatId, buyer }) => {
+      const hold = await request('POST', '/api/v1/reservations', { performanceId, seatIds: [seatId] }, buyer.token);
+      return { buyer, holdId: hold.id };
+    });
+    holds.push(...(await Promise.all(slice)));
+    process.stdout.write('.');
+  }
+  await freshTokens(buyers);
+  return holds;
+}
+
+/** The autocannon request that buys `holds` (see holdEach) in turn, each once. */
+function purchaseRequests(holds) {
+  let next = 0;
+  return {
+    method: 'POST',
+    setupRequest: (req) => {
+      const hold = holds[next++ % holds.length];
+      return {
+        ...req,
+        path: '/api/v1/purchases',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${hold.buyer.token}` },
+        body: JSON.stringify({ reservationId: hold.holdId }),
+      };
+    },
+  };
 }
 
 /**
@@ -816,35 +869,10 @@ async function benchPurchases(buyers, trivial, appEnv = env, label = '') {
   const performanceIds = [...new Set(plan.map((entry) => entry.performanceId))];
   const db = new pg.Client({ connectionString: appEnv.DATABASE_URL });
   await db.connect();
-  const holds = [];
-  process.stdout.write(`\nholding ${plan.length} seats for the purchase benchmark `);
-  for (let i = 0; i < plan.length; i += 200) {
-    await freshTokens(buyers);
-    const slice = plan.slice(i, i + 200).map(async ({ performanceId, seatId, buyer }) => {
-      const hold = await request('POST', '/api/v1/reservations', { performanceId, seatIds: [seatId] }, buyer.token);
-      return { buyer, holdId: hold.id };
-    });
-    holds.push(...(await Promise.all(slice)));
-    process.stdout.write('.');
-  }
-  await freshTokens(buyers);
-  let next = 0;
+  const holds = await holdEach(plan, buyers);
   const bought = await measure(`buy ${holds.length} holds (POST /purchases)`, {
     amount: holds.length,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => {
-          const hold = holds[next++ % holds.length];
-          return {
-            ...req,
-            path: '/api/v1/purchases',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${hold.buyer.token}` },
-            body: JSON.stringify({ reservationId: hold.holdId }),
-          };
-        },
-      },
-    ],
+    requests: [purchaseRequests(holds)],
   });
   const row = summary(`buy a live hold (charge + one Lua script + stream append)${label}`, bought, trivial, 201);
 
@@ -875,6 +903,58 @@ async function benchPurchases(buyers, trivial, appEnv = env, label = '') {
     `(one statement per batch of up to PURCHASE_FLUSH_BATCH_SIZE stream entries, several batches in flight).`;
   console.log(flushNote);
   return { row, flushNote, result: bought };
+}
+
+/**
+ * Latency at a steady offered rate: the plain route, liveness, a seat-id hold and a purchase, each
+ * sent at STEADY_RATE requests/s (autocannon's `overallRate` over the same CONNECTIONS, for
+ * DURATION s, latencies corrected for coordinated omission), below every route's capacity. The
+ * saturated runs above keep CONNECTIONS requests always waiting, so their mean latency is
+ * CONNECTIONS / throughput (Little's law) whatever the api does; this phase shows what a buyer
+ * waits while the api keeps up. Answers the docs section (markdown).
+ */
+async function benchSteady(buyers) {
+  const amount = STEADY_RATE * DURATION;
+  const steady = { overallRate: STEADY_RATE, amount };
+  const holdPlanned = await holdPlan('Bench steady holds', amount, buyers);
+  const holds = await holdEach(await holdPlan('Bench steady purchases', amount, buyers), buyers);
+  const runs = [
+    {
+      name: 'plain Fastify `GET /hello` (own process)',
+      pid: plain.pid,
+      options: { url: `http://127.0.0.1:${PLAIN_PORT}`, requests: [{ method: 'GET', path: '/hello' }] },
+      expected: 200,
+    },
+    { name: '`GET /health/live`', options: { requests: [{ method: 'GET', path: '/health/live' }] }, expected: 200 },
+    { name: 'hold a free seat (seat ids)', options: { requests: [seatHoldRequests(holdPlanned)] }, expected: 201 },
+    { name: 'buy a live hold', options: { requests: [purchaseRequests(holds)] }, expected: 201 },
+  ];
+  const lines = [];
+  for (const run of runs) {
+    await freshTokens(buyers);
+    const result = await measure(`${run.name} at ${STEADY_RATE} requests/s`, { ...run.options, ...steady }, run.pid);
+    const row = summary(run.name, result, null, run.expected);
+    const { p50, p90, p99, max } = result.latency;
+    lines.push(
+      `| ${run.name} | ${row.rps.toFixed(0)} | ${p50} | ${p90} | ${p99} | ${max} | ${row.cpu.toFixed(0)} | ${row.non2xx} |`,
+    );
+  }
+  const section = `${STEADY_HEADING}
+
+Each route sent at a steady ${STEADY_RATE} requests/s (autocannon's \`overallRate\` over ${CONNECTIONS}
+connections, ${amount} requests, latencies corrected for coordinated omission), below every
+route's capacity in the table above: what a buyer waits while the api keeps up. The table above
+loads each route to saturation with ${CONNECTIONS} requests always waiting, so its mean latency is
+${CONNECTIONS} / throughput (Little's law) whatever the api does: at ${CONNECTIONS} connections a
+p99 under 10 ms would need more than ${Math.ceil(CONNECTIONS / 0.01).toLocaleString('en-US')} answers a second even with no
+spread at all. \`BENCH_STEADY_RATE\` changes the rate.
+
+| route | answered req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU µs/request | unexpected answers |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${lines.join('\n')}
+`;
+  console.log(`\n${section}`);
+  return section;
 }
 
 /** A horizontal bar chart of the ratios to the plain Fastify route, as SVG. */
@@ -958,6 +1038,8 @@ Creating the ${extra.totalSeats}-seat performance (seats generated in PostgreSQL
 took ${extra.createMs} ms in this run.
 
 ${extraNotes.join('\n\n')}
+
+${extra.steadySection ?? ''}
 
 Rerun with \`npm run build && npm run bench\` (\`BENCH_SECONDS\`, \`BENCH_CONNECTIONS\` change the load).
 `;
