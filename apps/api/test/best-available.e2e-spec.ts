@@ -338,6 +338,42 @@ describe('best-available reservations over HTTP', () => {
     expect(adjacent.json()).toMatchObject({ arrangement: 'ADJACENT_ROWS' });
   });
 
+  it('noOrphanSeats: a wheelchair user alone books the space between companion seats at a row end, both forms', async () => {
+    // The seating trial's M1 (docs/trials/seating-2026-12-06.md): the companion seat left alone
+    // at the row's start counted as a single, and the space could not be sold to them at all.
+    const performance = await newPerformance({
+      noOrphanSeats: true,
+      sections: [
+        {
+          name: 'Stalls',
+          grade: 'R',
+          price: 1000,
+          rows: 2,
+          seatsPerRow: 6,
+          accessible: [
+            { row: 2, number: 2 },
+            { row: 1, number: 2 },
+          ],
+          companions: [
+            { row: 2, number: 1 },
+            { row: 2, number: 3 },
+            { row: 1, number: 1 },
+            { row: 1, number: 3 },
+          ],
+        },
+      ],
+    });
+    const best = await reserve(await buyer(), { performanceId: performance.id, quantity: 1, accessible: true });
+    expect(best.statusCode, best.body).toBe(201);
+    expect(best.json()).toMatchObject({ arrangement: 'TOGETHER_WITH_GAP', seats: [{ number: 2 }] });
+    const page = await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}/seats?limit=100` });
+    const seats: { id: number; row: number; number: number }[] = page.json().items;
+    const other = seats.filter((seat) => seat.number === 2 && !best.json().seatIds.includes(seat.id));
+    expect(other).toHaveLength(1);
+    const byId = await reserve(await buyer(), { performanceId: performance.id, seatIds: [other[0].id] });
+    expect(byId.statusCode, byId.body).toBe(201);
+  });
+
   it('builds the seating data again when Redis lost it', async () => {
     const performance = await newPerformance();
     const keys = performanceKeys(performance.id);

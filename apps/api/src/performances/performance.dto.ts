@@ -245,7 +245,7 @@ export class PerformanceLifecycleDto {
 
   @ApiPropertyOptional({
     description:
-      'When true, a hold of chosen `seatIds` that would leave a single empty seat between taken seats or a row end is refused (409 `SingleSeatLeft`). Best-available holds are not refused by this rule: their ladder prefers seats side by side leaving no single (`TOGETHER`), but `TOGETHER_WITH_GAP` leaves one single by definition, and `ADJACENT_ROWS` (leaving as few singles as each row allows) and `SPLIT` (`together: false`) may leave singles. Default at creation: false.',
+      'When true, no hold may leave a single empty seat between taken seats or a row end. A hold of chosen `seatIds` that would is refused (409 `SingleSeatLeft`, naming the seat). Best available keeps the rule too: it answers `TOGETHER_WITH_GAP` only where the seats left alone are wheelchair spaces or companion seats, and a placement of `ADJACENT_ROWS` or `SPLIT` that would leave a single is refused (409 `NoSeatsFit`, `details.singleLeft: true`; other splits of the party are not tried). A wheelchair space or companion seat left alone does not count (they are sold apart, to accessible requests). Default at creation: false.',
   })
   @ValidateIf((dto: PerformanceLifecycleDto) => dto.noOrphanSeats !== undefined)
   @IsBoolean()
@@ -445,7 +445,10 @@ export class PerformanceResponseDto {
   totalSeats: number;
   /** ISO 4217 code of the event, which the seat prices are in. @example "KRW" */
   currency: string;
-  /** Seat-id holds may not leave a single empty seat between taken seats or a row end. */
+  /**
+   * No hold may leave a single empty unmarked seat between taken seats or a row end: seat-id holds
+   * answer 409 `SingleSeatLeft`, best available never answers such a placement (409 `NoSeatsFit`).
+   */
   noOrphanSeats: boolean;
   /** Seats one buyer may have bought and hold together; null = no such limit. @example 4 */
   @ApiProperty({ type: 'integer' })

@@ -12,6 +12,9 @@ export interface SectionInput {
   seatsPerRow: number;
   /** What tickets and the seat map call each row, row 1 first (default: "A", "B", …). */
   rowLabels?: string[];
+  /** Wheelchair spaces and companion seats, `{row, number}` of the section. */
+  accessible?: { row: number; number: number }[];
+  companions?: { row: number; number: number }[];
 }
 
 /** Performance fields of a show on sale since 2020-01-01T00:00:00Z, starting 2030-01-01T19:00:00Z. */

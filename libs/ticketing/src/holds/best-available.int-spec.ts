@@ -676,6 +676,32 @@ describe('best-available holds: the ladder on small halls', () => {
     await agrees();
   });
 
+  it('noOrphanSeats: a wheelchair user alone gets the space between its companion seats at a row end', async () => {
+    // Found by the seating trial (docs/trials/seating-2026-12-06.md, M1): the companion seat left
+    // alone at the row's end counted as a single, so a lone wheelchair user got no space at all.
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['CAC...'] }], { noOrphanSeats: true });
+    const hold = await ask(1, { accessible: true });
+    expect(hold.arrangement).toBe('TOGETHER_WITH_GAP');
+    expect(labels(hold)).toEqual(['A 1-2']);
+    await agrees();
+  });
+
+  it('noOrphanSeats: a marked seat left alone does not count, an unmarked one still does (seat ids)', async () => {
+    const { performanceId, drawn } = await hall([{ name: 'A', rows: ['CAC....'] }], { noOrphanSeats: true });
+    const seat = (number: number) => drawn.seat('A', 1, number);
+    // The wheelchair space alone leaves companion seat 1 alone: sold apart, to accessible requests.
+    expect((await fixture.holds.hold(randomUUID(), performanceId, [seat(2)])).status).toBe('HELD');
+    // Seat 6 leaves seat 7 alone at the row's end: still refused.
+    await expect(fixture.holds.hold(randomUUID(), performanceId, [seat(6)])).rejects.toMatchObject({
+      code: 'SingleSeatLeft',
+      details: { singleSeatId: seat(7), besideSeatId: seat(6) },
+    });
+    // Seats 4-7 leave companion seat 3 alone beside the held space: taken.
+    expect((await fixture.holds.hold(randomUUID(), performanceId, [seat(4), seat(5), seat(6), seat(7)])).status).toBe(
+      'HELD',
+    );
+  });
+
   it('without noOrphanSeats, a seat-id hold may leave a single', async () => {
     const { performanceId, drawn } = await hall([{ name: 'A', rows: ['......'] }]);
     const hold = await fixture.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 1, 2)]);

@@ -15,8 +15,9 @@
                        else each share its row's best window at the fewest rows that allow any;
                        alignment is sought within a work budget (ALIGN_BUDGET)
     SPLIT              only when `together` is 0: the n best free seats
-  On a performance with noOrphanSeats, TOGETHER_WITH_GAP is skipped and a placement of a later
-  rung that leaves a single free seat (seatingSingleLeft, as for a seat-id hold) answers NO_FIT.
+  On a performance with noOrphanSeats, TOGETHER_WITH_GAP is skipped unless the singles its best
+  window leaves are all marked seats, and a placement of a later rung that leaves a single free
+  unmarked seat (seatingSingleLeft, as for a seat-id hold) answers NO_FIT.
   Best = highest sum of seat quality (0…1000 per seat), then the lowest layout position. Seats
   marked accessible or companion are offered only to `accessible` requests, which get only those
   seats, at least one of them accessible.
@@ -594,6 +595,20 @@ local function firstBestRow(index, n)
   return r
 end
 
+-- Whether a one-row placement {score, position, {row index, first seat index, size}} leaves a
+-- single free seat the noOrphanSeats rule counts (seatingSingleLeft: an unmarked one).
+local function windowLeavesSingle(placement)
+  local r, start, size = placement[3][1], placement[3][2], placement[3][3]
+  local position = rowRecord(r).first + start - 1
+  local info = redis.call('GETRANGE', seating.info, 8 * position, 8 * (position + size) - 1)
+  local ids = {}
+  for s = 0, size - 1 do
+    local b1, b2, b3, b4 = string.byte(info, 8 * s + 1, 8 * s + 4)
+    ids[#ids + 1] = tostring(((b1 * 256 + b2) * 256 + b3) * 256 + b4)
+  end
+  return seatingSingleLeft(seating, ids) ~= nil
+end
+
 local function searchTogether(n)
   local bestTogether, bestWithGap, bestWithGaps
   local function visit(r)
@@ -727,7 +742,9 @@ local function searchTogether(n)
   if bestTogether then return bestTogether, 'TOGETHER' end
   local withGap = bestWithGap or bestWithGaps
   if withGap then
-    if not noOrphanSeats then return withGap, 'TOGETHER_WITH_GAP' end
+    -- A window whose singles are all marked seats keeps the rule (a wheelchair space between
+    -- its companion seats, for a wheelchair user alone).
+    if not noOrphanSeats or not windowLeavesSingle(withGap) then return withGap, 'TOGETHER_WITH_GAP' end
     singleRefused = true
   end
   return nil

@@ -516,7 +516,10 @@ end
   seatingSingleLeft(seating, seatIds): when taking `seatIds` (their bits may be 0 or 1) would
   leave a single free seat between taken seats or a row end, the id of the seat of `seatIds`
   beside it and the single seat's own id (read from seating.info only then); else nil. Seats
-  without a layout entry are not checked. Used by the noOrphanSeats rule.
+  without a layout entry are not checked. Used by the noOrphanSeats rule. A wheelchair space or
+  companion seat left alone does not count: such seats are sold apart, to accessible requests (a
+  wheelchair user alone takes the space between two companion seats), so the rule is about
+  unmarked seats nobody could be offered.
 ]]
 local function seatingSingleLeft(seating, seatIds)
   local places = redis.call('HMGET', seating.layout, unpack(seatIds))
@@ -543,8 +546,9 @@ local function seatingSingleLeft(seating, seatIds)
           local beside, beyond = at + step, at + 2 * step
           if beside >= 1 and beside <= seats and bits[beside] and (beyond < 1 or beyond > seats or not bits[beyond]) then
             local position = first + beside - 1
-            local b1, b2, b3, b4 = string.byte(redis.call('GETRANGE', seating.info, 8 * position, 8 * position + 3), 1, 4)
-            return taken[2], ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+            local b1, b2, b3, b4, _, _, flags =
+              string.byte(redis.call('GETRANGE', seating.info, 8 * position, 8 * position + 6), 1, 7)
+            if flags == 0 then return taken[2], ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
           end
         end
       end
