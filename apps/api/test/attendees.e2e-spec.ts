@@ -6,10 +6,13 @@ import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AttendeeRecord, AttendeesRepository } from '@app/database';
 import { createSession, TestSession, waitForValue } from '@app/testing';
-import { AttendeeList } from '@app/ticketing';
+import { AttendeeList, formatLocalDateTime } from '@app/ticketing';
 import { createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
 import { createStaffSession } from './support/door';
+
+/** A time on Seoul's clock as the door list writes it: ISO 8601 with the venue's offset. */
+const SEOUL_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?\+09:00$/;
 
 /** The door list as an admin downloads it: raw bytes, and the lines parsed back (header first). */
 describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)', () => {
@@ -37,7 +40,12 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
   }
 
   it('lists every active ticket in seat order with its buyer, check-in (when, at which door) and price; leaves out canceled and unflushed ones', async () => {
-    const performance = await createPerformance(api.app, admin, 100, { price: 4_500, ...doorsOpenNow() });
+    // A venue in Seoul (+09:00): the list's times are on its clock.
+    const performance = await createPerformance(api.app, admin, 100, {
+      price: 4_500,
+      timeZone: 'Asia/Seoul',
+      ...doorsOpenNow(),
+    });
     const [ada, formula, unflushed] = await Promise.all([
       createSession(api.app, { name: '김하늘, "Sky" Kim' }),
       createSession(api.app, { name: '=HYPERLINK("http://evil.test")' }),
@@ -112,9 +120,15 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
     expect(rows.map((row) => row[column('checked_in_at')] !== '')).toEqual([false, false, true]);
     for (const row of rows) {
       expect(row[column('ticket_id')]).toMatch(/^\d+$/);
-      expect(new Date(row[column('purchased_at')]).toISOString()).toBe(row[column('purchased_at')]);
+      expect(row[column('purchased_at')]).toMatch(SEOUL_TIME);
+      expect(formatLocalDateTime(new Date(row[column('purchased_at')]), 'Asia/Seoul')).toBe(
+        row[column('purchased_at')],
+      );
     }
-    expect(new Date(rows[2][column('checked_in_at')]).toISOString()).toBe(checkIn.json().checkedInAt);
+    expect(rows[2][column('checked_in_at')]).toMatch(SEOUL_TIME);
+    expect(rows[2][column('checked_in_at')]).toBe(
+      formatLocalDateTime(new Date(checkIn.json().checkedInAt), 'Asia/Seoul'),
+    );
     // Which door let each one in: the scanning account, empty until the ticket is checked in.
     expect(rows.map((row) => [row[column('checked_in_by_email')], row[column('checked_in_by_name')]])).toEqual([
       ['', ''],
@@ -131,9 +145,8 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
     await flushPurchases(api.app);
 
     const pages: number[][] = [];
-    for await (const page of await api.app
-      .get(AttendeeList)
-      .open(performance.id, { id: admin.id, email: admin.email }, 4)) {
+    const list = await api.app.get(AttendeeList).open(performance.id, { id: admin.id, email: admin.email }, 4);
+    for await (const page of list.pages) {
       pages.push(page.map((line) => line.position));
     }
     expect(pages.map((page) => page.length)).toEqual([4, 4, 3]);

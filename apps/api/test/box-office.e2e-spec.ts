@@ -44,7 +44,11 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
   }
 
   beforeAll(async () => {
-    ({ api, db, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
+    ({ api, db, admin, call, close } = await startAdminApi({
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+      // The door's refusal of a sale not written yet, as with the wait off (check-in-walk-up.e2e-spec.ts: the wait).
+      CHECK_IN_WAIT_FOR_SALE_SECONDS: '0',
+    }));
     staff = await staffSession();
     gateway = spyOnPaymentGateway(api.app.get(PaymentGateway));
   });

@@ -50,7 +50,7 @@ describe('door count: GET /performances/:id/check-ins/summary (real PostgreSQL a
   const report = async (performanceId: number) => {
     const res = await call('GET', `/performances/${performanceId}/sales`, { session: admin });
     expect(res.statusCode, res.body).toBe(200);
-    return res.json().totals;
+    return res.json();
   };
   /** The door list pivoted by door: checked-in tickets per `checked_in_by_email`. */
   const doorList = async (performanceId: number) => {
@@ -130,14 +130,18 @@ describe('door count: GET /performances/:id/check-ins/summary (real PostgreSQL a
     ];
     for (const flushed of [false, true]) {
       if (flushed) await flushPurchases(api.app);
-      const totals = await report(performance.id);
+      const { totals, checkIn } = await report(performance.id);
       expect(totals).toMatchObject({ sold: 9, kept: 1, checkedIn: 5 });
+      // The report's own per-door figures: the door count's, summing to its checkedIn.
+      expect(checkIn.byDoor).toMatchObject(expectedDoors);
+      expect(checkIn.byDoor).toHaveLength(2);
       for (const session of [gate2, admin]) {
         const count = await summary(performance.id, session);
         expect(count).toMatchObject({ performanceId: performance.id, expected: 8, admitted: 5, remaining: 3 });
         expect(count.expected).toBe(totals.sold - totals.kept);
         expect(count.admitted).toBe(totals.checkedIn);
         expect(count.byDoor).toMatchObject(expectedDoors);
+        expect(count.byDoor).toEqual(checkIn.byDoor);
         expect(count.byDoor).toHaveLength(2);
         expect(count.byDoor.reduce((sum: number, door: DoorBody) => sum + door.admitted, 0)).toBe(count.admitted);
         expect(count.byDoor[1].lastCheckInAt).toMatch(UTC_TIME);

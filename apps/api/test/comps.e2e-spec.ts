@@ -164,8 +164,10 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
     ).toEqual(seats.map(() => ['0', guest.email, 'press: Daily Planet']));
 
     const mail = await mailOf(guest, 'purchase-completed', comp.id);
-    expect(mail.subject).toBe('Your tickets for Gala Night');
-    expect(mail.text).toContain('Free, nothing charged');
+    // A comp is a gift, not a sale: its own wording, no amount (door trial L7).
+    expect(mail.subject).toBe('Your complimentary tickets for Gala Night');
+    expect(mail.text).toContain('here are your complimentary tickets for Gala Night, with the compliments of ');
+    expect(mail.text).not.toMatch(/purchase|nothing charged/i);
     expect(mail.text).not.toContain('Daily Planet');
 
     const audit = await call('GET', `/admin/audit-log?purchaseId=${comp.id}`, { session: admin });

@@ -70,11 +70,18 @@ export async function createPerformance(
     cancelUntil?: Date | null;
     checkInOpensBeforeMinutes?: number;
     checkInClosesAfterMinutes?: number;
+    /** The event's venue time zone (IANA); absent = the default. */
+    timeZone?: string;
   } = {},
 ): Promise<{ id: number; seatIds: number[] }> {
   const call = caller(app);
   const event = await call('POST', '/events', {
-    body: { title: 'Concert', venue: 'Hall', ...(options.currency ? { currency: options.currency } : {}) },
+    body: {
+      title: 'Concert',
+      venue: 'Hall',
+      ...(options.currency ? { currency: options.currency } : {}),
+      ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+    },
     session: admin,
   });
   expect(event.statusCode).toBe(201);

@@ -102,7 +102,12 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
       performanceId: performance.id,
       currency: 'KRW',
       salesState: 'ON_SALE',
-      checkIn: { state: 'NOT_OPEN', opensAt: '2030-03-01T16:00:00.000Z', closesAt: '2030-03-01T23:00:00.000Z' },
+      checkIn: {
+        state: 'NOT_OPEN',
+        opensAt: '2030-03-01T16:00:00.000Z',
+        closesAt: '2030-03-01T23:00:00.000Z',
+        byDoor: [],
+      },
       totals: figures({ seatsTotal: 10, available: 5, held: 1, sold: 4, revenue: 350, purchases: 2 }),
       sections: [
         { name: 'VIP', ...figures({ seatsTotal: 4, available: 1, sold: 3, revenue: 300, purchases: 2 }) },

@@ -463,6 +463,20 @@ export class Env {
   @Max(1440)
   CHECK_IN_UNDO_MINUTES = 10;
 
+  /**
+   * How long, in seconds, a scan of a ticket whose sale Redis has and PostgreSQL not yet (a walk-up
+   * scanned right after the window or the web shop sold it: `batch` writes a sale behind within
+   * PURCHASE_FLUSH_AGE_SECONDS and a pass) waits for that sale's write before it is answered: the
+   * door then admits (or refuses) it as any written ticket, and the gate is not told to scan again.
+   * Only a sale whose write is due within this bound is waited for; past it (the flusher behind or
+   * stopped) the scan hears 409 TicketNotWrittenYet. 0: never wait (the answer before 2026-12).
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(0)
+  @Max(60)
+  CHECK_IN_WAIT_FOR_SALE_SECONDS = 10;
+
   @Transform(({ value }) => toInt(value))
   @IsInt()
   @Min(0)

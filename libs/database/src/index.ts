@@ -154,7 +154,7 @@ export type { AttendeeRecord } from './repositories/attendees.repository';
 export { WaitingRoomEntity } from './entities/waiting-room.entity';
 export { WaitingRoomsRepository, WaitingRoomWrites } from './repositories/waiting-rooms.repository';
 export type { RoomPerformance, WaitingRoomFields } from './repositories/waiting-rooms.repository';
-export { SalesRepository } from './repositories/sales.repository';
+export { PERFORMANCE_PURCHASES_SQL, SalesRepository } from './repositories/sales.repository';
 export { AdminAuditRepository, recordAuditIn } from './repositories/admin-audit.repository';
 export { TicketPrintsRepository } from './repositories/ticket-prints.repository';
 export { TicketResendsRepository } from './repositories/ticket-resends.repository';
@@ -166,6 +166,7 @@ export type {
   DoorCountRow,
   DoorCountRows,
   PerformanceSalesRows,
+  SalesCheckIn,
   SalesPurchase,
   SalesSeat,
   WindowPartialRefund,

@@ -230,6 +230,14 @@ export function formatLocalDateTime(instant: Date, timeZone: string): string {
 }
 
 /**
+ * formatLocalDateTime without its cache, for many instants each shown once (a door list's purchase
+ * and check-in times): they would only crowd out the performance starts the cache keeps.
+ */
+export function formatLocalInstant(instant: Date, timeZone: string): string {
+  return localDateTime(instant, timeZone);
+}
+
+/**
  * `instant` as a person at the venue reads it: weekday, date, hour and minute on the wall clock of
  * `timeZone`, the UTC offset there at that instant, then the zone, as the e-mails write it:
  * (2027-03-01T10:30:00Z, 'Asia/Seoul') → "Mon 2027-03-01 19:30 UTC+09:00 (Asia/Seoul)"; in `UTC`

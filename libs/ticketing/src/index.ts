@@ -186,6 +186,7 @@ export { renderTicketQr } from './notifications/ticket-qr';
 export {
   canonicalTimeZone,
   formatLocalDateTime,
+  formatLocalInstant,
   formatWallClock,
   MAX_TIME_ZONE_LENGTH,
   offsetMinutesAt,

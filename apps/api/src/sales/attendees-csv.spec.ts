@@ -37,10 +37,10 @@ async function* pagesOf(...pages: AttendeeRecord[][]): AsyncGenerator<AttendeeRe
 }
 
 const parsed = async (pages: AsyncIterable<AttendeeRecord[]>): Promise<string[][]> =>
-  parse(await text(attendeesCsv(pages, (error) => expect.fail(error.message))), { bom: true });
+  parse(await text(attendeesCsv(pages, 'Europe/Berlin', (error) => expect.fail(error.message))), { bom: true });
 
 describe('attendeesCsv', () => {
-  it('writes the header, then one line per record of every page, nulls as empty cells', async () => {
+  it("writes the header, then one line per record of every page, nulls as empty cells, times on the venue's clock with its offset", async () => {
     const lines = await parsed(
       pagesOf(
         [record()],
@@ -76,7 +76,7 @@ describe('attendeesCsv', () => {
         '1',
         '4500',
         'EUR',
-        '2030-01-02T03:04:05.678Z',
+        '2030-01-02T04:04:05.678+01:00',
         '',
         'ada@example.test',
         'Ada',
@@ -95,7 +95,7 @@ describe('attendeesCsv', () => {
         '1',
         '0',
         'EUR',
-        '2030-01-02T03:04:05.678Z',
+        '2030-01-02T04:04:05.678+01:00',
         '',
         'ada@example.test',
         'Ada',
@@ -114,8 +114,8 @@ describe('attendeesCsv', () => {
         '1',
         '',
         'EUR',
-        '2030-01-02T03:04:05.678Z',
-        '2030-01-05T18:01:02.003Z',
+        '2030-01-02T04:04:05.678+01:00',
+        '2030-01-05T19:01:02.003+01:00',
         '',
         '',
         '',
@@ -158,7 +158,9 @@ describe('attendeesCsv', () => {
       throw new Error('database went away');
     }
     const reported: Error[] = [];
-    await expect(text(attendeesCsv(failing(), (error) => reported.push(error)))).rejects.toThrow('database went away');
+    await expect(text(attendeesCsv(failing(), 'UTC', (error) => reported.push(error)))).rejects.toThrow(
+      'database went away',
+    );
     expect(reported.map((error) => error.message)).toEqual(['database went away']);
   });
 
@@ -177,7 +179,7 @@ describe('attendeesCsv', () => {
       }
     }
     const reported: Error[] = [];
-    const csv = attendeesCsv(endless(), (error) => reported.push(error));
+    const csv = attendeesCsv(endless(), 'UTC', (error) => reported.push(error));
     csv.once('data', () => csv.destroy());
     await stopped; // the pipeline ended the page reader (never resolves if the reads went on)
     expect(pagesRead).toBeLessThan(5);

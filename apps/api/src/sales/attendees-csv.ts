@@ -2,6 +2,7 @@ import { pipeline, Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { stringify } from 'csv-stringify';
 import type { AttendeeRecord } from '@app/database';
+import { formatLocalInstant } from '@app/ticketing';
 
 /** The door list's columns, in order: the CSV's header line. */
 export const ATTENDEE_CSV_COLUMNS = [
@@ -23,7 +24,7 @@ export const ATTENDEE_CSV_COLUMNS = [
   'checked_in_by_name',
 ] as const;
 
-function line(record: AttendeeRecord): (string | number | null)[] {
+function line(record: AttendeeRecord, timeZone: string): (string | number | null)[] {
   return [
     record.ticketId,
     record.purchaseId,
@@ -32,8 +33,8 @@ function line(record: AttendeeRecord): (string | number | null)[] {
     record.number,
     record.price,
     record.currency,
-    record.purchasedAt.toISOString(),
-    record.checkedInAt?.toISOString() ?? null,
+    formatLocalInstant(record.purchasedAt, timeZone),
+    record.checkedInAt ? formatLocalInstant(record.checkedInAt, timeZone) : null,
     record.buyerEmail,
     record.buyerName,
     record.holderEmail,
@@ -52,7 +53,9 @@ function clientLeft(error: NodeJS.ErrnoException): boolean {
 /**
  * The door list as a CSV byte stream (csv-stringify: RFC 4180 quoting, CRLF line ends, UTF-8 with
  * a byte-order mark so spreadsheets read non-Latin names): a header line, then one line per active
- * ticket from `pages`. Prices in minor units of `currency`; times in ISO 8601, UTC. A text cell a
+ * ticket from `pages`. Prices in minor units of `currency`; times in ISO 8601 on the venue's clock
+with its offset then (`timeZone`, IANA: 2026-12-06T11:18:41.588+01:00 in Europe/Berlin; see
+formatLocalDateTime), as a manager at the venue reads them. A text cell a
  * spreadsheet would run as a formula (=, +, -, @, their fullwidth forms, tab, carriage return
  * first) starts with an apostrophe (csv-stringify's `escape_formulas`; OWASP, "CSV Injection").
  * Reads the next page only when the client has taken the previous one (stream back-pressure), and
@@ -62,7 +65,11 @@ function clientLeft(error: NodeJS.ErrnoException): boolean {
  * hanging, never ended as if complete) and is passed to `onError`; a client that goes away stops
  * the reads and reports nothing.
  */
-export function attendeesCsv(pages: AsyncIterable<AttendeeRecord[]>, onError: (error: Error) => void): Readable {
+export function attendeesCsv(
+  pages: AsyncIterable<AttendeeRecord[]>,
+  timeZone: string,
+  onError: (error: Error) => void,
+): Readable {
   const csv = stringify({
     bom: true,
     header: true,
@@ -72,7 +79,7 @@ export function attendeesCsv(pages: AsyncIterable<AttendeeRecord[]>, onError: (e
   });
   async function* lines(): AsyncGenerator<(string | number | null)[]> {
     for await (const page of pages) {
-      for (const record of page) yield line(record);
+      for (const record of page) yield line(record, timeZone);
       await nextTurn();
     }
   }

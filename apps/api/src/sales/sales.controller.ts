@@ -92,7 +92,8 @@ export class SalesController {
 
   /**
    * The door list: one CSV line per active ticket (ticket, purchase, section, row, seat, price in
-   * minor units, currency, purchased and checked-in times, buyer's e-mail and name), in seat layout
+   * minor units, currency, purchased and checked-in times on the venue's clock with its offset,
+   * buyer's e-mail and name), in seat layout
    * order, streamed page by page. Purchases younger than PURCHASE_FLUSH_AGE_SECONDS are not on it
    * yet (it reads PostgreSQL). Admin only; each download is recorded in the audit log
    * (`attendees.export`). Errors before the first byte: NotFoundError (404),
@@ -103,14 +104,14 @@ export class SalesController {
   @ApiOkResponse({
     description:
       'CSV (UTF-8 with a byte-order mark, CRLF lines, a header line): ticket_id, purchase_id, section, row, seat, ' +
-      'price (minor units), currency, purchased_at, checked_in_at (empty until scanned), buyer_email, buyer_name, holder_email, holder_name (who holds it now: the buyer unless it was transferred). ' +
+      "price (minor units), currency, purchased_at, checked_in_at (empty until scanned; both ISO 8601 on the venue's clock with its offset, e.g. 2026-12-06T11:18:41.588+01:00), buyer_email, buyer_name, holder_email, holder_name (who holds it now: the buyer unless it was transferred). " +
       'Text cells a spreadsheet would read as a formula start with an apostrophe.',
     content: { 'text/csv': { schema: { type: 'string' } } },
   })
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance' })
   async attendees(@CurrentUser() operator: AuthenticatedUser, @IdParam() id: number): Promise<StreamableFile> {
-    const pages = await this.attendeeList.open(id, { id: operator.id, email: operator.email });
-    const csv = attendeesCsv(pages, (error) =>
+    const { timeZone, pages } = await this.attendeeList.open(id, { id: operator.id, email: operator.email });
+    const csv = attendeesCsv(pages, timeZone, (error) =>
       this.logger.error(`door list of performance ${id} cut off: ${error.message}`, error.stack),
     );
     return new StreamableFile(csv, { type: ATTENDEES_CSV_TYPE, disposition: attendeesDisposition(id) });

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type { DoorCountRow } from '@app/database';
 import { SALES_STATES } from '@app/ticketing';
 import type {
   CheckInWindowState,
@@ -170,6 +171,12 @@ export class SalesCheckInDto {
   /** When check-in closes (RFC 3339, UTC): from then on its unused tickets are no-shows. */
   @ApiProperty({ format: 'date-time' })
   closesAt: string;
+  @ApiProperty({
+    type: () => [DoorCountDoorDto],
+    description:
+      "totals.checkedIn per scanning account (a gate), by email: each door's admitted add up to totals.checkedIn; the same figures as GET /performances/:id/check-ins/summary's byDoor",
+  })
+  byDoor: DoorCountDoorDto[];
 }
 
 export class PerformanceSalesDto {
@@ -252,6 +259,7 @@ export function mapPerformanceSales(report: PerformanceSalesReport): Performance
       state: report.checkIn.state,
       opensAt: report.checkIn.opensAt.toISOString(),
       closesAt: report.checkIn.closesAt.toISOString(),
+      byDoor: report.checkIn.byDoor.map(mapDoor),
     },
     totals: mapFigures(report.totals, closed),
     sections: report.sections.map((section) => ({ name: section.name, ...mapFigures(section, closed) })),
@@ -326,13 +334,18 @@ export function mapDoorCount(count: DoorCount): DoorCountDto {
     expected: count.expected,
     admitted: count.admitted,
     remaining: count.remaining,
-    byDoor: count.byDoor.map((door) => ({
-      accountId: door.accountId,
-      email: door.email,
-      name: door.name,
-      admitted: door.admitted,
-      lastCheckInAt: door.lastCheckInAt.toISOString(),
-    })),
+    byDoor: count.byDoor.map(mapDoor),
     asOf: count.asOf.toISOString(),
+  };
+}
+
+/** One door's figures as the door count and the sales report answer them. */
+function mapDoor(door: DoorCountRow): DoorCountDoorDto {
+  return {
+    accountId: door.accountId,
+    email: door.email,
+    name: door.name,
+    admitted: door.admitted,
+    lastCheckInAt: door.lastCheckInAt.toISOString(),
   };
 }

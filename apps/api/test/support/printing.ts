@@ -12,10 +12,14 @@ export interface PrintingApi extends AdminApi {
 /**
  * {@link startAdminApi} with PURCHASE_FLUSH_AGE_SECONDS=0 (a flush pass writes every purchase so
  * far) and a show to print tickets of: event `title` in `currency`, one performance with its doors
- * open now (createDoorsOpenShow), its section Floor at `price` (minor units) a seat.
+ * open now (createDoorsOpenShow), its section Floor at `price` (minor units) a seat; `overrides`:
+ * more of the api's environment.
  */
-export async function startPrintingApi(show: { title: string; currency: string; price: number }): Promise<PrintingApi> {
-  const started = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
+export async function startPrintingApi(
+  show: { title: string; currency: string; price: number },
+  overrides: Record<string, string> = {},
+): Promise<PrintingApi> {
+  const started = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', ...overrides });
   try {
     const { id, seats, startsAt } = await createDoorsOpenShow(started.call, started.admin, {
       title: show.title,

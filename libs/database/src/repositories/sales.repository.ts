@@ -46,6 +46,19 @@ export interface SalesPurchase {
    * `checked_in_at`; an undone check-in cleared it).
    */
   checkedInSeatIds: number[];
+  /** The check-ins of `checkedInSeatIds`, in the same order: who scanned each and when. */
+  checkIns: SalesCheckIn[];
+}
+
+/** A ticket's check-in as the sales report counts it per door (SalesPurchase.checkIns). */
+export interface SalesCheckIn {
+  seatId: number;
+  /** The scanning account (`tickets.checked_in_by`); null when recorded without one. */
+  accountId: string | null;
+  /** That account's e-mail and name now; null when there is none (deleted since, or never recorded). */
+  email: string | null;
+  name: string | null;
+  checkedInAt: Date;
 }
 
 /** A partial refund of a box office sale, given back at the window (see SalesPurchase.windowPartialRefunds). */
@@ -98,6 +111,41 @@ export interface DoorCountRows {
   doors: DoorCountRow[];
 }
 
+/**
+ * The persisted purchases of a performance ($1) as SalesRepository.performanceSales reads them
+ * (see SalesPurchase), with their tickets' seats, prices and check-ins (who scanned, when). A
+ * partial refund's seats (tickets.refund_id) and money (purchase_refunds) are the purchase's no
+ * more. Tickets are probed per purchase (a lateral subquery; OFFSET 0 keeps the planner from
+ * flattening it into a join), through `tickets_purchase_seat_key`: a plain join was planned as a
+ * hash join over a sequential scan of every performance's tickets (docs/performance.md, "Sales
+ * report: tickets per purchase").
+ */
+export const PERFORMANCE_PURCHASES_SQL = `SELECT p.id, p.status, p.currency, p.comp_note IS NOT NULL AS comp,
+                p.payment_method AS "paymentMethod",
+                (SELECT w.status FROM window_refunds w WHERE w.purchase_id = p.id) AS "windowRefund",
+                (p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0))::text
+                  AS amount,
+                CASE WHEN p.payment_method IS NULL THEN '[]'::json ELSE coalesce(
+                  (SELECT json_agg(json_build_object(
+                            'amount', r.amount::text,
+                            'seats', (SELECT coalesce(json_agg(json_build_object('seatId', rt.seat_id, 'price', rt.price::text)
+                                                               ORDER BY rt.seat_id), '[]'::json)
+                                        FROM tickets rt WHERE rt.purchase_id = p.id AND rt.refund_id = r.id))
+                          ORDER BY r.refunded_at, r.id)
+                     FROM purchase_refunds r WHERE r.purchase_id = p.id), '[]'::json) END AS "windowPartialRefunds",
+                coalesce(array_agg(t.seat_id ORDER BY t.seat_id) FILTER (WHERE t.seat_id IS NOT NULL), '{}') AS "seatIds",
+                CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END AS "seatPrices",
+                coalesce(array_agg(t.seat_id ORDER BY t.seat_id)
+                           FILTER (WHERE t.status = 'ACTIVE' AND t.checked_in_at IS NOT NULL), '{}') AS "checkedInSeatIds",
+                coalesce(json_agg(json_build_object('seatId', t.seat_id, 'accountId', t.checked_in_by, 'email', u.email,
+                                                    'name', u.name, 'checkedInAt', t.checked_in_at) ORDER BY t.seat_id)
+                           FILTER (WHERE t.status = 'ACTIVE' AND t.checked_in_at IS NOT NULL), '[]'::json) AS "checkIns"
+           FROM purchases p
+           LEFT JOIN LATERAL (SELECT * FROM tickets t WHERE t.purchase_id = p.id AND t.refund_id IS NULL OFFSET 0) t ON true
+           LEFT JOIN users u ON u.id = t.checked_in_by AND t.checked_in_at IS NOT NULL
+          WHERE p.performance_id = $1
+          GROUP BY p.id`;
+
 /** Read-only queries of the sales reports (operators). */
 @Injectable()
 export class SalesRepository {
@@ -129,33 +177,11 @@ export class SalesRepository {
         `SELECT id, section, price FROM seats WHERE performance_id = $1 ORDER BY position`,
         [performanceId],
       );
-      const purchases: (Omit<SalesPurchase, 'amount' | 'windowPartialRefunds'> & {
+      const purchases: (Omit<SalesPurchase, 'amount' | 'windowPartialRefunds' | 'checkIns'> & {
         amount: string;
         windowPartialRefunds: { amount: string; seats: { seatId: number; price: string | null }[] }[];
-      })[] = await manager.query(
-        // A partial refund's seats (tickets.refund_id) and money (purchase_refunds) are the purchase's no more.
-        `SELECT p.id, p.status, p.currency, p.comp_note IS NOT NULL AS comp,
-                p.payment_method AS "paymentMethod",
-                (SELECT w.status FROM window_refunds w WHERE w.purchase_id = p.id) AS "windowRefund",
-                (p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0))::text
-                  AS amount,
-                CASE WHEN p.payment_method IS NULL THEN '[]'::json ELSE coalesce(
-                  (SELECT json_agg(json_build_object(
-                            'amount', r.amount::text,
-                            'seats', (SELECT coalesce(json_agg(json_build_object('seatId', rt.seat_id, 'price', rt.price::text)
-                                                               ORDER BY rt.seat_id), '[]'::json)
-                                        FROM tickets rt WHERE rt.purchase_id = p.id AND rt.refund_id = r.id))
-                          ORDER BY r.refunded_at, r.id)
-                     FROM purchase_refunds r WHERE r.purchase_id = p.id), '[]'::json) END AS "windowPartialRefunds",
-                coalesce(array_agg(t.seat_id ORDER BY t.seat_id) FILTER (WHERE t.seat_id IS NOT NULL), '{}') AS "seatIds",
-                CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END AS "seatPrices",
-                coalesce(array_agg(t.seat_id ORDER BY t.seat_id)
-                           FILTER (WHERE t.status = 'ACTIVE' AND t.checked_in_at IS NOT NULL), '{}') AS "checkedInSeatIds"
-           FROM purchases p LEFT JOIN tickets t ON t.purchase_id = p.id AND t.refund_id IS NULL
-          WHERE p.performance_id = $1
-          GROUP BY p.id`,
-        [performanceId],
-      );
+        checkIns: (Omit<SalesCheckIn, 'checkedInAt'> & { checkedInAt: string })[];
+      })[] = await manager.query(PERFORMANCE_PURCHASES_SQL, [performanceId]);
       return {
         currency: performance.currency.trim(),
         lifecycle: {
@@ -176,6 +202,7 @@ export class SalesRepository {
             amount: Number(refund.amount),
             seats: refund.seats.map(({ seatId, price }) => ({ seatId, price: price === null ? null : Number(price) })),
           })),
+          checkIns: row.checkIns.map((checkIn) => ({ ...checkIn, checkedInAt: new Date(checkIn.checkedInAt) })),
         })),
       };
     });

@@ -66,6 +66,22 @@ describe('purchase e-mail template', () => {
     expect(free.html).not.toContain('€0.00');
   });
 
+  it("words a comp as the box office's gift, not a purchase: no thanks for buying, no amount, the venue's compliments", () => {
+    const comp = renderPurchaseEmail({ ...receipt, comp: true, amount: 0, currency: 'EUR' });
+    expect(comp.subject).toBe('Your complimentary tickets for Rock & Roll Night');
+    expect(comp.text).toContain(
+      'here are your complimentary tickets for Rock & Roll Night, with the compliments of Olympic Hall.',
+    );
+    expect(comp.html).toContain(
+      'complimentary tickets for <strong>Rock &amp; Roll Night</strong>, with the compliments of Olympic Hall.',
+    );
+    for (const body of [comp.text, comp.html]) {
+      expect(body).not.toMatch(/purchase/i);
+      expect(body).not.toContain('Amount');
+      expect(body).toContain(receipt.purchaseId);
+    }
+  });
+
   it('formats an amount in minor units by its currency', () => {
     expect(formatAmount(2100, 'EUR')).toBe('€21.00');
     expect(formatAmount(198000, 'KRW')).toBe('₩198,000');

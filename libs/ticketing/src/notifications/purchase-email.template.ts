@@ -18,32 +18,47 @@ export interface EmailTicket {
  * per ticket its QR code (an inline image the HTML refers to by `qrCid`) with the code written
  * out, for a door whose scanner fails. Without tickets, the purchase id is what to show. A free
  * purchase (amount 0) reads "Free, nothing charged" for its amount: nothing went to the gateway.
+ * A comp (`receipt.comp`: the box office gave the tickets, to a guest or an account) is no
+ * purchase: it says so, "Your complimentary tickets for …, with the compliments of <venue>",
+ * without thanks for a purchase or an amount (its comp note, the box office's own record of who
+ * and why, is never in it).
  */
 export function renderPurchaseEmail(receipt: PurchaseReceipt, tickets: EmailTicket[] = []): RenderedEmail {
   const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
   const amount = receipt.amount === 0 ? 'Free, nothing charged' : formatAmount(receipt.amount, receipt.currency);
   const seats = receipt.seats.map(formatSeat);
+  const title = escapeHtml(receipt.eventTitle);
+  const venue = escapeHtml(receipt.venue);
   return factsEmail({
-    subject: `Your tickets for ${receipt.eventTitle}`,
+    subject: receipt.comp
+      ? `Your complimentary tickets for ${receipt.eventTitle}`
+      : `Your tickets for ${receipt.eventTitle}`,
     name: receipt.buyerName,
-    intro: {
-      text: [`thank you for your purchase. Your tickets for ${receipt.eventTitle} are confirmed.`],
-      html: `<p>thank you for your purchase. Your tickets for <strong>${escapeHtml(receipt.eventTitle)}</strong> are confirmed.</p>`,
-    },
+    intro: receipt.comp
+      ? {
+          text: [
+            `here are your complimentary tickets for ${receipt.eventTitle}, with the compliments of ${receipt.venue}.`,
+          ],
+          html: `<p>here are your complimentary tickets for <strong>${title}</strong>, with the compliments of ${venue}.</p>`,
+        }
+      : {
+          text: [`thank you for your purchase. Your tickets for ${receipt.eventTitle} are confirmed.`],
+          html: `<p>thank you for your purchase. Your tickets for <strong>${title}</strong> are confirmed.</p>`,
+        },
     facts: [
       { label: 'Event', value: receipt.eventTitle },
       { label: 'Venue', value: receipt.venue },
       { label: 'When', value: when },
       { label: 'Seats', value: seats },
-      { label: 'Amount', value: amount },
-      { label: 'Purchase', value: receipt.purchaseId, code: true },
+      ...(receipt.comp ? [] : [{ label: 'Amount', value: amount }]),
+      { label: receipt.comp ? 'Reference' : 'Purchase', value: receipt.purchaseId, code: true },
     ],
     after:
       tickets.length > 0
         ? ticketsPart(tickets, receipt.timeZone)
         : {
-            text: ['Show this e-mail or the purchase id at the entrance.'],
-            html: '<p>Show this e-mail or the purchase id at the entrance.</p>',
+            text: [`Show this e-mail or the ${receipt.comp ? 'reference' : 'purchase id'} at the entrance.`],
+            html: `<p>Show this e-mail or the ${receipt.comp ? 'reference' : 'purchase id'} at the entrance.</p>`,
           },
   });
 }

@@ -25,11 +25,14 @@ export class AttendeeList {
   ) {}
 
   /**
-   * What a HEAD of the download answers: whether the performance's list exists. Reads no line and
-   * records no download (nothing is handed out). Throws NotFoundError, DatabaseUnavailableError.
+   * What a HEAD of the download answers: whether the performance's list exists; its venue's time
+   * zone (IANA), which the list's times are written in. Reads no line and records no download
+   * (nothing is handed out). Throws NotFoundError, DatabaseUnavailableError.
    */
-  async probe(performanceId: number): Promise<void> {
-    if (!(await this.performances.findById(performanceId))) throw new NotFoundError('performance', { performanceId });
+  async probe(performanceId: number): Promise<{ timeZone: string }> {
+    const performance = await this.performances.findById(performanceId);
+    if (!performance) throw new NotFoundError('performance', { performanceId });
+    return { timeZone: performance.timeZone };
   }
 
   /**
@@ -38,14 +41,14 @@ export class AttendeeList {
    * before the caller starts its answer. The download is recorded in the audit log first
    * (`attendees.export`, who and which performance: the list carries buyers' personal data), so
    * no list goes out unrecorded. Later pages are read as the caller iterates; a failure then
-   * rejects that iteration.
+   * rejects that iteration. With the pages, the venue's time zone (as `probe`).
    */
   async open(
     performanceId: number,
     operator: Operator,
     pageSize = ATTENDEE_PAGE_SIZE,
-  ): Promise<AsyncIterable<AttendeeRecord[]>> {
-    await this.probe(performanceId);
+  ): Promise<{ timeZone: string; pages: AsyncIterable<AttendeeRecord[]> }> {
+    const { timeZone } = await this.probe(performanceId);
     await this.audit.record({
       actorId: operator.id,
       actorEmail: operator.email,
@@ -54,7 +57,7 @@ export class AttendeeList {
       details: { performanceId },
     });
     const first = await this.attendees.page(performanceId, 0, pageSize);
-    return this.pagesFrom(performanceId, first, pageSize);
+    return { timeZone, pages: this.pagesFrom(performanceId, first, pageSize) };
   }
 
   private async *pagesFrom(

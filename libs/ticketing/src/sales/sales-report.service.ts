@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { Clock } from '@app/core';
-import { SalesRepository } from '@app/database';
+import { DoorCountRow, SalesRepository } from '@app/database';
 import type { SalesState } from '../catalog/sales-state';
 import { NotFoundError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
@@ -21,9 +21,11 @@ export interface PerformanceSalesReport extends SalesReport {
   salesState: SalesState;
   /**
    * Its check-in window at the report's time (the api's clock, as the door decides): `state`
-   * NOT_OPEN, OPEN or CLOSED; its figures count no-shows only once CLOSED.
+   * NOT_OPEN, OPEN or CLOSED; its figures count no-shows only once CLOSED. `byDoor`: the totals'
+   * `checkedIn` per scanning account (a gate), as the door count's `byDoor` (GET
+   * /performances/:id/check-ins/summary): admitted and the latest check-in, by e-mail.
    */
-  checkIn: { state: CheckInWindowState; opensAt: Date; closesAt: Date };
+  checkIn: { state: CheckInWindowState; opensAt: Date; closesAt: Date; byDoor: DoorCountRow[] };
 }
 
 /** An event's report: its performances' figures summed (sections by name in any casing), and each performance's. */
@@ -59,11 +61,8 @@ export class SalesReportService {
     const settings = checkInSettingsOf(rows.checkInWindow, checkInWindowSettings(this.env));
     const window = checkInWindowOf(rows.lifecycle.startsAt, settings);
     const state = checkInStateAt(window, this.clock.now().getTime());
-    return {
-      performanceId,
-      ...performanceReport(rows, live, { checkInClosed: state === 'CLOSED' }),
-      checkIn: { state, ...window },
-    };
+    const { byDoor, ...report } = performanceReport(rows, live, { checkInClosed: state === 'CLOSED' });
+    return { performanceId, ...report, checkIn: { state, ...window, byDoor } };
   }
 
   /** Throws NotFoundError for an unknown event. An event without performances reports zeros in its currency. */

@@ -17,9 +17,10 @@ const lifecycle: PerformanceSalesRows['lifecycle'] = {
 };
 type TestPurchase = Omit<
   PerformanceSalesRows['purchases'][number],
-  'checkedInSeatIds' | 'windowRefund' | 'windowPartialRefunds'
+  'checkedInSeatIds' | 'checkIns' | 'windowRefund' | 'windowPartialRefunds'
 > & {
   checkedInSeatIds?: number[];
+  checkIns?: PerformanceSalesRows['purchases'][number]['checkIns'];
   windowRefund?: 'OWED' | 'PAID' | null;
   windowPartialRefunds?: PerformanceSalesRows['purchases'][number]['windowPartialRefunds'];
 };
@@ -30,6 +31,7 @@ const rows = (purchases: TestPurchase[]): PerformanceSalesRows => ({
   seats,
   purchases: purchases.map((purchase) => ({
     checkedInSeatIds: [],
+    checkIns: [],
     windowRefund: null,
     windowPartialRefunds: [],
     ...purchase,
@@ -287,6 +289,47 @@ describe('check-ins and no-shows', () => {
     ]);
   });
 
+  it('counts the checked-in tickets per door (scanning account), by e-mail, summing to checkedIn', () => {
+    const gate = (id: string, at: number) => ({
+      accountId: id,
+      email: `${id}@venue.test`,
+      name: id,
+      checkedInAt: new Date(at),
+    });
+    const report = performanceReport(
+      rows([
+        {
+          ...paid,
+          id: 'online',
+          amount: 140,
+          seatIds: [1, 3],
+          seatPrices: [100, 40],
+          checkedInSeatIds: [1, 3],
+          checkIns: [
+            { seatId: 1, ...gate('gate-2', 2_000) },
+            { seatId: 3, ...gate('gate-1', 1_000) },
+          ],
+        },
+        {
+          ...paid,
+          id: 'comp',
+          comp: true,
+          amount: 0,
+          seatIds: [2],
+          seatPrices: [0],
+          checkedInSeatIds: [2],
+          checkIns: [{ seatId: 2, ...gate('gate-2', 3_000) }],
+        },
+      ]),
+      live([]),
+    );
+    expect(report.totals.checkedIn).toBe(3);
+    expect(report.byDoor).toEqual([
+      { accountId: 'gate-1', email: 'gate-1@venue.test', name: 'gate-1', admitted: 1, lastCheckInAt: new Date(1_000) },
+      { accountId: 'gate-2', email: 'gate-2@venue.test', name: 'gate-2', admitted: 2, lastCheckInAt: new Date(3_000) },
+    ]);
+  });
+
   it('counts the sold tickets never checked in as no-shows once check-in has closed', () => {
     const report = performanceReport(purchases(), live([]), { checkInClosed: true });
     expect(report.totals).toMatchObject({ sold: 3, checkedIn: 2, noShows: 1 });
@@ -328,6 +371,7 @@ describe('section names in any casing (sectionNameKey)', () => {
             windowRefund: null,
             windowPartialRefunds: [],
             checkedInSeatIds: [],
+            checkIns: [],
           },
         ],
       },

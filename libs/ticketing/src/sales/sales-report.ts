@@ -1,4 +1,4 @@
-import type { PerformanceSalesRows, SalesSeat, WindowPartialRefund } from '@app/database';
+import type { DoorCountRow, PerformanceSalesRows, SalesCheckIn, SalesSeat, WindowPartialRefund } from '@app/database';
 import { sectionNameKey } from '../catalog/section-names';
 import { salesStateAt, SalesState } from '../catalog/sales-state';
 import { seatsFromLists } from '../purchases/purchase';
@@ -144,6 +144,8 @@ interface MergedPurchase {
   seatPrices?: number[];
   /** Of `seatIds`, those checked in at the door (PostgreSQL's tickets: a purchase not written yet has none). */
   checkedInSeatIds: number[];
+  /** Who checked in each of `checkedInSeatIds` and when (SalesPurchase.checkIns). */
+  checkIns: SalesCheckIn[];
 }
 
 export function emptyFigures(): SalesFigures {
@@ -223,6 +225,7 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
       seatIds: purchase.seatIds,
       ...(purchase.seatPrices ? { seatPrices: purchase.seatPrices } : {}),
       checkedInSeatIds: purchase.checkedInSeatIds,
+      checkIns: purchase.checkIns,
     });
   }
   const canceledLater: Extract<PendingSale, { type: 'cancel' }>[] = [];
@@ -255,6 +258,7 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
         ...seatsFromLists(entry.record.seats, entry.record.prices),
         // No tickets before the flush: none checked in.
         checkedInSeatIds: [],
+        checkIns: [],
       });
     }
   }
@@ -297,14 +301,15 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
  * by a refund (of its whole purchase, or of some seats: a partial refund takes the seat off its
  * purchase): it counts as sold and kept, as the live counts have it (the seat state of a
  * performance Redis does not know has none). A seat of a paid purchase (comps and box office
- * sales included) whose ticket is checked in counts as `checkedIn`; once `options.checkInClosed`,
- * one whose ticket is not counts as a no-show.
+ * sales included) whose ticket is checked in counts as `checkedIn`, and with the account that
+ * scanned it in `byDoor` (the door count's rule: the doors sum to the totals' `checkedIn`); once
+ * `options.checkInClosed`, one whose ticket is not counts as a no-show.
  */
 export function performanceReport(
   rows: PerformanceSalesRows,
   live: LiveSales,
   options: ReportOptions,
-): SalesReport & { salesState: SalesState } {
+): SalesReport & { salesState: SalesState; byDoor: DoorCountRow[] } {
   const seatById = new Map<number, SalesSeat>(rows.seats.map((seat) => [Number(seat.id), seat]));
   // By the name's folded form (sectionNameKey), named as its first seat has it: names are unique
   // in any casing, but seats stored before that rule may spell one section two ways.
@@ -318,6 +323,7 @@ export function performanceReport(
   }
 
   const purchases = [...mergePurchases(rows, live).values()];
+  const doors = new DoorTally();
   const paidSeats = new Set<number>();
   for (const purchase of purchases)
     if (!purchase.canceled) for (const seatId of purchase.seatIds) paidSeats.add(seatId);
@@ -333,8 +339,10 @@ export function performanceReport(
       if (purchase.canceled) return;
       section.sold += 1;
       if (purchase.comp) section.comps += 1;
-      if (purchase.checkedInSeatIds.includes(seatId)) section.checkedIn += 1;
-      else if (options.checkInClosed) section.noShows += 1;
+      if (purchase.checkedInSeatIds.includes(seatId)) {
+        section.checkedIn += 1;
+        doors.add(purchase.checkIns.find((checkIn) => checkIn.seatId === seatId));
+      } else if (options.checkInClosed) section.noShows += 1;
       paid.push({ seat, weight: recorded ? recorded[i] : seat.price });
     });
     // Split over the seats found (all of them, unless seats vanished), so the whole amount lands in sections.
@@ -432,7 +440,47 @@ export function performanceReport(
   totals.windowRefundsPaid =
     boxOffice.filter((purchase) => windowRefundOf(purchase) === 'PAID').length +
     boxOffice.reduce((count, purchase) => count + windowPartialRefundsOf(purchase).length, 0);
-  return { currency: rows.currency, salesState, totals, sections: [...sections.values()] };
+  return { currency: rows.currency, salesState, totals, sections: [...sections.values()], byDoor: doors.rows() };
+}
+
+/**
+ * Check-ins counted per scanning account, as the door count's query groups them
+ * (SalesRepository.doorCounts): admitted and the latest check-in per account, ordered by e-mail,
+ * an account without one (or none recorded) last.
+ */
+class DoorTally {
+  private readonly doors = new Map<string | null, DoorCountRow>();
+
+  /** Counts one check-in; `checkIn` undefined (a seat counted without its record) counts for no account. */
+  add(checkIn: SalesCheckIn | undefined): void {
+    const accountId = checkIn?.accountId ?? null;
+    const door = this.doors.get(accountId);
+    const at = checkIn?.checkedInAt ?? new Date(0);
+    if (!door) {
+      this.doors.set(accountId, {
+        accountId,
+        email: checkIn?.email ?? null,
+        name: checkIn?.name ?? null,
+        admitted: 1,
+        lastCheckInAt: at,
+      });
+      return;
+    }
+    door.admitted += 1;
+    if (at.getTime() > door.lastCheckInAt.getTime()) door.lastCheckInAt = at;
+  }
+
+  rows(): DoorCountRow[] {
+    return [...this.doors.values()].sort((a, b) => nullsLast(a.email, b.email) || nullsLast(a.accountId, b.accountId));
+  }
+}
+
+/** Ascending by code unit (PostgreSQL's C collation of the test and production databases), null last. */
+function nullsLast(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? -1 : 1;
 }
 
 /** A seat's share of a paid purchase, into its section's revenue and the revenue of its channel and method. */

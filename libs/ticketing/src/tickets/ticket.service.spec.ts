@@ -62,6 +62,8 @@ function service(
     /** The sale time (epoch ms) Redis has for a sale not written yet (CheckInStore.saleAwaitingWrite); default none. */
     soldAtInRedis?: number;
     performanceStatus?: string;
+    /** CHECK_IN_WAIT_FOR_SALE_SECONDS (default 0: no wait). */
+    waitForSaleSeconds?: number;
   } = {},
 ) {
   const purchase = { performanceId: 7, seatIds: [3], status: 'PAID', userId: 'buyer', ...options.purchase };
@@ -104,6 +106,7 @@ function service(
     PURCHASE_FLUSH_AGE_SECONDS: 5,
     CHECK_IN_OPENS_BEFORE_MINUTES: 180,
     CHECK_IN_CLOSES_AFTER_MINUTES: 240,
+    CHECK_IN_WAIT_FOR_SALE_SECONDS: options.waitForSaleSeconds ?? 0,
   } as Env;
   const performance = {
     id: 7,
@@ -270,6 +273,55 @@ describe('TicketService', () => {
       const overdue = service({ result: { outcome: 'NOT_FOUND' }, now, soldAtInRedis: now.getTime() - 60_000 });
       const late = await overdue.subject.checkIn('code', 'staff').catch((error: unknown) => error);
       expect((late as TicketNotWrittenYetError).retryAfterSeconds).toBe(1);
+    });
+
+    it('waits, within CHECK_IN_WAIT_FOR_SALE_SECONDS, for the write of a sale not written yet, then admits it as a written ticket', async () => {
+      const now = new Date(STARTS_AT.getTime() - HOUR_MS);
+      const { subject, tickets, marks } = service({
+        now,
+        soldAtInRedis: now.getTime() - 2_500,
+        waitForSaleSeconds: 10,
+      });
+      // Not written at the first try and the first look; the flush writes it meanwhile.
+      tickets.checkIn.mockResolvedValueOnce({ outcome: 'NOT_FOUND' });
+      tickets.doorState.mockResolvedValueOnce(null);
+      const admitted = await subject.checkIn('code', 'staff');
+      expect(admitted.checkedInAt).toEqual(checkedInAt);
+      expect(tickets.checkIn).toHaveBeenCalledTimes(2);
+      // The first try's mark taken back; the second's stands with the check-in.
+      expect(marks.unmark).toHaveBeenCalledTimes(1);
+    });
+
+    it('stops waiting for a sale refunded or canceled meanwhile: the refusal a written ticket gets', async () => {
+      const now = new Date(STARTS_AT.getTime() - HOUR_MS);
+      const { subject, tickets, marks } = service({ now, ticketStatus: null, waitForSaleSeconds: 10 });
+      tickets.checkIn.mockResolvedValueOnce({ outcome: 'NOT_FOUND' });
+      marks.saleAwaitingWrite.mockResolvedValueOnce(now.getTime() - 1_000).mockResolvedValue(null);
+      marks.mark.mockResolvedValueOnce({ outcome: 'MARKED', added: true }).mockResolvedValue({ outcome: 'CANCELED' });
+      await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(TicketCanceledError);
+    });
+
+    it('answers TicketNotWrittenYet once the wait passes its bound, and does not wait for a write due after it', async () => {
+      const now = new Date(STARTS_AT.getTime() - HOUR_MS);
+      const bounded = service({
+        result: { outcome: 'NOT_FOUND' },
+        now,
+        soldAtInRedis: now.getTime() - 60_000,
+        ticketStatus: null,
+        waitForSaleSeconds: 1,
+      });
+      await expect(bounded.subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(TicketNotWrittenYetError);
+      expect(bounded.tickets.doorState).toHaveBeenCalled();
+      // Due in 4 s, the bound 2 s: refused at once, no look for the row.
+      const later = service({
+        result: { outcome: 'NOT_FOUND' },
+        now,
+        soldAtInRedis: now.getTime() - 2_500,
+        ticketStatus: null,
+        waitForSaleSeconds: 2,
+      });
+      await expect(later.subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(TicketNotWrittenYetError);
+      expect(later.tickets.doorState).not.toHaveBeenCalled();
     });
 
     it('answers a genuine code of a sale not written yet, scanned outside the window, with the window refusal', async () => {

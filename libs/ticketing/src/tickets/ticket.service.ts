@@ -193,8 +193,51 @@ export class TicketService {
     });
   }
 
-  /** checkIn of a verified code: the rules, without the scan's log line. */
+  /**
+   * checkIn of a verified code: the rules, without the scan's log line. A ticket sold moments ago
+   * (TicketNotWrittenYetError: Redis has its sale, PostgreSQL not yet) is not refused at once when
+   * its write is due within CHECK_IN_WAIT_FOR_SALE_SECONDS: the scan waits for the row (see
+   * untilWritten) and is then decided as any written ticket's, by the same conditional UPDATE in
+   * PostgreSQL (concurrent scans waiting for one sale: exactly one admitted), with the same
+   * refusals (refunded or canceled meanwhile, also while only in Redis, ends the wait). Past the
+   * bound the last refusal stands.
+   */
   private async admit(identity: TicketIdentity, staffId: string, doorPerformanceId?: number): Promise<CheckIn> {
+    let budgetMs = this.env.CHECK_IN_WAIT_FOR_SALE_SECONDS * 1000;
+    for (;;) {
+      try {
+        return await this.admitOnce(identity, staffId, doorPerformanceId);
+      } catch (error) {
+        if (!(error instanceof TicketNotWrittenYetError) || (error.retryAfterSeconds ?? 0) * 1000 > budgetMs)
+          throw error;
+        const waitedMs = await this.untilWritten(identity, budgetMs);
+        if (waitedMs === null) throw error;
+        budgetMs -= waitedMs;
+      }
+    }
+  }
+
+  /**
+   * Waits, polling every SALE_WRITE_POLL_MS (ms), until PostgreSQL has the ticket of `identity` or
+   * Redis no longer holds its sale as awaiting its write (canceled, the seat refunded, expired):
+   * either way a scan now gets the answer a written ticket gets. The ms waited; null when
+   * `budgetMs` (ms) passed first. Polls rather than a notification: a scan waits seconds at most,
+   * and only for a sale seconds old.
+   */
+  private async untilWritten(identity: TicketIdentity, budgetMs: number): Promise<number | null> {
+    for (let waitedMs = 0; waitedMs < budgetMs;) {
+      const pauseMs = Math.min(SALE_WRITE_POLL_MS, budgetMs - waitedMs);
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      waitedMs += pauseMs;
+      if ((await this.tickets.doorState(identity)) !== null) return waitedMs;
+      const { performanceId, purchaseId, seatId } = identity;
+      if ((await this.marks.saleAwaitingWrite(performanceId, purchaseId, seatId)) === null) return waitedMs;
+    }
+    return null;
+  }
+
+  /** One try of admit: TicketNotWrittenYetError for a sale not written yet, without waiting. */
+  private async admitOnce(identity: TicketIdentity, staffId: string, doorPerformanceId?: number): Promise<CheckIn> {
     if (doorPerformanceId !== undefined && identity.performanceId !== doorPerformanceId) {
       const [door, own] = await Promise.all([
         this.performances.findById(doorPerformanceId),
@@ -343,3 +386,6 @@ function outsideWindow(
  * which the cancel reads as well, holds every check-in.
  */
 export const CHECK_IN_MARK_LIFETIME_SECONDS = 24 * 60 * 60;
+
+/** How often, in ms, a scan waiting for its ticket's sale to be written looks for the row. */
+const SALE_WRITE_POLL_MS = 100;
