@@ -65,6 +65,7 @@ function reconciler(
     claimStale: vi.fn(async () => (options.open === undefined ? attempt : options.open)),
     lockClaimed: vi.fn(async () => options.lock ?? 'locked'),
     resolve: vi.fn(async () => true),
+    claimRecheck: vi.fn(async () => null),
   };
   const purchases = {
     findById: vi.fn(async () => (options.inPostgres ? { id: attempt.purchaseId, status: options.inPostgres } : null)),
@@ -78,7 +79,11 @@ function reconciler(
     refund: vi.fn(async () => undefined),
   };
   const partialRefunds = { claimOwed: vi.fn(async () => null), refundedAmount: vi.fn(async () => 0) };
-  const env = { PAYMENT_RECONCILE_AFTER_SECONDS: 30, PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: 5000 } as Env;
+  const env = {
+    PAYMENT_RECONCILE_AFTER_SECONDS: 30,
+    PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: 5000,
+    PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS: 1200,
+  } as Env;
   const subject = new PaymentReconciler(
     store as unknown as PurchaseStore,
     env,
@@ -107,6 +112,8 @@ describe('PaymentReconciler', () => {
       'contended',
       'deferred',
       'failed',
+      'recheck_refunded',
+      'recheck_uncharged',
       'refunded',
       'superseded',
       'uncharged',
@@ -134,7 +141,7 @@ describe('PaymentReconciler', () => {
   ])('marks COMPLETED, with no gateway call, an attempt with %s', async (_, sale, inPostgres) => {
     const { subject, attempts, gateway, manager } = reconciler(sale, { inPostgres });
     expect(await subject.reconcileOnce()).toBe('completed');
-    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Completed, null, manager);
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Completed, null, manager, null);
     expect(gateway.charge).not.toHaveBeenCalled();
     expect(gateway.refund).not.toHaveBeenCalled();
   });
@@ -162,7 +169,7 @@ describe('PaymentReconciler', () => {
     expect(await subject.reconcileOnce()).toBe('refunded');
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
     expect(gateway.charge).not.toHaveBeenCalled();
-    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager, null);
   });
 
   it.each([PurchaseStatus.Paid, undefined])(
@@ -194,7 +201,7 @@ describe('PaymentReconciler', () => {
     const { subject, attempts, gateway, manager } = reconciler(sale, { inPostgres });
     expect(await subject.reconcileOnce()).toBe('refunded');
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
-    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager, null);
   });
 
   it('refunds a REFUND_OWED attempt (its purchase canceled, the api refund unrecorded) without reading the sale', async () => {
@@ -204,7 +211,7 @@ describe('PaymentReconciler', () => {
     expect(await subject.reconcileOnce()).toBe('refunded');
     expect(store.saleTrace).not.toHaveBeenCalled();
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
-    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager, null);
   });
 
   it('leaves a canceled purchase’s refund open while Redis lists partial refunds PostgreSQL does not have yet', async () => {
@@ -223,7 +230,7 @@ describe('PaymentReconciler', () => {
   it('settles an attempt of 0 (a free purchase an older version charged) REFUNDED with no gateway call', async () => {
     const owed = reconciler(trace(), { open: { ...attempt, amount: 0, status: PaymentAttemptStatus.RefundOwed } });
     expect(await owed.subject.reconcileOnce()).toBe('refunded');
-    expect(owed.attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', owed.manager);
+    expect(owed.attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', owed.manager, null);
     const died = reconciler(trace({ hold: { status: null, expiresAt: null } }), {
       open: { ...attempt, amount: 0, chargeId: null, status: PaymentAttemptStatus.Pending },
     });
@@ -251,7 +258,7 @@ describe('PaymentReconciler', () => {
     });
     expect(gateway.charge).not.toHaveBeenCalled();
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_key-1'));
-    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_key-1', manager);
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_key-1', manager, null);
   });
 
   it('marks DECLINED (uncharged), with no charge and no refund, an attempt whose key the gateway holds no charge under', async () => {
@@ -262,7 +269,8 @@ describe('PaymentReconciler', () => {
     expect(await subject.reconcileOnce()).toBe('uncharged');
     expect(gateway.charge).not.toHaveBeenCalled();
     expect(gateway.refund).not.toHaveBeenCalled();
-    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Declined, null, manager);
+    // Looked up once more PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS later.
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Declined, null, manager, 1_200_000);
     expect(subject.settled.uncharged).toBe(1);
     expect((await subject.reconciled.get()).values).toContainEqual({ labels: { outcome: 'uncharged' }, value: 1 });
   });
