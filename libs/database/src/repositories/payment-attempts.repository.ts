@@ -292,7 +292,7 @@ export class PaymentAttemptsRepository {
        SET touched_at = clock_timestamp(), recheck_at = clock_timestamp() + $1 * interval '1 millisecond'
        WHERE purchase_id = (
          SELECT purchase_id FROM payment_attempts
-         WHERE recheck_at IS NOT NULL AND recheck_at <= statement_timestamp()
+         WHERE recheck_at IS NOT NULL AND recheck_at <= statement_timestamp() AND status = 'DECLINED'
          ORDER BY recheck_at LIMIT 1 FOR UPDATE SKIP LOCKED
        )
        RETURNING purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key,
