@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PaymentAttemptsRepository } from '@app/database';
 import { createSession, TestSession, waitUntil } from '@app/testing';
 import {
   digestOfKey,
@@ -10,6 +11,7 @@ import {
   PaymentGateway,
   PaymentReconciler,
   performanceKeys,
+  refundIdempotencyKey,
   sandboxChargeKey,
   SandboxPaymentGateway,
 } from '@app/ticketing';
@@ -25,6 +27,9 @@ interface AttemptRow {
   payment_token: string | null;
   touched_at: string;
 }
+
+/** What payment_attempts.payment_token_sha256 holds for a token. */
+const sha256 = (token: string) => createHash('sha256').update(token).digest();
 
 /**
  * The buyer's `paymentToken` (POST /purchases) on a running stack with PAYMENT_GATEWAY=sandbox (real
@@ -61,6 +66,32 @@ describe('payment tokens and the sandbox gateway (real PostgreSQL and Redis)', (
       )
     ).rows;
   const holdStatus = async (holdId: string) => (await api.app.get(HoldService).get(buyer.id, holdId)).status;
+  const tokenDigestOf = async (purchaseId: string): Promise<Buffer | null> =>
+    (await db.query('SELECT payment_token_sha256 FROM payment_attempts WHERE purchase_id = $1', [purchaseId])).rows[0]
+      .payment_token_sha256;
+  /** Whether the attempt's key is to be looked up once more (`recheck_at` set). */
+  const recheckDue = async (purchaseId: string): Promise<boolean> =>
+    (await db.query('SELECT recheck_at FROM payment_attempts WHERE purchase_id = $1', [purchaseId])).rows[0]
+      .recheck_at !== null;
+  /**
+   * Makes the second look at the attempt's key due now, if one is to be made (no wait for
+   * PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS), and runs the reconciler until nothing is due; returns
+   * the outcomes of second looks.
+   */
+  async function recheckNow(purchaseId: string): Promise<string[]> {
+    await db.query(
+      `UPDATE payment_attempts SET recheck_at = clock_timestamp() - interval '1 second'
+       WHERE purchase_id = $1 AND recheck_at IS NOT NULL`,
+      [purchaseId],
+    );
+    const reconciler = api.app.get(PaymentReconciler);
+    const outcomes: string[] = [];
+    for (let outcome = await reconciler.reconcileOnce(); outcome; outcome = await reconciler.reconcileOnce()) {
+      outcomes.push(outcome);
+    }
+    // Only this attempt's second look was made due: other attempts' outcomes are not this test's.
+    return outcomes.filter((outcome) => outcome.startsWith('recheck_'));
+  }
 
   beforeAll(async () => {
     ({ api, db, redis, admin, call, close } = await startAdminApi({
@@ -145,15 +176,23 @@ describe('payment tokens and the sandbox gateway (real PostgreSQL and Redis)', (
     expect(declined.json()).toMatchObject({ statusCode: 402, error: 'Payment Required', path: '/api/v1/purchases' });
     expect(await holdStatus(held.id)).toBe('HELD');
     const [attempt] = await attemptsOf(held.id);
-    expect(attempt).toMatchObject({ status: 'DECLINED', charge_id: null, payment_token: 'tok_decline' });
+    // Settled: its token cleared in the same statement, its SHA-256 kept to compare a retry's with.
+    expect(attempt).toMatchObject({ status: 'DECLINED', charge_id: null, payment_token: null });
+    expect(await tokenDigestOf(attempt.purchase_id)).toEqual(sha256('tok_decline'));
     expect(gateway.refund).not.toHaveBeenCalled();
+    // The same request again (same key and token): the declined attempt reopened by its digest,
+    // charged again and declined again, its token cleared again.
+    expect((await buy(held.id, { token: 'tok_decline', key })).statusCode).toBe(402);
+    expect(gateway.charge).toHaveBeenCalledTimes(2);
+    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'DECLINED', payment_token: null }]);
+    const [again] = await attemptsOf(held.id);
 
     // Another card under the declined request's key: the key reused with another request.
     const reused = await buy(held.id, { token: SECRET, key });
     expect(reused.statusCode).toBe(409);
     expect(reused.json().message).toMatch(/another paymentToken/);
-    expect(gateway.charge).toHaveBeenCalledTimes(1);
-    expect(await attemptsOf(held.id)).toEqual([attempt]);
+    expect(gateway.charge).toHaveBeenCalledTimes(2);
+    expect(await attemptsOf(held.id)).toEqual([again]);
     // The refusal left the hold free to buy at once, with a new key (no claim of it in the way).
     const paid = await buy(held.id, { token: SECRET, key: randomUUID() });
     expect(paid.statusCode).toBe(201);
@@ -192,7 +231,28 @@ describe('payment tokens and the sandbox gateway (real PostgreSQL and Redis)', (
 
     // The flush completes the attempt with its purchase; nothing is left for the reconciler.
     await flushPurchases(api.app);
-    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'COMPLETED', charge_id: chargeId }]);
+    // Charged and its purchase recorded: the token cleared with the settlement, its digest kept.
+    expect(await attemptsOf(held.id)).toMatchObject([
+      { status: 'COMPLETED', charge_id: chargeId, payment_token: null },
+    ]);
+    expect(await tokenDigestOf(pending.purchase_id)).toEqual(sha256('tok_timeout'));
+    // A same-key request is still compared with the first one's token, by its digest.
+    const attempts = api.app.get(PaymentAttemptsRepository);
+    const again = {
+      purchaseId: pending.purchase_id,
+      reservationId: held.id,
+      userId: buyer.id,
+      performanceId: performance.id,
+      amount: 1500,
+      currency: 'KRW',
+      idempotencyKey: pending.purchase_id,
+    };
+    expect(await attempts.begin({ ...again, paymentToken: 'tok_timeout' })).toEqual({
+      status: 'COMPLETED',
+      otherToken: false,
+    });
+    expect(await attempts.begin({ ...again, paymentToken: SECRET })).toEqual({ status: 'COMPLETED', otherToken: true });
+    expect(await attempts.begin({ ...again, paymentToken: null })).toEqual({ status: 'COMPLETED', otherToken: true });
     await reconcileUntilSettled(api, db, [pending.purchase_id]);
     expect(gateway.refund).not.toHaveBeenCalled();
     const persisted = await db.query('SELECT charge_id FROM purchases WHERE reservation_id = $1', [held.id]);
@@ -211,7 +271,7 @@ describe('payment tokens and the sandbox gateway (real PostgreSQL and Redis)', (
     const outcomes = await reconcileUntilSettled(api, db, [pending.purchase_id]);
     expect(outcomes).toContain('refunded');
     const chargeId = `ch_sandbox_${pending.purchase_id}`;
-    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'REFUNDED', charge_id: chargeId }]);
+    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'REFUNDED', charge_id: chargeId, payment_token: null }]);
     // The reconciler looked the charge up under the api's key (no token: a lookup needs no secret),
     // found it in the sandbox's books, and charged nothing: the api's charge is the only one.
     expect(gateway.charge).toHaveBeenCalledTimes(1);
@@ -258,10 +318,96 @@ describe('payment tokens and the sandbox gateway (real PostgreSQL and Redis)', (
     expect(gateway.refund).not.toHaveBeenCalled();
     expect(await redis.exists(sandboxChargeKey(purchaseId))).toBe(0);
     const [settled] = await attemptsOf(holdId);
-    expect(settled).toMatchObject({ status: 'DECLINED', charge_id: null });
-    // Settled: later passes ask nothing more.
+    expect(settled).toMatchObject({ status: 'DECLINED', charge_id: null, payment_token: null });
+    // Settled: later passes ask nothing more, until its key is due to be looked up once more.
     await reconcileUntilSettled(api, db, [purchaseId]);
     expect(gateway.findCharge).toHaveBeenCalledTimes(1);
+    expect(await recheckDue(purchaseId)).toBe(true);
+
+    // The second look finds nothing either: DECLINED for good, nothing charged nor refunded.
+    expect(await recheckNow(purchaseId)).toEqual(['recheck_uncharged']);
+    expect(gateway.findCharge).toHaveBeenCalledTimes(2);
+    expect(gateway.charge).not.toHaveBeenCalled();
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(await attemptsOf(holdId)).toMatchObject([{ status: 'DECLINED', charge_id: null, payment_token: null }]);
+    expect(await recheckDue(purchaseId)).toBe(false);
+    expect(await recheckNow(purchaseId)).toEqual([]);
+    expect(gateway.findCharge).toHaveBeenCalledTimes(2);
+  });
+
+  it('refunds, exactly once, a charge that lands after the lookup that found none, its api dead before noting it', async () => {
+    const held = await hold(api.app, buyer, performance.id, seat());
+    // The api's charge call stalls before it reaches the processor, until released; then the
+    // charge lands and the api process dies before it notes it (its request ends in an error).
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const charge = gateway.charge.getMockImplementation() ?? SandboxPaymentGateway.prototype.charge;
+    const sandbox = api.app.get(PaymentGateway);
+    let landed = false;
+    gateway.charge.mockImplementationOnce(async (request) => {
+      await gate;
+      await charge.call(sandbox, request);
+      landed = true;
+      throw new Error('the api process died before it noted the charge');
+    });
+    const doomed = buy(held.id, { token: 'pm_card_visa', key: randomUUID() });
+    await waitUntil(async () => gateway.charge.mock.calls.length === 1, 'the api charging', 10_000, 10);
+    const [pending] = await attemptsOf(held.id);
+    const purchaseId = pending.purchase_id;
+    // The hold can no longer be bought, the attempt is stale, and nothing is under its key yet.
+    await redis.hset(performanceKeys(performance.id).hold(held.id), 'expiresAt', String(Date.now() - 1000));
+    expect(await reconcileUntilSettled(api, db, [purchaseId])).toContain('uncharged');
+    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'DECLINED', charge_id: null }]);
+
+    // The charge lands after that lookup; nothing notes it.
+    release();
+    expect((await doomed).statusCode).toBe(503);
+    expect(landed).toBe(true);
+    const chargeId = `ch_sandbox_${purchaseId}`;
+    expect(await redis.get(sandboxChargeKey(purchaseId))).toBe(chargeId);
+    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'DECLINED', charge_id: null }]);
+    expect(gateway.refund).not.toHaveBeenCalled();
+
+    // Once its grace is over, the second look finds it and refunds it, with the purchase's one key.
+    expect(await recheckNow(purchaseId)).toEqual(['recheck_refunded']);
+    expect(gateway.refund).toHaveBeenCalledTimes(1);
+    expect(gateway.refund).toHaveBeenCalledWith({
+      chargeId,
+      idempotencyKey: refundIdempotencyKey(purchaseId),
+      amount: 1500,
+      currency: 'KRW',
+    });
+    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'REFUNDED', charge_id: chargeId, payment_token: null }]);
+    // Exactly once: no later pass, nor a second look made due again, refunds it again.
+    expect(await recheckDue(purchaseId)).toBe(false);
+    expect(await recheckNow(purchaseId)).toEqual([]);
+    await reconcileUntilSettled(api, db, [purchaseId]);
+    expect(gateway.refund).toHaveBeenCalledTimes(1);
+    expect(gateway.charge).toHaveBeenCalledTimes(1);
+  });
+
+  it('clears the token of an attempt whose purchase is canceled and refunded, keeping it while the attempt is open', async () => {
+    const held = await hold(api.app, buyer, performance.id, seat());
+    const paid = await buy(held.id, { token: SECRET, key: randomUUID() });
+    expect(paid.statusCode).toBe(201);
+    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'CHARGED', payment_token: SECRET }]);
+    const canceled = await call('POST', `/purchases/${paid.json().id}/cancel`, { session: buyer });
+    expect(canceled.statusCode).toBe(200);
+    // Canceled before its flush: the flush writes the cancellation (REFUND_OWED), the reconciler refunds.
+    await flushPurchases(api.app);
+    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'REFUND_OWED', payment_token: null }]);
+    expect(await reconcileUntilSettled(api, db, [paid.json().id])).toContain('refunded');
+    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'REFUNDED', payment_token: null }]);
+    expect(await tokenDigestOf(paid.json().id)).toEqual(sha256(SECRET));
+
+    // Flushed first, then canceled: the api writes the cancellation and records its own refund.
+    const other = await hold(api.app, buyer, performance.id, seat());
+    const bought = await buy(other.id, { token: SECRET, key: randomUUID() });
+    expect(bought.statusCode).toBe(201);
+    await flushPurchases(api.app);
+    expect(await attemptsOf(other.id)).toMatchObject([{ status: 'COMPLETED', payment_token: null }]);
+    expect((await call('POST', `/purchases/${bought.json().id}/cancel`, { session: buyer })).statusCode).toBe(200);
+    expect(await attemptsOf(other.id)).toMatchObject([{ status: 'REFUNDED', payment_token: null }]);
   });
 
   it('leaves the attempt open when the gateway cannot tell whether it charged, and settles it on a later pass', async () => {
@@ -314,7 +460,9 @@ describe('payment tokens and the sandbox gateway (real PostgreSQL and Redis)', (
     expect(await redis.get(sandboxChargeKey(pending.purchase_id))).toBe(chargeId);
     expect(gateway.refund).toHaveBeenCalledTimes(1);
     expect(gateway.refund).toHaveBeenCalledWith(expect.objectContaining({ chargeId, amount: 1500 }));
-    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'REFUNDED', charge_id: chargeId }]);
+    expect(await attemptsOf(held.id)).toMatchObject([{ status: 'REFUNDED', charge_id: chargeId, payment_token: null }]);
+    // Reopened by the api's note, so its second look was called off: nothing left to ask.
+    expect(await recheckDue(pending.purchase_id)).toBe(false);
   });
 
   it('refuses a malformed token with 400 and the uniform body, changing nothing', async () => {

@@ -13,15 +13,17 @@ import { expectUniform } from './support/http';
  * is above the address's bound in all (3 × PER_HOUR).
  */
 const PER_HOUR = 4;
-/** Offers one address may be sent in an hour by all senders together. */
+/** Offers one address may be sent in an hour by all senders together, but for each sender's share. */
 const TO_ADDRESS_PER_HOUR = 3 * PER_HOUR;
+/** Offers to one address each sender may make in an hour whatever the address's offers in all. */
+const SHARE = 3;
 
 /**
  * The hourly bounds of transfer offers over HTTP, on real PostgreSQL and Redis: one sender makes at
  * most PER_HOUR offers an hour (canceled ones count), and one address is sent offers by at most
- * PER_HOUR different senders an hour, and at most 3 × PER_HOUR offers in all, so a flood of senders,
- * or a few colluding ones, cannot fill a stranger's inbox, while no one sender can close an address
- * to the others (an offer made and canceled over and over).
+ * PER_HOUR different senders an hour, and at most 3 × PER_HOUR offers in all but for each sender's
+ * share of 3, so a flood of senders, or a few colluding ones, cannot fill a stranger's inbox, while
+ * no few senders can close an address to the others (offers made and canceled over and over).
  */
 describe('ticket transfer offers: the hourly bounds (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
@@ -114,6 +116,30 @@ describe('ticket transfer offers: the hourly bounds (real PostgreSQL and Redis)'
     expect(refused.json().details).toMatchObject({ perHour: PER_HOUR, toAddressPerHour: TO_ADDRESS_PER_HOUR });
     // The colluder has offers of its own hour left: to anyone else they go.
     const elsewhere = await offer(last.session, last.ticketIds[0], `elsewhere-${randomUUID()}@example.test`);
+    expect(elsewhere.statusCode, elsewhere.body).toBe(202);
+  });
+
+  it('three accounts offering and canceling cannot close an address to a friend: each sender keeps its share of 3, and no more', async () => {
+    const address = `besieged-${randomUUID()}@example.test`;
+    const attackers = [await sender(), await sender(), await sender()];
+    // Each offers its ticket to the address and withdraws it, as many times as its own bound lets
+    // it: together, the address's bound in all.
+    for (const { session, ticketIds } of attackers) {
+      for (let i = 0; i < PER_HOUR; i += 1) await offerAndCancel(session, ticketIds[0], address);
+    }
+    expect(attackers.length * PER_HOUR).toBe(TO_ADDRESS_PER_HOUR);
+    for (const { session, ticketIds } of attackers) expectTooMany(await offer(session, ticketIds[0], address));
+
+    // A friend gives the address three tickets all the same: its share, which no one else can use up.
+    const friend = await sender(SHARE + 1);
+    for (const ticketId of friend.ticketIds.slice(0, SHARE)) {
+      const gift = await offer(friend.session, ticketId, address);
+      expect(gift.statusCode, gift.body).toBe(202);
+      expect(gift.json()).toMatchObject({ recipientEmail: address, status: 'PENDING' });
+    }
+    // Past its share the bound in all holds it too: the inbox is still bounded (here 12 + 3 offers).
+    expectTooMany(await offer(friend.session, friend.ticketIds[SHARE], address));
+    const elsewhere = await offer(friend.session, friend.ticketIds[SHARE], `elsewhere-${randomUUID()}@example.test`);
     expect(elsewhere.statusCode, elsewhere.body).toBe(202);
   });
 });

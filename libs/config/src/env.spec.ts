@@ -91,6 +91,16 @@ describe('parseEnv', () => {
     }
   });
 
+  it('looks a charge found missing up once more PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS later, 1200 by default, in range only', () => {
+    expect(parseEnv({}).PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS).toBe(1200);
+    expect(parseEnv({ PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS: '5' }).PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS).toBe(5);
+    for (const value of ['0', '86401', '1.5', 'later']) {
+      const problems = problemsOf({ PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS: value });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toContain('PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS');
+    }
+  });
+
   it('binds the approving payment gateway by default, the sandbox when asked, and refuses the sandbox in production', () => {
     expect(parseEnv({}).PAYMENT_GATEWAY).toBe('approve');
     expect(parseEnv({ PAYMENT_GATEWAY: 'approve' }).PAYMENT_GATEWAY).toBe('approve');

@@ -578,6 +578,21 @@ export class Env {
   PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS = 10_000;
 
   /**
+   * Seconds after `batch`'s reconciler settled an attempt DECLINED because the gateway had no charge
+   * under its key (`uncharged`) until it looks that key up once more, refunding a charge found then:
+   * the api's own charge may still have been in flight at the first look (a charge call slower than
+   * PAYMENT_RECONCILE_AFTER_SECONDS, a process stalled before it sent it), and land after it, with
+   * the api dead before noting it. Long enough for any charge request sent to have landed or died:
+   * 1,200 s by default, above the ~925 s Linux keeps retransmitting an unacknowledged request
+   * (tcp_retries2 = 15) before it drops the connection, and a processor's own handling time.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS = 1_200;
+
+  /**
    * Seconds between two passes of `batch`'s seat reconciler, which repairs seats a lost Redis write
    * (a failover, say) left shown sold or held with nothing behind them, or shown free while
    * PostgreSQL has them sold. Each pass reads every registered performance's seats and sold seats,

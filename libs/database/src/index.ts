@@ -120,6 +120,7 @@ export type {
   BegunPaymentAttempt,
   OpenAttemptFigures,
   OpenPaymentAttempt,
+  RecheckedPaymentAttempt,
 } from './repositories/payment-attempts.repository';
 export { TicketsRepository } from './repositories/tickets.repository';
 export { TicketTransferEntity, TicketTransferStatus } from './entities/ticket-transfer.entity';

@@ -49,6 +49,8 @@ import { SessionsValidFromIndex1799780000001 } from './migrations/1799780000001-
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
 import { PaymentAttemptToken1799890000000 } from './migrations/1799890000000-PaymentAttemptToken';
+import { PaymentAttemptTokenSettled1799940000000 } from './migrations/1799940000000-PaymentAttemptTokenSettled';
+import { PaymentAttemptRecheckIndex1799940000001 } from './migrations/1799940000001-PaymentAttemptRecheckIndex';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -106,4 +108,6 @@ export const MIGRATIONS: Function[] = [
   EventSearchUnaccent1799790000000,
   PerformancePresales1799820000000,
   PaymentAttemptToken1799890000000,
+  PaymentAttemptTokenSettled1799940000000,
+  PaymentAttemptRecheckIndex1799940000001,
 ];

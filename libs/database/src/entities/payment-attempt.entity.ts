@@ -29,6 +29,7 @@ const minorUnits = {
  */
 @Entity('payment_attempts')
 @Index('payment_attempts_open', ['touchedAt'], { where: `"status" IN ('PENDING', 'CHARGED', 'REFUND_OWED')` })
+@Index('payment_attempts_recheck', ['recheckAt'], { where: `"recheck_at" IS NOT NULL` })
 export class PaymentAttemptEntity {
   @PrimaryColumn({ name: 'purchase_id', type: 'uuid' })
   purchaseId: string;
@@ -58,10 +59,19 @@ export class PaymentAttemptEntity {
   /**
    * The buyer's payment token (what the processor's client SDK returned), sent with every charge of
    * this attempt, so a retried charge under `idempotencyKey` carries the same parameters; null when
-   * the buyer sent none. Never logged, never in an answer.
+   * the buyer sent none, and once the attempt is settled (COMPLETED, REFUND_OWED, REFUNDED, DECLINED:
+   * cleared in the statement that settles it, as it is needed only while a charge may still be
+   * made). Never logged, never in an answer.
    */
   @Column({ name: 'payment_token', type: 'varchar', length: 500, nullable: true })
   paymentToken: string | null;
+
+  /**
+   * SHA-256 of the payment token's bytes (null when the buyer sent none), kept after the token is
+   * cleared: a same-key retry's token is compared with it.
+   */
+  @Column({ name: 'payment_token_sha256', type: 'bytea', nullable: true })
+  paymentTokenSha256: Buffer | null;
 
   @Column({ name: 'charge_id', type: 'varchar', length: 200, nullable: true })
   chargeId: string | null;
@@ -79,4 +89,12 @@ export class PaymentAttemptEntity {
   /** When the attempt became COMPLETED, REFUNDED or DECLINED. */
   @Column({ name: 'resolved_at', type: 'timestamptz', nullable: true })
   resolvedAt: Date | null;
+
+  /**
+   * When `batch` looks once more for a charge under the key of this attempt, settled DECLINED because
+   * the gateway had none (PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS after that lookup): a charge in
+   * flight then, landed since, is refunded. Null otherwise, and once that look is done.
+   */
+  @Column({ name: 'recheck_at', type: 'timestamptz', nullable: true })
+  recheckAt: Date | null;
 }

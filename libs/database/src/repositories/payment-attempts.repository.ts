@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
@@ -54,6 +55,11 @@ export interface ClaimedPaymentAttempt extends OpenPaymentAttempt {
   claimedAt: string;
 }
 
+/** A DECLINED attempt whose charge a reconciler claimed to look up once more (`claimRecheck`). */
+export interface RecheckedPaymentAttempt extends Omit<ClaimedPaymentAttempt, 'status'> {
+  status: PaymentAttemptStatus.Declined;
+}
+
 /**
  * Open attempts of one status, as monitoring reads them: how many, and the age in seconds of the
  * oldest (0 when none). PENDING and CHARGED age from the attempt's creation (the purchase request);
@@ -73,6 +79,18 @@ const byId = (a: { purchaseId: string }, b: { purchaseId: string }) => (idOf(a) 
 
 /** Matches payment_attempts_open's predicate, so the claim's scan uses that index. */
 const OPEN = `status IN ('PENDING', 'CHARGED', 'REFUND_OWED')`;
+
+/**
+ * The SHA-256 of a row's payment token: its digest, or (a row an older version wrote, still open)
+ * the digest of its token. NULL when it was written without one.
+ */
+const STORED_TOKEN_SHA256 = `COALESCE(payment_attempts.payment_token_sha256,
+  sha256(convert_to(payment_attempts.payment_token, 'UTF8')))`;
+
+/** What `payment_token_sha256` holds for `token` (PostgreSQL's sha256 of its UTF-8 bytes). */
+function tokenSha256(token: string | null): Buffer | null {
+  return token === null ? null : createHash('sha256').update(token, 'utf8').digest();
+}
 
 /**
  * A CTE for after a `resolved` CTE (purchase_id, status of the attempts it changed): deletes the
@@ -148,24 +166,30 @@ export class PaymentAttemptsRepository {
 
   /**
    * Ends an open attempt (PENDING, CHARGED or REFUND_OWED) with its outcome (and the charge, when
-   * one was learnt); false when it was no longer open. Settled (REFUNDED or DECLINED), its
-   * purchase's row in `performance_refund_failures`, if any, goes in the same statement: nothing
-   * is left there for an operator. Inside `manager`'s transaction when given.
+   * one was learnt); false when it was no longer open. Its payment token is cleared in the same
+   * statement (its SHA-256 stays): a settled attempt is never charged. Settled (REFUNDED or
+   * DECLINED), its purchase's row in `performance_refund_failures`, if any, goes in the same
+   * statement: nothing is left there for an operator. `recheckAfterMs` (DECLINED by the reconciler
+   * because the gateway had no charge under its key): the charge is looked up once more that many
+   * milliseconds from now (`claimRecheck`). Inside `manager`'s transaction when given.
    */
   async resolve(
     purchaseId: string,
     status: FinalStatus,
     chargeId: string | null = null,
     manager: EntityManager = this.dataSource.manager,
+    recheckAfterMs: number | null = null,
   ): Promise<boolean> {
     const rows: unknown[] = await manager.query(
       `WITH resolved AS (
-         UPDATE payment_attempts SET status = $2, charge_id = COALESCE($3, charge_id), resolved_at = clock_timestamp()
+         UPDATE payment_attempts SET status = $2, charge_id = COALESCE($3, charge_id), resolved_at = clock_timestamp(),
+           payment_token = NULL,
+           recheck_at = clock_timestamp() + $4::float8 * interval '1 millisecond'
          WHERE purchase_id = $1 AND ${OPEN}
          RETURNING purchase_id, status
        ), ${CLEAR_FAILURE}
        SELECT purchase_id FROM resolved`,
-      [purchaseId, status, chargeId],
+      [purchaseId, status, chargeId, recheckAfterMs],
     );
     return rows.length > 0;
   }
@@ -174,7 +198,7 @@ export class PaymentAttemptsRepository {
    * Records that the charge of a canceled purchase was given back: its attempt becomes REFUNDED
    * from PENDING or CHARGED (the purchase not flushed yet), COMPLETED, or REFUND_OWED (the flusher
    * wrote the cancellation first), so neither the flusher nor the reconciler refunds it again; its
-   * purchase's row in `performance_refund_failures`, if any, goes with it.
+   * payment token is cleared, and its purchase's row in `performance_refund_failures`, if any, goes with it.
    * False when the attempt is missing or was REFUNDED (or DECLINED) already. Waits for the row at
    * most ROW_LOCK_TIMEOUT_MS (the reconciler may hold it across a gateway call): then rejects with
    * DatabaseUnavailableError, recording nothing.
@@ -185,7 +209,8 @@ export class PaymentAttemptsRepository {
         await boundLockWaits(manager);
         const rows: unknown[] = await manager.query(
           `WITH resolved AS (
-             UPDATE payment_attempts SET status = 'REFUNDED', resolved_at = clock_timestamp(), touched_at = clock_timestamp()
+             UPDATE payment_attempts SET status = 'REFUNDED', resolved_at = clock_timestamp(), touched_at = clock_timestamp(),
+               payment_token = NULL
              WHERE purchase_id = $1 AND status IN ('PENDING', 'CHARGED', 'COMPLETED', 'REFUND_OWED')
              RETURNING purchase_id, status
            ), ${CLEAR_FAILURE}
@@ -205,19 +230,7 @@ export class PaymentAttemptsRepository {
    * afterwards: see `lockClaimed`.
    */
   async claimStale(olderThanMs: number): Promise<ClaimedPaymentAttempt | null> {
-    const { rows } = await this.pool().query<{
-      purchase_id: string;
-      reservation_id: string;
-      user_id: string;
-      performance_id: number;
-      amount: string;
-      currency: string;
-      idempotency_key: string;
-      payment_token: string | null;
-      charge_id: string | null;
-      status: OpenStatus;
-      claimed_at: string;
-    }>(
+    const { rows } = await this.pool().query<AttemptRowOf<OpenStatus>>(
       `UPDATE payment_attempts SET touched_at = clock_timestamp()
        WHERE purchase_id = (
          SELECT purchase_id FROM payment_attempts
@@ -233,20 +246,7 @@ export class PaymentAttemptsRepository {
       [olderThanMs],
     );
     const [row] = rows;
-    if (!row) return null;
-    return {
-      purchaseId: row.purchase_id,
-      reservationId: row.reservation_id,
-      userId: row.user_id,
-      performanceId: row.performance_id,
-      amount: Number(row.amount),
-      currency: row.currency,
-      idempotencyKey: row.idempotency_key,
-      paymentToken: row.payment_token,
-      chargeId: row.charge_id,
-      status: row.status,
-      claimedAt: row.claimed_at,
-    };
+    return row ? attemptOf(row) : null;
   }
 
   /**
@@ -259,7 +259,15 @@ export class PaymentAttemptsRepository {
    */
   async lockClaimed(manager: EntityManager, attempt: ClaimedPaymentAttempt): Promise<'locked' | 'changed' | 'busy'> {
     const unchanged = `purchase_id = $1 AND ${OPEN} AND touched_at = $2::timestamptz`;
-    const values = [attempt.purchaseId, attempt.claimedAt];
+    return this.lockIf(manager, unchanged, [attempt.purchaseId, attempt.claimedAt]);
+  }
+
+  /** Locks the row `unchanged` (a condition on it) finds, without waiting; see `lockClaimed`. */
+  private async lockIf(
+    manager: EntityManager,
+    unchanged: string,
+    values: unknown[],
+  ): Promise<'locked' | 'changed' | 'busy'> {
     const rows: unknown[] = await manager.query(
       `SELECT purchase_id FROM payment_attempts WHERE ${unchanged} FOR UPDATE SKIP LOCKED`,
       values,
@@ -268,6 +276,59 @@ export class PaymentAttemptsRepository {
     // Skipped: a read without a lock (the last committed row) tells a held row from a changed one.
     const seen: unknown[] = await manager.query(`SELECT purchase_id FROM payment_attempts WHERE ${unchanged}`, values);
     return seen.length > 0 ? 'busy' : 'changed';
+  }
+
+  /**
+   * Claims the attempt whose charge is due to be looked up once more longest (`recheck_at` past: an
+   * attempt the reconciler settled DECLINED because the gateway had no charge under its key), if
+   * any: marks it touched now and puts its `recheck_at` `dueAgainAfterMs` milliseconds ahead, in one
+   * statement of its own (committed; rows another process holds are skipped), so no other reconciler
+   * takes it meanwhile, and a look that fails is made again then. Returns it with its new
+   * `touched_at` (`claimedAt`), or null when none is due. Holds no lock afterwards: see `lockRecheck`.
+   */
+  async claimRecheck(dueAgainAfterMs: number): Promise<RecheckedPaymentAttempt | null> {
+    const { rows } = await this.pool().query<AttemptRowOf<PaymentAttemptStatus.Declined>>(
+      `UPDATE payment_attempts
+       SET touched_at = clock_timestamp(), recheck_at = clock_timestamp() + $1 * interval '1 millisecond'
+       WHERE purchase_id = (
+         SELECT purchase_id FROM payment_attempts
+         WHERE recheck_at IS NOT NULL AND recheck_at <= statement_timestamp() AND status = 'DECLINED'
+         ORDER BY recheck_at LIMIT 1 FOR UPDATE SKIP LOCKED
+       )
+       RETURNING purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key,
+         payment_token, charge_id, status, touched_at::text AS claimed_at`,
+      [dueAgainAfterMs],
+    );
+    const [row] = rows;
+    return row ? attemptOf(row) : null;
+  }
+
+  /**
+   * Locks an attempt claimed by `claimRecheck` for the rest of `manager`'s transaction if it is
+   * still as the claim left it: DECLINED with no charge, its look still due, untouched since (a
+   * same-key retry's `begin`, or the late charge's `markCharged`, reopens it and ends the look).
+   * Never waits; answers as `lockClaimed` does.
+   */
+  async lockRecheck(manager: EntityManager, attempt: RecheckedPaymentAttempt): Promise<'locked' | 'changed' | 'busy'> {
+    const unchanged = `purchase_id = $1 AND status = 'DECLINED' AND charge_id IS NULL AND recheck_at IS NOT NULL
+      AND touched_at = $2::timestamptz`;
+    return this.lockIf(manager, unchanged, [attempt.purchaseId, attempt.claimedAt]);
+  }
+
+  /**
+   * Ends the second look for the charge of a DECLINED attempt locked by `lockRecheck`: none found,
+   * it stays DECLINED for good (`chargeId` null); found, and refunded by the caller, it becomes
+   * REFUNDED with that charge. Inside `manager`'s transaction.
+   */
+  async endRecheck(manager: EntityManager, purchaseId: string, chargeId: string | null): Promise<void> {
+    await manager.query(
+      `UPDATE payment_attempts SET recheck_at = NULL,
+         status = CASE WHEN $2::text IS NULL THEN status ELSE 'REFUNDED' END,
+         charge_id = COALESCE($2::text, charge_id),
+         resolved_at = CASE WHEN $2::text IS NULL THEN resolved_at ELSE clock_timestamp() END
+       WHERE purchase_id = $1`,
+      [purchaseId, chargeId],
+    );
   }
 
   /**
@@ -298,15 +359,20 @@ export class PaymentAttemptsRepository {
          WHERE purchase_id IN (SELECT purchase_id FROM input) AND purchase_id NOT IN (SELECT purchase_id FROM free)
        ), begun AS (
          INSERT INTO payment_attempts
-           (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token, status)
+           (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token,
+            payment_token_sha256, status)
          SELECT purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, payment_token,
-           'PENDING'
+           sha256(convert_to(payment_token, 'UTF8')), 'PENDING'
          FROM input WHERE purchase_id NOT IN (SELECT purchase_id FROM busy)
+         -- The token is compared by its SHA-256 (a settled attempt keeps no token; a row an older
+         -- version wrote has no digest), and put back while the attempt is open again.
          ON CONFLICT (purchase_id) DO UPDATE SET touched_at = clock_timestamp(),
            status = CASE WHEN payment_attempts.status = 'DECLINED' THEN 'PENDING' ELSE payment_attempts.status END,
-           resolved_at = CASE WHEN payment_attempts.status = 'DECLINED' THEN NULL ELSE payment_attempts.resolved_at END
+           resolved_at = CASE WHEN payment_attempts.status = 'DECLINED' THEN NULL ELSE payment_attempts.resolved_at END,
+           recheck_at = NULL,
+           payment_token = EXCLUDED.payment_token, payment_token_sha256 = EXCLUDED.payment_token_sha256
            WHERE payment_attempts.status IN ('PENDING', 'CHARGED', 'DECLINED')
-             AND payment_attempts.payment_token IS NOT DISTINCT FROM EXCLUDED.payment_token
+             AND ${STORED_TOKEN_SHA256} IS NOT DISTINCT FROM EXCLUDED.payment_token_sha256
          RETURNING purchase_id, status
        )
        SELECT purchase_id, status, false AS busy FROM begun
@@ -336,16 +402,18 @@ export class PaymentAttemptsRepository {
       const existing = await this.pool().query<{
         purchase_id: string;
         status: PaymentAttemptStatus;
-        payment_token: string | null;
-      }>('SELECT purchase_id, status, payment_token FROM payment_attempts WHERE purchase_id = ANY($1::uuid[])', [
-        left.map(idOf),
-      ]);
-      const tokens = new Map(left.map((attempt) => [idOf(attempt), attempt.paymentToken]));
+        token_sha256: Buffer | null;
+      }>(
+        `SELECT purchase_id, status, ${STORED_TOKEN_SHA256} AS token_sha256 FROM payment_attempts
+         WHERE purchase_id = ANY($1::uuid[])`,
+        [left.map(idOf)],
+      );
+      const digests = new Map(left.map((attempt) => [idOf(attempt), tokenSha256(attempt.paymentToken)]));
       for (const row of existing.rows) {
-        begun.set(row.purchase_id, {
-          status: row.status,
-          otherToken: row.payment_token !== tokens.get(row.purchase_id),
-        });
+        const digest = digests.get(row.purchase_id) ?? null;
+        const same =
+          row.token_sha256 === null || digest === null ? row.token_sha256 === digest : row.token_sha256.equals(digest);
+        begun.set(row.purchase_id, { status: row.status, otherToken: !same });
       }
     }
     // Two calls for one purchase in one batch went as one row (the last's): one with another token
@@ -383,7 +451,8 @@ export class PaymentAttemptsRepository {
       text: `WITH durability AS (SELECT set_config('synchronous_commit', 'off', true))
        UPDATE payment_attempts SET charge_id = input.charge_id, touched_at = clock_timestamp(),
          status = CASE WHEN payment_attempts.status = 'COMPLETED' THEN payment_attempts.status ELSE 'CHARGED' END,
-         resolved_at = CASE WHEN payment_attempts.status = 'DECLINED' THEN NULL ELSE payment_attempts.resolved_at END
+         resolved_at = CASE WHEN payment_attempts.status = 'DECLINED' THEN NULL ELSE payment_attempts.resolved_at END,
+         recheck_at = NULL
        FROM unnest($1::uuid[], $2::text[]) AS input (purchase_id, charge_id), durability
        WHERE payment_attempts.purchase_id = input.purchase_id
          AND payment_attempts.status IN ('PENDING', 'CHARGED', 'COMPLETED', 'DECLINED')
@@ -429,4 +498,37 @@ export class PaymentAttemptsRepository {
   private pool(): Pool {
     return (this.dataSource.driver as PostgresDriver).master as Pool;
   }
+}
+
+/** A claimed attempt's row as the claims return it. */
+interface AttemptRowOf<S extends string> {
+  purchase_id: string;
+  reservation_id: string;
+  user_id: string;
+  performance_id: number;
+  amount: string;
+  currency: string;
+  idempotency_key: string;
+  payment_token: string | null;
+  charge_id: string | null;
+  status: S;
+  claimed_at: string;
+}
+
+function attemptOf<S extends PaymentAttemptStatus>(
+  row: AttemptRowOf<S>,
+): Omit<ClaimedPaymentAttempt, 'status'> & { status: S } {
+  return {
+    purchaseId: row.purchase_id,
+    reservationId: row.reservation_id,
+    userId: row.user_id,
+    performanceId: row.performance_id,
+    amount: Number(row.amount),
+    currency: row.currency,
+    idempotencyKey: row.idempotency_key,
+    paymentToken: row.payment_token,
+    chargeId: row.charge_id,
+    status: row.status,
+    claimedAt: row.claimed_at,
+  };
 }

@@ -494,7 +494,10 @@ const INSERT_PURCHASES = `
     SET status = CASE WHEN i.status = 'CANCELED' THEN 'REFUND_OWED' ELSE 'COMPLETED' END,
         resolved_at = CASE WHEN i.status = 'CANCELED' THEN NULL ELSE clock_timestamp() END,
         touched_at = CASE WHEN i.status = 'CANCELED' THEN '-infinity'::timestamptz ELSE a.touched_at END,
-        charge_id = COALESCE(a.charge_id, NULLIF(i.charge_id, ''))
+        charge_id = COALESCE(a.charge_id, NULLIF(i.charge_id, '')),
+        -- Its purchase recorded: no charge of it is ever made again, so its token goes (P9's
+        -- ledger keeps its SHA-256 for a same-key retry to be compared with).
+        payment_token = NULL
     FROM inserted i
     -- Written for the planner: each attempt found by its primary key (the ANY repeats the join),
     -- and the status test as a CASE, which does not match payment_attempts_open's predicate. With
@@ -547,7 +550,8 @@ async function cancel(
        UPDATE payment_attempts a
        SET status = 'REFUND_OWED', resolved_at = NULL,
            touched_at = CASE WHEN $3::text = 'api' THEN clock_timestamp() ELSE '-infinity'::timestamptz END,
-           charge_id = COALESCE(a.charge_id, (SELECT NULLIF(charge_id, '') FROM purchases WHERE id = a.purchase_id))
+           charge_id = COALESCE(a.charge_id, (SELECT NULLIF(charge_id, '') FROM purchases WHERE id = a.purchase_id)),
+           payment_token = NULL
        WHERE a.purchase_id IN (SELECT id FROM canceled) AND a.status IN ('PENDING', 'CHARGED', 'COMPLETED')
      ), window_owed AS (
        INSERT INTO window_refunds (purchase_id, performance_id, amount, currency, payment_method, status)

@@ -121,6 +121,7 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
         ttlMs: 3_600_000,
         maxOffersPerHour,
         maxOffersToAddressPerHour: 3 * maxOffersPerHour,
+        offersToAddressPerSender: 3,
       });
 
     // Eight offers of the seller's at once, to eight addresses, five an hour: exactly five made.
@@ -193,6 +194,7 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
         ttlMs: 24 * 3_600_000,
         maxOffersPerHour: 1_000,
         maxOffersToAddressPerHour: 3_000,
+        offersToAddressPerSender: 3,
       });
       if (result.outcome !== 'CREATED') throw new Error(`offer: ${result.outcome}`);
       return result.transfer.id;
@@ -326,6 +328,7 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
           ttlMs: 3_600_000,
           maxOffersPerHour: 1_000,
           maxOffersToAddressPerHour: 3_000,
+          offersToAddressPerSender: 3,
         });
         if (back.outcome !== 'CREATED') throw new Error(back.outcome);
         expect(await transfers.accept(back.transfer.id, buyerId, new Date())).toMatchObject({ outcome: 'ACCEPTED' });

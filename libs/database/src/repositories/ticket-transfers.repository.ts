@@ -60,6 +60,12 @@ export interface NewTicketTransfer {
   maxOffersPerHour: number;
   /** Offers, by any senders, the address may be sent in the hour before `now`. */
   maxOffersToAddressPerHour: number;
+  /**
+   * Offers to the address each sender may make in the hour before `now` whatever the address's
+   * offers in all (`maxOffersToAddressPerHour` refuses only a sender that made this many to it):
+   * its share, which no other senders can use up.
+   */
+  offersToAddressPerSender: number;
 }
 
 /**
@@ -79,7 +85,8 @@ export type OfferResult =
   | { outcome: 'CODE_VERSIONS_USED_UP' }
   /**
    * The sender made `maxOffersPerHour` offers in the last hour, or the address was sent offers by
-   * that many other senders, or `maxOffersToAddressPerHour` offers in all.
+   * that many other senders, or `maxOffersToAddressPerHour` offers in all and this sender's share
+   * of them (`offersToAddressPerSender`) is used up.
    */
   | { outcome: 'TOO_MANY_OFFERS' };
 
@@ -248,7 +255,11 @@ export class TicketTransfersRepository {
       // address to everyone else's offers; a sender of the hour may go on within its own bound.
       // The address's offers in all are bounded too (maxOffersToAddressPerHour, a few times the
       // senders' bound): without it, its senders of the hour, each within its own bound, could
-      // together mail it the square of that bound.
+      // together mail it the square of that bound. That bound refuses only a sender that has had its
+      // share of the address (offersToAddressPerSender): were it to refuse everyone, a few accounts
+      // offering and canceling could use it up and close the address to a friend's first offer for
+      // an hour. Each sender's share past the bound in all is at most that share, so the address
+      // is still sent at most maxOffersToAddressPerHour + maxOffersPerHour × share offers an hour.
       // The two advisory locks, always taken in this order, make concurrent offers of one sender
       // or to one address count one after the other.
       await manager.query(
@@ -256,18 +267,22 @@ export class TicketTransfersRepository {
                 pg_advisory_xact_lock(hashtextextended('ticket-transfer-recipient:' || $2, 0))`,
         [input.senderId, input.recipientEmailKey],
       );
-      const [recent]: { by_sender: number; other_senders: number; to_address: number }[] = await manager.query(
-        `SELECT (SELECT count(*) FROM ticket_transfers WHERE sender_id = $1 AND created_at > $3)::int AS by_sender,
+      const [recent]: { by_sender: number; other_senders: number; to_address: number; sender_to_address: number }[] =
+        await manager.query(
+          `SELECT (SELECT count(*) FROM ticket_transfers WHERE sender_id = $1 AND created_at > $3)::int AS by_sender,
                 (SELECT count(DISTINCT sender_id) FROM ticket_transfers
                   WHERE recipient_email_key = $2 AND created_at > $3 AND sender_id <> $1)::int AS other_senders,
                 (SELECT count(*) FROM ticket_transfers
-                  WHERE recipient_email_key = $2 AND created_at > $3)::int AS to_address`,
-        [input.senderId, input.recipientEmailKey, new Date(input.now.getTime() - 3_600_000)],
-      );
+                  WHERE recipient_email_key = $2 AND created_at > $3)::int AS to_address,
+                (SELECT count(*) FROM ticket_transfers
+                  WHERE recipient_email_key = $2 AND created_at > $3 AND sender_id = $1)::int AS sender_to_address`,
+          [input.senderId, input.recipientEmailKey, new Date(input.now.getTime() - 3_600_000)],
+        );
       if (
         recent.by_sender >= input.maxOffersPerHour ||
         recent.other_senders >= input.maxOffersPerHour ||
-        recent.to_address >= input.maxOffersToAddressPerHour
+        (recent.to_address >= input.maxOffersToAddressPerHour &&
+          recent.sender_to_address >= input.offersToAddressPerSender)
       ) {
         return { outcome: 'TOO_MANY_OFFERS' };
       }

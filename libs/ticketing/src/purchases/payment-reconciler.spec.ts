@@ -8,6 +8,7 @@ import {
   PurchaseRefundsRepository,
   PurchaseRepository,
   PurchaseStatus,
+  RecheckedPaymentAttempt,
   TransactionRunner,
 } from '@app/database';
 import { PaymentGateway } from './payment-gateway';
@@ -50,6 +51,9 @@ function reconciler(
   sale: SaleTrace,
   options: {
     open?: ClaimedPaymentAttempt | null;
+    /** What `claimRecheck` answers (an attempt due its second look; none by default). */
+    recheck?: RecheckedPaymentAttempt | null;
+    recheckLock?: 'locked' | 'changed' | 'busy';
     inPostgres?: PurchaseStatus;
     lock?: 'locked' | 'changed' | 'busy';
     /** `refundedAmount` of the purchase's Redis record (its partial refunds as Redis lists them). */
@@ -65,6 +69,9 @@ function reconciler(
     claimStale: vi.fn(async () => (options.open === undefined ? attempt : options.open)),
     lockClaimed: vi.fn(async () => options.lock ?? 'locked'),
     resolve: vi.fn(async () => true),
+    claimRecheck: vi.fn(async () => options.recheck ?? null),
+    lockRecheck: vi.fn(async () => options.recheckLock ?? 'locked'),
+    endRecheck: vi.fn(async () => undefined),
   };
   const purchases = {
     findById: vi.fn(async () => (options.inPostgres ? { id: attempt.purchaseId, status: options.inPostgres } : null)),
@@ -78,7 +85,11 @@ function reconciler(
     refund: vi.fn(async () => undefined),
   };
   const partialRefunds = { claimOwed: vi.fn(async () => null), refundedAmount: vi.fn(async () => 0) };
-  const env = { PAYMENT_RECONCILE_AFTER_SECONDS: 30, PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: 5000 } as Env;
+  const env = {
+    PAYMENT_RECONCILE_AFTER_SECONDS: 30,
+    PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: 5000,
+    PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS: 1200,
+  } as Env;
   const subject = new PaymentReconciler(
     store as unknown as PurchaseStore,
     env,
@@ -107,6 +118,8 @@ describe('PaymentReconciler', () => {
       'contended',
       'deferred',
       'failed',
+      'recheck_refunded',
+      'recheck_uncharged',
       'refunded',
       'superseded',
       'uncharged',
@@ -134,7 +147,7 @@ describe('PaymentReconciler', () => {
   ])('marks COMPLETED, with no gateway call, an attempt with %s', async (_, sale, inPostgres) => {
     const { subject, attempts, gateway, manager } = reconciler(sale, { inPostgres });
     expect(await subject.reconcileOnce()).toBe('completed');
-    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Completed, null, manager);
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Completed, null, manager, null);
     expect(gateway.charge).not.toHaveBeenCalled();
     expect(gateway.refund).not.toHaveBeenCalled();
   });
@@ -162,7 +175,7 @@ describe('PaymentReconciler', () => {
     expect(await subject.reconcileOnce()).toBe('refunded');
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
     expect(gateway.charge).not.toHaveBeenCalled();
-    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager, null);
   });
 
   it.each([PurchaseStatus.Paid, undefined])(
@@ -194,7 +207,7 @@ describe('PaymentReconciler', () => {
     const { subject, attempts, gateway, manager } = reconciler(sale, { inPostgres });
     expect(await subject.reconcileOnce()).toBe('refunded');
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
-    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager, null);
   });
 
   it('refunds a REFUND_OWED attempt (its purchase canceled, the api refund unrecorded) without reading the sale', async () => {
@@ -204,7 +217,7 @@ describe('PaymentReconciler', () => {
     expect(await subject.reconcileOnce()).toBe('refunded');
     expect(store.saleTrace).not.toHaveBeenCalled();
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
-    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager, null);
   });
 
   it('leaves a canceled purchase’s refund open while Redis lists partial refunds PostgreSQL does not have yet', async () => {
@@ -223,7 +236,7 @@ describe('PaymentReconciler', () => {
   it('settles an attempt of 0 (a free purchase an older version charged) REFUNDED with no gateway call', async () => {
     const owed = reconciler(trace(), { open: { ...attempt, amount: 0, status: PaymentAttemptStatus.RefundOwed } });
     expect(await owed.subject.reconcileOnce()).toBe('refunded');
-    expect(owed.attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', owed.manager);
+    expect(owed.attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', owed.manager, null);
     const died = reconciler(trace({ hold: { status: null, expiresAt: null } }), {
       open: { ...attempt, amount: 0, chargeId: null, status: PaymentAttemptStatus.Pending },
     });
@@ -251,7 +264,7 @@ describe('PaymentReconciler', () => {
     });
     expect(gateway.charge).not.toHaveBeenCalled();
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_key-1'));
-    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_key-1', manager);
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_key-1', manager, null);
   });
 
   it('marks DECLINED (uncharged), with no charge and no refund, an attempt whose key the gateway holds no charge under', async () => {
@@ -262,9 +275,73 @@ describe('PaymentReconciler', () => {
     expect(await subject.reconcileOnce()).toBe('uncharged');
     expect(gateway.charge).not.toHaveBeenCalled();
     expect(gateway.refund).not.toHaveBeenCalled();
-    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Declined, null, manager);
+    // Looked up once more PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS later.
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Declined, null, manager, 1_200_000);
     expect(subject.settled.uncharged).toBe(1);
     expect((await subject.reconciled.get()).values).toContainEqual({ labels: { outcome: 'uncharged' }, value: 1 });
+  });
+
+  describe('the second look at a key found with no charge', () => {
+    const due: RecheckedPaymentAttempt = {
+      ...attempt,
+      chargeId: null,
+      paymentToken: null,
+      status: PaymentAttemptStatus.Declined,
+    };
+    const nothingOpen = { open: null, recheck: due };
+
+    it('is made only when nothing else is due, claimed to be due again PAYMENT_RECONCILE_AFTER_SECONDS later if it fails', async () => {
+      const { subject, attempts } = reconciler(trace(), { open: null });
+      expect(await subject.reconcileOnce()).toBeNull();
+      expect(attempts.claimRecheck).toHaveBeenCalledWith(30_000);
+      const busy = reconciler(trace(), { recheck: due });
+      await busy.subject.reconcileOnce();
+      expect(busy.attempts.claimRecheck).not.toHaveBeenCalled();
+    });
+
+    it('refunds a charge landed since with the purchase’s refund key, and marks it REFUNDED (recheck_refunded)', async () => {
+      const { subject, attempts, gateway, manager } = reconciler(trace(), nothingOpen);
+      expect(await subject.reconcileOnce()).toBe('recheck_refunded');
+      expect(gateway.findCharge).toHaveBeenCalledWith(
+        expect.objectContaining({ purchaseId: 'p1', idempotencyKey: 'key-1' }),
+      );
+      expect(gateway.charge).not.toHaveBeenCalled();
+      expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_key-1'));
+      expect(attempts.endRecheck).toHaveBeenCalledWith(manager, 'p1', 'ch_key-1');
+      expect((await subject.reconciled.get()).values).toContainEqual({
+        labels: { outcome: 'recheck_refunded' },
+        value: 1,
+      });
+    });
+
+    it('ends the look with nothing refunded when there is still no charge (recheck_uncharged)', async () => {
+      const { subject, attempts, gateway, manager } = reconciler(trace(), nothingOpen);
+      gateway.findCharge.mockResolvedValue(null);
+      expect(await subject.reconcileOnce()).toBe('recheck_uncharged');
+      expect(gateway.refund).not.toHaveBeenCalled();
+      expect(gateway.charge).not.toHaveBeenCalled();
+      expect(attempts.endRecheck).toHaveBeenCalledWith(manager, 'p1', null);
+      expect(subject.settled.recheck_uncharged).toBe(1);
+    });
+
+    it.each([
+      ['changed', 'superseded'],
+      ['busy', 'contended'],
+    ] as const)('asks nothing when the row is %s since the claim (%s)', async (lock, outcome) => {
+      const { subject, attempts, gateway } = reconciler(trace(), { ...nothingOpen, recheckLock: lock });
+      expect(await subject.reconcileOnce()).toBe(outcome);
+      expect(gateway.findCharge).not.toHaveBeenCalled();
+      expect(gateway.refund).not.toHaveBeenCalled();
+      expect(attempts.endRecheck).not.toHaveBeenCalled();
+    });
+
+    it('fails the pass, recording nothing, when the refund fails', async () => {
+      const { subject, attempts, gateway } = reconciler(trace(), nothingOpen);
+      gateway.refund.mockRejectedValue(new Error('the processor is unreachable'));
+      await expect(subject.reconcileOnce()).rejects.toThrow('the processor is unreachable');
+      expect(attempts.endRecheck).not.toHaveBeenCalled();
+      expect((await subject.reconciled.get()).values).toContainEqual({ labels: { outcome: 'failed' }, value: 1 });
+    });
   });
 
   it.each([

@@ -4,6 +4,7 @@ import { Env } from '@app/config';
 import {
   OpenPaymentAttempt,
   PaymentAttemptsRepository,
+  RecheckedPaymentAttempt,
   PaymentAttemptStatus,
   PurchaseRefundsRepository,
   PurchaseRepository,
@@ -14,12 +15,24 @@ import { boundedGatewayCall } from './gateway-bound';
 import { chargeLookupOf, PaymentGateway, partialRefundIdempotencyKey, refundIdempotencyKey } from './payment-gateway';
 import { PurchaseStore } from './purchase.store';
 
-const RECONCILE_OUTCOMES = ['completed', 'refunded', 'uncharged', 'deferred', 'superseded', 'contended'] as const;
+const RECONCILE_OUTCOMES = [
+  'completed',
+  'refunded',
+  'uncharged',
+  'recheck_refunded',
+  'recheck_uncharged',
+  'deferred',
+  'superseded',
+  'contended',
+] as const;
 
 /**
  * What the reconciliation did with one attempt; `uncharged`: the gateway has no charge under its key
  * (its request died before its charge reached the processor), settled DECLINED with nothing given
- * back; `deferred`: nothing yet, its hold can still be bought (a retry with the same
+ * back, and its key looked up once more PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS later;
+ * `recheck_refunded`: that second look found a charge (the api's own, in flight at the first look,
+ * landed after it, and never noted: its process died), refunded, the attempt REFUNDED;
+ * `recheck_uncharged`: the second look found none either, the attempt DECLINED for good; `deferred`: nothing yet, its hold can still be bought (a retry with the same
  * Idempotency-Key would sell it on this very charge); `superseded`: nothing, a request took the
  * attempt up (a same-key retry touched it) or settled it meanwhile; `contended`: nothing, its row
  * was locked by another session when the settlement came, unchanged
@@ -71,6 +84,8 @@ export class PaymentReconciler {
     completed: 0,
     refunded: 0,
     uncharged: 0,
+    recheck_refunded: 0,
+    recheck_uncharged: 0,
     deferred: 0,
     superseded: 0,
     contended: 0,
@@ -106,7 +121,8 @@ export class PaymentReconciler {
    */
   async reconcileOnce(): Promise<ReconcileOutcome | null> {
     try {
-      const outcome = (await this.settleOwedPartialRefund()) ?? (await this.settleOldest());
+      const outcome =
+        (await this.settleOwedPartialRefund()) ?? (await this.settleOldest()) ?? (await this.recheckUncharged());
       if (outcome !== null) this.reconciled.inc({ outcome });
       return outcome;
     } catch (error) {
@@ -195,31 +211,88 @@ export class PaymentReconciler {
         refunded: PaymentAttemptStatus.Refunded,
         uncharged: PaymentAttemptStatus.Declined,
       } as const;
-      await this.attempts.resolve(attempt.purchaseId, status[settled.outcome], settled.chargeId, manager);
+      // Nothing under its key now: looked up once more later, for a charge still in flight.
+      const recheckAfterMs =
+        settled.outcome === 'uncharged' ? this.env.PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS * 1000 : null;
+      await this.attempts.resolve(
+        attempt.purchaseId,
+        status[settled.outcome],
+        settled.chargeId,
+        manager,
+        recheckAfterMs,
+      );
       return settled;
     });
-    if (outcome === 'changed' || outcome === 'busy') {
-      const left = {
-        changed: {
-          outcome: 'superseded' as const,
-          why: 'left to the request that took it up (touched or settled since the claim)',
-        },
-        busy: {
-          outcome: 'contended' as const,
-          why:
-            'left for a later pass: its row was locked by another session (most often another reconciler), ' +
-            `due again in ${this.env.PAYMENT_RECONCILE_AFTER_SECONDS} s`,
-        },
-      }[outcome];
-      this.settled[left.outcome] += 1;
-      this.logger.log({
-        message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} ${left.why}`,
-        boxoffice: {
-          payment_reconcile: { purchase_id: attempt.purchaseId, outcome: left.outcome, settled: this.settled },
-        },
-      });
-      return left.outcome;
-    }
+    if (outcome === 'changed' || outcome === 'busy') return this.leftAlone(attempt, outcome);
+    return this.report(attempt, outcome);
+  }
+
+  /**
+   * The second look for the charge of an attempt settled `uncharged` (the gateway had none under its
+   * key), due PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS after the first (a charge request the api
+   * sent before dying may have been in flight then, and landed since; nothing else would ever give
+   * it back). Claimed as a stale attempt is (the claim puts its look PAYMENT_RECONCILE_AFTER_SECONDS
+   * ahead, so a look that fails is made again then), then, under the row lock if it is still as
+   * claimed: looked up (`findCharge`, never a charge); a charge found is refunded with the
+   * purchase's one refund key and the attempt marked REFUNDED (`recheck_refunded`); none, the
+   * attempt stays DECLINED for good (`recheck_uncharged`). The api's late note of that charge
+   * (`markCharged`) reopens the attempt and ends the look (the api or a later pass refunds it, as
+   * any charge whose sale did not happen); a note that comes after this refund finds the attempt
+   * REFUNDED and sells nothing. Null when none is due.
+   */
+  private async recheckUncharged(): Promise<ReconcileOutcome | null> {
+    const attempt = await this.attempts.claimRecheck(this.env.PAYMENT_RECONCILE_AFTER_SECONDS * 1000);
+    if (!attempt) return null;
+    const outcome = await this.transactions.run(async (manager) => {
+      const lock = await this.attempts.lockRecheck(manager, attempt);
+      if (lock !== 'locked') return lock;
+      const settled = await this.refund(attempt, manager);
+      await this.attempts.endRecheck(
+        manager,
+        attempt.purchaseId,
+        settled.outcome === 'refunded' ? settled.chargeId : null,
+      );
+      return {
+        outcome: settled.outcome === 'refunded' ? ('recheck_refunded' as const) : ('recheck_uncharged' as const),
+        chargeId: settled.chargeId,
+      };
+    });
+    if (outcome === 'changed' || outcome === 'busy') return this.leftAlone(attempt, outcome);
+    return this.report(attempt, outcome);
+  }
+
+  /** Counts and logs an attempt left to another session (`changed`: superseded; `busy`: contended). */
+  private leftAlone(
+    attempt: OpenPaymentAttempt | RecheckedPaymentAttempt,
+    outcome: 'changed' | 'busy',
+  ): ReconcileOutcome {
+    const left = {
+      changed: {
+        outcome: 'superseded' as const,
+        why: 'left to the request that took it up (touched or settled since the claim)',
+      },
+      busy: {
+        outcome: 'contended' as const,
+        why:
+          'left for a later pass: its row was locked by another session (most often another reconciler), ' +
+          `due again in ${this.env.PAYMENT_RECONCILE_AFTER_SECONDS} s`,
+      },
+    }[outcome];
+    this.settled[left.outcome] += 1;
+    this.logger.log({
+      message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} ${left.why}`,
+      boxoffice: {
+        payment_reconcile: { purchase_id: attempt.purchaseId, outcome: left.outcome, settled: this.settled },
+      },
+    });
+    return left.outcome;
+  }
+
+  /** Counts and logs what was done with an attempt (its outcome, and the charge when one was learnt). */
+  private report(
+    attempt: OpenPaymentAttempt | RecheckedPaymentAttempt,
+    outcome: { outcome: ReconcileOutcome; chargeId: string | null },
+  ): ReconcileOutcome {
     this.settled[outcome.outcome] += 1;
     this.logger.log({
       message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} reconciled: ${outcome.outcome}`,
@@ -257,7 +330,7 @@ export class PaymentReconciler {
    * refunds Redis lists are in PostgreSQL by now (see `partialRefundsUnwritten`).
    */
   private async refund(
-    attempt: OpenPaymentAttempt,
+    attempt: OpenPaymentAttempt | RecheckedPaymentAttempt,
     manager: Parameters<PurchaseRefundsRepository['refundedAmount']>[1],
   ): Promise<{ outcome: 'refunded' | 'uncharged'; chargeId: string | null }> {
     const amount = attempt.amount - (await this.partialRefunds.refundedAmount(attempt.purchaseId, manager));

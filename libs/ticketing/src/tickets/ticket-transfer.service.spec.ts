@@ -119,6 +119,7 @@ describe('TicketTransferService', () => {
           ttlMs: 72 * 3_600_000,
           maxOffersPerHour: 10,
           maxOffersToAddressPerHour: 30,
+          offersToAddressPerSender: 3,
         }),
       );
     });

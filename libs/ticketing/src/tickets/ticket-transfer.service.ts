@@ -48,10 +48,18 @@ export const TRANSFER_MARK_LIFETIME_SECONDS = 24 * 60 * 60;
 /**
  * Offers one address may be sent in any hour, by any senders, as a multiple of
  * TICKET_TRANSFER_OFFERS_PER_HOUR (`N`): its `N` senders of the hour may each make `N` offers
- * (`N` × `N` e-mails) but together no more than 3 × `N`; so it takes three accounts, not one, to
- * close an address to offers for an hour.
+ * (`N` × `N` e-mails) but together no more than 3 × `N`, past which only a sender that has made
+ * fewer than {@link OFFERS_TO_ADDRESS_SHARE} offers to it in the hour may go on, up to that share.
  */
 export const OFFERS_TO_ADDRESS_PER_SENDER_BOUND = 3;
+
+/**
+ * Offers to one address each sender may make in any hour whatever the address's offers in all: its
+ * share, which other senders cannot use up, so a few accounts offering and canceling cannot close
+ * an address to a friend's offers (it takes `N` of them, by the bound on different senders). The
+ * address is then sent at most 3 × `N` + `N` × 3 offers an hour (6 × `N`).
+ */
+export const OFFERS_TO_ADDRESS_SHARE = 3;
 
 /**
  * Ticket transfer: a ticket's holder offers it to an e-mail address, the account that confirmed that
@@ -88,7 +96,8 @@ export class TicketTransferService {
    * TransferPendingError (one pending offer per ticket), TransferLimitReachedError,
    * TooManyTransferOffersError (TICKET_TRANSFER_OFFERS_PER_HOUR offers by the sender in the last
    * hour, or offers to the address by that many other senders in it, or
-   * {@link OFFERS_TO_ADDRESS_PER_SENDER_BOUND} times as many offers to the address in all).
+   * {@link OFFERS_TO_ADDRESS_PER_SENDER_BOUND} times as many offers to the address in all, and the
+   * sender's own {@link OFFERS_TO_ADDRESS_SHARE} of them made).
    */
   async offer(senderId: string, ticketId: string, recipientEmail: string): Promise<TicketTransferRecord> {
     const now = this.clock.now();
@@ -111,6 +120,7 @@ export class TicketTransferService {
       ttlMs: this.env.TICKET_TRANSFER_OFFER_HOURS * 3_600_000,
       maxOffersPerHour: this.env.TICKET_TRANSFER_OFFERS_PER_HOUR,
       maxOffersToAddressPerHour: OFFERS_TO_ADDRESS_PER_SENDER_BOUND * this.env.TICKET_TRANSFER_OFFERS_PER_HOUR,
+      offersToAddressPerSender: OFFERS_TO_ADDRESS_SHARE,
     });
     switch (result.outcome) {
       case 'CREATED':
@@ -135,6 +145,7 @@ export class TicketTransferService {
         throw new TooManyTransferOffersError(
           this.env.TICKET_TRANSFER_OFFERS_PER_HOUR,
           OFFERS_TO_ADDRESS_PER_SENDER_BOUND * this.env.TICKET_TRANSFER_OFFERS_PER_HOUR,
+          OFFERS_TO_ADDRESS_SHARE,
         );
     }
   }

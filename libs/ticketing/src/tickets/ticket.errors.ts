@@ -189,16 +189,16 @@ export class PerformanceStartedError extends DomainError {
 
 /**
  * The sender made `perHour` offers in the last hour, or the recipient's address was sent offers by
- * `perHour` other senders in it, or `toAddressPerHour` offers in all: each offer mails the address,
- * so they are bounded (429 with Retry-After).
+ * `perHour` other senders in it, or `toAddressPerHour` offers in all and `share` of them by this
+ * sender: each offer mails the address, so they are bounded (429 with Retry-After).
  */
 export class TooManyTransferOffersError extends DomainError {
-  constructor(perHour: number, toAddressPerHour: number) {
+  constructor(perHour: number, toAddressPerHour: number, share: number) {
     super(
       'too_many',
       'TooManyTransferOffers',
       `too many transfer offers: at most ${perHour} an hour by one sender, and to one address from at most ` +
-        `${perHour} senders and ${toAddressPerHour} offers`,
+        `${perHour} senders and ${toAddressPerHour} offers, past which each sender may make its first ${share}`,
       { perHour, toAddressPerHour },
       3600,
     );
