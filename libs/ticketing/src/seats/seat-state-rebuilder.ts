@@ -239,7 +239,9 @@ export class SeatStateRebuilder {
     if (places.length === 0 && !(await this.performances.findById(performanceId))) {
       throw new NotFoundError('performance');
     }
-    this.logger.warn(`seating data of performance ${performanceId} missing in Redis or of an older format, building it`);
+    this.logger.warn(
+      `seating data of performance ${performanceId} missing in Redis or of an older format, building it`,
+    );
     if (await this.seatState.registerSeating(performanceId, places)) return true;
     // A newer version began building its format meanwhile (no lease of this version stops it).
     const stored = await this.seatState.seatingFormat(performanceId);

@@ -121,7 +121,7 @@ describe('seating data of another format', () => {
   });
 
   it.each([String(SEATING_FORMAT + 1), `building ${SEATING_FORMAT + 1}`])(
-    "a newer format (ready %s): best-available answers 503 and builds nothing; seat-id holds and releases go on",
+    'a newer format (ready %s): best-available answers 503 and builds nothing; seat-id holds and releases go on',
     async (ready) => {
       const { performanceId, hall, keys } = await performance();
       await fx.redis.hset(keys.seating, 'ready', ready);
