@@ -134,11 +134,15 @@ export async function setSeats(redis, b, keys, places, layout, letterOf) {
   }
   await redis.del(keys.expiry, keys.counts);
   const rebuildSha = await redis.script('LOAD', b.rebuild);
+  const format = b.SEATING_FORMAT ?? 1;
+  // A build's rebuild script writes only while `ready` is its format being built (seating-format.lua);
+  // builds from before that ignore both this and the format argument.
+  await redis.hset(keys.seating, 'ready', `building ${format}`);
   for (let row = 0; row < layout.rowSizes.length; row += 10) {
     const last = Math.min(row + 9, layout.rowSizes.length - 1);
-    await redis.evalsha(rebuildSha, 5, keys.seats, ...b.seatingKeys(keys), row, last);
+    await redis.evalsha(rebuildSha, 5, keys.seats, ...b.seatingKeys(keys), row, last, format);
   }
-  await redis.hset(keys.seating, 'ready', b.SEATING_FORMAT ?? 1);
+  await redis.hset(keys.seating, 'ready', format);
 }
 
 /**

@@ -218,6 +218,21 @@ export class ChargeOutcomeUnknownError extends DependencyUnavailableError {
   }
 }
 
+/**
+ * The performance's best-available seating data is of a newer format (`format`) than this
+ * version's SEATING_FORMAT, built or being built by a newer version's replica during a rolling
+ * deploy: this replica must not build it back in its own. 503 with `Retry-After` (1 s): the
+ * retry reaches a newer replica, or this one once it is replaced.
+ */
+export class SeatingUpgradingError extends DependencyUnavailableError {
+  constructor(format: number) {
+    super(
+      new Error(`seating data of format ${format}, newer than this version's`),
+      'a newer version is upgrading the seat data; retry shortly',
+    );
+  }
+}
+
 export class PurchaseCanceledError extends DomainError {
   constructor() {
     super('conflict', 'PurchaseCanceled', 'purchase has already been canceled');

@@ -10,6 +10,7 @@ export {
   InvalidInputError,
   NotFoundError,
   ChargeOutcomeUnknownError,
+  SeatingUpgradingError,
   PaymentDeclinedError,
   PerformanceCancelNotReplicatedError,
   PurchaseCanceledError,

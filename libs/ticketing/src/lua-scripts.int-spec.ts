@@ -42,6 +42,7 @@ import {
   reopenSales,
 } from './seats/seat-scripts';
 import { SeatStateStore } from './seats/seat-state.store';
+import { SEATING_FORMAT } from './seats/seating-layout';
 import { rebuildSeating } from './seats/seating-scripts';
 import { checkInEntry, checkInMarkMember, markCheckIn, markTransfer, undoCheckIn } from './tickets/ticket-scripts';
 import { WaitingRoomStore } from './waiting-room/waiting-room.store';
@@ -1139,8 +1140,10 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     const hall = drawHall([{ name: 'A', rows: ['x....', '.....'] }]);
     // registerPerformance runs register-seats.lua, then rebuild-seating.lua over every row.
     await new SeatStateStore(redis).registerPerformance(hallRegistration(5, hall));
-    ran.add('boxofficeRebuildSeating');
-    expect(await rebuildSeating(redis, keys, 0, 1)).toBe(9);
+    ran.add('boxofficeRebuildSeating').add('boxofficeSeatingFormat');
+    expect(await rebuildSeating(redis, keys, 0, 1, SEATING_FORMAT)).toBe(9);
+    // Refused (nothing written) for a format the data is not of, complete or being built.
+    expect(await rebuildSeating(redis, keys, 0, 1, SEATING_FORMAT - 1)).toBe(-1);
     const request = {
       holdId: 'b1',
       userId: 'u1',

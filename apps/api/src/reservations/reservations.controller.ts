@@ -64,6 +64,12 @@ export class ReservationsController {
     description:
       'the Idempotency-Key already used for another request (other seats, or another best-available request: "Idempotency-Key was already used for another reservation request…"; nothing held, no Retry-After); a seat is not available (details.seatIds; nothing held; seats in the caller\'s own live hold named in the message, `already in your hold <id>`, and in details.heldByYou: [{reservationId, seatIds}]); SingleSeatLeft (noOrphanSeats; details.singleSeatId: the seat that would be left empty on its own, details.besideSeatId: the selected seat beside it); NoSeatsFit (best available: nothing fits, details.singleLeft when the rule refused it, details.soldOut when no seat of the scope is free); SalesClosed (paused, closed or ended); the per-user limit (MAX_SEATS_PER_RESERVATION held at once); or TicketLimitExceeded (maxTicketsPerBuyer of the performance, bought and held together; details.limit, bought, held, requested)',
   })
+  @ApiResponse({
+    status: 503,
+    type: ErrorBodyDto,
+    description:
+      'Redis or PostgreSQL unavailable, or the seat data being rebuilt past the wait (`Retry-After`); also "a newer version is upgrading the seat data; retry shortly": during a rolling deploy that changes the seating data format, a replica of the older version answers a best-available request (and a seat-id hold under noOrphanSeats) so, leaving the data to the newer version; a retry after `Retry-After` reaches a newer replica as they take over. Nothing held.',
+  })
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,

@@ -12,14 +12,19 @@
   KEYS[5] seat info  static seat ids, qualities and flags
 
   ARGV[1] first row index, ARGV[2] last row index (inclusive; row indexes count from 0)
+  ARGV[3] the format the caller builds (SEATING_FORMAT): KEYS[3]'s 'ready' must be it, complete
+          (a repair) or being built ('building <format>', seating-format.lua)
 
-  Returns the number of free seats in those rows.
+  Returns the number of free seats in those rows, or -1 (nothing written) when 'ready' is not
+  ARGV[3]'s: a newer version began building its format, whose slots this one must not write.
 ]]
 --- @keys 5
 --- @include "seating"
 local seatsKey = KEYS[1]
 local seating = { free = KEYS[2], layout = KEYS[3], runs = KEYS[4], info = KEYS[5] }
-local firstRow, lastRow = tonumber(ARGV[1]), tonumber(ARGV[2])
+local firstRow, lastRow, format = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local ready = redis.call('HGET', seating.layout, 'ready')
+if ready ~= format and ready ~= 'building ' .. format then return -1 end
 
 local free = 0
 local sections, order = {}, {}

@@ -9,8 +9,9 @@ import {
   ReadTransaction,
   SeatBlocksRepository,
 } from '@app/database';
-import { NotFoundError } from '../errors';
+import { NotFoundError, SeatingUpgradingError } from '../errors';
 import { WaitingRoomService } from '../waiting-room/waiting-room.service';
+import { SEATING_FORMAT } from './seating-layout';
 import { PerformanceLifecycle, SeatStateStore } from './seat-state.store';
 
 /**
@@ -34,6 +35,8 @@ export class SeatStateRebuilder {
   private readonly logger = new Logger(SeatStateRebuilder.name);
   /** This process's rebuild of each performance under way: its callers share it. */
   private readonly rebuilds = new Map<number, Promise<void>>();
+  /** This process's build of each performance's seating data under way (ensureSeating): its callers share it. */
+  private readonly seatingBuilds = new Map<number, Promise<void>>();
 
   constructor(
     private readonly performances: PerformanceRepository,
@@ -58,32 +61,53 @@ export class SeatStateRebuilder {
    */
   async ensure(performanceId: number): Promise<void> {
     if (await this.seatState.isRegistered(performanceId)) return;
-    let rebuild = this.rebuilds.get(performanceId);
-    if (!rebuild) {
-      rebuild = this.rebuildUnderLease(performanceId).finally(() => this.rebuilds.delete(performanceId));
-      this.rebuilds.set(performanceId, rebuild);
-    }
-    return rebuild;
+    return this.shared(this.rebuilds, performanceId, () =>
+      this.underLease(
+        performanceId,
+        () => this.seatState.isRegistered(performanceId),
+        (lease) => this.rebuildHolding(performanceId, lease),
+      ),
+    );
   }
 
-  private async rebuildUnderLease(performanceId: number): Promise<void> {
+  /** `work` of `performanceId`, or the one of this process under way in `running`: its callers share it. */
+  private shared(running: Map<number, Promise<void>>, performanceId: number, work: () => Promise<void>): Promise<void> {
+    let promise = running.get(performanceId);
+    if (!promise) {
+      promise = work().finally(() => running.delete(performanceId));
+      running.set(performanceId, promise);
+    }
+    return promise;
+  }
+
+  /**
+   * Runs `work` under the performance's rebuild lease, one process at a time across processes,
+   * until `done` says there is nothing left to do: while another process holds the lease, waits
+   * for `done` or the end of that lease (then takes it). `work` answers false when its lease
+   * ended before it finished. Throws as `ensure` says, and what `done` and `work` throw.
+   */
+  private async underLease(
+    performanceId: number,
+    done: () => Promise<boolean>,
+    work: (lease: string) => Promise<boolean>,
+  ): Promise<void> {
     let leasesLost = 0;
     const waitUntil = Date.now() + REBUILD_WAIT_MAX_MS;
     for (;;) {
       const lease = await this.seatState.takeRebuildLease(performanceId, REBUILD_LEASE_MS);
       if (lease === null) {
-        // Another process rebuilds it: wait until it is registered, or that lease ends unfinished.
+        // Another process rebuilds it: wait until it is done, or that lease ends unfinished.
         while (await this.seatState.isBeingRebuilt(performanceId)) {
-          if (await this.seatState.isRegistered(performanceId)) return;
+          if (await done()) return;
           if (Date.now() >= waitUntil) {
             throw unfinished(performanceId, `other processes' rebuilds went on past ${REBUILD_WAIT_MAX_MS} ms`);
           }
           await sleep(REBUILD_WAIT_POLL_MS);
         }
-        if (await this.seatState.isRegistered(performanceId)) return;
+        if (await done()) return;
         continue;
       }
-      if (await this.rebuildHolding(performanceId, lease)) return;
+      if (await work(lease)) return;
       // The lease ended before the rebuild did: removed with a deleted performance, or lapsed.
       if (!(await this.performances.findById(performanceId))) {
         await this.seatState.removePerformance(performanceId);
@@ -94,12 +118,8 @@ export class SeatStateRebuilder {
   }
 
   /** The rebuild itself, holding the lease `lease`; false when the lease ended before its last write. */
-  private async rebuildHolding(performanceId: number, lease: string): Promise<boolean> {
-    const renewal = setInterval(() => {
-      this.seatState.renewRebuildLease(performanceId, lease, REBUILD_LEASE_MS).catch(() => {});
-    }, REBUILD_LEASE_MS / 3);
-    renewal.unref();
-    try {
+  private rebuildHolding(performanceId: number, lease: string): Promise<boolean> {
+    return this.holding(performanceId, lease, async () => {
       // Finished by another process between this caller's look and its lease.
       if (await this.seatState.isRegistered(performanceId)) return true;
       // The room first (see ensure); it reads no more than the room's own row.
@@ -114,6 +134,17 @@ export class SeatStateRebuilder {
       });
       if (registered === null) throw new NotFoundError('performance');
       return registered;
+    });
+  }
+
+  /** `work`, holding the rebuild lease `lease`: renewed every third of it meanwhile, ended after. */
+  private async holding(performanceId: number, lease: string, work: () => Promise<boolean>): Promise<boolean> {
+    const renewal = setInterval(() => {
+      this.seatState.renewRebuildLease(performanceId, lease, REBUILD_LEASE_MS).catch(() => {});
+    }, REBUILD_LEASE_MS / 3);
+    renewal.unref();
+    try {
+      return await work();
     } finally {
       clearInterval(renewal);
       // Ended already by a finished registration; ended here otherwise, so nobody waits on it.
@@ -172,18 +203,49 @@ export class SeatStateRebuilder {
   }
 
   /**
-   * Makes sure the performance has its best-available seating data: registered before there
-   * was any (an older version), or lost with the seat state. Throws NotFoundError('performance').
+   * Makes sure the performance has its best-available seating data of this version's format
+   * (SEATING_FORMAT): registered before there was any (an older version), built by an older
+   * version (an older format), or lost with the seat state. Built once at a time across processes,
+   * under the rebuild lease `ensure` takes, and once per process (concurrent callers share it);
+   * the others wait for it. Throws NotFoundError('performance'); SeatingUpgradingError (503) when
+   * the stored data is of a newer format, complete or being built: a newer version's replica
+   * serves it, this one must not build it back (a rolling deploy, seating-format.lua);
+   * StoreUnavailableError (503) when other processes' builds went on past REBUILD_WAIT_MAX_MS.
    */
   async ensureSeating(performanceId: number): Promise<void> {
     if (!(await this.seatState.isRegistered(performanceId))) return this.ensure(performanceId);
-    if (await this.seatState.hasSeating(performanceId)) return;
+    if (await this.seatingCurrent(performanceId)) return;
+    return this.shared(this.seatingBuilds, performanceId, () =>
+      this.underLease(
+        performanceId,
+        () => this.seatingCurrent(performanceId),
+        (lease) => this.holding(performanceId, lease, () => this.buildSeating(performanceId)),
+      ),
+    );
+  }
+
+  /** Whether the seating data is of SEATING_FORMAT and complete; throws SeatingUpgradingError when of a newer one. */
+  private async seatingCurrent(performanceId: number): Promise<boolean> {
+    const stored = await this.seatState.seatingFormat(performanceId);
+    if (stored && stored.format > SEATING_FORMAT) throw new SeatingUpgradingError(stored.format);
+    return stored?.format === SEATING_FORMAT && stored.complete;
+  }
+
+  /** Builds the seating data from PostgreSQL, holding the rebuild lease; true once built. */
+  private async buildSeating(performanceId: number): Promise<boolean> {
+    // Built by another process between this caller's look and its lease.
+    if (await this.seatingCurrent(performanceId)) return true;
     const places = await this.performances.seatPlaces(performanceId);
     if (places.length === 0 && !(await this.performances.findById(performanceId))) {
       throw new NotFoundError('performance');
     }
-    this.logger.warn(`seating data of performance ${performanceId} missing in Redis, building it from PostgreSQL`);
-    await this.seatState.registerSeating(performanceId, places);
+    this.logger.warn(
+      `seating data of performance ${performanceId} missing in Redis or of an older format, building it`,
+    );
+    if (await this.seatState.registerSeating(performanceId, places)) return true;
+    // A newer version began building its format meanwhile (no lease of this version stops it).
+    const stored = await this.seatState.seatingFormat(performanceId);
+    throw new SeatingUpgradingError(stored?.format ?? SEATING_FORMAT + 1);
   }
 }
 

@@ -20,7 +20,7 @@ import {
   SeatRegistration,
 } from './seat-scripts';
 import { buildSeatingLayout, SEATING_FORMAT, SeatPlace } from './seating-layout';
-import { rebuildSeating } from './seating-scripts';
+import { rebuildSeating, stepSeatingFormat } from './seating-scripts';
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
 import { WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys } from '../waiting-room/waiting-room-keys';
 import { keepClosedTickets } from '../waiting-room/waiting-room.store';
@@ -241,11 +241,16 @@ export class SeatStateStore {
    * static layout of `places` (every seat of it, in layout order), then the free bits and runs
    * from the seat letters, rows in chunks of about SEATING_CHUNK seats (each chunk atomic with the
    * letters it reads; holds running meanwhile keep the rows they touch up to date), then `ready`.
-   * Running it again rebuilds the free data from the letters (a repair).
+   * Running it again rebuilds the free data from the letters (a repair). Data of an older format
+   * (or none) is marked `building <SEATING_FORMAT>` first, so no search of either version reads it
+   * half written. Answers false, having written nothing of its own format, when a newer format is
+   * stored or began being built (a newer version's replica, during a rolling deploy): the format
+   * only moves forward (seating-format.lua).
    */
-  async registerSeating(performanceId: number, places: SeatPlace[]): Promise<void> {
+  async registerSeating(performanceId: number, places: SeatPlace[]): Promise<boolean> {
     assertPerformanceId(performanceId);
     const keys = performanceKeys(performanceId);
+    if (!(await stepSeatingFormat(this.redis, keys, SEATING_FORMAT, 'begin'))) return false;
     const layout = buildSeatingLayout(places);
     const entries = [...layout.fields];
     const writes: (() => Promise<unknown>)[] = [() => this.redis.set(keys.seatInfo, layout.seatInfo)];
@@ -254,29 +259,37 @@ export class SeatStateStore {
       writes.push(() => this.redis.hset(keys.seating, fields));
     }
     await inWindows(writes);
-    const rebuilds: (() => Promise<number>)[] = [];
+    let overtaken = false;
+    const rebuilds: (() => Promise<void>)[] = [];
     let first = 0;
     let seats = 0;
     layout.rowSizes.forEach((size, row) => {
       seats += size;
       if (seats >= SEATING_CHUNK || row === layout.rowSizes.length - 1) {
         const from = first;
-        rebuilds.push(() => rebuildSeating(this.redis, keys, from, row));
+        rebuilds.push(async () => {
+          if (!overtaken && (await rebuildSeating(this.redis, keys, from, row, SEATING_FORMAT)) < 0) overtaken = true;
+        });
         first = row + 1;
         seats = 0;
       }
     });
     await inWindows(rebuilds);
-    await this.redis.hset(keys.seating, 'ready', SEATING_FORMAT);
+    if (overtaken) return false;
+    return stepSeatingFormat(this.redis, keys, SEATING_FORMAT, 'finish');
   }
 
   /**
-   * Whether the performance's best-available seating data is complete (registerSeating ran to the
-   * end) and of this version's format (SEATING_FORMAT): data of an older format is built again.
+   * The format of the performance's best-available seating data as stored (the layout's `ready`):
+   * `{ format, complete }`, complete false while registerSeating writes it (`building <format>`);
+   * null when there is none. Data of this version's format (SEATING_FORMAT) complete is searched;
+   * an older one is built again, a newer one left to the newer version (seating-format.lua).
    */
-  async hasSeating(performanceId: number): Promise<boolean> {
+  async seatingFormat(performanceId: number): Promise<{ format: number; complete: boolean } | null> {
     assertPerformanceId(performanceId);
-    return (await this.redis.hget(performanceKeys(performanceId).seating, 'ready')) === String(SEATING_FORMAT);
+    const ready = await this.redis.hget(performanceKeys(performanceId).seating, 'ready');
+    const match = ready === null ? null : /^(building )?(\d+)$/.exec(ready);
+    return match ? { format: Number(match[2]), complete: match[1] === undefined } : null;
   }
 
   /**

@@ -40,7 +40,9 @@ export const SECTION_RECORD_BYTES = 12;
  * an `s<index>` text field each: a search read and parsed eight of those on every call; 8 since
  * section names and grades are fully case-folded (foldCase: `Straße` and `STRASSE` are one name).
  * hold-best-available.lua (and hold-seats.lua, for the noOrphanSeats rule), given it in ARGV
- * (holdScriptArgs, holdSeatsArgs), answer NO_LAYOUT to any other, so data built by an older version is built again.
+ * (holdScriptArgs, holdSeatsArgs), answer NO_LAYOUT to any other, so data built by an older version is built again;
+ * data of a newer one (a newer version's, during a rolling deploy) is never built back (seating-format.lua,
+ * SeatStateRebuilder.ensureSeating: a 503 instead).
  */
 export const SEATING_FORMAT = 8;
 
