@@ -14,6 +14,15 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { startRedisCluster } from '../scripts/redis-cluster.mjs';
 import { dropRun, startApp, stopApps } from '../scripts/stack.mjs';
+import {
+  BEST_LIMIT,
+  benchApi,
+  bestAvailableHolds,
+  bestAvailableSections,
+  purchases,
+  seatHolds,
+  shuffle,
+} from './bench-api.mjs';
 import { bestAvailableWorstCase } from './best-available-worst-case.mjs';
 import { flushRate, waitForRows } from './flush-rate.mjs';
 import { cpuMicros, waitForQuietMachine } from './process-cpu.mjs';
@@ -42,14 +51,6 @@ const wanted = (name) => !ONLY || ONLY.has(name);
 // Virtual buyers: each signs up and logs in through the public API before anything is measured
 // (argon2 stays outside the measured windows), and the bench's requests carry their tokens.
 const BUYERS = Number(process.env.BENCH_BUYERS ?? 256);
-// Live seats one buyer may hold per performance (MAX_SEATS_PER_RESERVATION, its default): hold
-// and purchase runs spread over performances of BUYERS × HOLD_LIMIT seats, each buyer holding
-// HOLD_LIMIT seats of each.
-const HOLD_LIMIT = 4;
-// The api's MAX_SEATS_PER_RESERVATION: 20 (the most it takes), so that each buyer may make
-// BEST_LIMIT / 2 best-available holds of 2 seats on each 80,000-seat performance; the other runs
-// keep each buyer within HOLD_LIMIT seats of a performance, so the larger limit changes nothing there.
-const BEST_LIMIT = 20;
 // Performances the best-available holds alternate between: BUYERS × BEST_LIMIT / 2 holds fit on
 // one (2,560, answered in ~2.5 s: a major GC or a one-time load in so short a window moves the
 // api's CPU per request by a fifth or more), so BENCH_BEST_HOLDS (5,000) spreads over two.
@@ -63,11 +64,6 @@ const BEST_PERFORMANCES = 2;
 // its on-sale: that read loads the api's copy of the performance and, the performance selling,
 // its seat directory (SeatDirectory.warm), which the window's first holds waited for before.
 const BEST_WARMUP = Number(process.env.BENCH_BEST_WARMUP ?? 2_000);
-const BUYER_PASSWORD = 'bench-buyer-password';
-// Access tokens live 10 minutes: the buyers' are refreshed through the API before a phase once older than this.
-const TOKEN_REFRESH_AFTER_MS = 4 * 60_000;
-// The admin's session (see adminToken).
-const admin = { token: '', at: 0, login: undefined };
 const id = Date.now().toString(36);
 const env = {
   ...process.env,
@@ -97,24 +93,10 @@ const env = {
  * the one on the local cluster (see benchOnCluster). `pid` is the process whose CPU is counted.
  */
 const target = { base: BASE, pid: 0 };
-
-async function request(method, path, body, token) {
-  const send = () =>
-    fetch(`${target.base}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  // A kept-alive socket the api closed while it sat idle (after a load phase) fails before any
-  // answer: sent again once, on a new socket. Set-up requests only, on the bench's own database.
-  const res = await send().catch((error) => {
-    if (error?.cause?.code !== 'UND_ERR_SOCKET') throw error;
-    return send();
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const { request, adminToken, signUpBuyers, freshTokens, createPerformances, holdPlan, holdAll } = benchApi(target, {
+  email: env.ADMIN_EMAIL,
+  password: env.ADMIN_PASSWORD,
+});
 
 async function waitForApi() {
   for (let i = 0; i < 150; i += 1) {
@@ -451,63 +433,9 @@ async function benchHolds(title, buyers, label = '') {
   const result = await measure(`hold one free seat (POST /reservations)${label}`, {
     // Each seat is asked for once: past the last one every hold would be a 409.
     amount: plan.length,
-    requests: [seatHoldRequests(plan)],
+    requests: [seatHolds(plan)],
   });
   return { result, count: plan.length };
-}
-
-/** The autocannon request that sends the holds of `plan` (see holdPlan) in turn, one seat each. */
-function seatHoldRequests(plan) {
-  let next = 0;
-  return {
-    method: 'POST',
-    setupRequest: (req) => {
-      const { performanceId, seatId, buyer } = plan[next++ % plan.length];
-      return {
-        ...req,
-        path: '/api/v1/reservations',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${buyer.token}` },
-        body: JSON.stringify({ performanceId, seatIds: [seatId] }),
-      };
-    },
-  };
-}
-
-/**
- * Holds every seat of `plan` through the API, 200 at a time (outside any measured window):
- * `{ buyer, holdId }` each, for purchaseRequests.
- */
-async function holdEach(plan, buyers) {
-  const holds = [];
-  process.stdout.write(`\nholding ${plan.length} seats to buy `);
-  for (let i = 0; i < plan.length; i += 200) {
-    await freshTokens(buyers);
-    const slice = plan.slice(i, i + 200).map(async ({ performanceId, seatId, buyer }) => {
-      const hold = await request('POST', '/api/v1/reservations', { performanceId, seatIds: [seatId] }, buyer.token);
-      return { buyer, holdId: hold.id };
-    });
-    holds.push(...(await Promise.all(slice)));
-    process.stdout.write('.');
-  }
-  await freshTokens(buyers);
-  return holds;
-}
-
-/** The autocannon request that buys `holds` (see holdEach) in turn, each once. */
-function purchaseRequests(holds) {
-  let next = 0;
-  return {
-    method: 'POST',
-    setupRequest: (req) => {
-      const hold = holds[next++ % holds.length];
-      return {
-        ...req,
-        path: '/api/v1/purchases',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${hold.buyer.token}` },
-        body: JSON.stringify({ reservationId: hold.holdId }),
-      };
-    },
-  };
 }
 
 /**
@@ -606,27 +534,6 @@ ${table}
 }
 
 /**
- * autocannon's request for best-available holds of 2 seats: the i-th goes to performance
- * i mod n of `performanceIds`, buyers in turn on each.
- */
-function bestAvailableHolds(buyers, performanceIds) {
-  let next = 0;
-  return {
-    method: 'POST',
-    setupRequest: (req) => {
-      const i = next++;
-      const buyer = buyers[Math.floor(i / performanceIds.length) % buyers.length];
-      return {
-        ...req,
-        path: '/api/v1/reservations',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${buyer.token}` },
-        body: JSON.stringify({ performanceId: performanceIds[i % performanceIds.length], quantity: 2 }),
-      };
-    },
-  };
-}
-
-/**
  * Best-available holds (`POST /reservations {performanceId, quantity: 2}`: one Lua script picks
  * and holds the best 2 seats together) on BEST_PERFORMANCES performances of an 80,000-seat venue
  * (8 sections × 100 rows × 100 seats), requests alternating between them, buyers in turn on
@@ -634,17 +541,6 @@ function bestAvailableHolds(buyers, performanceIds) {
  * performance; then the script's own time in Redis in its worst cases, also for parties of 9–20,
  * accessible requests and a venue of 8,000 short rows (bench/best-available-worst-case.mjs).
  */
-/** The best-available bench's venue: 8 sections (2 VIP, 6 R) of `rows` rows × 100 seats. */
-function bestAvailableSections(rows) {
-  return Array.from({ length: 8 }, (_, i) => ({
-    name: `S${i + 1}`,
-    grade: i < 2 ? 'VIP' : 'R',
-    price: i < 2 ? 220000 : 150000,
-    rows,
-    seatsPerRow: 100,
-  }));
-}
-
 async function benchBestAvailable(buyers, trivial) {
   const started = Date.now();
   const performanceIds = await createPerformances(
@@ -869,10 +765,12 @@ async function benchPurchases(buyers, trivial, appEnv = env, label = '') {
   const performanceIds = [...new Set(plan.map((entry) => entry.performanceId))];
   const db = new pg.Client({ connectionString: appEnv.DATABASE_URL });
   await db.connect();
-  const holds = await holdEach(plan, buyers);
+  process.stdout.write(`\nholding ${plan.length} seats for the purchase benchmark `);
+  const holds = await holdAll(plan, buyers);
+  await freshTokens(buyers);
   const bought = await measure(`buy ${holds.length} holds (POST /purchases)`, {
     amount: holds.length,
-    requests: [purchaseRequests(holds)],
+    requests: [purchases(holds)],
   });
   const row = summary(`buy a live hold (charge + one Lua script + stream append)${label}`, bought, trivial, 201);
 
@@ -917,7 +815,7 @@ async function benchSteady(buyers) {
   const amount = STEADY_RATE * DURATION;
   const steady = { overallRate: STEADY_RATE, amount };
   const holdPlanned = await holdPlan('Bench steady holds', amount, buyers);
-  const holds = await holdEach(await holdPlan('Bench steady purchases', amount, buyers), buyers);
+  const holds = await holdAll(await holdPlan('Bench steady purchases', amount, buyers), buyers);
   const runs = [
     {
       name: 'plain Fastify `GET /hello` (own process)',
@@ -926,8 +824,8 @@ async function benchSteady(buyers) {
       expected: 200,
     },
     { name: '`GET /health/live`', options: { requests: [{ method: 'GET', path: '/health/live' }] }, expected: 200 },
-    { name: 'hold a free seat (seat ids)', options: { requests: [seatHoldRequests(holdPlanned)] }, expected: 201 },
-    { name: 'buy a live hold', options: { requests: [purchaseRequests(holds)] }, expected: 201 },
+    { name: 'hold a free seat (seat ids)', options: { requests: [seatHolds(holdPlanned)] }, expected: 201 },
+    { name: 'buy a live hold', options: { requests: [purchases(holds)] }, expected: 201 },
   ];
   const lines = [];
   for (const run of runs) {
@@ -1055,120 +953,6 @@ Rerun with \`npm run build && npm run bench\` (\`BENCH_SECONDS\`, \`BENCH_CONNEC
       .join('\n\n') + '\n',
   );
   console.log('wrote docs/benchmarks.md');
-}
-
-async function allSeatIds(performanceId) {
-  const ids = [];
-  let cursor = null;
-  do {
-    const page = await request(
-      'GET',
-      `/api/v1/performances/${performanceId}/seats?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-    );
-    ids.push(...page.items.map((s) => s.id));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return ids;
-}
-
-function shuffle(list) {
-  for (let i = list.length - 1; i > 0; i -= 1) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [list[i], list[j]] = [list[j], list[i]];
-  }
-}
-
-/**
- * Signs up and logs in `count` buyers through the public API, 32 at a time (each costs the api
- * two argon2 hashes, outside every measured window). Each buyer: `{ email, token, refreshToken, at }`.
- */
-async function signUpBuyers(count) {
-  const started = Date.now();
-  const buyers = [];
-  process.stdout.write(`\nsigning up and logging in ${count} buyers `);
-  for (let i = 0; i < count; i += 32) {
-    const slice = Array.from({ length: Math.min(32, count - i) }, async (_, j) => {
-      const email = `bench-buyer-${i + j}@bench.local`;
-      await request('POST', '/api/v1/auth/signup', { email, password: BUYER_PASSWORD, name: `Bench buyer ${i + j}` });
-      const session = await request('POST', '/api/v1/auth/login', { email, password: BUYER_PASSWORD });
-      return { email, token: session.accessToken, refreshToken: session.refreshToken, at: Date.now() };
-    });
-    buyers.push(...(await Promise.all(slice)));
-    process.stdout.write('.');
-  }
-  console.log(` ${Date.now() - started} ms`);
-  return buyers;
-}
-
-/** Refreshes (POST /auth/refresh) the tokens of the buyers whose access token is older than TOKEN_REFRESH_AFTER_MS. */
-async function freshTokens(buyers) {
-  const stale = buyers.filter((buyer) => Date.now() - buyer.at > TOKEN_REFRESH_AFTER_MS);
-  for (let i = 0; i < stale.length; i += 32) {
-    await Promise.all(
-      stale.slice(i, i + 32).map(async (buyer) => {
-        const session = await request('POST', '/api/v1/auth/refresh', { refreshToken: buyer.refreshToken });
-        Object.assign(buyer, { token: session.accessToken, refreshToken: session.refreshToken, at: Date.now() });
-      }),
-    );
-  }
-}
-
-/**
- * The admin's access token, logged in again through the API once older than TOKEN_REFRESH_AFTER_MS.
- * Callers that find it stale at once share one login: eight parallel logins trip the api's login
- * throttle (429).
- */
-async function adminToken() {
-  if (Date.now() - admin.at > TOKEN_REFRESH_AFTER_MS) {
-    admin.login ??= request('POST', '/api/v1/auth/login', { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD })
-      .then((session) => Object.assign(admin, { token: session.accessToken, at: Date.now() }))
-      .finally(() => (admin.login = undefined));
-    await admin.login;
-  }
-  return admin.token;
-}
-
-/** Creates `count` performances of one event with `sections`, 8 at a time; their ids. */
-async function createPerformances(title, count, sections) {
-  const event = await request('POST', '/api/v1/events', { title, venue: 'Bench' }, await adminToken());
-  const ids = [];
-  for (let i = 0; i < count; i += 8) {
-    const slice = Array.from({ length: Math.min(8, count - i) }, async () => {
-      const performance = await request(
-        'POST',
-        `/api/v1/events/${event.id}/performances`,
-        { startsAt: new Date(Date.now() + 2 * 86_400_000).toISOString(), sections },
-        await adminToken(),
-      );
-      return performance.id;
-    });
-    ids.push(...(await Promise.all(slice)));
-  }
-  return ids;
-}
-
-/**
- * `count` holds of one seat each, as `{ performanceId, seatId, buyer }`, in the order to send
- * them: buyers may hold HOLD_LIMIT live seats of a performance, so the seats are spread over
- * performances of `buyers.length × HOLD_LIMIT` seats, each buyer getting HOLD_LIMIT random seats
- * of each; no seat appears twice.
- */
-async function holdPlan(title, count, buyers) {
-  const perPerformance = buyers.length * HOLD_LIMIT;
-  const performanceIds = await createPerformances(title, Math.ceil(count / perPerformance), [
-    { name: 'Hall', grade: 'R', price: 50000, rows: buyers.length, seatsPerRow: HOLD_LIMIT },
-  ]);
-  const plan = [];
-  for (let i = 0; i < performanceIds.length; i += 8) {
-    const group = performanceIds.slice(i, i + 8);
-    const seatIdsOf = await Promise.all(group.map((performanceId) => allSeatIds(performanceId)));
-    group.forEach((performanceId, g) => {
-      const seatIds = seatIdsOf[g];
-      shuffle(seatIds);
-      seatIds.forEach((seatId, k) => plan.push({ performanceId, seatId, buyer: buyers[k % buyers.length] }));
-    });
-  }
-  return plan.slice(0, count);
 }
 
 async function naiveHolds(seatCount) {
