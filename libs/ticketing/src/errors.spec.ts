@@ -11,7 +11,7 @@ describe('NoSeatsFitError', () => {
   it('tells a scope without wheelchair spaces from spaces all taken (noAccessibleSeats)', () => {
     const none = new NoSeatsFitError(1, true, true, 'NO_ACCESSIBLE', { kind: 'section', section: 'Gallery' });
     expect(none.message).toBe(
-      'this performance in section Gallery has no wheelchair spaces: no accessible seat can be offered here (it is not that they are taken; another section or grade may have them)',
+      'no accessible seat (a wheelchair space) exists in this performance in section Gallery: it has none at all, sold or free (another section or grade may have some)',
     );
     expect(none.details).toEqual({ quantity: 1, together: true, accessible: true, noAccessibleSeats: true });
     const taken = new NoSeatsFitError(1, true, true);

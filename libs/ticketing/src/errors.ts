@@ -486,7 +486,7 @@ export class NoSeatsFitError extends DomainError {
           : '';
     const message =
       reason === 'NO_ACCESSIBLE'
-        ? `this performance${within} has no wheelchair spaces: no accessible seat can be offered here (it is not that they are taken; another section or grade may have them)`
+        ? `no accessible seat (a wheelchair space) exists in this performance${within}: it has none at all, sold or free (another section or grade may have some)`
         : reason === 'SOLD_OUT'
           ? `no seats are free: every seat of this performance${within} is sold, held or blocked (off sale) (held seats come back when their holds end)`
           : reason === 'SINGLE_LEFT'

@@ -543,7 +543,7 @@ describe('best-available holds: the ladder on small halls', () => {
     const none = {
       code: 'NoSeatsFit',
       message:
-        'this performance in section Gallery has no wheelchair spaces: no accessible seat can be offered here (it is not that they are taken; another section or grade may have them)',
+        'no accessible seat (a wheelchair space) exists in this performance in section Gallery: it has none at all, sold or free (another section or grade may have some)',
       details: { quantity: 1, together: true, accessible: true, noAccessibleSeats: true },
     };
     await expect(ask(1, { accessible: true, scope: { kind: 'section', section: 'Gallery' } })).rejects.toMatchObject(

@@ -13,7 +13,9 @@
                        (the larger shares in the front rows, or in the back rows); the shares
                        aligned (one seat number in every share) at the fewest rows that allow it,
                        else each share its row's best window at the fewest rows that allow any;
-                       alignment is sought within a work budget (ALIGN_BUDGET)
+                       alignment is sought within a work budget (ALIGN_BUDGET); when that leaves
+                       a single free seat (or nothing fits), the shares of any split leaving none,
+                       at the fewest rows, if there are any (searchAdjacentClean, CLEAN_BUDGET)
     SPLIT              only when `together` is 0: the n best free seats
   On a performance with noOrphanSeats, TOGETHER_WITH_GAP is skipped unless the singles its best
   window leaves are all marked seats, and a placement of a later rung that leaves a single free
@@ -1167,7 +1169,9 @@ local function searchAdjacentClean(n)
       for t = info.firstRow, lastRow - 1 do
         spent = spent + 1
         if spent > CLEAN_BUDGET then return best end
-        if rowRuns[t] >= 1 and (not accessible or rowAccessTops[t] >= 0) then
+        -- A set has two rows at least: a first row whose next row has no free seat is not read (in
+        -- a near-full venue of free seats in alternate rows, none is).
+        if rowRuns[t] >= 1 and rowRuns[t + 1] >= 1 and (not accessible or rowAccessTops[t] >= 0) then
           -- layers[i][m]: the best shares of m seats in rows t … t + i - 1, as its last share
           -- {score, first position, size, first seat index, m before it}.
           local layers = {[0] = {[0] = {0, nil}}}
