@@ -1171,7 +1171,11 @@ local function searchAdjacentClean(n)
         if spent > CLEAN_BUDGET then return best end
         -- A set has two rows at least: a first row whose next row has no free seat is not read (in
         -- a near-full venue of free seats in alternate rows, none is).
-        if rowRuns[t] >= 1 and rowRuns[t + 1] >= 1 and (not accessible or rowAccessTops[t] >= 0) then
+        -- Once a placement was found in two rows (the fewest), only a set of two rows from t may
+        -- beat it, scoring at most n × the better best free seat of rows t and t + 1: below it,
+        -- t is not read.
+        local mayBeat = not best or best.k > 2 or n * math.max(rowTops[t], rowTops[t + 1]) >= best[1]
+        if mayBeat and rowRuns[t] >= 1 and rowRuns[t + 1] >= 1 and (not accessible or rowAccessTops[t] >= 0) then
           -- layers[i][m]: the best shares of m seats in rows t … t + i - 1, as its last share
           -- {score, first position, size, first seat index, m before it}.
           local layers = {[0] = {[0] = {0, nil}}}
