@@ -338,6 +338,51 @@ describe('best-available reservations over HTTP', () => {
     expect(adjacent.json()).toMatchObject({ arrangement: 'ADJACENT_ROWS' });
   });
 
+  it('adjacent rows of three seats: a party of 4 gets 3 + 1, leaving no single, even with noOrphanSeats', async () => {
+    // The seating trial's M3 (docs/trials/seating-2026-12-06.md): equal shares (2 + 2) left a
+    // single in each row, and with noOrphanSeats the request was refused.
+    const performance = await newPerformance({
+      noOrphanSeats: true,
+      sections: [{ name: 'Box', grade: 'B', price: 500, rows: 4, seatsPerRow: 3 }],
+    });
+    const four = await reserve(await buyer(), { performanceId: performance.id, quantity: 4, section: 'Box' });
+    expect(four.statusCode, four.body).toBe(201);
+    expect(four.json().arrangement).toBe('ADJACENT_ROWS');
+    const places = four
+      .json()
+      .seats.map((seat: { rowLabel: string; number: number }) => `${seat.rowLabel}${seat.number}`)
+      .sort();
+    expect(places).toEqual(['A1', 'A2', 'A3', 'B1']);
+  });
+
+  it('an accessible request in a section without wheelchair spaces: 409 saying so, apart from spaces all taken', async () => {
+    // The seating trial's L2: both read "no accessible seat … is available".
+    const performance = await newPerformance({
+      sections: [
+        { name: 'Stalls', grade: 'A', price: 1000, rows: 2, seatsPerRow: 5, accessible: [{ row: 2, number: 1 }] },
+        { name: 'Gallery', grade: 'B', price: 500, rows: 2, seatsPerRow: 4 },
+      ],
+    });
+    const gallery = await reserve(await buyer(), {
+      performanceId: performance.id,
+      quantity: 1,
+      accessible: true,
+      section: 'Gallery',
+    });
+    expect(gallery.statusCode).toBe(409);
+    expect(gallery.json()).toMatchObject({
+      message:
+        'no accessible seat (a wheelchair space) exists in this performance in section Gallery: it has none at all, sold or free (another section or grade may have some)',
+      details: { quantity: 1, together: true, accessible: true, noAccessibleSeats: true },
+    });
+    const space = await reserve(await buyer(), { performanceId: performance.id, quantity: 1, accessible: true });
+    expect(space.statusCode, space.body).toBe(201);
+    const taken = await reserve(await buyer(), { performanceId: performance.id, quantity: 1, accessible: true });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json().message).toBe('no accessible seat (a wheelchair space) is available for this request');
+    expect(taken.json().details).toEqual({ quantity: 1, together: true, accessible: true });
+  });
+
   it('noOrphanSeats: a wheelchair user alone books the space between companion seats at a row end, both forms', async () => {
     // The seating trial's M1 (docs/trials/seating-2026-12-06.md): the companion seat left alone
     // at the row's start counted as a single, and the space could not be sold to them at all.

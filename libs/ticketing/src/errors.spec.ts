@@ -8,6 +8,17 @@ import {
 } from './errors';
 
 describe('NoSeatsFitError', () => {
+  it('tells a scope without wheelchair spaces from spaces all taken (noAccessibleSeats)', () => {
+    const none = new NoSeatsFitError(1, true, true, 'NO_ACCESSIBLE', { kind: 'section', section: 'Gallery' });
+    expect(none.message).toBe(
+      'no accessible seat (a wheelchair space) exists in this performance in section Gallery: it has none at all, sold or free (another section or grade may have some)',
+    );
+    expect(none.details).toEqual({ quantity: 1, together: true, accessible: true, noAccessibleSeats: true });
+    const taken = new NoSeatsFitError(1, true, true);
+    expect(taken.message).not.toBe(none.message);
+    expect(taken.details).toEqual({ quantity: 1, together: true, accessible: true });
+  });
+
   it.each([
     [
       1,

@@ -460,17 +460,20 @@ export class SingleSeatLeftError extends DomainError {
  * placement the ladder found would leave a single empty seat, which the performance's
  * noOrphanSeats rule refuses; SOLD_OUT, no seat of the scope is free; ACCESSIBLE_ONLY, free
  * wheelchair spaces or companion seats, which a request that is not accessible may not take, are
- * in the scope.
+ * in the scope; NO_ACCESSIBLE, an accessible request, and the scope has no wheelchair space at all
+ * (sold or not), as against none free now (no reason).
  */
-export type NoFitReason = 'SINGLE_LEFT' | 'SOLD_OUT' | 'ACCESSIBLE_ONLY';
+export type NoFitReason = 'SINGLE_LEFT' | 'SOLD_OUT' | 'ACCESSIBLE_ONLY' | 'NO_ACCESSIBLE';
 
 /**
  * A best-available request nothing fits (nothing was held); the message names what was asked and
  * says why when `reason` does. Details: `{quantity, together, accessible}`, plus `singleLeft: true`
  * (SINGLE_LEFT: other seats, chosen by id, may still fit; the ladder's shares are as equal as
- * possible: a 2 + 2 that leaves a single is not retried as a 3 + 1), `soldOut: true` (SOLD_OUT:
- * the message names the grade or section of `scope`) or `accessibleOnly: true` (ACCESSIBLE_ONLY, to
- * a request that is not accessible: free seats of the scope are kept for accessible requests).
+ * possible), `soldOut: true` (SOLD_OUT: the message names the grade or section of `scope`),
+ * `noAccessibleSeats: true` (NO_ACCESSIBLE: the message says the performance, grade or section of
+ * `scope` has no wheelchair spaces, not that they are taken) or `accessibleOnly: true`
+ * (ACCESSIBLE_ONLY, to a request that is not accessible: free seats of the scope are kept for
+ * accessible requests).
  */
 export class NoSeatsFitError extends DomainError {
   constructor(
@@ -497,15 +500,17 @@ export class NoSeatsFitError extends DomainError {
           ? ` in section ${scope.section}`
           : '';
     const message =
-      reason === 'SOLD_OUT'
-        ? `no seats are free: every seat of this performance${within} is sold, held or blocked (off sale) (held seats come back when their holds end)`
-        : reason === 'SINGLE_LEFT'
-          ? `best available found no placement of ${quantity === 1 ? (accessible ? 'an accessible seat' : 'a seat') : seats} that leaves no single empty seat (this performance does not sell single seats left between taken ones); seats chosen by id may still fit`
-          : quantity === 1
-            ? `no ${accessible ? 'accessible seat (a wheelchair space)' : 'seat'} is available for this request${reserved}`
-            : together
-              ? `no ${seats} together (one row, or adjacent rows of one section) are available for this request${reserved}`
-              : `fewer than ${seats} are available for this request${reserved}`;
+      reason === 'NO_ACCESSIBLE'
+        ? `no accessible seat (a wheelchair space) exists in this performance${within}: it has none at all, sold or free (another section or grade may have some)`
+        : reason === 'SOLD_OUT'
+          ? `no seats are free: every seat of this performance${within} is sold, held or blocked (off sale) (held seats come back when their holds end)`
+          : reason === 'SINGLE_LEFT'
+            ? `best available found no placement of ${quantity === 1 ? (accessible ? 'an accessible seat' : 'a seat') : seats} that leaves no single empty seat (this performance does not sell single seats left between taken ones); seats chosen by id may still fit`
+            : quantity === 1
+              ? `no ${accessible ? 'accessible seat (a wheelchair space)' : 'seat'} is available for this request${reserved}`
+              : together
+                ? `no ${seats} together (one row, or adjacent rows of one section) are available for this request${reserved}`
+                : `fewer than ${seats} are available for this request${reserved}`;
     const details = { quantity, together, accessible };
     super(
       'conflict',
@@ -515,9 +520,11 @@ export class NoSeatsFitError extends DomainError {
         ? { ...details, singleLeft: true }
         : reason === 'SOLD_OUT'
           ? { ...details, soldOut: true }
-          : reserved
-            ? { ...details, accessibleOnly: true }
-            : details,
+          : reason === 'NO_ACCESSIBLE'
+            ? { ...details, noAccessibleSeats: true }
+            : reserved
+              ? { ...details, accessibleOnly: true }
+              : details,
     );
   }
 }

@@ -1,3 +1,5 @@
+import { isDeepStrictEqual } from 'node:util';
+import { expect } from 'vitest';
 import { SeatPlace } from '../src/seats/seating-layout';
 import { singlesBeside } from './halls';
 
@@ -58,7 +60,7 @@ function beatsAligned(a: AdjacentRowsSummary, b: AdjacentRowsSummary | undefined
 }
 
 /**
- * ADJACENT_ROWS by exhaustive search, as docs/seating.md states it: for k = 2, 3, … n rows, every
+ * ADJACENT_ROWS with equal shares by exhaustive search, as docs/seating.md states it: for k = 2, 3, … n rows, every
  * run of k consecutive rows of a section in scope and both splits of the party into shares; a
  * share is a window of seats side by side that the request may take (free, accessible or
  * companion exactly when asked for accessible; the first row's share then holds an accessible
@@ -70,7 +72,7 @@ function beatsAligned(a: AdjacentRowsSummary, b: AdjacentRowsSummary | undefined
  * fits in adjacent rows. With `align` false, that last placement alone (the rung without
  * alignment, as it answers once its work budget is spent: see alignWorkBound).
  */
-export function exhaustiveAdjacentRows(
+function equalAdjacentRows(
   places: SeatPlace[],
   letters: Record<string, string>,
   quantity: number,
@@ -153,6 +155,112 @@ export function exhaustiveAdjacentRows(
 }
 
 /**
+ * ADJACENT_ROWS leaving no single free seat, any split, by exhaustive search (searchAdjacentClean
+ * in hold-best-available.lua): for k = 2, 3, … n, every run of k consecutive rows of a section in
+ * scope and every split of the party into shares of at least one seat, each share a window its
+ * row may take that leaves no single beside it; the fewest rows, then the best score, then the
+ * lowest position (a dynamic programme over the rows' windows). Its `aligned` is whatever the
+ * script's tie-break gives (ties of score and position may differ in it): any boolean. Null when no such placement exists.
+ */
+export function exhaustiveCleanAdjacentRows(
+  places: SeatPlace[],
+  letters: Record<string, string>,
+  quantity: number,
+  accessible: boolean,
+  inScope: (place: SeatPlace) => boolean,
+): AdjacentRowsSummary | null {
+  const rows = rowsOf(places);
+  const cleanWindows = (row: Row, needAccessible: boolean): Window[] => {
+    const free = row.places.map((place) => letters[String(place.id)] === 'A');
+    const eligible = row.places.map((place, i) => free[i] && (place.accessible || place.companion) === accessible);
+    const windows: Window[] = [];
+    for (let size = 1; size <= quantity; size += 1) {
+      for (let at = 0; at + size <= row.places.length; at += 1) {
+        const seats = row.places.slice(at, at + size);
+        if (!seats.every((_, k) => eligible[at + k])) continue;
+        if (needAccessible && !seats.some((place) => place.accessible)) continue;
+        if (singlesBeside(free, at, size) > 0) continue;
+        windows.push({ at, size, score: seats.reduce((sum, place) => sum + place.quality, 0), singles: 0 });
+      }
+    }
+    return windows;
+  };
+  for (let k = 2; k <= quantity; k += 1) {
+    let best: AdjacentRowsSummary | undefined;
+    for (let t = 0; t + k <= rows.length; t += 1) {
+      const run = rows.slice(t, t + k);
+      if (run.some((row) => row.section !== run[0].section) || !inScope(run[0].places[0])) continue;
+      const windows = run.map((row, i) => cleanWindows(row, accessible && i === 0));
+      // The first row's window fixes the position; the other rows' windows, by the seats they
+      // take in all, keep the best score (every combination is a sum of independent rows).
+      for (const first of windows[0]) {
+        let scores: Map<number, number> = new Map([[first.size, first.score]]);
+        for (let i = 1; i < k; i += 1) {
+          const next = new Map<number, number>();
+          for (const [seats, score] of scores) {
+            for (const w of windows[i]) {
+              const total = seats + w.size;
+              if (total > quantity - (k - i - 1)) continue;
+              if ((next.get(total) ?? -1) < score + w.score) next.set(total, score + w.score);
+            }
+          }
+          scores = next;
+        }
+        const score = scores.get(quantity);
+        if (score === undefined) continue;
+        const candidate = { rows: k, aligned: false, score, position: run[0].start + first.at, singles: 0 };
+        if (beats(candidate, best)) best = candidate;
+      }
+    }
+    if (best) return { ...best, aligned: expect.any(Boolean) as unknown as boolean };
+  }
+  return null;
+}
+
+/**
+ * ADJACENT_ROWS by exhaustive search, as docs/seating.md states it: the equal shares' placement
+ * (equalAdjacentRows) when it leaves no single free seat; else the placement of any split leaving
+ * none (exhaustiveCleanAdjacentRows) if there is one; else the equal shares' placement. With
+ * `align` false, the equal shares' placement is the rung's without alignment (see alignWorkBound).
+ */
+export function exhaustiveAdjacentRows(
+  places: SeatPlace[],
+  letters: Record<string, string>,
+  quantity: number,
+  accessible: boolean,
+  inScope: (place: SeatPlace) => boolean,
+  align = true,
+): AdjacentRowsSummary | null {
+  const equal = equalAdjacentRows(places, letters, quantity, accessible, inScope, align);
+  if (equal && equal.singles === 0) return equal;
+  return exhaustiveCleanAdjacentRows(places, letters, quantity, accessible, inScope) ?? equal;
+}
+
+/**
+ * hold-best-available.lua's CLEAN_BUDGET: the rows searchAdjacentClean visits (first rows of sets,
+ * rows added to a set) before it answers the best clean placement found so far. Within it
+ * (cleanWorkBound) exhaustiveCleanAdjacentRows states that search exactly.
+ */
+export const CLEAN_BUDGET = 256;
+
+/**
+ * An upper bound on the rows searchAdjacentClean visits for a request of `quantity` seats: per
+ * section in scope, per first row t but the section's last, t and the rows after it up to
+ * `quantity` rows in all (the section's end first).
+ */
+export function cleanWorkBound(places: SeatPlace[], quantity: number, inScope: (place: SeatPlace) => boolean): number {
+  const rows = rowsOf(places);
+  let units = 0;
+  rows.forEach((row, t) => {
+    if (!inScope(row.places[0])) return;
+    let left = 0;
+    while (t + left < rows.length && rows[t + left].section === row.section) left += 1;
+    if (left >= 2) units += Math.min(quantity, left);
+  });
+  return units;
+}
+
+/**
  * hold-best-available.lua's ALIGN_BUDGET: the units of aligned work (sets of rows visited, sets
  * scored exactly) after which ADJACENT_ROWS answers the best aligned placement found so far (at
  * the fewest rows with one: fewer rows were searched whole), else as without alignment.
@@ -197,9 +305,31 @@ export function alignWorkBound(
 }
 
 /**
- * What an ADJACENT_ROWS answer must be, as the property compares it: within the budget exactly
- * exhaustiveAdjacentRows; past it, either an aligned placement in as many rows as the exhaustive
- * aligned one (the budget ran out after one was found), or exactly the rung without alignment.
+ * What the equal shares' search may answer (equalAdjacentRows): within ALIGN_BUDGET exactly it;
+ * past it, an aligned placement in as many rows as its aligned one, or exactly the rung without
+ * alignment.
+ */
+function equalRowsClaim(
+  answer: AdjacentRowsSummary,
+  places: SeatPlace[],
+  letters: Record<string, string>,
+  quantity: number,
+  accessible: boolean,
+  inScope: (place: SeatPlace) => boolean,
+): { expected: unknown; actual: unknown } {
+  const exact = equalAdjacentRows(places, letters, quantity, accessible, inScope);
+  if (alignWorkBound(places, letters, quantity, inScope) <= ALIGN_BUDGET) return { expected: exact, actual: answer };
+  if (answer.aligned && exact?.aligned) {
+    return { expected: { rows: exact.rows, aligned: true }, actual: { rows: answer.rows, aligned: true } };
+  }
+  return { expected: equalAdjacentRows(places, letters, quantity, accessible, inScope, false), actual: answer };
+}
+
+/**
+ * What an ADJACENT_ROWS answer must be, as the properties compare it. One leaving a single: what
+ * the equal shares' search may answer (equalRowsClaim), and, within CLEAN_BUDGET, no placement of
+ * any split leaving none. One leaving none: the equal shares' answer, or the placement of any split
+ * leaving none (exactly exhaustiveCleanAdjacentRows' within CLEAN_BUDGET, some such one past it).
  */
 export function adjacentRowsClaim(
   answer: AdjacentRowsSummary,
@@ -209,12 +339,22 @@ export function adjacentRowsClaim(
   accessible: boolean,
   inScope: (place: SeatPlace) => boolean,
 ): { expected: unknown; actual: unknown } {
-  const exact = exhaustiveAdjacentRows(places, letters, quantity, accessible, inScope);
-  if (alignWorkBound(places, letters, quantity, inScope) <= ALIGN_BUDGET) return { expected: exact, actual: answer };
-  if (answer.aligned && exact?.aligned) {
-    return { expected: { rows: exact.rows, aligned: true }, actual: { rows: answer.rows, aligned: true } };
+  const equal = equalRowsClaim(answer, places, letters, quantity, accessible, inScope);
+  const clean = exhaustiveCleanAdjacentRows(places, letters, quantity, accessible, inScope);
+  const cleanExact = cleanWorkBound(places, quantity, inScope) <= CLEAN_BUDGET;
+  if (answer.singles > 0) {
+    return {
+      expected: { equal: equal.expected, clean: cleanExact ? null : 'past the budget' },
+      actual: { equal: equal.actual, clean: cleanExact ? clean : 'past the budget' },
+    };
   }
-  return { expected: exhaustiveAdjacentRows(places, letters, quantity, accessible, inScope, false), actual: answer };
+  const equalHolds = isDeepStrictEqual(equal.actual, equal.expected);
+  if (equalHolds) return equal;
+  if (cleanExact) return { expected: clean, actual: answer };
+  return {
+    expected: { singles: 0, cleanExisted: true },
+    actual: { singles: answer.singles, cleanExisted: clean !== null },
+  };
 }
 
 /** The summary of a held placement of `seats`, against the seat letters before it was held. */

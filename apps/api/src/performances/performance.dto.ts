@@ -245,7 +245,7 @@ export class PerformanceLifecycleDto {
 
   @ApiPropertyOptional({
     description:
-      'When true, no hold may leave a single empty seat between taken seats or a row end. A hold of chosen `seatIds` that would is refused (409 `SingleSeatLeft`, naming the seat). Best available keeps the rule too: it answers `TOGETHER_WITH_GAP` only where the seats left alone are wheelchair spaces or companion seats, and a placement of `ADJACENT_ROWS` or `SPLIT` that would leave a single is refused (409 `NoSeatsFit`, `details.singleLeft: true`; other splits of the party are not tried). A wheelchair space or companion seat left alone does not count (they are sold apart, to accessible requests). Default at creation: false.',
+      'When true, no hold may leave a single empty seat between taken seats or a row end. A hold of chosen `seatIds` that would is refused (409 `SingleSeatLeft`, naming the seat). Best available keeps the rule too: it answers `TOGETHER_WITH_GAP` only where the seats left alone are wheelchair spaces or companion seats, and a placement of `ADJACENT_ROWS` or `SPLIT` that would leave a single is refused (409 `NoSeatsFit`, `details.singleLeft: true`); `ADJACENT_ROWS` first tries any split of the party that leaves none (3 + 1 rather than 2 + 2 in rows of three). A wheelchair space or companion seat left alone does not count (they are sold apart, to accessible requests). Default at creation: false.',
   })
   @ValidateIf((dto: PerformanceLifecycleDto) => dto.noOrphanSeats !== undefined)
   @IsBoolean()

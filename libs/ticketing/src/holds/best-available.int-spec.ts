@@ -84,15 +84,69 @@ describe('best-available holds: the ladder on small halls', () => {
     const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['...', '...', '..x'] }]);
     const hold = await ask(4);
     expect(hold.arrangement).toBe('ADJACENT_ROWS');
-    expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 2-1', 'A 2-2']);
+    // 3 + 1 leaves no single where 2 + 2 left two (the seating trial of 2026-12-06, M3).
+    expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 1-3', 'A 2-1']);
     await agrees();
-    // Left: 1-3, 2-3, 3-1, 3-2. Two rows beat three: the larger share goes to the back row.
+    // Left: 2-2, 2-3, 3-1, 3-2. Every split of three leaves a single: the equal shares, aligned.
     const three = await ask(3);
     expect(three.arrangement).toBe('ADJACENT_ROWS');
-    expect(labels(three)).toEqual(['A 2-3', 'A 3-1', 'A 3-2']);
+    expect(labels(three)).toEqual(['A 2-2', 'A 2-3', 'A 3-2']);
     await expect(ask(5)).rejects.toMatchObject({ code: 'NoSeatsFit' });
     const rest = await ask(1);
     expect(rest.arrangement).toBe('TOGETHER');
+    await agrees();
+  });
+
+  it('adjacent rows in a box of three-seat rows: unequal shares leaving no single beat equal ones (trial M3)', async () => {
+    // The seating trial of 2026-12-06 (M3): equal shares (3 + 2, 2 + 2) left a single in every
+    // row not filled; filling rows first leaves none.
+    const { ask, labels, agrees } = await hall([{ name: 'Box', rows: ['...', '...', '...', '...'] }]);
+    const five = await ask(5);
+    expect(five.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(five)).toEqual(['Box 1-1', 'Box 1-2', 'Box 1-3', 'Box 2-1', 'Box 3-1']);
+    await agrees();
+    const four = await ask(4);
+    expect(four.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(four)).toEqual(['Box 2-2', 'Box 2-3', 'Box 3-2', 'Box 3-3']);
+    await agrees();
+  });
+
+  it('adjacent rows in a box of three-seat rows: 3 + 1 for four, 3 + 3 + 1 + 1 for eight (trial M3)', async () => {
+    const { ask, labels, agrees } = await hall([{ name: 'Box', rows: ['...', '...', '...', '...'] }]);
+    const four = await ask(4);
+    expect(four.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(four)).toEqual(['Box 1-1', 'Box 1-2', 'Box 1-3', 'Box 2-1']);
+    await agrees();
+    const second = await hall([{ name: 'Box', rows: ['...', '...', '...', '...'] }]);
+    const eight = await second.ask(8);
+    expect(eight.arrangement).toBe('ADJACENT_ROWS');
+    expect(second.labels(eight)).toEqual([
+      'Box 1-1',
+      'Box 1-2',
+      'Box 1-3',
+      'Box 2-1',
+      'Box 2-2',
+      'Box 2-3',
+      'Box 3-1',
+      'Box 4-1',
+    ]);
+    await second.agrees();
+  });
+
+  it('adjacent rows with noOrphanSeats: a split leaving no single is held, not refused (trial M3)', async () => {
+    // Two rows of three, a party of 4: 2 + 2 leaves a single in each row; 3 + 1 leaves none.
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['...', '...'] }], { noOrphanSeats: true });
+    const hold = await ask(4);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 1-3', 'A 2-1']);
+    await agrees();
+  });
+
+  it('adjacent rows: equal shares are kept when they leave no single (a 2 + 2 in rows of four)', async () => {
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['xx..', '..xx'] }]);
+    const hold = await ask(4);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 1-3', 'A 1-4', 'A 2-1', 'A 2-2']);
     await agrees();
   });
 
@@ -478,6 +532,38 @@ describe('best-available holds: the ladder on small halls', () => {
       message:
         'no 3 accessible seats (wheelchair spaces with their companion seats) together (one row, or adjacent rows of one section) are available for this request',
     });
+  });
+
+  it('an accessible request in a scope without wheelchair spaces is told so, not that they are taken (trial L2)', async () => {
+    const { ask } = await hall([
+      { name: 'Stalls', rows: ['.....', 'AC...'] },
+      { name: 'Gallery', rows: ['....', '....'] },
+      { name: 'Box', rows: ['C..', '...'] },
+    ]);
+    const none = {
+      code: 'NoSeatsFit',
+      message:
+        'no accessible seat (a wheelchair space) exists in this performance in section Gallery: it has none at all, sold or free (another section or grade may have some)',
+      details: { quantity: 1, together: true, accessible: true, noAccessibleSeats: true },
+    };
+    await expect(ask(1, { accessible: true, scope: { kind: 'section', section: 'Gallery' } })).rejects.toMatchObject(
+      none,
+    );
+    // A companion seat is no wheelchair space.
+    await expect(ask(2, { accessible: true, scope: { kind: 'section', section: 'Box' } })).rejects.toMatchObject({
+      details: { noAccessibleSeats: true },
+    });
+    // The scope with a space: held; then every space taken reads as before, without the field.
+    const held = await ask(1, { accessible: true, scope: { kind: 'section', section: 'Stalls' } });
+    expect(held.seatIds).toHaveLength(1);
+    const taken = ask(1, { accessible: true, scope: { kind: 'section', section: 'Stalls' } });
+    await expect(taken).rejects.toMatchObject({
+      code: 'NoSeatsFit',
+      message: 'no accessible seat (a wheelchair space) is available for this request',
+    });
+    expect(((await taken.catch((error: unknown) => error)) as { details: object }).details).not.toHaveProperty(
+      'noAccessibleSeats',
+    );
   });
 
   it("a row's cached windows are dropped whenever its seats change, so freed seats are offered again", async () => {

@@ -12,7 +12,15 @@ import {
   saleStepArbs,
   stepScope,
 } from '../../test/best-available-steps';
-import { adjacentRowsSummary, ALIGN_BUDGET, alignWorkBound, exhaustiveAdjacentRows } from '../../test/adjacent-rows';
+import {
+  adjacentRowsSummary,
+  ALIGN_BUDGET,
+  alignWorkBound,
+  CLEAN_BUDGET,
+  cleanWorkBound,
+  exhaustiveAdjacentRows,
+  exhaustiveCleanAdjacentRows,
+} from '../../test/adjacent-rows';
 import { seatingDisagreements } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
 import { performanceKeys } from '../redis-keys';
@@ -94,8 +102,10 @@ function singlesLeftBy(places: SeatPlace[], letters: Record<string, string>, tak
  * and the seating data (bitmap, row and section runs) always agree with the seat letters, every
  * TOGETHER answer is side by side in one row and leaves no single, no answer settles for a
  * single (TOGETHER_WITH_GAP) when a placement leaving none existed, and every ADJACENT_ROWS answer
- * is what an exhaustive search finds (exhaustiveAdjacentRows): its shares aligned whenever an
- * aligned placement existed, in as few rows, as good (score, position, singles left).
+ * is what an exhaustive search finds (exhaustiveAdjacentRows): leaving no single seat whenever an
+ * adjacent-rows placement of any split leaving none existed (exhaustiveCleanAdjacentRows, brute
+ * force over the hall), else its shares aligned whenever an aligned placement existed, in as few
+ * rows, as good (score, position, singles left).
  */
 describe('best-available holds: properties over random halls and sales', () => {
   let fixture: TicketingFixture;
@@ -125,6 +135,9 @@ describe('best-available holds: properties over random halls and sales', () => {
             const adjacent = exhaustiveAdjacentRows(hall.places, before, step.quantity, step.accessible, inScope);
             // The oracle states the rung without its work budget: these halls stay within it.
             expect(alignWorkBound(hall.places, before, step.quantity, inScope)).toBeLessThanOrEqual(ALIGN_BUDGET);
+            expect(cleanWorkBound(hall.places, step.quantity, inScope)).toBeLessThanOrEqual(CLEAN_BUDGET);
+            // An adjacent-rows placement of any split leaving no single, by brute force.
+            const clean = exhaustiveCleanAdjacentRows(hall.places, before, step.quantity, step.accessible, inScope);
             if (!hold || hold.arrangement === 'SPLIT') expect(adjacent).toBeNull();
             if (!hold) {
               // NoSeatsFit: only when no placement leaving no single existed.
@@ -141,8 +154,12 @@ describe('best-available holds: properties over random halls and sales', () => {
                 expect(positions).toEqual(positions.map((_, i) => positions[0] + i));
               }
               if (hold.arrangement === 'ADJACENT_ROWS') {
-                expect(adjacentRowsSummary(hall.places, before, seats)).toEqual(adjacent);
+                const summary = adjacentRowsSummary(hall.places, before, seats);
+                expect(summary).toEqual(adjacent);
+                // No single left when a placement leaving none existed (the seating trial's M3).
+                if (clean) expect(summary.singles).toBe(0);
               }
+              if (hold.arrangement === 'SPLIT') expect(clean).toBeNull();
               // TOGETHER exactly when a placement leaving no single existed.
               expect(hold.arrangement === 'TOGETHER').toBe(existed);
               if (hold.arrangement === 'SPLIT') expect(step.together).toBe(false);
@@ -175,7 +192,7 @@ describe('best-available holds: properties over random halls and sales', () => {
     );
   });
 
-  it('with noOrphanSeats, no answer leaves a single free seat, and TOGETHER comes whenever it existed', async () => {
+  it('with noOrphanSeats, no answer leaves a single free seat, TOGETHER comes whenever it existed, and a refusal only when no adjacent-rows split left none', async () => {
     const bestOrRelease = fc
       .oneof(...holdStepArbs({ maxQuantity: 8, maxSeat: 60 }))
       .filter((step): step is Exclude<HoldStep, { kind: 'pick' }> => step.kind !== 'pick');
@@ -198,7 +215,13 @@ describe('best-available holds: properties over random halls and sales', () => {
             const hold = await holdBest(fixture, performanceId, step, scope);
             const existed = singleFreePlacementExisted(hall.places, before, step.quantity, step.accessible, inScope);
             expect(hold?.arrangement === 'TOGETHER').toBe(existed);
-            if (!hold) continue;
+            if (!hold) {
+              // Refused only when no adjacent-rows placement of any split left no single either.
+              expect(
+                exhaustiveCleanAdjacentRows(hall.places, before, step.quantity, step.accessible, inScope),
+              ).toBeNull();
+              continue;
+            }
             holds.push(hold);
             // TOGETHER_WITH_GAP only where its singles are marked seats, which the rule lets be.
             expect(singlesLeftBy(hall.places, before, hold.seatIds)).toEqual([]);

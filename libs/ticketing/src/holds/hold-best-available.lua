@@ -13,7 +13,9 @@
                        (the larger shares in the front rows, or in the back rows); the shares
                        aligned (one seat number in every share) at the fewest rows that allow it,
                        else each share its row's best window at the fewest rows that allow any;
-                       alignment is sought within a work budget (ALIGN_BUDGET)
+                       alignment is sought within a work budget (ALIGN_BUDGET); when that leaves
+                       a single free seat (or nothing fits), the shares of any split leaving none,
+                       at the fewest rows, if there are any (searchAdjacentClean, CLEAN_BUDGET)
     SPLIT              only when `together` is 0: the n best free seats
   On a performance with noOrphanSeats, TOGETHER_WITH_GAP is skipped unless the singles its best
   window leaves are all marked seats, and a placement of a later rung that leaves a single free
@@ -102,6 +104,8 @@
                       free seat), and nothing else fits; nothing held
     {'NO_FIT', 'SOLD_OUT'}  no seat of the scope (the performance, the grade or the section) is
                       free; nothing held
+    {'NO_FIT', 'NO_ACCESSIBLE'}  an accessible request, and no seat of the scope is a wheelchair
+                      space (sold or not: none was ever marked there); nothing held
     {'NO_FIT', 'ACCESSIBLE_ONLY'}  nothing fits a request that is not accessible, and free seats
                       marked accessible or companion, which it may not take, are in the scope;
                       nothing held
@@ -242,6 +246,10 @@ local covers, eligibleRunsOf, pairAligns
 -- where nothing aligns costs about the old rung. Measured in docs/seating.md; the properties'
 -- oracle states it too (test/adjacent-rows.ts: ALIGN_BUDGET, alignWorkBound, adjacentRowsClaim).
 local ALIGN_BUDGET = 112
+-- searchAdjacentClean's work budget per call, in rows visited (first rows of sets, and rows added
+-- to a set): it runs only when the equal shares leave a single free seat or none fit, and past
+-- it answers the best clean placement found so far (test/adjacent-rows.ts: CLEAN_BUDGET).
+local CLEAN_BUDGET = 256
 
 -- Row (and section) indexes are below 2^20 (a venue of a million rows); a sort key packs the best
 -- free seat and the index into one number so that table.sort compares numbers, not through a
@@ -988,7 +996,7 @@ end
   row's best window at the fewest rows that allow any, sections ruled out by n × their best seat
   against the best found). So the no-aligned worst case costs the old rung plus the budget.
 ]]
-local function searchAdjacentRows(n)
+local function searchAdjacentEqual(n)
   covers, eligibleRunsOf, pairAligns = {}, {}, {}
   local fallback
   local spent, aligning = 0, true
@@ -1133,6 +1141,106 @@ local function searchAdjacentRows(n)
   return nil
 end
 
+--[[
+  ADJACENT_ROWS leaving no single free seat, by any split (found by the seating trial of
+  2026-12-06, M3: in rows of three seats, 2 + 2 leaves two singles where 3 + 1 leaves none). Tried
+  only when searchAdjacentEqual's answer leaves a single or it found none: the shares of n seats in
+  k consecutive rows of one section, each share at least one seat, side by side in its row and
+  leaving no single beside it (its row's best clean window of that size, rowWindows); the fewest
+  rows, then the best score, then the lowest layout position. Per first row t of a set, one pass
+  down the rows t, t + 1, … keeps per count of seats placed the best shares so far (the best
+  score over every split at once), so a first row costs its rows × n × the sizes tried. Shares
+  are not aligned (a clean placement is preferred to an aligned one leaving a single). Bounded by
+  CLEAN_BUDGET units (one per first row visited and one per row added to a set): past it the best
+  clean placement found so far, if any (sections in the order of their best free seat).
+]]
+local function searchAdjacentClean(n)
+  if n < 2 then return nil end
+  local best
+  local spent = 0
+  for _, index in ipairs(sections) do
+    local info = sectionInfo[index]
+    -- A placement scores at most n × the section's best free seat: at the fewest rows possible
+    -- (2), a section below the best found cannot beat it; sections come best seat first.
+    if best and best.k == 2 and n * sectionTops[index] < best[1] then break end
+    if info.rows >= 2 and sectionUsable(index, 1) then
+      openSection(index)
+      local lastRow = info.firstRow + info.rows - 1
+      for t = info.firstRow, lastRow - 1 do
+        spent = spent + 1
+        if spent > CLEAN_BUDGET then return best end
+        -- A set has two rows at least: a first row whose next row has no free seat is not read (in
+        -- a near-full venue of free seats in alternate rows, none is).
+        -- Once a placement was found in two rows (the fewest), only a set of two rows from t may
+        -- beat it, scoring at most n × the better best free seat of rows t and t + 1: below it,
+        -- t is not read.
+        local mayBeat = not best or best.k > 2 or n * math.max(rowTops[t], rowTops[t + 1]) >= best[1]
+        if mayBeat and rowRuns[t] >= 1 and rowRuns[t + 1] >= 1 and (not accessible or rowAccessTops[t] >= 0) then
+          -- layers[i][m]: the best shares of m seats in rows t … t + i - 1, as its last share
+          -- {score, first position, size, first seat index, m before it}.
+          local layers = {[0] = {[0] = {0, nil}}}
+          local maxK = math.min(n, lastRow - t + 1, best and best.k or n)
+          for i = 1, maxK do
+            if i > 1 then
+              spent = spent + 1
+              if spent > CLEAN_BUDGET then return best end
+            end
+            local r = t + i - 1
+            if rowRuns[r] < 1 then break end
+            local before, layer, any = layers[i - 1], {}, false
+            for size = 1, math.min(rowRuns[r], n - i + 1) do
+              local window = rowWindows(r, size, accessible and i == 1)[0]
+              if window then
+                local position = rowRecord(r).first + window[2] - 1
+                for m = i - 1, n - size do
+                  local from = before[m]
+                  if from then
+                    local score, first = from[1] + window[1], from[2] or position
+                    local held = layer[m + size]
+                    if not held or score > held[1] or (score == held[1] and first < held[2]) then
+                      layer[m + size] = {score, first, size, window[2], m}
+                      any = true
+                    end
+                  end
+                end
+              end
+            end
+            if not any then break end
+            layers[i] = layer
+            local whole = layer[n]
+            if i >= 2 and whole and (not best or i < best.k or whole[1] > best[1]
+                or (whole[1] == best[1] and whole[2] < best[2])) then
+              best = {whole[1], whole[2], k = i, singles = 0}
+              local m = n
+              for j = i, 1, -1 do
+                local share = layers[j][m]
+                best[j + 2] = {t + j - 1, share[4], share[3]}
+                m = share[5]
+              end
+              -- No later row of this set can give fewer rows.
+              break
+            end
+          end
+        end
+      end
+    end
+  end
+  return best
+end
+
+--[[
+  ADJACENT_ROWS: searchAdjacentEqual's answer (equal shares) when it leaves no single free seat;
+  else the clean placement of any split (searchAdjacentClean) if there is one; else that answer.
+]]
+local function searchAdjacentRows(n)
+  local placement = searchAdjacentEqual(n)
+  if placement and placement.singles == 0 then return placement, 'ADJACENT_ROWS' end
+  local clean = searchAdjacentClean(n)
+  if clean then return clean, 'ADJACENT_ROWS' end
+  if placement then return placement, 'ADJACENT_ROWS' end
+  return nil
+end
+
 -- The best free accessible seat in scope (highest quality, then lowest layout position), found
 -- from the sections' and rows' accessible tops (one string.find in one section's row slots, one
 -- row read): {quality, position, row index, seat index, flags}; nil when none is free.
@@ -1215,7 +1323,9 @@ local function searchSplit(n)
 end
 
 -- Why nothing fit, read on the refusal path only from the sections' slots the last search loaded:
--- 'SOLD_OUT' when no seat of the scope is free; for a request that is not accessible,
+-- 'SOLD_OUT' when no seat of the scope is free; for an accessible request, 'NO_ACCESSIBLE' when
+-- the scope has no wheelchair space at all (sold or not: its rows holding marked seats are read,
+-- each one GETRANGE of its seat info); for a request that is not accessible,
 -- 'ACCESSIBLE_ONLY' when free seats it may not take (marked) are in the scope; else nil. The
 -- slots carry the best free accessible seat, not companion seats: a section with marked seats
 -- and none of them a free accessible seat has its marked rows with a free seat read.
@@ -1228,7 +1338,31 @@ local function noFitReason()
     end
   end
   if not anyFree then return 'SOLD_OUT' end
-  if accessible then return nil end
+  if accessible then
+    -- No wheelchair space at all in the scope (sold or not), rather than none free now (the
+    -- seating trial of 2026-12-06, L2): static data only, the rows holding marked seats.
+    for _, index in ipairs(sections) do
+      if sectionAccessTops[index] >= 0 then return nil end
+      if sectionInfo[index].marked > 0 then
+        local info = sectionInfo[index]
+        local names = {}
+        for r = info.firstRow, info.firstRow + info.rows - 1 do
+          if not rowRecords[r] and not rowFields[r] then names[#names + 1] = r end
+        end
+        prefetchRows(names)
+        for r = info.firstRow, info.firstRow + info.rows - 1 do
+          local record = rowRecord(r)
+          if record.marked > 0 then
+            local bytes = redis.call('GETRANGE', seating.info, 8 * record.first, 8 * (record.first + record.seats) - 1)
+            for s = 1, record.seats do
+              if string.byte(bytes, 8 * s - 1) % 2 == 1 then return nil end
+            end
+          end
+        end
+      end
+    end
+    return 'NO_ACCESSIBLE'
+  end
   for _, index in ipairs(sections) do
     if sectionTops[index] >= 0 and sectionInfo[index].marked > 0 then
       if sectionAccessTops[index] >= 0 then return 'ACCESSIBLE_ONLY' end
