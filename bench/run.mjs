@@ -839,8 +839,8 @@ async function benchSteady(buyers) {
   }
   const section = `${STEADY_HEADING}
 
-Each route sent at a steady ${STEADY_RATE} requests/s (autocannon's \`overallRate\` over ${CONNECTIONS}
-connections, ${amount} requests, latencies corrected for coordinated omission), below every
+Each route sent at a steady ${STEADY_RATE.toLocaleString('en-US')} requests/s (autocannon's \`overallRate\` over ${CONNECTIONS}
+connections, ${amount.toLocaleString('en-US')} requests, latencies corrected for coordinated omission), below every
 route's capacity in the table above: what a buyer waits while the api keeps up. The table above
 loads each route to saturation with ${CONNECTIONS} requests always waiting, so its mean latency is
 ${CONNECTIONS} / throughput (Little's law) whatever the api does: at ${CONNECTIONS} connections a
