@@ -80,6 +80,10 @@ const byId = (a: { purchaseId: string }, b: { purchaseId: string }) => (idOf(a) 
 /** Matches payment_attempts_open's predicate, so the claim's scan uses that index. */
 const OPEN = `status IN ('PENDING', 'CHARGED', 'REFUND_OWED')`;
 
+/** What a claim of an attempt (`claimStale`, `claimRecheck`) answers, read by `attemptOf`. */
+const CLAIMED_COLUMNS = `purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key,
+  payment_token, charge_id, status, touched_at::text AS claimed_at`;
+
 /**
  * The SHA-256 of a row's payment token: its digest, or (a row an older version wrote, still open)
  * the digest of its token. NULL when it was written without one.
@@ -241,8 +245,7 @@ export class PaymentAttemptsRepository {
          WHERE ${OPEN} AND touched_at < statement_timestamp() - $1 * interval '1 millisecond'
          ORDER BY touched_at LIMIT 1 FOR UPDATE SKIP LOCKED
        )
-       RETURNING purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key,
-         payment_token, charge_id, status, touched_at::text AS claimed_at`,
+       RETURNING ${CLAIMED_COLUMNS}`,
       [olderThanMs],
     );
     const [row] = rows;
@@ -295,8 +298,7 @@ export class PaymentAttemptsRepository {
          WHERE recheck_at IS NOT NULL AND recheck_at <= statement_timestamp() AND status = 'DECLINED'
          ORDER BY recheck_at LIMIT 1 FOR UPDATE SKIP LOCKED
        )
-       RETURNING purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key,
-         payment_token, charge_id, status, touched_at::text AS claimed_at`,
+       RETURNING ${CLAIMED_COLUMNS}`,
       [dueAgainAfterMs],
     );
     const [row] = rows;
