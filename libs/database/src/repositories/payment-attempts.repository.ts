@@ -91,6 +91,17 @@ const CLAIMED_COLUMNS = `purchase_id, reservation_id, user_id, performance_id, a
 const STORED_TOKEN_SHA256 = `COALESCE(payment_attempts.payment_token_sha256,
   sha256(convert_to(payment_attempts.payment_token, 'UTF8')))`;
 
+/**
+ * The SET items that clear a settled attempt's payment token, `table` naming the updated row
+ * (`payment_attempts` or its alias): its SHA-256 kept first, since a row an older version wrote
+ * during a roll has no digest yet and a same-key retry is compared with it (a row with neither
+ * would refuse the buyer's own retry and take one without a token).
+ */
+export function clearedPaymentToken(table = 'payment_attempts'): string {
+  return `payment_token_sha256 = COALESCE(${table}.payment_token_sha256, sha256(convert_to(${table}.payment_token, 'UTF8'))),
+    payment_token = NULL`;
+}
+
 /** What `payment_token_sha256` holds for `token` (PostgreSQL's sha256 of its UTF-8 bytes). */
 function tokenSha256(token: string | null): Buffer | null {
   return token === null ? null : createHash('sha256').update(token, 'utf8').digest();
@@ -187,7 +198,7 @@ export class PaymentAttemptsRepository {
     const rows: unknown[] = await manager.query(
       `WITH resolved AS (
          UPDATE payment_attempts SET status = $2, charge_id = COALESCE($3, charge_id), resolved_at = clock_timestamp(),
-           payment_token = NULL,
+           ${clearedPaymentToken()},
            recheck_at = clock_timestamp() + $4::float8 * interval '1 millisecond'
          WHERE purchase_id = $1 AND ${OPEN}
          RETURNING purchase_id, status
@@ -214,7 +225,7 @@ export class PaymentAttemptsRepository {
         const rows: unknown[] = await manager.query(
           `WITH resolved AS (
              UPDATE payment_attempts SET status = 'REFUNDED', resolved_at = clock_timestamp(), touched_at = clock_timestamp(),
-               payment_token = NULL
+               ${clearedPaymentToken()}
              WHERE purchase_id = $1 AND status IN ('PENDING', 'CHARGED', 'COMPLETED', 'REFUND_OWED')
              RETURNING purchase_id, status
            ), ${CLEAR_FAILURE}

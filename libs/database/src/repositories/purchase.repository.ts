@@ -6,6 +6,7 @@ import { CanceledBy, emailKey } from '@app/core';
 import { boundLockWaits, rethrowAsDatabaseError, withQueryTimeout } from '../database-unavailable';
 import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.entity';
 import { cancelPendingTransfersOfPurchases } from './ticket-transfers.repository';
+import { clearedPaymentToken } from './payment-attempts.repository';
 import { returnHouseSeats } from './comp-house-seats';
 import { PurchaseRefund, writePartialRefunds } from './purchase-refunds.repository';
 
@@ -497,7 +498,7 @@ const INSERT_PURCHASES = `
         charge_id = COALESCE(a.charge_id, NULLIF(i.charge_id, '')),
         -- Its purchase recorded: no charge of it is ever made again, so its token goes (P9's
         -- ledger keeps its SHA-256 for a same-key retry to be compared with).
-        payment_token = NULL
+        ${clearedPaymentToken('a')}
     FROM inserted i
     -- Written for the planner: each attempt found by its primary key (the ANY repeats the join),
     -- and the status test as a CASE, which does not match payment_attempts_open's predicate. With
@@ -551,7 +552,7 @@ async function cancel(
        SET status = 'REFUND_OWED', resolved_at = NULL,
            touched_at = CASE WHEN $3::text = 'api' THEN clock_timestamp() ELSE '-infinity'::timestamptz END,
            charge_id = COALESCE(a.charge_id, (SELECT NULLIF(charge_id, '') FROM purchases WHERE id = a.purchase_id)),
-           payment_token = NULL
+           ${clearedPaymentToken('a')}
        WHERE a.purchase_id IN (SELECT id FROM canceled) AND a.status IN ('PENDING', 'CHARGED', 'COMPLETED')
      ), window_owed AS (
        INSERT INTO window_refunds (purchase_id, performance_id, amount, currency, payment_method, status)

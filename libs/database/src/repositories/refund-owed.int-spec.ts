@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertShow, insertUser, openMigratedDatabase } from '@app/testing';
@@ -109,6 +109,49 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
       expect(await attemptOf(purchase.id)).toEqual(owed(purchase.id));
     },
   );
+
+  it('a token an older version wrote without its digest (a roll): every statement that settles the attempt keeps its SHA-256 as it clears the token', async () => {
+    const withOldToken = async (status: PaymentAttemptStatus, purchaseStatus?: PurchaseStatus) => {
+      const purchase = await purchaseWithAttempt(status, purchaseStatus);
+      await oldToken(purchase.id);
+      return purchase;
+    };
+    const oldToken = (id: string) =>
+      db.query(
+        `UPDATE payment_attempts SET payment_token = 'pm_' || purchase_id, payment_token_sha256 = NULL WHERE purchase_id = $1`,
+        [id],
+      );
+    const tokenOf = async (id: string) =>
+      (
+        (await db.query(`SELECT payment_token, payment_token_sha256 FROM payment_attempts WHERE purchase_id = $1`, [
+          id,
+        ])) as unknown[]
+      )[0];
+    const cleared = (id: string) => ({
+      payment_token: null,
+      payment_token_sha256: createHash('sha256').update(`pm_${id}`).digest(),
+    });
+
+    const flushed = await withOldToken(PaymentAttemptStatus.Pending);
+    await purchases.writeBatch({ purchases: [flushed], cancellations: [] }, BOUNDS);
+    expect(await tokenOf(flushed.id)).toEqual(cleared(flushed.id));
+
+    await oldToken(flushed.id);
+    await purchases.writeBatch(
+      { purchases: [], cancellations: [{ purchaseId: flushed.id, canceledAt: new Date(), canceledBy: 'buyer' }] },
+      BOUNDS,
+    );
+    expect((await attemptOf(flushed.id)).status).toBe('REFUND_OWED');
+    expect(await tokenOf(flushed.id)).toEqual(cleared(flushed.id));
+
+    const declined = await withOldToken(PaymentAttemptStatus.Pending);
+    expect(await attempts.resolve(declined.id, PaymentAttemptStatus.Declined)).toBe(true);
+    expect(await tokenOf(declined.id)).toEqual(cleared(declined.id));
+
+    const refunded = await withOldToken(PaymentAttemptStatus.Charged);
+    expect(await attempts.markRefunded(refunded.id)).toBe(true);
+    expect(await tokenOf(refunded.id)).toEqual(cleared(refunded.id));
+  });
 
   it('a cancellation of a purchase PostgreSQL does not have owes nothing yet (the refund follows a durable cancellation)', async () => {
     const unwritten = await purchaseWithAttempt(PaymentAttemptStatus.Charged);
