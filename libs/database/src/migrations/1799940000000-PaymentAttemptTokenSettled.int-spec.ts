@@ -10,6 +10,7 @@ import {
 import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { PaymentAttemptTokenSettled1799940000000 } from './1799940000000-PaymentAttemptTokenSettled';
+import { PaymentAttemptRecheckIndex1799940000001 } from './1799940000001-PaymentAttemptRecheckIndex';
 
 const NEW_COLUMNS = `SELECT column_name FROM information_schema.columns
   WHERE table_name = 'payment_attempts' AND column_name IN ('payment_token_sha256', 'recheck_at') ORDER BY 1`;
@@ -57,11 +58,30 @@ describe('migration PaymentAttemptTokenSettled (real PostgreSQL)', () => {
     });
   }, 60_000);
 
-  it('clears the token of every settled attempt, keeps an open one’s, and keeps the SHA-256 of each', async () => {
+  it('adds the columns and changes no row; the next migration, outside a transaction and in batches, clears the token of every settled attempt, keeps an open one’s, and keeps the SHA-256 of each', async () => {
     expect(await runMigrations(db)).toContain(PaymentAttemptTokenSettled1799940000000.name);
+    const unchanged: { payment_token: string | null; payment_token_sha256: Buffer | null }[] = await db.query(
+      `SELECT payment_token, payment_token_sha256 FROM payment_attempts ORDER BY purchase_id`,
+    );
+    expect(unchanged).toEqual(BEFORE.map(([, , token]) => ({ payment_token: token, payment_token_sha256: null })));
+
+    // More than one batch of the backfill (1,000 an UPDATE): settled attempts of an on-sale.
+    await db.query(
+      `INSERT INTO payment_attempts
+         (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, status, payment_token)
+       SELECT gen_random_uuid(), gen_random_uuid(), a.user_id, a.performance_id, 1000, 'KRW', 'bulk-' || n, 'COMPLETED', 'pm_bulk_' || n
+       FROM generate_series(1, 2500) n, (SELECT user_id, performance_id FROM payment_attempts LIMIT 1) a`,
+    );
+    const runner = db.createQueryRunner();
+    try {
+      await new PaymentAttemptRecheckIndex1799940000001().up(runner);
+    } finally {
+      await runner.release();
+    }
     const rows: { purchase_id: string; payment_token: string | null; payment_token_sha256: Buffer | null }[] =
       await db.query(
-        `SELECT purchase_id, payment_token, payment_token_sha256, recheck_at FROM payment_attempts ORDER BY 1`,
+        `SELECT purchase_id, payment_token, payment_token_sha256, recheck_at FROM payment_attempts
+         WHERE idempotency_key NOT LIKE 'bulk-%' ORDER BY 1`,
       );
     expect(rows).toEqual(
       BEFORE.map(([id, status, token]) => ({
@@ -71,11 +91,21 @@ describe('migration PaymentAttemptTokenSettled (real PostgreSQL)', () => {
         recheck_at: null,
       })),
     );
+    const [bulk] = await db.query(
+      `SELECT count(*)::int AS attempts,
+              count(*) FILTER (WHERE payment_token_sha256 =
+                sha256(convert_to(replace(idempotency_key, 'bulk-', 'pm_bulk_'), 'UTF8')))::int AS digested,
+              count(*) FILTER (WHERE payment_token IS NOT NULL)::int AS with_token
+       FROM payment_attempts WHERE idempotency_key LIKE 'bulk-%'`,
+    );
+    expect(bulk).toEqual({ attempts: 2500, digested: 2500, with_token: 0 });
   });
 
   it('goes back down: the columns gone, the attempts kept', async () => {
     await db.undoLastMigration({ transaction: 'each' });
     expect(await db.query(NEW_COLUMNS)).toEqual([]);
-    expect(await db.query(`SELECT count(*)::int AS count FROM payment_attempts`)).toEqual([{ count: BEFORE.length }]);
+    expect(await db.query(`SELECT count(*)::int AS count FROM payment_attempts`)).toEqual([
+      { count: BEFORE.length + 2500 },
+    ]);
   });
 });

@@ -18,10 +18,11 @@ const PAYMENT_ATTEMPTS: LockedTables = {
  * token's bytes, NULL when the buyer sent none) is what a same-key retry's token is compared with.
  * `recheck_at`: when `batch` looks once more for a charge under the key of an attempt it settled
  * DECLINED because the gateway had none (PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS later), NULL
- * otherwise. The two ALTERs change the catalog only (nullable columns without a default); the
- * backfill reads only attempts written with a token (the column is recent), hashing each and
- * clearing the settled ones' in the same UPDATE. The wait for the lock is bounded by
- * MIGRATION_LOCK_TIMEOUT; a migration that runs out of it rolls back and says to retry.
+ * otherwise. The two ALTERs change the catalog only (nullable columns without a default), and
+ * commit at once: the rows are filled in by the next migration (PaymentAttemptRecheckIndex), in
+ * batches outside a transaction, so no purchase waits behind the ALTER's lock while they are. The
+ * wait for the lock is bounded by MIGRATION_LOCK_TIMEOUT; a migration that runs out of it rolls
+ * back and says to retry.
  */
 export class PaymentAttemptTokenSettled1799940000000 implements MigrationInterface {
   name = 'PaymentAttemptTokenSettled1799940000000';
@@ -32,12 +33,6 @@ export class PaymentAttemptTokenSettled1799940000000 implements MigrationInterfa
         `ALTER TABLE "payment_attempts" ADD "payment_token_sha256" bytea, ADD "recheck_at" TIMESTAMP WITH TIME ZONE`,
       );
     });
-    await queryRunner.query(
-      `UPDATE "payment_attempts"
-       SET "payment_token_sha256" = sha256(convert_to("payment_token", 'UTF8')),
-           "payment_token" = CASE WHEN "status" IN ('PENDING', 'CHARGED') THEN "payment_token" END
-       WHERE "payment_token" IS NOT NULL`,
-    );
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
