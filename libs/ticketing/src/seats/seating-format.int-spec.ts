@@ -153,6 +153,20 @@ describe('seating data of another format', () => {
     },
   );
 
+  it("a roll back (README's reset): the newer format's `ready` deleted, the older version builds its own once and holds", async () => {
+    const { performanceId, hall, keys } = await performance();
+    await fx.redis.hset(keys.seating, 'ready', String(SEATING_FORMAT + 1));
+    const { desk, builds } = replica(hall);
+    await expect(desk.holdBestAvailable(randomUUID(), pair(performanceId))).rejects.toBeInstanceOf(
+      SeatingUpgradingError,
+    );
+    await fx.redis.hdel(keys.seating, 'ready');
+    expect((await desk.holdBestAvailable(randomUUID(), pair(performanceId))).seatIds).toHaveLength(2);
+    expect(builds).toHaveBeenCalledTimes(1);
+    expect(await fx.redis.hget(keys.seating, 'ready')).toBe(String(SEATING_FORMAT));
+    expect(await seatingDisagreements(fx.redis, performanceId, hall.places)).toEqual([]);
+  });
+
   it('a newer format with the noOrphanSeats rule: a seat-id hold answers 503, nothing held', async () => {
     const { performanceId, hall, keys } = await performance(true);
     await fx.redis.hset(keys.seating, 'ready', String(SEATING_FORMAT + 1));
