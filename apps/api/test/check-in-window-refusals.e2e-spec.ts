@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { Role } from '@app/auth';
 import { PurchaseRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
-import { formatLocalDateTime } from '@app/ticketing';
+import { formatWallClock } from '@app/ticketing';
 import { beforeTime, caller, flushPurchases, hold, persisted } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
@@ -129,9 +129,10 @@ describe('check-in window refusals (real PostgreSQL and Redis)', () => {
     const first = await call('POST', '/check-in', { body: { code: ticket.code }, session: admin });
     expect(first.statusCode, first.body).toBe(200);
     const checkedInAt: string = first.json().checkedInAt;
-    const local = formatLocalDateTime(new Date(checkedInAt), TIME_ZONE);
-    // Berlin is at +01:00 or +02:00: never the UTC spelling.
-    expect(local).toMatch(/\+0[12]:00$/);
+    // On the venue's clock to the second, no fraction (a door's handheld), with the offset and zone:
+    // Berlin is at +01:00 or +02:00, never the UTC spelling.
+    const local = formatWallClock(new Date(checkedInAt), TIME_ZONE);
+    expect(local).toMatch(/^\w{3} \d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? UTC\+0[12]:00 \(Europe\/Berlin\)$/);
     const expectAlreadyCheckedIn = async (when: string) => {
       const again = await call('POST', '/check-in', { body: { code: ticket.code }, session: admin });
       expect(again.statusCode, `${when}: ${again.body}`).toBe(409);

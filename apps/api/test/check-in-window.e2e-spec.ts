@@ -135,6 +135,10 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
     const startsAt = Date.parse(detail.startsAt);
     expect(detail.checkInOpensAt).toBe(new Date(startsAt - OPENS_BEFORE_MS).toISOString());
     expect(detail.checkInClosesAt).toBe(new Date(startsAt + CLOSES_AFTER_MS).toISOString());
+    // The same instants on the venue's wall clock, as startsAtLocal gives the start.
+    expect(detail.checkInOpensAtLocal).toBe(formatLocalDateTime(new Date(detail.checkInOpensAt), TIME_ZONE));
+    expect(detail.checkInClosesAtLocal).toBe(formatLocalDateTime(new Date(detail.checkInClosesAt), TIME_ZONE));
+    expect(detail.checkInOpensAtLocal).toMatch(/\+01:00$/);
     const listed = (await call('GET', `/events/${detail.eventId}/performances`)).json().items[0];
     expect(listed).toMatchObject({ checkInOpensAt: detail.checkInOpensAt, checkInClosesAt: detail.checkInClosesAt });
 
@@ -142,6 +146,7 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
     const moved = (await call('GET', `/performances/${performanceId}`)).json();
     expect(moved.checkInOpensAt).toBe(new Date(later.getTime() - OPENS_BEFORE_MS).toISOString());
     expect(moved.checkInClosesAt).toBe(new Date(later.getTime() + CLOSES_AFTER_MS).toISOString());
+    expect(moved.checkInOpensAtLocal).toBe(formatLocalDateTime(new Date(moved.checkInOpensAt), TIME_ZONE));
     await moveStart(new Date(startsAt));
   });
 
@@ -199,7 +204,12 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
     expect(refused.statusCode).toBe(409);
     const closesLocal = formatLocalDateTime(new Date(startsAt.getTime() + CLOSES_AFTER_MS), TIME_ZONE);
     expect(refused.json()).toMatchObject({
-      details: { reason: 'CLOSED', performanceId, startsAt: formatLocalDateTime(startsAt, TIME_ZONE) },
+      details: {
+        reason: 'CLOSED',
+        performanceId,
+        startsAt: formatLocalDateTime(startsAt, TIME_ZONE),
+        checkInClosesAt: closesLocal,
+      },
     });
     expect(refused.json().message).toMatch(/^check-in has closed: this ticket is for the performance on /);
     expect(refused.json().message).toContain(`its check-in closed at ${closesLocal}`);

@@ -169,7 +169,7 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
       statusCode: 409,
       // On the venue's clock (its event's zone, UTC by default: `+00:00`); details as answered above;
       // where: the door's account, by the name the venue gave it.
-      message: `already checked in at ${formatLocalDateTime(new Date(checkedInAt), 'UTC')} by Door One (door-1@example.test)`,
+      message: `already checked in at ${formatWallClock(new Date(checkedInAt), 'UTC')} by Door One (door-1@example.test)`,
       details: { checkedInAt, checkedInBy: { id: staff.id, email: 'door-1@example.test', name: 'Door One' } },
     });
     const listed = await call('GET', `/purchases/${ticket.purchaseId}/tickets`, { session: buyer });
@@ -233,7 +233,7 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
       const { session, name } = doors[winner];
       const loser = answers[1 - winner].json();
       expect(loser.message).toBe(
-        `already checked in at ${formatLocalDateTime(new Date(answers[winner].json().checkedInAt), 'UTC')} by ${name} (${session.email})`,
+        `already checked in at ${formatWallClock(new Date(answers[winner].json().checkedInAt), 'UTC')} by ${name} (${session.email})`,
       );
       expect(loser.details).toEqual({
         checkedInAt: answers[winner].json().checkedInAt,

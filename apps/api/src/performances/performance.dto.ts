@@ -474,6 +474,12 @@ export class PerformanceResponseDto {
    */
   @ApiProperty({ format: 'date-time' })
   checkInClosesAt: string;
+  /** `checkInOpensAt` on the venue's wall clock, with the offset of its time zone then (as `startsAtLocal`). @example "2027-03-01T16:30:00+09:00" */
+  @ApiProperty({ format: 'date-time' })
+  checkInOpensAtLocal: string;
+  /** `checkInClosesAt` on the venue's wall clock, with the offset of its time zone then (as `startsAtLocal`). @example "2027-03-01T23:30:00+09:00" */
+  @ApiProperty({ format: 'date-time' })
+  checkInClosesAtLocal: string;
   /**
    * Its presales, in opening order: windows before `salesOpenAt` in which a hold needs the
    * presale's access code (`accessCode` of `POST /reservations`); never the code. In reads (`GET
@@ -519,6 +525,8 @@ export function mapPerformance(performance: Performance, nowMs: number, window: 
     checkInClosesAfterMinutes: performance.checkInClosesAfterMinutes ?? null,
     checkInOpensAt: window.opensAt.toISOString(),
     checkInClosesAt: window.closesAt.toISOString(),
+    checkInOpensAtLocal: formatLocalDateTime(window.opensAt, performance.timeZone),
+    checkInClosesAtLocal: formatLocalDateTime(window.closesAt, performance.timeZone),
     ...(performance.presales && { presales: performance.presales.map(mapPresale) }),
   };
 }

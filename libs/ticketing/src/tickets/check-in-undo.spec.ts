@@ -118,7 +118,7 @@ describe('CheckInUndo', () => {
       const error = await refused.subject.undo(DOOR, '11').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CheckInUndoForbiddenError);
       expect(error).toMatchObject({ details: { reason, undoMinutes: 10 } });
-      expect((error as Error).message).toContain('2026-12-05T19:42:07.318+01:00');
+      expect((error as Error).message).toContain('Sat 2026-12-05 19:42:07 UTC+01:00 (Europe/Berlin)');
       expect(refused.transactions.run).not.toHaveBeenCalled();
       await expect(undo(read).subject.undo(ADMIN, '11')).resolves.toBeDefined();
     }

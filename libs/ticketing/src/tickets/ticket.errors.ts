@@ -25,7 +25,7 @@ export class TicketAlreadyCheckedInError extends DomainError {
     super(
       'conflict',
       'TicketAlreadyCheckedIn',
-      `already checked in at ${formatLocalDateTime(checkedInAt, timeZone)}` +
+      `already checked in at ${formatWallClock(checkedInAt, timeZone)}` +
         (by ? ` by ${by.name} (${by.email})` : ' (by an account since deleted)'),
       {
         checkedInAt: checkedInAt.toISOString(),
@@ -302,7 +302,7 @@ export class CheckInUndoForbiddenError extends DomainError {
     undoMinutes: number,
     by: CheckedInBy | null = null,
   ) {
-    const at = formatLocalDateTime(checkedInAt, timeZone);
+    const at = formatWallClock(checkedInAt, timeZone);
     super(
       'forbidden',
       'CheckInUndoForbidden',

@@ -37,7 +37,7 @@ const listed = (status: TicketStatus) => {
 };
 const checkedInAt = new Date('2026-12-02T15:00:00Z');
 /** `checkedInAt` on the venue's clock (Berlin, +01:00), as "already checked in" names it. */
-const CHECKED_IN_LOCALLY = '2026-12-02T16:00:00+01:00';
+const CHECKED_IN_LOCALLY = 'Wed 2026-12-02 16:00 UTC+01:00 (Europe/Berlin)';
 /** The door's account that checked it in. */
 const GATE_2 = { id: 'gate-2-id', email: 'gate-2@arena.example', name: 'Gate 2' };
 /** Performance 7 starts on Saturday 2026-12-05 at 20:00 in Berlin (+01:00). */
