@@ -24,6 +24,7 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
       statusCode: 403,
       error: 'Forbidden',
       message: expect.stringMatching(/admission/i),
+      details: { code: 'AdmissionRequired' },
     });
   };
 
@@ -651,6 +652,89 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
     await waitUntil(() => streams.openOf(buyer.id) === 0 && streams.openOf(neighbour.id) === 0, 'every place back');
     const again = await call('GET', `/queue/${ticketId}/events`, { session: buyer });
     expect(again.statusCode, again.body).toBe(200);
+  });
+
+  it('admits nobody while the sale is paused or closed: the waiting tickets and the room say why, and keep their order until it runs again', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    expect(
+      (await call('PUT', `/performances/${performance.id}/queue`, { body: settings(past()), session: admin }))
+        .statusCode,
+    ).toBe(200);
+    const buyers = [await createSession(api.app), await createSession(api.app), await createSession(api.app)];
+    const tickets: string[] = [];
+    for (const buyer of buyers) tickets.push((await join(performance.id, buyer)).ticketId);
+    const store = api.app.get(WaitingRoomStore);
+    const ticketOf = async (k: number) => (await call('GET', `/queue/${tickets[k]}`, { session: buyers[k] })).json();
+
+    for (const status of ['PAUSED', 'CLOSED'] as const) {
+      const patched = await call('PATCH', `/performances/${performance.id}`, { body: { status }, session: admin });
+      expect(patched.statusCode, patched.body).toBe(200);
+      // Running, one step admits the whole line (bucket of 20, 10 slots): halted, none of them
+      // (the first step of the room opens it).
+      const steps = [];
+      for (let step = 0; step < 5; step++) steps.push(await store.admit(performance.id, 100));
+      expect(steps.flatMap((step) => step.admitted)).toEqual([]);
+      expect(steps.at(-1)).toMatchObject({ outcome: 'HALTED', halted: status });
+      for (let k = 0; k < buyers.length; k++) {
+        expect(await ticketOf(k)).toMatchObject({ status: 'WAITING', position: k + 1, admissionHalted: status });
+      }
+      const room = (await call('GET', `/performances/${performance.id}/queue`)).json();
+      expect(room).toMatchObject({ admissionHalted: status, figures: { admitted: 0, active: 0, waiting: 3 } });
+    }
+
+    expect(
+      (await call('PATCH', `/performances/${performance.id}`, { body: { status: 'ON_SALE' }, session: admin }))
+        .statusCode,
+    ).toBe(200);
+    expect(await ticketOf(0)).toMatchObject({ status: 'WAITING', position: 1, admissionHalted: null });
+    expect((await call('GET', `/performances/${performance.id}/queue`)).json().admissionHalted).toBeNull();
+    const step = await store.admit(performance.id, 100);
+    expect(step.admitted.map(({ ticketId }) => ticketId)).toEqual(tickets);
+    for (let k = 0; k < buyers.length; k++) {
+      expect(await ticketOf(k)).toMatchObject({ status: 'ADMITTED', admissionHalted: null });
+    }
+  });
+
+  it('admits nobody while no seat is available and tells the waiting tickets SOLD_OUT; seats that come back let admission go on', async () => {
+    const performance = await createPerformance(api.app, admin, 2);
+    expect(
+      (await call('PUT', `/performances/${performance.id}/queue`, { body: settings(past()), session: admin }))
+        .statusCode,
+    ).toBe(200);
+    const first = await createSession(api.app);
+    const token = await admitted(performance.id, first, (await join(performance.id, first)).ticketId);
+    const held = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: performance.seatIds },
+      session: first,
+      headers: { 'admission-token': token },
+    });
+    expect(held.statusCode, held.body).toBe(201);
+
+    const waiter = await createSession(api.app);
+    const ticket = await join(performance.id, waiter);
+    expect(ticket).toMatchObject({ status: 'WAITING', position: 1, admissionHalted: 'SOLD_OUT' });
+    const store = api.app.get(WaitingRoomStore);
+    for (let step = 0; step < 5; step++) {
+      expect(await store.admit(performance.id, 100)).toMatchObject({
+        outcome: 'HALTED',
+        halted: 'SOLD_OUT',
+        admitted: [],
+      });
+    }
+    expect((await call('GET', `/queue/${ticket.ticketId}`, { session: waiter })).json()).toMatchObject({
+      status: 'WAITING',
+      admissionHalted: 'SOLD_OUT',
+    });
+    expect((await call('GET', `/performances/${performance.id}/queue`)).json().admissionHalted).toBe('SOLD_OUT');
+
+    // The hold released: its seats are back, and so is admission.
+    expect((await call('DELETE', `/reservations/${held.json().id}`, { session: first })).statusCode).toBe(204);
+    expect((await call('GET', `/performances/${performance.id}/queue`)).json().admissionHalted).toBeNull();
+    await admitted(performance.id, waiter, ticket.ticketId);
+    expect((await call('GET', `/queue/${ticket.ticketId}`, { session: waiter })).json()).toMatchObject({
+      status: 'ADMITTED',
+      admissionHalted: null,
+    });
   });
 
   it('documents the routes and the Admission-Token header in the OpenAPI document', async () => {

@@ -406,10 +406,12 @@ export class PerformanceCancelNotReplicatedError extends DomainError {
 /**
  * A hold or purchase of a performance whose waiting room is on, without a valid admission:
  * no token, a forged or expired one, one for another user or performance, or a slot that ended.
+ * `details.code` tells it apart from the other 403s of a hold (SalesNotOpen, AccessCodeInvalid,
+ * EmailNotVerified), so a storefront sends the buyer to the queue on this one alone.
  */
 export class AdmissionRequiredError extends DomainError {
   constructor(reason: string) {
-    super('forbidden', 'AdmissionRequired', reason);
+    super('forbidden', 'AdmissionRequired', reason, { code: 'AdmissionRequired' });
   }
 }
 

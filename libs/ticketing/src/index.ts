@@ -271,6 +271,7 @@ export { newShuffleSeed, SeedStream, seedCommitment, shuffledArrivals } from './
 export { WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys } from './waiting-room/waiting-room-keys';
 export type { WaitingRoomKeys } from './waiting-room/waiting-room-keys';
 export type {
+  AdmissionHalt,
   AdmissionStep,
   QueueTicket,
   StoredWaitingRoom,

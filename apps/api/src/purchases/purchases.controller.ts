@@ -80,7 +80,7 @@ export class PurchasesController {
   @ApiForbiddenResponse({
     type: ErrorBodyDto,
     description:
-      'sales have not opened yet (SalesNotOpen, `details.salesOpenAt`), the performance has a waiting room and the request carries no valid `Admission-Token` for this buyer, or EMAIL_VERIFICATION_REQUIRED and the buyer has not confirmed their e-mail address (`details.code`: `EmailNotVerified`)',
+      'sales have not opened yet (SalesNotOpen, `details.salesOpenAt`), the performance has a waiting room and the request carries no valid `Admission-Token` for this buyer (`details.code`: `AdmissionRequired`), or EMAIL_VERIFICATION_REQUIRED and the buyer has not confirmed their e-mail address (`details.code`: `EmailNotVerified`)',
   })
   @ApiHeader({
     name: 'Idempotency-Key',

@@ -1,6 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { QueueTicket, TicketEndReason, WaitingRoomView } from '@app/ticketing';
+import type { AdmissionHalt, QueueTicket, TicketEndReason, WaitingRoomView } from '@app/ticketing';
 import { IntegerField, IsScheduleTime } from '../common/validators';
+
+/** Why a waiting room admits no one now (AdmissionHalt). */
+const ADMISSION_HALTS: AdmissionHalt[] = ['PAUSED', 'CLOSED', 'ENDED', 'SOLD_OUT'];
 
 /** The body of `PUT /performances/:id/queue`. */
 export class WaitingRoomSettingsDto {
@@ -80,6 +83,14 @@ export class WaitingRoomResponseDto {
   /** The seed (64 hex digits), revealed once the pre-queue is shuffled; re-derive the order with it (README). */
   @ApiProperty({ type: 'string', nullable: true })
   seed: string | null;
+  /**
+   * Why nobody is admitted now though buyers wait, null while admission runs (and for a canceled
+   * performance): PAUSED or CLOSED (the performance's status), ENDED (salesCloseAt passed) or
+   * SOLD_OUT (no seat available now; seats that come back, from holds that expire or are released
+   * and purchases canceled, let admission go on). The line keeps its order meanwhile.
+   */
+  @ApiProperty({ enum: ADMISSION_HALTS, nullable: true })
+  admissionHalted: AdmissionHalt | null;
   figures: WaitingRoomFiguresDto;
 }
 
@@ -132,6 +143,15 @@ export class QueueTicketResponseDto {
    */
   @ApiProperty({ enum: ['LEFT', 'DROPPED', 'EXPIRED', 'DONE', 'CLOSED', 'CANCELED'], nullable: true })
   endReason: TicketEndReason | null;
+  /**
+   * While WAITING: why nobody is admitted now, so the page can say so: PAUSED or CLOSED (the
+   * performance's status), ENDED (salesCloseAt passed) or SOLD_OUT (no seat available now; seats
+   * may come back, from holds that expire or are released and purchases canceled, and admission
+   * goes on then). Null while admission runs, and once ADMITTED or ENDED. The ticket keeps its
+   * place; `etaSeconds` does not count the halt.
+   */
+  @ApiProperty({ enum: ADMISSION_HALTS, nullable: true })
+  admissionHalted: AdmissionHalt | null;
 }
 
 export function mapQueueTicket(ticket: QueueTicket): QueueTicketResponseDto {

@@ -7,7 +7,9 @@
      shuffles it with open-pre-queue.lua) and nobody is admitted until then.
   4. Admits from the head of the waiting line as many as the token bucket allows (refilled at
      admitPerSecond, holding at most 200 ms of it, at least 1), the free slots (maxActive minus
-     active) and ARGV[1]. An admitted ticket holds a slot for admissionTtlMs.
+     active) and ARGV[1]. An admitted ticket holds a slot for admissionTtlMs. Nobody while the
+     sale refuses holds or has no seat (admission-halt.lua: PAUSED, CLOSED, ENDED, SOLD_OUT):
+     the line keeps its order and admission goes on once the sale does.
   Also keeps state.admitted (total), state.peakActive and state.rate (admissions per second
   measured over windows of at least 2 s).
 
@@ -22,20 +24,23 @@
   KEYS[9] eta       hash ticket -> predicted admission time (epoch ms)
   KEYS[10] sessions hash ticket -> session start (epoch ms)
   KEYS[11] meta     the performance's meta hash (../redis-keys.ts): a CANCELED status admits no one
+  KEYS[12] counts   the performance's counts hash (../redis-keys.ts): `available` 0 halts admission
 
   ARGV[1] most tickets to admit in this step
   ARGV[2] most expired slots and silent tickets to end in this step (each)
 
   Returns {'NO_QUEUE'}, {'CANCELED'} (the performance is canceled: nothing done, its tickets read
-  ENDED CANCELED), {'NOT_OPEN', expired, dropped}, {'SHUFFLE', expired, dropped}, or
+  ENDED CANCELED), {'NOT_OPEN', expired, dropped}, {'SHUFFLE', expired, dropped},
+  {'HALTED', expired, dropped, reason} (nobody admitted: reason PAUSED, CLOSED, ENDED or SOLD_OUT), or
   {'OK', expired, dropped, now, ticket1, predicted1, ticket2, predicted2, ...} for the admitted
   tickets (predicted: the admission time last announced to the ticket, '' if none).
 ]]
---- @keys 11
+--- @keys 12
 --- @include "redis-time"
+--- @include "admission-halt"
 local configKey, stateKey, preKey, waitingKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local activeKey, endedKey, admittedKey, etaKey, sessionsKey = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
-local metaKey = KEYS[11]
+local metaKey, countsKey = KEYS[11], KEYS[12]
 local maxBatch, sweepLimit = tonumber(ARGV[1]), tonumber(ARGV[2])
 
 local cfg = redis.call('HMGET', configKey, 'opensAt', 'admitPerSecond', 'maxActive', 'admissionTtlMs', 'pollAfterMs', 'opened')
@@ -69,8 +74,10 @@ local bucket = redis.call('HMGET', stateKey, 'tokens', 'tokensAt')
 local tokens, tokensAt = tonumber(bucket[1]) or 0, tonumber(bucket[2]) or now
 tokens = math.min(math.max(1, rate / 5), tokens + math.max(0, now - tokensAt) * rate / 1000)
 
+local halt = admissionHalt(metaKey, countsKey, now)
 local free = maxActive - redis.call('ZCARD', activeKey)
 local count = math.min(math.floor(tokens), free, maxBatch)
+if halt then count = 0 end
 local reply = {'OK', #expired, #silent, now}
 local admitted = 0
 if count > 0 then
@@ -102,4 +109,5 @@ if now - rateAt >= 2000 then
 else
   redis.call('HSET', stateKey, 'rateAt', rateAt, 'rateCount', rateCount)
 end
+if halt then return {'HALTED', #expired, #silent, halt} end
 return reply

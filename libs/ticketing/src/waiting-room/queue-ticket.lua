@@ -20,6 +20,7 @@
   KEYS[12] opening  hash ticket -> '<arrival>:<opening position>'
   KEYS[13] closed   hash ticket -> user, of a removed room's tickets (see waiting-room-keys.ts)
   KEYS[14] meta     the performance's meta hash (../redis-keys.ts): its status CANCELED ends every ticket
+  KEYS[15] counts   the performance's counts hash (../redis-keys.ts): why admission is halted, if it is
 
   ARGV[1] 'join' or 'poll'
   ARGV[2] user id
@@ -35,14 +36,17 @@
     {'NOT_FOUND'}                      poll of a ticket that is not the user's
     {'ENDED', ticket, reason}          reason LEFT, DROPPED, EXPIRED, DONE, CLOSED or CANCELED
     {'ADMITTED', ticket, admittedAt, slotEndsAt, admissionTtlMs, sessionTtlMs, opening}
-    {'WAITING', ticket, position (0 while the pre-queue is not shuffled), etaMs, pollAfterMs, opening}
-  where opening is '<arrival>:<opening position>' for a shuffled pre-queue ticket, else ''.
+    {'WAITING', ticket, position (0 while the pre-queue is not shuffled), etaMs, pollAfterMs, opening, halt}
+  where opening is '<arrival>:<opening position>' for a shuffled pre-queue ticket, else '', and halt
+  why admit.lua admits no one now (admission-halt.lua: PAUSED, CLOSED, ENDED, SOLD_OUT), else ''
+  (etaMs does not count a halt: nobody knows when it ends).
 ]]
---- @keys 14
+--- @keys 15
 --- @include "redis-time"
+--- @include "admission-halt"
 local configKey, stateKey, preKey, waitingKey, seenKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local usersKey, ownersKey, endedKey, admittedKey, etaKey, openingKey = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]
-local closedKey, metaKey = KEYS[13], KEYS[14]
+local closedKey, metaKey, countsKey = KEYS[13], KEYS[14], KEYS[15]
 local mode, userId = ARGV[1], ARGV[2]
 
 -- The cancellation first: it is final, whatever the room's state.
@@ -137,4 +141,4 @@ if needed > 0 then
   etaMs = math.max(etaMs, untilOpening + math.max(0, tonumber(slot[2]) - now))
 end
 redis.call('HSET', etaKey, ticket, now + etaMs)
-return {'WAITING', ticket, position, etaMs, pollAfterMs, opening}
+return {'WAITING', ticket, position, etaMs, pollAfterMs, opening, admissionHalt(metaKey, countsKey, now) or ''}

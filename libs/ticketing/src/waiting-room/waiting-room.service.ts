@@ -222,10 +222,11 @@ export class WaitingRoomService {
   }
 
   private async viewOf(row: WaitingRoomEntity): Promise<WaitingRoomView> {
-    let [figures, state] = await Promise.all([
-      this.store.figures(row.performanceId),
-      this.store.queueState(row.performanceId),
+    const [read, halted] = await Promise.all([
+      Promise.all([this.store.figures(row.performanceId), this.store.queueState(row.performanceId)]),
+      this.store.admissionHalted(row.performanceId),
     ]);
+    let [figures, state] = read;
     // Redis lost the room (a restart without its data): mirror it again from PostgreSQL.
     if (!figures) {
       const restored = await this.restore(row.performanceId);
@@ -248,6 +249,7 @@ export class WaitingRoomService {
       pollAfterSeconds: this.env.WAITING_ROOM_POLL_AFTER_SECONDS,
       seedSha256: seedCommitment(row.seed),
       seed: opened ? row.seed : null,
+      admissionHalted: canceled ? null : halted,
       figures: figures ?? {
         opened: false,
         preQueueSize: null,
@@ -271,6 +273,7 @@ export class WaitingRoomService {
       slotEndsAt: null,
       preQueue: null,
       endReason: null,
+      admissionHalted: null,
     };
     switch (raw.outcome) {
       case 'NO_QUEUE':
@@ -303,6 +306,7 @@ export class WaitingRoomService {
           etaSeconds: Math.ceil(raw.etaMs / 1000),
           pollAfterSeconds: raw.pollAfterMs / 1000,
           preQueue: openingOf(raw.opening),
+          admissionHalted: raw.halted,
         };
     }
   }

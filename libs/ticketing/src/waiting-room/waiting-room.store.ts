@@ -11,7 +11,13 @@ import {
   WaitingRoomKeys,
 } from './waiting-room-keys';
 import { ADMIT, END_TICKET, OPEN_PRE_QUEUE, QUEUE_TICKET, USE_ADMISSION } from './waiting-room-scripts';
-import { AdmissionStep, StoredWaitingRoom, TicketEndReason, WaitingRoomFigures } from './waiting-room.types';
+import {
+  AdmissionHalt,
+  AdmissionStep,
+  StoredWaitingRoom,
+  TicketEndReason,
+  WaitingRoomFigures,
+} from './waiting-room.types';
 
 /** A ticket as Redis answers it, before the service adds the token and the units of the API. */
 export type RawTicket =
@@ -28,7 +34,15 @@ export type RawTicket =
       sessionTtlMs: number;
       opening: string;
     }
-  | { outcome: 'WAITING'; ticketId: string; position: number; etaMs: number; pollAfterMs: number; opening: string };
+  | {
+      outcome: 'WAITING';
+      ticketId: string;
+      position: number;
+      etaMs: number;
+      pollAfterMs: number;
+      opening: string;
+      halted: AdmissionHalt | null;
+    };
 
 /** What ending a ticket did (WaitingRoomStore.end): ended now, or why not. */
 export type TicketEnding =
@@ -106,6 +120,27 @@ export class WaitingRoomStore {
     if (status === 'CANCELED') return 'canceled';
     if (config === 1) return 'on';
     return seatState === 1 ? 'off' : 'lost';
+  }
+
+  /**
+   * Why the room admits no one now, as admit.lua decides it (admission-halt.lua, the same rules
+   * read here with Redis TIME), or null while admission runs.
+   */
+  async admissionHalted(performanceId: number): Promise<AdmissionHalt | null> {
+    const perf = performanceKeys(performanceId);
+    const [[, meta], [, available], [, time]] = (await this.redis
+      .multi()
+      .hmget(perf.meta, 'status', 'salesCloseAt')
+      .hget(perf.counts, 'available')
+      .time()
+      .exec()) as [unknown, unknown][];
+    const [status, salesCloseAt] = meta as (string | null)[];
+    const [seconds, micros] = time as [string, string];
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    if (status === 'PAUSED' || status === 'CLOSED') return status;
+    if (salesCloseAt !== null && now >= Number(salesCloseAt)) return 'ENDED';
+    if (available !== null && Number(available) <= 0) return 'SOLD_OUT';
+    return null;
   }
 
   /** Live figures of a room, or null when it has none in Redis. */
@@ -201,7 +236,8 @@ export class WaitingRoomStore {
   /**
    * One admission step (admit.lua); when the room is due to open, shuffles the pre-queue first
    * and answers OPENED (the next step admits). A canceled performance's room admits no one
-   * (CANCELED: its tickets already read ENDED CANCELED).
+   * (CANCELED: its tickets already read ENDED CANCELED); nor does one whose sale is paused, closed,
+   * ended or sold out (HALTED with the reason; its tickets wait, told why).
    */
   async admit(performanceId: number, maxBatch: number): Promise<AdmissionStep> {
     const k = waitingRoomKeys(performanceId);
@@ -211,6 +247,7 @@ export class WaitingRoomStore {
       [
         ...[k.config, k.state, k.pre, k.waiting, k.seen, k.active, k.ended, k.admitted, k.eta, k.sessions],
         performanceKeys(performanceId).meta,
+        performanceKeys(performanceId).counts,
       ],
       [maxBatch, SWEEP_LIMIT],
     );
@@ -226,6 +263,8 @@ export class WaitingRoomStore {
       case 'NOT_OPEN':
       case 'CANCELED':
         return { ...step, outcome };
+      case 'HALTED':
+        return { ...step, outcome, halted: String(at) as AdmissionHalt };
       case 'SHUFFLE':
         await this.openPreQueue(k);
         return { ...step, outcome: 'OPENED' };
@@ -273,7 +312,7 @@ export class WaitingRoomStore {
       QUEUE_TICKET.name,
       [
         ...[k.config, k.state, k.pre, k.waiting, k.seen, k.active, k.users, k.owners, k.ended, k.admitted, k.eta],
-        ...[k.opening, k.closed, performanceKeys(performanceId).meta],
+        ...[k.opening, k.closed, performanceKeys(performanceId).meta, performanceKeys(performanceId).counts],
       ],
       [mode, userId, ticketId],
     );
@@ -303,6 +342,7 @@ export class WaitingRoomStore {
           etaMs: Number(reply[3]),
           pollAfterMs: Number(reply[4]),
           opening: String(reply[5]),
+          halted: reply[6] ? (String(reply[6]) as AdmissionHalt) : null,
         };
       default:
         throw new Error(`queue-ticket.lua answered ${JSON.stringify(outcome)}`);

@@ -39,6 +39,14 @@ export interface WaitingRoomFigures {
 }
 
 /**
+ * Why a waiting room admits no one now, though buyers wait (admission-halt.lua): the sale is
+ * PAUSED or CLOSED (the performance's status), has ENDED (salesCloseAt passed), or is SOLD_OUT (no
+ * seat available now; seats may come back from holds that expire or are released and purchases
+ * canceled). Admission goes on, in line order, once it no longer applies.
+ */
+export type AdmissionHalt = 'PAUSED' | 'CLOSED' | 'ENDED' | 'SOLD_OUT';
+
+/**
  * A room as an admin sees it. `seed` is null until the opening; `seedSha256` always shown.
  * `canceled`: the performance was canceled, so the room takes no one and changes no more; its
  * tickets read ENDED (CANCELED), so `figures` count none waiting or active.
@@ -49,6 +57,8 @@ export interface WaitingRoomView extends WaitingRoomSettings {
   pollAfterSeconds: number;
   seedSha256: string;
   seed: string | null;
+  /** Why admission is halted now (null while it runs, and for a canceled performance). */
+  admissionHalted: AdmissionHalt | null;
   figures: WaitingRoomFigures;
 }
 
@@ -88,11 +98,18 @@ export interface QueueTicket {
   preQueue: { arrival: number; openingPosition: number } | null;
   /** Why the ticket ended, when it has. */
   endReason: TicketEndReason | null;
+  /**
+   * While WAITING: why nobody is admitted now (the sale paused, closed, ended or sold out), null
+   * while admission runs and once admitted or ended. `etaSeconds` does not count the halt.
+   */
+  admissionHalted: AdmissionHalt | null;
 }
 
 /** What one admission step did. */
 export interface AdmissionStep {
-  outcome: 'NO_QUEUE' | 'CANCELED' | 'NOT_OPEN' | 'OPENED' | 'ADMITTED';
+  outcome: 'NO_QUEUE' | 'CANCELED' | 'NOT_OPEN' | 'OPENED' | 'ADMITTED' | 'HALTED';
+  /** Why nobody was admitted, when the outcome is HALTED. */
+  halted?: AdmissionHalt;
   expired: number;
   dropped: number;
   /** Admitted tickets with the admission time they were last promised (epoch ms), when one was. */
