@@ -28,8 +28,8 @@ import {
   undecodableQuery,
 } from './common/input-guard';
 import { HttpMetrics } from './metrics/http-metrics';
+import { API_PREFIX } from './common/location';
 
-export const API_PREFIX = 'api/v1';
 const AUTH_PATH = `/${API_PREFIX}/auth/`;
 const BODY_LIMIT_BYTES = 64 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

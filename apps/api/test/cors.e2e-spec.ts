@@ -81,6 +81,8 @@ describe('CORS for configured web origins', () => {
       expect(mine.statusCode).toBe(200);
       expect(mine.headers['access-control-allow-origin']).toBe(shop);
       expect(String(mine.headers['access-control-expose-headers'])).toContain('Retry-After');
+      // A 201's Location (the created hold, purchase…) is readable by the page that created it.
+      expect(String(mine.headers['access-control-expose-headers'])).toContain('Location');
       const other = await api.app.inject({
         method: 'GET',
         url: '/api/v1/reservations',

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, createSession, freePort, PROCESS_TEST_TIMEOUT_MS, TestSession } from '@app/testing';
 import { flushPurchases, hold } from './purchase-helpers';
@@ -254,15 +255,23 @@ describe('printable tickets (real PostgreSQL and Redis)', () => {
     );
   });
 
-  it('answers 409 TicketsNotIssued with Retry-After before the purchase is written, as the ticket list', async () => {
+  it('answers 409 TicketsNotIssued with Retry-After before the purchase is written, as the ticket list; 404 to anyone else', async () => {
+    // No batch runs here: the purchase stays in Redis and its stream until flushPurchases below.
     const held = await hold(api.app, buyer, performance.id, nextSeats(1));
     const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
     expect(bought.statusCode, bought.body).toBe(201);
-    const early = await call('GET', `/purchases/${bought.json().id}/tickets.pdf`, { session: buyer });
+    const pdfUrl = `/purchases/${bought.json().id}/tickets.pdf`;
+    const early = await call('GET', pdfUrl, { session: buyer });
     expect(expectUniform(early, 409).message).toMatch(/^tickets are not issued yet; retry in \d+ s$/);
     expect(early.headers['retry-after']).toBe('1');
+    // Another buyer learns nothing of it, before the flush as after: the 404 of an unknown id.
+    const unknown = await call('GET', `/purchases/${randomUUID()}/tickets.pdf`, { session: other });
+    expect(expectUniform(unknown, 404).message).toBe('purchase not found');
+    const othersEarly = expectUniform(await call('GET', pdfUrl, { session: other }), 404);
+    expect(othersEarly.message).toBe('purchase not found');
     await flushPurchases(api.app);
     expect((await purchasePdf(bought.json().id)).pages).toBe(1);
+    expect(expectUniform(await call('GET', pdfUrl, { session: other }), 404).message).toBe('purchase not found');
   });
 
   it('limits one account to 20 renders per 15 minutes (429 TooManyTicketPrints, Retry-After); a 404 or 409 counts none', async () => {

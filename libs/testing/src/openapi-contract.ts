@@ -19,9 +19,10 @@ interface ContractOperation {
   responses?: Record<string, ContractResponse>;
 }
 
-/** A response object: its media types, each with an optional schema. */
+/** A response object: its media types, each with an optional schema, and the headers it declares. */
 export interface ContractResponse {
   content?: Record<string, { schema?: unknown }>;
+  headers?: Record<string, unknown>;
 }
 
 /** An answer as the API gave it. */
@@ -106,6 +107,12 @@ export class OpenApiContract {
         .filter((method) => METHODS.has(method))
         .map((method) => `${method.toUpperCase()} ${path}`),
     );
+  }
+
+  /** The response `operation` (`METHOD /path/{template}`, as {@link operations} names it) declares for `status`. */
+  response(operation: string, status: number): ContractResponse | undefined {
+    const [method, path] = operation.split(' ');
+    return this.document.paths[path]?.[method.toLowerCase()]?.responses?.[String(status)];
   }
 
   /** The document's operation for a concrete `path` (query left out) and `method`, as `METHOD /template`. */

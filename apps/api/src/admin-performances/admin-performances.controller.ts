@@ -13,6 +13,7 @@ import { AdminPurchaseResponseDto, mapAdminPurchase } from '../admin-purchases/a
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { PageQueryDto } from '../common/page-query.dto';
 import { IdParam } from '../common/parse-id.pipe';
+import { ApiCreatedAt, resourcePath } from '../common/location';
 import { CompCreateDto, compRequest } from './comp.dto';
 import {
   mapCancellation,
@@ -30,6 +31,9 @@ import {
   SeatReleaseResultDto,
   toBlockTarget,
 } from './seat-block.dto';
+
+/** A comp's `Location`, before its id: `GET /admin/purchases/:id`, where operators read any purchase. */
+const COMP_PATH = resourcePath('admin/purchases');
 
 /** The 404 and 503 answers of blocking and releasing seats, which name seats and commit alike. */
 function ApiSeatBlockErrors(): MethodDecorator {
@@ -76,12 +80,13 @@ export class AdminPerformancesController {
    * canceled performance or one that has started. No per-buyer limit applies (1 to
    * ${MAX_SEATS_PER_COMP} seats a comp). A retry finds the seats sold (409): never issued twice.
    * `includeBlocked: true` lets the seats be blocked (house) seats too, taken out of their block
-   * into the comp in one atomic step. Admin only.
+   * into the comp in one atomic step. Admin only. The 201 answer's `Location` is
+   * `/api/v1/admin/purchases/<id>` (the recipient reads it at `GET /purchases/:id`).
    */
   @Post(':id/comps')
-  @ApiResponse({
-    status: 201,
+  @ApiCreatedAt({
     type: AdminPurchaseResponseDto,
+    readBy: '/admin/purchases/{id}',
     description:
       "the comp: the recipient's purchase, `amount` 0, `comp: true`, `compNote`; a guest comp: the operator's account's (`userId`, `soldBy`), `saleChannel: \"BOX_OFFICE\"`, `paymentMethod: null`, `deliveryEmail` and `deliveryName` the guest's",
   })
@@ -112,9 +117,12 @@ export class AdminPerformancesController {
     @CurrentUser() operator: AuthenticatedUser,
     @IdParam() id: number,
     @Body() body: CompCreateDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<AdminPurchaseResponseDto> {
     const comp = this.comps.issue({ id: operator.id, email: operator.email }, compRequest(id, body));
-    return mapAdminPurchase(await this.describer.describe(comp));
+    const answer = mapAdminPurchase(await this.describer.describe(comp));
+    reply.header('location', COMP_PATH + answer.id);
+    return answer;
   }
 
   /**

@@ -22,7 +22,8 @@ export class PresalesController {
    * Creates a presale: `opensAt < closesAt <= salesOpenAt`, `closesAt` after now; presales may
    * overlap (each code is good in its own window). The code is kept only as a digest and never
    * shown again; compared case-insensitively; one presale's of the performance at most. Audited
-   * (`presale.create`, without the code). Allowed until the on-sale.
+   * (`presale.create`, without the code). Allowed until the on-sale. No `Location`: no route reads
+   * one presale (the performance's are listed at `GET /admin/performances/:id/presales`).
    */
   @Post()
   @ApiResponse({ status: 201, type: PresaleDto, description: 'the presale, without its code' })

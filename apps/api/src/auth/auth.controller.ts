@@ -54,7 +54,8 @@ export class AuthController {
   /**
    * Creates a user account, not yet verified (`emailVerified: false`), and sends it a "confirm your
    * e-mail address" e-mail with a single-use token valid EMAIL_VERIFICATION_TTL_HOURS. 409 when
-   * the e-mail is taken (in any letter case).
+   * the e-mail is taken (in any letter case). No `Location`: no route reads an account by its id
+   * (the new user reads its own at `GET /users/me` once signed in, a path that is not this account's).
    */
   @Public()
   @SignupRateLimited()

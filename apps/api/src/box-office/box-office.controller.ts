@@ -1,11 +1,19 @@
-import { Body, Controller, Get, Post, StreamableFile } from '@nestjs/common';
+import { Body, Controller, Get, Post, Res, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CurrentUser, RequiresCurrentRole, Role, Roles } from '@app/auth';
 import { BookingDescriber, BoxOfficeService, MAX_SEATS_PER_BOX_OFFICE_SALE, PrintableTickets } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { IdParam, UuidParam } from '../common/parse-id.pipe';
+import { ApiCreatedAt, resourcePath } from '../common/location';
 import { ApiTicketPdfResponses, pdfFile, TicketPdf } from '../tickets/ticket-pdf';
 import { BoxOfficeSaleCreateDto, BoxOfficeSaleResponseDto, mapBoxOfficeSale } from './box-office.dto';
+
+/**
+ * A window sale's `Location`, before its id: `GET /admin/purchases/:id`, the one route that reads a
+ * sale (an admin's; a clerk reads its sales in the cash-up and prints them, but has no GET of one).
+ */
+const SALE_PATH = resourcePath('admin/purchases');
 
 @ApiTags('box office')
 @ApiBearerAuth()
@@ -30,15 +38,17 @@ export class BoxOfficeController {
    * from the on-sale on while sales are on or closed, also after `salesCloseAt`, until the
    * performance's check-in closes; not while paused, nor for a canceled performance. No per-buyer
    * limit (1 to ${MAX_SEATS_PER_BOX_OFFICE_SALE} seats a sale); no waiting room. Staff or admin.
+   * The 201 answer's `Location` is `/api/v1/admin/purchases/<id>` (readable by admins).
    */
   @Post('performances/:id/sales')
   @Roles(Role.Staff, Role.Admin)
   // A staff account whose role was revoked sells nothing more, whatever its token says.
   @RequiresCurrentRole()
-  @ApiResponse({
-    status: 201,
+  @ApiCreatedAt({
     type: BoxOfficeSaleResponseDto,
-    description: 'the sale: the selling account\'s purchase, `saleChannel: "BOX_OFFICE"`, with its tickets\' codes',
+    readBy: '/admin/purchases/{id}',
+    description:
+      "the sale: the selling account's purchase, `saleChannel: \"BOX_OFFICE\"`, with its tickets' codes; `Location` is the admins' view of it",
   })
   @ApiResponse({
     status: 400,
@@ -66,6 +76,7 @@ export class BoxOfficeController {
     @CurrentUser() operator: AuthenticatedUser,
     @IdParam() id: number,
     @Body() body: BoxOfficeSaleCreateDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<BoxOfficeSaleResponseDto> {
     const sale = this.boxOffice.sell(
       { id: operator.id, email: operator.email },
@@ -77,7 +88,9 @@ export class BoxOfficeController {
         name: body.name,
       },
     );
-    return mapBoxOfficeSale(await this.describer.describe(sale));
+    const answer = mapBoxOfficeSale(await this.describer.describe(sale));
+    reply.header('location', SALE_PATH + answer.id);
+    return answer;
   }
 
   /**

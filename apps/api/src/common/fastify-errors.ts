@@ -4,8 +4,11 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './error-body.dto';
 
-/** The answer headers a page of a CORS origin may read (Retry-After of 409/429/503, the seat map's ETag, the request id). */
-export const CORS_EXPOSED_HEADERS = ['Retry-After', 'ETag', 'X-Request-Id'];
+/**
+ * The answer headers a page of a CORS origin may read (Retry-After of 409/429/503, the seat map's
+ * ETag, the request id, a 201's Location).
+ */
+export const CORS_EXPOSED_HEADERS = ['Retry-After', 'ETag', 'X-Request-Id', 'Location'];
 
 /**
  * The CORS headers of an answer to `origin` when it is one of `origins` (CORS_ORIGINS), as

@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiConflictResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
 import { Clock } from '@app/core';
 import { EventService, InvalidInputError, PerformanceService, toDateTime } from '@app/ticketing';
@@ -25,6 +26,10 @@ import {
 } from './event.dto';
 import { AdminDeleteById } from '../common/admin-delete';
 import { ErrorBodyDto } from '../common/error-body.dto';
+import { ApiCreatedAt, resourcePath } from '../common/location';
+
+const EVENT_PATH = resourcePath('events');
+const PERFORMANCE_PATH = resourcePath('performances');
 
 @ApiTags('events')
 @Controller('events')
@@ -35,12 +40,19 @@ export class EventsController {
     private readonly clock: Clock,
   ) {}
 
-  /** Creates an event (admin). */
+  /** Creates an event (admin); the 201 answer's `Location` is `/api/v1/events/<id>`. */
   @Post()
   @ApiBearerAuth()
   @Roles(Role.Admin)
-  async create(@CurrentUser() operator: AuthenticatedUser, @Body() body: EventCreateDto): Promise<EventResponseDto> {
-    return mapEvent(await this.events.createEvent(body, operator));
+  @ApiCreatedAt({ type: EventResponseDto, description: 'the event', readBy: '/events/{id}' })
+  async create(
+    @CurrentUser() operator: AuthenticatedUser,
+    @Body() body: EventCreateDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<EventResponseDto> {
+    const event = mapEvent(await this.events.createEvent(body, operator));
+    reply.header('location', EVENT_PATH + event.id);
+    return event;
   }
 
   /**
@@ -105,14 +117,17 @@ export class EventsController {
   /**
    * Creates the performance and generates all its seats from the layout. Takes the lifecycle
    * fields of `PATCH /performances/:id` (salesCloseAt, cancelUntil, status) with the same rules.
+   * The 201 answer's `Location` is `/api/v1/performances/<id>`.
    */
   @Post(':id/performances')
   @ApiBearerAuth()
   @Roles(Role.Admin)
+  @ApiCreatedAt({ type: PerformanceResponseDto, description: 'the performance', readBy: '/performances/{id}' })
   async createPerformance(
     @CurrentUser() operator: AuthenticatedUser,
     @IdParam() id: number,
     @Body() body: PerformanceCreateDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PerformanceResponseDto> {
     if ((body.startsAt === undefined) === (body.startsAtLocal === undefined)) throw new InvalidInputError(ONE_START);
     const performance = await this.performances.createPerformance(
@@ -127,6 +142,7 @@ export class EventsController {
       },
       operator,
     );
+    reply.header('location', PERFORMANCE_PATH + performance.id);
     return mapPerformance(performance, this.clock.nowMs(), this.performances.checkInWindow(performance));
   }
 

@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, HttpCode, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -10,6 +10,7 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresBuyerAccount } from '@app/auth';
 import { BookingDescriber, PurchaseCancellation, PurchaseReader, PurchaseService } from '@app/ticketing';
 import { UuidParam } from '../common/parse-id.pipe';
@@ -19,6 +20,10 @@ import { AdmissionEnd, AdmissionRequest, RequiresAdmission } from '../waiting-ro
 import { mapPurchase, PurchaseCreateDto, PurchasePageDto, PurchaseResponseDto } from './purchase.dto';
 import { NoBody } from '../common/no-body';
 import { acceptedBody, checkedBody } from '../common/compiled-validation';
+import { ApiCreatedAt, resourcePath } from '../common/location';
+
+/** A purchase's `Location`, before its id. */
+const PURCHASE_PATH = resourcePath('purchases');
 
 @ApiTags('purchases')
 @ApiBearerAuth()
@@ -52,9 +57,11 @@ export class PurchasesController {
    * gateway is not asked (no charge, no 402), and the purchase is PAID at once. `paymentToken` (what
    * the processor's client SDK returned) goes to the gateway with the charge, never into an answer or
    * a log; a retry with the same Idempotency-Key and another token answers 409, charging nothing.
+   * The 201 answer (a replay's too) carries `Location: /api/v1/purchases/<id>`.
    */
   @Post()
   @ApiBody({ type: PurchaseCreateDto })
+  @ApiCreatedAt({ type: PurchaseResponseDto, description: 'the purchase, PAID', readBy: '/purchases/{id}' })
   @RequiresAdmission('purchase')
   @ApiServiceUnavailableResponse({
     type: ErrorBodyDto,
@@ -95,23 +102,28 @@ export class PurchasesController {
     // global validation pipe's `async` chain on those (~12 promises each a request,
     // docs/performance.md); the body is checked here as that pipe would, same 400s.
     @Req() request: AdmissionRequest & CallerRequest & { body: unknown },
-    @Headers('Idempotency-Key') idempotencyKey?: string,
+    @Headers('Idempotency-Key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PurchaseResponseDto> {
     // Not `async` (as the hold route): Nest awaits what the handler returns.
     const body = acceptedBody(PurchaseCreateDto, request.body);
     if (body === undefined) {
       return checkedBody(PurchaseCreateDto, request.body).then((checked) =>
-        this.bought(request, checked, idempotencyKey),
+        this.bought(request, checked, idempotencyKey, reply),
       );
     }
-    return this.bought(request, body, idempotencyKey);
+    return this.bought(request, body, idempotencyKey, reply);
   }
 
-  /** The purchase of the hold `body` names, as the answer says it, once its queue session (if any) ended. */
+  /**
+   * The purchase of the hold `body` names, as the answer says it, once its queue session (if any)
+   * ended; `reply` gets its `Location` then (a refusal throws, so only a 201 carries one).
+   */
   private bought(
     request: AdmissionRequest & CallerRequest,
     body: PurchaseCreateDto,
     idempotencyKey: string | undefined,
+    reply: FastifyReply,
   ): Promise<PurchaseResponseDto> {
     // UUIDs are case-insensitive (RFC 4122); holds are stored under the lower-case spelling.
     const holdId = body.reservationId.toLowerCase();
@@ -119,7 +131,15 @@ export class PurchasesController {
     return this.describer.describe(bought).then((bought) => {
       const answer = mapPurchase(bought);
       const ended = this.admission.afterPurchase(request);
-      return ended === null ? answer : ended.then(() => answer);
+      if (ended === null) {
+        reply.header('location', PURCHASE_PATH + answer.id);
+        return answer;
+      }
+      // Named only once the answer is sure to be the 201 (the session's end may still fail).
+      return ended.then(() => {
+        reply.header('location', PURCHASE_PATH + answer.id);
+        return answer;
+      });
     });
   }
 

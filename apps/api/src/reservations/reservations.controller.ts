@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Controller, Delete, Get, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Delete, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresBuyerAccount } from '@app/auth';
 import { BookingDescriber, HoldDesk } from '@app/ticketing';
 import { UuidParam } from '../common/parse-id.pipe';
@@ -15,6 +16,10 @@ import {
 import { NoBody } from '../common/no-body';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { acceptedBody, checkedBody } from '../common/compiled-validation';
+import { ApiCreatedAt, resourcePath } from '../common/location';
+
+/** A hold's `Location`, before its id. */
+const RESERVATION_PATH = resourcePath('reservations');
 
 @ApiTags('reservations')
 @ApiBearerAuth()
@@ -39,11 +44,11 @@ export class ReservationsController {
    * the hold the first one made (same id, seats, expiresAt), holding nothing, as long as that hold
    * is readable (24 h past its expiry), even once it was released, expired or bought; the key with
    * another request is a 409; concurrent requests with one key make one hold. A refused request
-   * records nothing.
+   * records nothing. The 201 answer (a replay's too) carries `Location: /api/v1/reservations/<id>`.
    */
   @Post()
   @ApiBody({ type: ReservationCreateDto })
-  @ApiCreatedResponse({ type: ReservationResponseDto })
+  @ApiCreatedAt({ type: ReservationResponseDto, description: 'the hold, HELD', readBy: '/reservations/{id}' })
   @ApiResponse({
     status: 403,
     type: ErrorBodyDto,
@@ -85,6 +90,7 @@ export class ReservationsController {
     // and `@Headers()`: Nest runs the global validation pipe's `async` chain on those (~12 promises
     // each a request, docs/performance.md); the body is checked here as that pipe would, same 400s.
     @Req() { user, body: raw, headers }: CallerRequest & { body: unknown; headers: IncomingHttpHeaders },
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ReservationResponseDto> {
     // A repeated header is refused before any route (bootstrap's repeatedSingleHeader): a string here.
     const idempotencyKey = headers['idempotency-key'] as string | undefined;
@@ -92,23 +98,31 @@ export class ReservationsController {
     // the accepted body's hold needs no promise of the handler's own.
     const body = acceptedBody(ReservationCreateDto, raw);
     if (body === undefined) {
-      return checkedBody(ReservationCreateDto, raw).then((checked) => this.held(user, checked, idempotencyKey));
+      return checkedBody(ReservationCreateDto, raw).then((checked) => this.held(user, checked, idempotencyKey, reply));
     }
-    return this.held(user, body, idempotencyKey);
+    return this.held(user, body, idempotencyKey, reply);
   }
 
-  /** The hold `body` asks for (with the request's Idempotency-Key, if any), as the answer says it. */
+  /**
+   * The hold `body` asks for (with the request's Idempotency-Key, if any), as the answer says it;
+   * `reply` gets its `Location` (a refusal throws, so only a 201 carries one).
+   */
   private held(
     user: AuthenticatedUser,
     body: ReservationCreateDto,
     idempotencyKey: string | undefined,
+    reply: FastifyReply,
   ): Promise<ReservationResponseDto> {
     const request = reservationRequest(body);
     const held =
       request.form === 'seats'
         ? this.holds.hold(user.id, request.performanceId, request.seatIds, idempotencyKey, request.accessCode)
         : this.holds.holdBestAvailable(user.id, request, idempotencyKey);
-    return this.describer.describe(held).then(mapReservation);
+    return this.describer.describe(held).then((described) => {
+      const answer = mapReservation(described);
+      reply.header('location', RESERVATION_PATH + answer.id);
+      return answer;
+    });
   }
 
   /**

@@ -17,7 +17,10 @@ export class StaffController {
     private readonly staff: StaffAccountsService,
   ) {}
 
-  /** Creates a door-staff account (role `STAFF`: may check tickets in with `POST /check-in`). Admin only. */
+  /**
+   * Creates a door-staff account (role `STAFF`: may check tickets in with `POST /check-in`). Admin
+   * only. No `Location`: no route reads one staff account (they are listed at `GET /admin/staff`).
+   */
   @Post()
   @Roles(Role.Admin)
   @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'the e-mail is taken' })

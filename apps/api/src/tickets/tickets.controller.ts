@@ -99,9 +99,10 @@ export class TicketsController {
   @Get('purchases/:id/tickets.pdf')
   @ApiTicketPdfResponses({
     pages: 'each',
-    notFound: 'no such purchase of the caller (an admin: no such purchase)',
+    notFound:
+      "no such purchase of the caller (an admin: no such purchase); anyone else's is a 404 whether it is written to PostgreSQL yet or not",
     conflict:
-      'PurchaseCanceled (canceled or refunded, also while only in Redis), NoTicketsToPrint (every ticket transferred away), TicketsNotIssued (not written yet: retry after `Retry-After` seconds)',
+      "PurchaseCanceled (canceled or refunded, also while only in Redis), NoTicketsToPrint (every ticket transferred away), TicketsNotIssued (the caller's own purchase, answered 201 but not written to PostgreSQL yet, so its tickets have no ids or codes: the tickets are being issued, retry after `Retry-After` seconds; never a 404)",
     limit: 'buyer',
   })
   async purchasePdf(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<StreamableFile> {

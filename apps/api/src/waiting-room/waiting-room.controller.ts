@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Logger, Post, Put, Req, Sse } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Logger, Post, Put, Req, Res, Sse } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
@@ -8,7 +8,7 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { catchError, concatMap, filter, finalize, interval, map, Observable, of, startWith, takeWhile } from 'rxjs';
 import { DomainError } from '@app/core';
 import { RequestContext } from '@app/logging';
@@ -24,6 +24,7 @@ import {
 } from '@app/auth';
 import { AdmissionGate, QueueTicket, toScheduleTime, WaitingRoomService } from '@app/ticketing';
 import { IdParam, UuidParam } from '../common/parse-id.pipe';
+import { ApiCreatedAt, resourcePath } from '../common/location';
 import {
   mapQueueTicket,
   mapWaitingRoom,
@@ -42,6 +43,9 @@ import { QueueStreams } from './queue-streams';
  * about this much after this api hears of it, whatever the poll interval.
  */
 export const QUEUE_STREAM_CHECK_MS = 1000;
+
+/** A queue ticket's `Location`, before its id: `GET /queue/:ticketId`. */
+const QUEUE_TICKET_PATH = resourcePath('queue');
 
 /** A performance's waiting room: its settings (admin) and joining it (buyer). */
 @ApiTags('waiting room')
@@ -115,11 +119,13 @@ export class PerformanceQueueController {
    * Joins the queue; joining again answers the same ticket (one per buyer and performance). A
    * buyer whose ticket has ended joins at the back. 404 when the performance has no queue; 403
    * EmailNotVerified for a buyer whose e-mail is not confirmed while EMAIL_VERIFICATION_REQUIRED;
-   * 409 PerformanceCanceled when the performance was canceled.
+   * 409 PerformanceCanceled when the performance was canceled. The 201 answer's `Location` is
+   * `/api/v1/queue/<ticketId>`, where the ticket is polled.
    */
   @Post()
   @NoBody()
   @ApiBearerAuth()
+  @ApiCreatedAt({ type: QueueTicketResponseDto, description: 'the queue ticket', readBy: '/queue/{ticketId}' })
   @ApiConflictResponse({
     type: ErrorBodyDto,
     description: 'PerformanceCanceled: the performance was canceled, its waiting room takes no one',
@@ -130,8 +136,14 @@ export class PerformanceQueueController {
       'EMAIL_VERIFICATION_REQUIRED and the buyer has not confirmed their e-mail address (`details.code`: `EmailNotVerified`)',
   })
   @RequiresBuyerAccount()
-  async join(@CurrentUser() user: AuthenticatedUser, @IdParam() id: number): Promise<QueueTicketResponseDto> {
-    return mapQueueTicket(await this.rooms.join(user.id, id));
+  async join(
+    @CurrentUser() user: AuthenticatedUser,
+    @IdParam() id: number,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<QueueTicketResponseDto> {
+    const ticket = mapQueueTicket(await this.rooms.join(user.id, id));
+    reply.header('location', QUEUE_TICKET_PATH + ticket.ticketId);
+    return ticket;
   }
 }
 

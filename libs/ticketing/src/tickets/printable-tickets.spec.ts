@@ -114,6 +114,16 @@ describe('PrintableTickets.ofPurchase', () => {
     expect(printed.map((ticket) => ticket.ticketId)).toEqual(['t1']);
   });
 
+  it('prints an unwritten window sale for an admin at once, from the ids it took ahead; an unwritten online purchase is TicketsNotIssued', async () => {
+    const sale = {
+      purchase: { userId: 'clerk', paymentMethod: 'CASH' as const, ticketIds: ['901', '902', '903'] },
+      rows: null,
+    };
+    const printed = await printable(sale).ofPurchase(admin, 'p1');
+    expect(printed.map((ticket) => ticket.code)).toEqual(['code-903-v0', 'code-902-v0', 'code-901-v0']);
+    await expect(printable({ rows: null }).ofPurchase(admin, 'p1')).rejects.toThrow(TicketsNotIssuedError);
+  });
+
   it("prints anyone's purchase for an admin, a box office sale too; its seller and others get NotFound", async () => {
     const sale = { purchase: { userId: 'clerk', paymentMethod: 'CASH' as const } };
     expect(await printable(sale).ofPurchase(admin, 'p1')).toHaveLength(3);

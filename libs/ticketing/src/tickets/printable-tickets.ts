@@ -85,8 +85,10 @@ export class PrintableTickets {
    * an admin anyone's. Throws NotFoundError('purchase') (unknown, anyone else's),
    * CanceledPurchaseTicketsError (409 PurchaseCanceled: canceled or refunded, also while only in
    * Redis), TicketsNotIssuedError (409, Retry-After: not written to PostgreSQL yet, as the ticket
-   * list), NoTicketsToPrintError (409: every ticket it still has was transferred away), then
-   * TooManyTicketPrintsError (429, Retry-After) past TICKET_PRINT_LIMIT (`operator` for an admin).
+   * list; the buyer's own purchase is never a NotFoundError for that), NoTicketsToPrintError (409:
+   * every ticket it still has was transferred away), then TooManyTicketPrintsError (429,
+   * Retry-After) past TICKET_PRINT_LIMIT (`operator` for an admin). A window sale, which only an
+   * admin prints here, prints at once, before its flush too, as {@link ofBoxOfficeSale} does.
    */
   async ofPurchase(caller: PrintCaller, purchaseId: string): Promise<PrintableTicket[]> {
     const purchase = caller.admin
@@ -95,8 +97,9 @@ export class PrintableTickets {
     if (!purchase) throw new NotFoundError('purchase');
     if (purchase.status === 'CANCELED') throw new CanceledPurchaseTicketsError('print');
     const persisted = await this.tickets.printableOf(purchase.id);
-    if (!persisted) throw new TicketsNotIssuedError(this.env.PURCHASE_FLUSH_AGE_SECONDS + 1);
-    const printable = await this.ofRows(purchase, persisted.tickets);
+    // Not written yet: an online purchase or comp has no ticket ids before its flush
+    // (TicketsNotIssuedError); a window sale took its ids ahead.
+    const printable = persisted ? await this.ofRows(purchase, persisted.tickets) : await this.unwritten(purchase);
     await this.count(caller, caller.admin ? 'operator' : 'buyer');
     return printable;
   }
