@@ -1,6 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CheckInResult, TicketsRepository } from '@app/database';
-import { TestSession } from '@app/testing';
+import { TestSession, waitUntil } from '@app/testing';
 import { flushPurchases } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
 import { createStaffSession } from './support/door';
@@ -103,6 +104,52 @@ describe('a walk-up scanned before its sale is written (real PostgreSQL and Redi
     }
     // The other seat of the sale admits too, once.
     expect((await scan(sale.tickets[0].code, performanceId, gates[2])).statusCode).toBe(200);
+  });
+
+  it('twenty scans of one unwritten code wait on one look at a time, not twenty: one admitted, the rest told by whom', async () => {
+    const { performanceId, sale } = await doorsOpenSale(1);
+    const code = sale.tickets[0].code;
+    // The waits' looks at PostgreSQL for the ticket (doorState outside a check-in's own UPDATE, which
+    // reads it too) are counted, and held until the flush ran: a scan waiting on a look of its own
+    // cannot end before that look answers.
+    const repository = api.app.get(TicketsRepository);
+    const checkIn = repository.checkIn.bind(repository);
+    const doorState = repository.doorState.bind(repository);
+    const inCheckIn = new AsyncLocalStorage<true>();
+    let firstTries = 0;
+    vi.spyOn(repository, 'checkIn').mockImplementation(async (...args) => {
+      const result = await inCheckIn.run(true, () => checkIn(...args));
+      if (result.outcome === 'NOT_FOUND') firstTries += 1;
+      return result;
+    });
+    let flushed: () => void = () => {};
+    const afterFlush = new Promise<void>((resolve) => (flushed = resolve));
+    let looks = 0;
+    vi.spyOn(repository, 'doorState').mockImplementation(async (...args) => {
+      if (!inCheckIn.getStore()) {
+        looks += 1;
+        await afterFlush;
+      }
+      return doorState(...args);
+    });
+    const scanning = Promise.all(
+      Array.from({ length: 20 }, (_, index) => scan(code, performanceId, gates[index % gates.length])),
+    );
+    // Every scan tried once and waits; a wait's first look is under way (held).
+    await waitUntil(() => firstTries === 20 && looks > 0, 'twenty first tries and a look', 20_000, 5);
+    await flushPurchases(api.app);
+    flushed();
+    const answers = await scanning;
+
+    // One wait for the code in this process, one look at a time: its first look, held, answered
+    // the ticket written. A wait of each scan's own made a look each, twenty at least.
+    expect(looks).toBe(1);
+    const admitted = answers.filter((answer) => answer.statusCode === 200);
+    expect(admitted, answers.map((answer) => answer.body).join('\n')).toHaveLength(1);
+    for (const answer of answers.filter((each) => each !== admitted[0])) {
+      expect(answer.statusCode, answer.body).toBe(409);
+      expect(answer.json().message).toMatch(/^already checked in at /);
+    }
   });
 
   it('refuses an unwritten code at the wrong door and before doors open at once, as a written one', async () => {

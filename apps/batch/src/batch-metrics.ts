@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Env } from '@app/config';
 import {
   OpenAttemptFigures,
   OutboxRepository,
@@ -23,7 +24,8 @@ import { WaitingRoomAdmitLoop } from './loops/waiting-room-admit.loop';
  * flush and relay counters of its loops, the seat reconciler's repairs, the flush lag (purchase → commit), the waiting rooms (admitted, ETA error,
  * waiting and active per performance), the payment reconciliation's passes, and, counted in
  * PostgreSQL at each scrape (NaN while PostgreSQL cannot be asked), the outbox backlog and the open
- * payment attempts (how many, and how old the oldest is, per status), the bulk refunds of canceled
+ * payment attempts (how many, and how old the oldest is, per status) and those awaiting their second
+ * look for a charge (how many, and how long the oldest has been due), the bulk refunds of canceled
  * performances (purchases refunded; cancellations still open, counted in PostgreSQL).
  */
 export function batchMetrics(app: INestApplicationContext): Registry {
@@ -83,7 +85,11 @@ export function batchMetrics(app: INestApplicationContext): Registry {
       this.set(await cancellations.openCount().catch(() => NaN));
     },
   });
-  const openAttempts = onePerScrape(() => app.get(PaymentAttemptsRepository).openFigures());
+  const attempts = app.get(PaymentAttemptsRepository);
+  const openAttempts = onePerScrape(async () => {
+    const rows = await attempts.openFigures();
+    return new Map<string, OpenAttemptFigures>(rows.map((row) => [row.status, row]));
+  });
   const openAttemptsGauge = (name: string, help: string, figure: 'count' | 'oldestSeconds') =>
     new Gauge({
       name,
@@ -105,26 +111,39 @@ export function batchMetrics(app: INestApplicationContext): Registry {
     'Age of the oldest open payment attempt by status (REFUND_OWED: since its purchase was canceled); 0 when none',
     'oldestSeconds',
   );
+  const recheckAfterSeconds = app.get(Env).PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS;
+  const rechecks = onePerScrape(() => attempts.recheckFigures(recheckAfterSeconds));
+  new Gauge({
+    name: 'boxoffice_payment_attempts_awaiting_recheck',
+    help: 'Payment attempts settled with no charge found whose second look for a charge is still to be made',
+    registers: [registry],
+    async collect() {
+      this.set((await rechecks())?.awaiting ?? NaN);
+    },
+  });
+  new Gauge({
+    name: 'boxoffice_payment_attempt_oldest_due_recheck_seconds',
+    help: 'Seconds the oldest second look for a charge has been due and not made; 0 when none is due',
+    registers: [registry],
+    async collect() {
+      this.set((await rechecks())?.oldestDueSeconds ?? NaN);
+    },
+  });
   return registry;
 }
 
 const OPEN_STATUSES = ['PENDING', 'CHARGED', 'REFUND_OWED'] as const;
 
 /**
- * The open payment attempts' figures by status, read once for the two gauges of one scrape: the
- * registry collects them together, so a read still in flight is shared. Null while PostgreSQL
- * cannot be asked.
+ * `read` once for the gauges of one scrape that show its figures (the open attempts by status, the
+ * second looks): the registry collects them together, so a read still in flight is shared. Null
+ * while PostgreSQL cannot be asked.
  */
-function onePerScrape(
-  read: () => Promise<OpenAttemptFigures[]>,
-): () => Promise<Map<string, OpenAttemptFigures> | null> {
-  let inFlight: Promise<Map<string, OpenAttemptFigures> | null> | null = null;
+function onePerScrape<T>(read: () => Promise<T>): () => Promise<T | null> {
+  let inFlight: Promise<T | null> | null = null;
   return () =>
     (inFlight ??= read()
-      .then(
-        (rows) => new Map(rows.map((row) => [row.status as string, row])),
-        () => null,
-      )
+      .catch(() => null)
       .finally(() => {
         inFlight = null;
       }));

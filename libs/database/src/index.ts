@@ -119,6 +119,7 @@ export type {
   NewPaymentAttempt,
   BegunPaymentAttempt,
   OpenAttemptFigures,
+  RecheckFigures,
   OpenPaymentAttempt,
   RecheckedPaymentAttempt,
 } from './repositories/payment-attempts.repository';

@@ -62,6 +62,27 @@ describe('Lua scripts on the real Redis', () => {
     expect(await callScript(redis, 'countKeys', ['{t}:a', '{t}:b', '{t}:c'], ['x'])).toEqual([3, 1]);
   });
 
+  it('passes Buffer arguments as their bytes beside text ones, also after a script cache flush', async () => {
+    const dir = scriptFolder({
+      'set-bytes.lua':
+        '-- KEYS[1]: a string; ARGV[1]: text, ARGV[2]: bytes. Sets KEYS[1] to ARGV[2], returns {ARGV[1], #ARGV[2]}.\n' +
+        "--- @keys 1\nredis.call('SET', KEYS[1], ARGV[2])\nreturn { ARGV[1], #ARGV[2] }\n",
+    });
+    defineScripts(redis, [{ name: 'setBytes', file: join(dir, 'set-bytes.lua') }]);
+    // Not UTF-8: written as text, these would change length and leave the connection waiting.
+    const bytes = Buffer.from([0xff, 0x00, 0xc3, 0x28, 0x80, 0xfe]);
+    expect(await callScript(redis, 'setBytes', ['{t}:bytes'], ['ü', bytes])).toEqual(['ü', 6]);
+    expect(await redis.getBuffer('{t}:bytes')).toEqual(bytes);
+    const raw = createRedis({ ...env, REDIS_KEY_PREFIX: '' }, 'test-peek');
+    for (const node of primaries(raw)) await node.script('FLUSH');
+    raw.disconnect();
+    const more = Buffer.concat([bytes, bytes]);
+    expect(await callScript(redis, 'setBytes', ['{t}:bytes'], ['x', more])).toEqual(['x', 12]);
+    expect(await redis.getBuffer('{t}:bytes')).toEqual(more);
+    // The connection still answers in step.
+    expect(await redis.ping()).toBe('PONG');
+  });
+
   it('inlines includes found in lua-includes/ folders above the script', async () => {
     const dir = scriptFolder({
       'lua-includes/double.lua': 'local function double(n) return n * 2 end\n',

@@ -167,13 +167,18 @@ interface DefinedScript {
  * Calls a script registered with `defineScripts`. Throws when it is not registered.
  *
  * Sends what `redis[name](...keys, ...args)` sends (`EVALSHA sha numkeys` then the keys with the
- * client's prefix, then the arguments as strings; `EVAL` on a connection that has not run the
+ * client's prefix, then the arguments as strings, a Buffer as its bytes; `EVAL` on a connection that has not run the
  * script, `EVALSHA` again after a `NOSCRIPT`), but builds ioredis' `Command` empty and gives it
  * its arguments already flat and prefixed, as `hmgetMany` does: the `Command` constructor's
  * `Array.prototype.flat` costs ~0.25 µs an argument on Node 20 (~5 µs of a hold's ~20-argument
  * script, docs/performance.md). A Cluster client reads the slot from these arguments when it sends.
  */
-export function callScript<T>(redis: Redis, name: string, keys: string[], args: (string | number)[]): Promise<T> {
+export function callScript<T>(
+  redis: Redis,
+  name: string,
+  keys: string[],
+  args: (string | number | Buffer)[],
+): Promise<T> {
   const defined = registered.get(redis)?.has(name)
     ? (redis as unknown as { scriptsSet: Record<string, DefinedScript | undefined> }).scriptsSet[name]
     : undefined;
@@ -181,20 +186,36 @@ export function callScript<T>(redis: Redis, name: string, keys: string[], args: 
   const keyCount = defined.numberOfKeys ?? keys.length;
   const prefix = defined.keyPrefix ?? '';
   // As ioredis does: the first `keyCount` of keys-then-arguments are the keys it prefixes.
-  const argv: string[] = [defined.sha, String(keyCount)];
+  const argv: (string | Buffer)[] = [defined.sha, String(keyCount)];
   for (const key of keys) argv.push(argv.length - 2 < keyCount ? prefix + key : key);
-  for (const arg of args) argv.push(argv.length - 2 < keyCount ? prefix + String(arg) : String(arg));
-  const command = scriptCommand(defined, argv);
+  let bytes = false;
+  for (const arg of args) {
+    // A Buffer argument (bytes: a bitmap, a layout's packed records) goes as it is; never a key.
+    if (Buffer.isBuffer(arg)) {
+      argv.push(arg);
+      bytes = true;
+    } else {
+      argv.push(argv.length - 2 < keyCount ? prefix + String(arg) : String(arg));
+    }
+  }
+  const command = scriptCommand(defined, argv, bytes);
   command.promise = command.promise.catch((error: Error) => {
     // Redis lost its script cache (restart, SCRIPT FLUSH): this connection now sends EVAL.
     if (!error.message.includes('NOSCRIPT')) throw error;
-    return redis.sendCommand(scriptCommand(defined, [defined.sha, ...argv.slice(1)]));
+    return redis.sendCommand(scriptCommand(defined, [defined.sha, ...argv.slice(1)], bytes));
   });
   return redis.sendCommand(command) as Promise<T>;
 }
 
-function scriptCommand(defined: DefinedScript, argv: string[]): Command {
+/**
+ * The Command of a call; `bytes`: some argument is a Buffer. Given its arguments after it was built,
+ * the Command learns that only from `stringifyArguments` (which then writes every argument as bytes:
+ * written as text, a Buffer's bytes that are not UTF-8 would change length and desynchronise the
+ * connection).
+ */
+function scriptCommand(defined: DefinedScript, argv: (string | Buffer)[], bytes: boolean): Command {
   const command = new defined.Command('evalsha', [], { replyEncoding: 'utf8' });
   command.args = argv;
+  if (bytes) command.stringifyArguments();
   return command;
 }

@@ -1138,12 +1138,15 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
   it('best-available seating: layout rebuilt from the letters, then a best-available hold', async () => {
     const keys = performanceKeys(5);
     const hall = drawHall([{ name: 'A', rows: ['x....', '.....'] }]);
-    // registerPerformance runs register-seats.lua, then rebuild-seating.lua over every row.
+    // registerPerformance runs register-seats.lua, writes the layout (write-seating-layout.lua), then
+    // rebuild-seating.lua over every row.
     await new SeatStateStore(redis).registerPerformance(hallRegistration(5, hall));
-    ran.add('boxofficeRebuildSeating').add('boxofficeSeatingFormat');
+    ran.add('boxofficeRebuildSeating').add('boxofficeSeatingFormat').add('boxofficeWriteSeatingLayout');
     expect(await rebuildSeating(redis, keys, 0, 1, SEATING_FORMAT)).toBe(9);
     // Refused (nothing written) for a format the data is not of, complete or being built.
     expect(await rebuildSeating(redis, keys, 0, 1, SEATING_FORMAT - 1)).toBe(-1);
+    // And under a rebuild lease that is not (or no longer) the caller's.
+    expect(await rebuildSeating(redis, keys, 0, 1, SEATING_FORMAT, 'lapsed-token')).toBe(-2);
     const request = {
       holdId: 'b1',
       userId: 'u1',

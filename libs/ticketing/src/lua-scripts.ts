@@ -40,7 +40,7 @@ import {
   RENEW_SALES_CLOSURE,
   REOPEN_SALES,
 } from './seats/seat-scripts';
-import { REBUILD_SEATING, SEATING_FORMAT_STEP } from './seats/seating-scripts';
+import { REBUILD_SEATING, SEATING_FORMAT_STEP, WRITE_SEATING_LAYOUT } from './seats/seating-scripts';
 import { CHECK_IN_MARK, CHECK_IN_UNDO, TRANSFER_MARK } from './tickets/ticket-scripts';
 import { WAITING_ROOM_SCRIPTS } from './waiting-room/waiting-room-scripts';
 
@@ -88,6 +88,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   HOLD_BEST_AVAILABLE,
   REBUILD_SEATING,
   SEATING_FORMAT_STEP,
+  WRITE_SEATING_LAYOUT,
   BLOCK_SEATS,
   RELEASE_SEAT_BLOCKS,
   PUT_PRESALE,

@@ -71,6 +71,16 @@ export interface OpenAttemptFigures {
   oldestSeconds: number;
 }
 
+/**
+ * The attempts awaiting their second look (`recheck_at` set: settled DECLINED because the gateway had
+ * no charge under their key, the look for a charge landed since not made yet): how many, and how
+ * many seconds the oldest has been due (0 when none is).
+ */
+export interface RecheckFigures {
+  awaiting: number;
+  oldestDueSeconds: number;
+}
+
 type FinalStatus = PaymentAttemptStatus.Completed | PaymentAttemptStatus.Refunded | PaymentAttemptStatus.Declined;
 
 /** A purchase id as PostgreSQL answers a uuid (lower case): the key that matches rows to callers. */
@@ -505,6 +515,27 @@ export class PaymentAttemptsRepository {
       const row = rows.find((candidate) => candidate.status === status);
       return { status, count: row?.count ?? 0, oldestSeconds: Math.max(0, row?.oldest_seconds ?? 0) };
     });
+  }
+
+  /**
+   * {@link RecheckFigures}, in one statement over the partial index `payment_attempts_recheck`
+   * (its rows only: the uncharged settlements of the last `recheckAfterSeconds` or so, and the
+   * looks that keep failing). An attempt's look is due from its settlement plus `recheckAfterSeconds`
+   * (PAYMENT_RECONCILE_RECHECK_AFTER_SECONDS), or from its `recheck_at` if sooner (set under another
+   * setting): a look that failed moves `recheck_at` on, not the time it has been due since. A healthy
+   * `batch` makes a due look within a pass or two. Rejects as the pool does while PostgreSQL does not answer.
+   */
+  async recheckFigures(recheckAfterSeconds: number): Promise<RecheckFigures> {
+    const { rows } = await this.pool().query<{ awaiting: number; oldest_due_seconds: number | null }>(
+      `SELECT count(*)::int AS awaiting,
+         extract(epoch FROM clock_timestamp()
+           - min(least(recheck_at, resolved_at + $1::float8 * interval '1 second')))::float8 AS oldest_due_seconds
+       FROM payment_attempts
+       WHERE recheck_at IS NOT NULL`,
+      [recheckAfterSeconds],
+    );
+    const [row] = rows;
+    return { awaiting: row.awaiting, oldestDueSeconds: Math.max(0, row.oldest_due_seconds ?? 0) };
   }
 
   /** The DataSource's own pg pool: one round trip per statement, without TypeORM's query runner. */

@@ -18,7 +18,9 @@ export class HoldDesk {
 
   /**
    * See {@link HoldService.hold}; a performance missing from Redis is rebuilt once and held again,
-   * as is one whose seating data the noOrphanSeats rule needs and lacks (built from PostgreSQL).
+   * as is one whose seating data the noOrphanSeats rule needs and lacks (built from PostgreSQL),
+   * also when that shows only once the performance is rebuilt (a rebuild that met a newer format's
+   * seating data leaves it be: ensureSeating then answers 503, SeatingUpgradingError).
    * A `.catch` rather than `async`/`await`: one promise a hold fewer (each pays AsyncLocalStorage's hook).
    */
   hold(
@@ -28,13 +30,19 @@ export class HoldDesk {
     idempotencyKey?: string,
     accessCode?: string,
   ): Promise<Hold> {
-    return this.holds.hold(userId, performanceId, seatIds, idempotencyKey, accessCode).catch((error: unknown) => {
-      if (!(error instanceof NotFoundError) || error.details?.seatIds !== undefined) throw error;
-      const rebuilt =
-        error.message === 'seating not found'
-          ? this.seatState.ensureSeating(performanceId)
-          : this.seatState.ensure(performanceId);
-      return rebuilt.then(() => this.holds.hold(userId, performanceId, seatIds, idempotencyKey, accessCode));
+    const attempt = () => this.holds.hold(userId, performanceId, seatIds, idempotencyKey, accessCode);
+    const seatingThenAgain = () => this.seatState.ensureSeating(performanceId).then(attempt);
+    return attempt().catch((error: unknown) => {
+      const missing = missingOf(error);
+      if (missing === 'seating') return seatingThenAgain();
+      if (missing !== 'performance') throw error;
+      return this.seatState
+        .ensure(performanceId)
+        .then(attempt)
+        .catch((again: unknown) => {
+          if (missingOf(again) !== 'seating') throw again;
+          return seatingThenAgain();
+        });
     });
   }
 
@@ -70,4 +78,14 @@ export class HoldDesk {
   release(userId: string, holdId: string): Promise<void> {
     return this.holds.release(userId, holdId);
   }
+}
+
+/**
+ * What a hold found missing from Redis, for HoldDesk to build: the performance's seat state, or
+ * its seating data (NO_LAYOUT); null for any other error (a NotFoundError naming seats is the
+ * buyer's: seats the performance does not have).
+ */
+function missingOf(error: unknown): 'performance' | 'seating' | null {
+  if (!(error instanceof NotFoundError) || error.details?.seatIds !== undefined) return null;
+  return error.message === 'seating not found' ? 'seating' : 'performance';
 }

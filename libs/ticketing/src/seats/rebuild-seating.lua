@@ -10,21 +10,27 @@
   KEYS[3] seating    static layout hash,
   KEYS[4] runs       34-byte slot per row and section (the seating include, docs/seating.md),
   KEYS[5] seat info  static seat ids, qualities and flags
+  KEYS[6] lease      the performance's rebuild lease (the seating-build include)
 
   ARGV[1] first row index, ARGV[2] last row index (inclusive; row indexes count from 0)
   ARGV[3] the format the caller builds (SEATING_FORMAT): KEYS[3]'s 'ready' must be it, complete
           (a repair) or being built ('building <format>', seating-format.lua)
+  ARGV[4] the rebuild lease's token the caller builds under ('' for a build without one: a first
+          registration); when given, KEYS[6] must still hold it
 
-  Returns the number of free seats in those rows, or -1 (nothing written) when 'ready' is not
-  ARGV[3]'s: a newer version began building its format, whose slots this one must not write.
+  Returns the number of free seats in those rows; -1 (nothing written) when 'ready' is not
+  ARGV[3]'s: a newer version began building its format, whose slots this one must not write; -2
+  (nothing written) when the lease is no longer the caller's: another process builds (or built)
+  the data since, from its own read of the layout.
 ]]
---- @keys 5
+--- @keys 6
 --- @include "seating"
+--- @include "seating-build"
 local seatsKey = KEYS[1]
 local seating = { free = KEYS[2], layout = KEYS[3], runs = KEYS[4], info = KEYS[5] }
 local firstRow, lastRow, format = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local ready = redis.call('HGET', seating.layout, 'ready')
-if ready ~= format and ready ~= 'building ' .. format then return -1 end
+local refusal = seatingBuildRefusal(seating.layout, KEYS[6], format, ARGV[4])
+if refusal then return refusal end
 
 local free = 0
 local sections, order = {}, {}

@@ -213,13 +213,15 @@ export class SeatStateRebuilder {
    * StoreUnavailableError (503) when other processes' builds went on past REBUILD_WAIT_MAX_MS.
    */
   async ensureSeating(performanceId: number): Promise<void> {
-    if (!(await this.seatState.isRegistered(performanceId))) return this.ensure(performanceId);
+    // A rebuild writes the seating data too, unless it meets a newer format's (it leaves that to
+    // the newer version and registers the rest): looked at below like a registered performance's.
+    if (!(await this.seatState.isRegistered(performanceId))) await this.ensure(performanceId);
     if (await this.seatingCurrent(performanceId)) return;
     return this.shared(this.seatingBuilds, performanceId, () =>
       this.underLease(
         performanceId,
         () => this.seatingCurrent(performanceId),
-        (lease) => this.holding(performanceId, lease, () => this.buildSeating(performanceId)),
+        (lease) => this.holding(performanceId, lease, () => this.buildSeating(performanceId, lease)),
       ),
     );
   }
@@ -231,8 +233,11 @@ export class SeatStateRebuilder {
     return stored?.format === SEATING_FORMAT && stored.complete;
   }
 
-  /** Builds the seating data from PostgreSQL, holding the rebuild lease; true once built. */
-  private async buildSeating(performanceId: number): Promise<boolean> {
+  /**
+   * Builds the seating data from PostgreSQL, holding the rebuild lease `lease`; true once built,
+   * false when the lease ended before (another process builds it: underLease waits for that one).
+   */
+  private async buildSeating(performanceId: number, lease: string): Promise<boolean> {
     // Built by another process between this caller's look and its lease.
     if (await this.seatingCurrent(performanceId)) return true;
     const places = await this.performances.seatPlaces(performanceId);
@@ -242,7 +247,8 @@ export class SeatStateRebuilder {
     this.logger.warn(
       `seating data of performance ${performanceId} missing in Redis or of an older format, building it`,
     );
-    if (await this.seatState.registerSeating(performanceId, places)) return true;
+    const built = await this.seatState.registerSeating(performanceId, places, lease);
+    if (built !== 'FORMAT_MOVED') return built === 'WRITTEN';
     // A newer version began building its format meanwhile (no lease of this version stops it).
     const stored = await this.seatState.seatingFormat(performanceId);
     throw new SeatingUpgradingError(stored?.format ?? SEATING_FORMAT + 1);

@@ -20,7 +20,14 @@ import {
   SeatRegistration,
 } from './seat-scripts';
 import { buildSeatingLayout, SEATING_FORMAT, SeatPlace } from './seating-layout';
-import { rebuildSeating, stepSeatingFormat } from './seating-scripts';
+import {
+  LUA_UNPACK_PAIRS,
+  rebuildSeating,
+  SeatingWrite,
+  seatingWrite,
+  stepSeatingFormat,
+  writeSeatingLayout,
+} from './seating-scripts';
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
 import { WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys } from '../waiting-room/waiting-room-keys';
 import { keepClosedTickets } from '../waiting-room/waiting-room.store';
@@ -89,8 +96,6 @@ export interface SeatCounts {
 const REGISTER_CHUNK = 1000;
 /** Seats per rebuild-seating.lua call (whole rows): about a millisecond of Redis each. */
 const SEATING_CHUNK = 1000;
-/** Fields per HSET when writing the static seating layout. */
-const LAYOUT_FIELDS_CHUNK = 5000;
 /**
  * Chunk calls in flight at once. Every Redis command is bounded from its call
  * (REDIS_COMMAND_TIMEOUT_MS), so a chunk must not wait behind all the others: with at most this
@@ -165,7 +170,14 @@ export class SeatStateStore {
     }
     await inWindows(chunks);
     if (leaseLost) return false;
-    if (registration.places) await this.registerSeating(performanceId, registration.places);
+    // A newer format found (FORMAT_MOVED) leaves that version's data as it is: the registration
+    // goes on (seat-id holds go by the letters), and ensureSeating answers best-available 503.
+    if (
+      registration.places &&
+      (await this.registerSeating(performanceId, registration.places, lease)) === 'LEASE_LOST'
+    ) {
+      return false;
+    }
     // Before the meta hash that makes it registered: no hold reads a count before it is written.
     if (registration.ticketsBought) await raiseTicketsBought(this.redis, keys, registration.ticketsBought);
     const set = lifecycle ? lifecycleFields(lifecycle) : {};
@@ -243,23 +255,42 @@ export class SeatStateStore {
    * letters it reads; holds running meanwhile keep the rows they touch up to date), then `ready`.
    * Running it again rebuilds the free data from the letters (a repair). Data of an older format
    * (or none) is marked `building <SEATING_FORMAT>` first, so no search of either version reads it
-   * half written. Answers false, having written nothing of its own format, when a newer format is
-   * stored or began being built (a newer version's replica, during a rolling deploy): the format
-   * only moves forward (seating-format.lua).
+   * half written. Every write checks, in its own script run, that the build is still this caller's
+   * (the seating-build include), and the first refused one stops it:
+   * - `FORMAT_MOVED`, having written nothing of its own format since: a newer format is stored or
+   *   began being built (a newer version's replica, during a rolling deploy): the format only
+   *   moves forward (seating-format.lua);
+   * - `LEASE_LOST`: `lease`, the rebuild lease's token it builds under (takeRebuildLease; null
+   *   for a first registration, which takes none), is no longer its own: it lapsed, and another
+   *   process may be building the data from its own read, which this one must not write over.
+   * `WRITTEN` once `ready` is SEATING_FORMAT.
    */
-  async registerSeating(performanceId: number, places: SeatPlace[]): Promise<boolean> {
+  async registerSeating(
+    performanceId: number,
+    places: SeatPlace[],
+    lease: string | null = null,
+  ): Promise<SeatingWrite> {
     assertPerformanceId(performanceId);
     const keys = performanceKeys(performanceId);
-    if (!(await stepSeatingFormat(this.redis, keys, SEATING_FORMAT, 'begin'))) return false;
+    const begun = await stepSeatingFormat(this.redis, keys, SEATING_FORMAT, 'begin', lease);
+    if (begun !== 'WRITTEN') return begun;
     const layout = buildSeatingLayout(places);
     const entries = [...layout.fields];
-    const writes: (() => Promise<unknown>)[] = [() => this.redis.set(keys.seatInfo, layout.seatInfo)];
-    for (let start = 0; start < entries.length; start += LAYOUT_FIELDS_CHUNK) {
-      const fields = Object.fromEntries(entries.slice(start, start + LAYOUT_FIELDS_CHUNK));
-      writes.push(() => this.redis.hset(keys.seating, fields));
+    let refused: SeatingWrite = 'WRITTEN';
+    // Each write of the build, unless an earlier one was refused (then nothing more is sent).
+    const write = (send: () => Promise<SeatingWrite>) => async () => {
+      if (refused !== 'WRITTEN') return;
+      const reply = await send();
+      if (reply !== 'WRITTEN') refused = reply;
+    };
+    const writes = [
+      write(() => writeSeatingLayout(this.redis, keys, SEATING_FORMAT, lease, { seatInfo: layout.seatInfo })),
+    ];
+    for (let start = 0; start < entries.length; start += LUA_UNPACK_PAIRS) {
+      const fields = entries.slice(start, start + LUA_UNPACK_PAIRS);
+      writes.push(write(() => writeSeatingLayout(this.redis, keys, SEATING_FORMAT, lease, { fields })));
     }
     await inWindows(writes);
-    let overtaken = false;
     const rebuilds: (() => Promise<void>)[] = [];
     let first = 0;
     let seats = 0;
@@ -267,16 +298,16 @@ export class SeatStateStore {
       seats += size;
       if (seats >= SEATING_CHUNK || row === layout.rowSizes.length - 1) {
         const from = first;
-        rebuilds.push(async () => {
-          if (!overtaken && (await rebuildSeating(this.redis, keys, from, row, SEATING_FORMAT)) < 0) overtaken = true;
-        });
+        rebuilds.push(
+          write(async () => seatingWrite(await rebuildSeating(this.redis, keys, from, row, SEATING_FORMAT, lease))),
+        );
         first = row + 1;
         seats = 0;
       }
     });
     await inWindows(rebuilds);
-    if (overtaken) return false;
-    return stepSeatingFormat(this.redis, keys, SEATING_FORMAT, 'finish');
+    if (refused !== 'WRITTEN') return refused;
+    return stepSeatingFormat(this.redis, keys, SEATING_FORMAT, 'finish', lease);
   }
 
   /**

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
 import { Clock, DomainError } from '@app/core';
@@ -65,6 +67,8 @@ export interface CheckIn {
 @Injectable()
 export class TicketService {
   private readonly logger = new Logger(TicketService.name);
+  /** This process's waits for unwritten sales, by `<performance>:<purchase>:<seat>` (saleWritten). */
+  private readonly saleWaits = new Map<string, SaleWait>();
 
   constructor(
     private readonly tickets: TicketsRepository,
@@ -218,22 +222,58 @@ export class TicketService {
   }
 
   /**
-   * Waits, polling every SALE_WRITE_POLL_MS (ms), until PostgreSQL has the ticket of `identity` or
-   * Redis no longer holds its sale as awaiting its write (canceled, the seat refunded, expired):
-   * either way a scan now gets the answer a written ticket gets. The ms waited; null when
-   * `budgetMs` (ms) passed first. Polls rather than a notification: a scan waits seconds at most,
-   * and only for a sale seconds old.
+   * Waits until PostgreSQL has the ticket of `identity` or Redis no longer holds its sale as
+   * awaiting its write (canceled, the seat refunded, expired): either way a scan now gets the answer
+   * a written ticket gets. The ms waited; null when `budgetMs` (ms) passed first. The looks are this
+   * process's one wait for that sale (saleWritten): however many scans of the code wait at once (a
+   * holder trying gate after gate, a code shared around), PostgreSQL and Redis are asked once every
+   * SALE_WRITE_POLL_MS, not once per scan.
    */
   private async untilWritten(identity: TicketIdentity, budgetMs: number): Promise<number | null> {
-    for (let waitedMs = 0; waitedMs < budgetMs;) {
-      const pauseMs = Math.min(SALE_WRITE_POLL_MS, budgetMs - waitedMs);
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
-      waitedMs += pauseMs;
-      if ((await this.tickets.doorState(identity)) !== null) return waitedMs;
-      const { performanceId, purchaseId, seatId } = identity;
-      if ((await this.marks.saleAwaitingWrite(performanceId, purchaseId, seatId)) === null) return waitedMs;
+    const started = performance.now();
+    const deadline = started + budgetMs;
+    const sale = `${identity.performanceId}:${identity.purchaseId}:${identity.seatId}`;
+    while (performance.now() < deadline) {
+      let wait = this.saleWaits.get(sale);
+      if (wait) wait.deadline = Math.max(wait.deadline, deadline);
+      else wait = this.saleWritten(sale, identity, deadline);
+      let timer: NodeJS.Timeout | undefined;
+      const ownBudget = new Promise<false>((resolve) => {
+        timer = setTimeout(resolve, deadline - performance.now(), false);
+      });
+      const written = await Promise.race([wait.written, ownBudget]).finally(() => clearTimeout(timer));
+      if (written) return performance.now() - started;
+      // Its own budget passed (the loop ends); or the shared wait ended at its deadline just before
+      // this scan raised it: a wait of its own then, for what is left of its budget.
     }
     return null;
+  }
+
+  /**
+   * This process's wait for the sale `sale` (`<performance>:<purchase>:<seat>`) of `identity`,
+   * started: it looks every SALE_WRITE_POLL_MS (ms) whether the sale is written (PostgreSQL has the
+   * ticket) or no longer awaits its write (Redis), until its `deadline` (performance.now() ms),
+   * which the scans that join it raise to theirs. `written`: true once so, false when the deadline
+   * passed first; rejects as a look does. Gone from saleWaits when it ends. Polls rather than a
+   * notification: a scan waits seconds at most, and only for a sale seconds old.
+   */
+  private saleWritten(sale: string, identity: TicketIdentity, deadline: number): SaleWait {
+    const wait: SaleWait = { deadline, written: Promise.resolve(false) };
+    const { performanceId, purchaseId, seatId } = identity;
+    wait.written = (async () => {
+      try {
+        while (performance.now() < wait.deadline) {
+          await sleep(Math.min(SALE_WRITE_POLL_MS, wait.deadline - performance.now()));
+          if ((await this.tickets.doorState(identity)) !== null) return true;
+          if ((await this.marks.saleAwaitingWrite(performanceId, purchaseId, seatId)) === null) return true;
+        }
+        return false;
+      } finally {
+        this.saleWaits.delete(sale);
+      }
+    })();
+    this.saleWaits.set(sale, wait);
+    return wait;
   }
 
   /** One try of admit: TicketNotWrittenYetError for a sale not written yet, without waiting. */
@@ -389,3 +429,11 @@ export const CHECK_IN_MARK_LIFETIME_SECONDS = 24 * 60 * 60;
 
 /** How often, in ms, a scan waiting for its ticket's sale to be written looks for the row. */
 const SALE_WRITE_POLL_MS = 100;
+
+/** One wait for a sale's write, shared by the scans of its code (TicketService.saleWritten). */
+interface SaleWait {
+  /** Until when it looks (performance.now() ms): the latest of its scans' budgets. */
+  deadline: number;
+  /** True once the sale is written or no longer awaits its write; false past the deadline. */
+  written: Promise<boolean>;
+}
