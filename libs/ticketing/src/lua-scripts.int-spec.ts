@@ -1007,19 +1007,21 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
 
   it('waiting room: join, opening shuffle, admission, use, leave', async () => {
     const store = new WaitingRoomStore(redis);
+    // A performance no other case registers: with no seat state the room admits (the rebuild comes with the
+    // hold); performance 9's one seat is sold above, and a sold-out room admits no one (admission-halt.lua).
     const settings = { admitPerSecond: 100, maxActive: 10, admissionTtlSeconds: 60, sessionTtlSeconds: 600 };
     const room = {
-      performanceId: 9,
+      performanceId: 90,
       opensAt: new Date(Date.now() + 60_000),
       seed: 'ab'.repeat(32),
       updatedAt: new Date(),
     };
     await store.configure({ ...room, ...settings }, 5);
-    expect((await store.join(9, 'u1', 't1')).outcome).toBe('WAITING');
+    expect((await store.join(90, 'u1', 't1')).outcome).toBe('WAITING');
     await store.configure({ ...room, ...settings, opensAt: new Date(Date.now() - 1000) }, 5);
-    await waitUntil(async () => (await store.admit(9, 10)).admitted.length > 0, 'the ticket admitted', 10_000);
-    expect(await store.useAdmission(9, 't1', 'hold')).toBe('OK');
-    expect(await store.end(9, 'u1', 't1', 'LEFT')).toEqual({ outcome: 'ENDED' });
+    await waitUntil(async () => (await store.admit(90, 10)).admitted.length > 0, 'the ticket admitted', 10_000);
+    expect(await store.useAdmission(90, 't1', 'hold')).toBe('OK');
+    expect(await store.end(90, 'u1', 't1', 'LEFT')).toEqual({ outcome: 'ENDED' });
     ran
       .add('boxofficeQueueTicket')
       .add('boxofficeQueueOpen')
