@@ -73,4 +73,58 @@ describe('waiting-room admission halt (real Redis)', () => {
     expect(await fx.redis.hget(keys.counts, 'available')).toBe('2');
     expect(await rooms.admissionHalted(performanceId)).toBeNull();
   });
+
+  it('admits no more buyers than the seats available less those admitted who have not held yet', async () => {
+    const performanceId = 72;
+    await fx.store.registerPerformance({
+      performanceId,
+      salesOpenAt: new Date(Date.now() - 60_000),
+      currency: 'KRW',
+      seats: seatRange(2),
+    });
+    await rooms.configure(
+      {
+        performanceId,
+        opensAt: new Date(Date.now() - 1000),
+        admitPerSecond: 100,
+        maxActive: 100,
+        admissionTtlSeconds: 60,
+        sessionTtlSeconds: 600,
+        seed: newShuffleSeed(),
+        updatedAt: new Date(),
+      },
+      2,
+    );
+    const line = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const ticket = await rooms.join(performanceId, `buyer-${i}`, newIdOf(performanceId));
+        if (ticket.outcome !== 'WAITING') throw new Error(`expected WAITING, got ${JSON.stringify(ticket)}`);
+        return { userId: `buyer-${i}`, ticketId: ticket.ticketId };
+      }),
+    );
+    const admitted: string[] = [];
+    const step = async () => {
+      const outcome = await rooms.admit(performanceId, 50);
+      admitted.push(...outcome.admitted.map((each) => each.ticketId));
+      return outcome;
+    };
+    // Two seats, none held: two buyers admitted, however many tokens the bucket holds (20 at first).
+    await waitUntil(async () => (await step(), admitted.length >= 2), 'two buyers admitted', 10_000, 50);
+    for (let i = 0; i < 5; i += 1) await step();
+    expect(admitted).toHaveLength(2);
+
+    // One of them holds a seat: one seat left, spoken for by the other, who has not held yet.
+    const first = line.find((entry) => entry.ticketId === admitted[0])!;
+    const second = line.find((entry) => entry.ticketId === admitted[1])!;
+    expect(await rooms.useAdmission(performanceId, first.ticketId, 'hold')).toBe('OK');
+    await fx.holds.hold(first.userId, performanceId, [1]);
+    for (let i = 0; i < 5; i += 1) await step();
+    expect(admitted).toHaveLength(2);
+
+    // The other leaves without holding: the seat is free for the next in line, one buyer.
+    await rooms.end(performanceId, second.userId, second.ticketId, 'LEFT');
+    await waitUntil(async () => (await step(), admitted.length >= 3), 'the next buyer admitted', 10_000, 50);
+    for (let i = 0; i < 5; i += 1) await step();
+    expect(admitted).toHaveLength(3);
+  });
 });

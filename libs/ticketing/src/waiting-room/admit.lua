@@ -9,7 +9,11 @@
      admitPerSecond, holding at most 200 ms of it, at least 1), the free slots (maxActive minus
      active) and ARGV[1]. An admitted ticket holds a slot for admissionTtlMs. Nobody while the
      sale refuses holds or has no seat (admission-halt.lua: PAUSED, CLOSED, ENDED, SOLD_OUT):
-     the line keeps its order and admission goes on once the sale does.
+     the line keeps its order and admission goes on once the sale does. Nor more than the seats
+     available less the admitted tickets that have not held yet (active slots without a
+     session): each of those buyers is there to take at least one of them, so seats coming back
+     one by one at the end of an on-sale (holds expiring) admit about as many buyers as seats, not
+     the line at full rate into seats already spoken for.
   Also keeps state.admitted (total), state.peakActive and state.rate (admissions per second
   measured over windows of at least 2 s).
 
@@ -24,7 +28,8 @@
   KEYS[9] eta       hash ticket -> predicted admission time (epoch ms)
   KEYS[10] sessions hash ticket -> session start (epoch ms)
   KEYS[11] meta     the performance's meta hash (../redis-keys.ts): a CANCELED status admits no one
-  KEYS[12] counts   the performance's counts hash (../redis-keys.ts): `available` 0 halts admission
+  KEYS[12] counts   the performance's counts hash (../redis-keys.ts): `available` 0 halts admission,
+                    and caps it (step 4); absent (seat state not written yet) = no cap
 
   ARGV[1] most tickets to admit in this step
   ARGV[2] most expired slots and silent tickets to end in this step (each)
@@ -75,9 +80,16 @@ local tokens, tokensAt = tonumber(bucket[1]) or 0, tonumber(bucket[2]) or now
 tokens = math.min(math.max(1, rate / 5), tokens + math.max(0, now - tokensAt) * rate / 1000)
 
 local halt = admissionHalt(metaKey, countsKey, now)
-local free = maxActive - redis.call('ZCARD', activeKey)
-local count = math.min(math.floor(tokens), free, maxBatch)
+local activeNow = redis.call('ZCARD', activeKey)
+local count = math.min(math.floor(tokens), maxActive - activeNow, maxBatch)
 if halt then count = 0 end
+if count > 0 then
+  local available = tonumber(redis.call('HGET', countsKey, 'available') or '')
+  if available then
+    local unheld = math.max(0, activeNow - redis.call('HLEN', sessionsKey))
+    count = math.min(count, available - unheld)
+  end
+end
 local reply = {'OK', #expired, #silent, now}
 local admitted = 0
 if count > 0 then
