@@ -181,7 +181,9 @@ export function callScript<T>(redis: Redis, name: string, keys: string[], args: 
   const keyCount = defined.numberOfKeys ?? keys.length;
   const prefix = defined.keyPrefix ?? '';
   // As ioredis does: the first `keyCount` of keys-then-arguments are the keys it prefixes. Sized
-  // once: pushing into a two-element array regrew it twice for a hold's ~26 (~0.3 KB of copies).
+  // once: a two-element literal grown by `push` to a hold's ~26 made the command's strings outlive
+  // two scavenges (~1.2 KB promoted a hold; why is not pinned, docs/performance.md, "Hold route:
+  // what a hold allocates").
   const argv = new Array<string>(2 + keys.length + args.length);
   argv[0] = defined.sha;
   argv[1] = String(keyCount);
