@@ -185,17 +185,24 @@ export function callScript<T>(
   if (!defined) throw new Error(`Lua script ${name} is not registered`);
   const keyCount = defined.numberOfKeys ?? keys.length;
   const prefix = defined.keyPrefix ?? '';
-  // As ioredis does: the first `keyCount` of keys-then-arguments are the keys it prefixes.
-  const argv: (string | Buffer)[] = [defined.sha, String(keyCount)];
-  for (const key of keys) argv.push(argv.length - 2 < keyCount ? prefix + key : key);
+  // As ioredis does: the first `keyCount` of keys-then-arguments are the keys it prefixes. Sized
+  // once: a two-element literal grown by `push` to a hold's ~26 made the command's strings outlive
+  // two scavenges (~1.2 KB promoted a hold; why is not pinned, docs/performance.md, "Hold route:
+  // what a hold allocates").
+  const argv = new Array<string | Buffer>(2 + keys.length + args.length);
+  argv[0] = defined.sha;
+  argv[1] = String(keyCount);
+  for (let i = 0; i < keys.length; i++) argv[2 + i] = i < keyCount ? prefix + keys[i] : keys[i];
   let bytes = false;
-  for (const arg of args) {
-    // A Buffer argument (bytes: a bitmap, a layout's packed records) goes as it is; never a key.
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
     if (Buffer.isBuffer(arg)) {
-      argv.push(arg);
+      // A Buffer argument (bytes: a bitmap, a layout's packed records) goes as it is; never a key.
+      argv[2 + keys.length + i] = arg;
       bytes = true;
     } else {
-      argv.push(argv.length - 2 < keyCount ? prefix + String(arg) : String(arg));
+      const text = String(arg);
+      argv[2 + keys.length + i] = keys.length + i < keyCount ? prefix + text : text;
     }
   }
   const command = scriptCommand(defined, argv, bytes);

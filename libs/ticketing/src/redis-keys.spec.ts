@@ -25,6 +25,12 @@ describe('performanceKeys', () => {
     expect(new Set(all).size).toBe(all.length);
   });
 
+  it("is made once per performance and kept frozen: a caller cannot change another's names", () => {
+    expect(performanceKeys(42)).toBe(performanceKeys(42));
+    expect(performanceKeys(43).meta).toBe('{perf:43}:meta');
+    expect(Object.isFrozen(performanceKeys(42))).toBe(true);
+  });
+
   it('keeps the hold pointer outside any performance tag', () => {
     expect(holdPointerKey('abc')).not.toContain('{');
   });

@@ -156,7 +156,26 @@ export interface PerformanceKeys {
   seatInfo: string;
 }
 
-export function performanceKeys(performanceId: number): PerformanceKeys {
+/** Performances whose key names {@link performanceKeys} keeps; past this it starts over (no LRU to pay for). */
+const MAX_KEPT_PERFORMANCE_KEYS = 10_000;
+const keptPerformanceKeys = new Map<number, Readonly<PerformanceKeys>>();
+
+/**
+ * The performance's keys, made once per performance and kept (frozen): every hold and purchase
+ * asks for them, and building the ~20 names each time was ~1 KB of garbage a call. The
+ * per-hold/purchase/user names (`hold(id)`, …) are still built on each call.
+ */
+export function performanceKeys(performanceId: number): Readonly<PerformanceKeys> {
+  let keys = keptPerformanceKeys.get(performanceId);
+  if (keys === undefined) {
+    if (keptPerformanceKeys.size >= MAX_KEPT_PERFORMANCE_KEYS) keptPerformanceKeys.clear();
+    keys = Object.freeze(newPerformanceKeys(performanceId));
+    keptPerformanceKeys.set(performanceId, keys);
+  }
+  return keys;
+}
+
+function newPerformanceKeys(performanceId: number): PerformanceKeys {
   const tag = `{perf:${performanceId}}`;
   return {
     meta: `${tag}:meta`,

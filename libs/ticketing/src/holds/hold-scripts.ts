@@ -189,9 +189,10 @@ export function unknownReply(script: string, outcome: string): never {
 export function holdScriptKeys(
   keys: PerformanceKeys,
   head: Pick<HoldScriptHead, 'userId' | 'holdId' | 'userIndex' | 'keyDigest' | 'accessCodeDigest'>,
-  ending: string[],
+  ending: readonly string[],
 ): string[] {
-  const fixed = [
+  // One array, no spreads: this runs on every hold (see seatingKeys for the four seating keys' order).
+  const names = [
     keys.meta,
     keys.seats,
     keys.prices,
@@ -200,13 +201,17 @@ export function holdScriptKeys(
     keys.userHolds(head.userId),
     keys.hold(head.holdId),
     keys.seatHolds,
-    ...seatingKeys(keys),
+    keys.free,
+    keys.seating,
+    keys.runs,
+    keys.seatInfo,
     keys.ticketsBought,
   ];
-  if (head.userIndex) fixed.push(head.userIndex.key);
-  if (head.keyDigest !== undefined) fixed.push(keys.holdRequest(head.userId, head.keyDigest));
-  if (head.accessCodeDigest !== undefined) fixed.push(keys.presaleMisses(head.userId));
-  return [...fixed, ...ending.map((id) => keys.hold(id))];
+  if (head.userIndex) names.push(head.userIndex.key);
+  if (head.keyDigest !== undefined) names.push(keys.holdRequest(head.userId, head.keyDigest));
+  if (head.accessCodeDigest !== undefined) names.push(keys.presaleMisses(head.userId));
+  for (const id of ending) names.push(keys.hold(id));
+  return names;
 }
 
 /** What both hold scripts are told about the hold they make, whatever picks its seats. */
@@ -262,6 +267,9 @@ export function holdScriptArgs(head: HoldScriptHead): (string | number)[] {
  * which the script reads from its keys (the hold's record, the user's holds, the meta's tag), so
  * that a call sends each id once.
  */
+/** No expired holds to end (a first run): shared, never written. */
+const NO_HOLDS: readonly string[] = [];
+
 function holdSeatsArgs(head: HoldScriptHead): (string | number)[] {
   return [
     head.lifetimeMs,
@@ -285,34 +293,37 @@ const HOLD_SEATS_ROUNDS = 4;
  * holds keep appearing for that many runs.
  */
 export function holdSeats(redis: Redis, keys: PerformanceKeys, request: HoldSeatsRequest): Promise<HoldSeatsResult> {
-  return holdSeatsRound(redis, keys, request, new Set<string>(), 1);
+  return holdSeatsRound(redis, keys, request, NO_HOLDS, 1);
 }
 
 /**
- * One run of the hold script ending `holdsToEnd`; another (at most HOLD_SEATS_ROUNDS in all) when
- * it names more expired holds to end. A `.then` chain, not an `async` loop: the usual first run
- * that holds makes one promise rather than an `async` function's two.
+ * One run of the hold script ending `ending` (hold ids); another (at most HOLD_SEATS_ROUNDS in
+ * all) when it names more expired holds to end, with those added. A `.then` chain, not an `async`
+ * loop: the usual first run that holds makes one promise rather than an `async` function's two,
+ * and no set or copy of the (empty) list.
  */
 function holdSeatsRound(
   redis: Redis,
   keys: PerformanceKeys,
   request: HoldSeatsRequest,
-  holdsToEnd: Set<string>,
+  ending: readonly string[],
   round: number,
 ): Promise<HoldSeatsResult> {
-  const ending = [...holdsToEnd];
+  const args = holdSeatsArgs(request);
+  for (const holdId of ending) args.push(holdId);
+  for (const seatId of request.seatIds) args.push(seatId);
   return callScript<[string, ...(string | number)[]]>(
     redis,
     HOLD_SEATS.name,
     holdScriptKeys(keys, request, ending),
-    withAccessCode([...holdSeatsArgs(request), ...ending, ...request.seatIds], request),
+    withAccessCode(args, request),
   ).then(([outcome, ...rest]) => {
     if (outcome !== 'END_HOLDS') return holdSeatsResult(outcome, rest);
     if (round === HOLD_SEATS_ROUNDS) {
       throw new Error(`hold-seats.lua still found expired holds to end after ${HOLD_SEATS_ROUNDS} rounds`);
     }
-    for (const holdId of rest) holdsToEnd.add(String(holdId));
-    return holdSeatsRound(redis, keys, request, holdsToEnd, round + 1);
+    const more = [...new Set([...ending, ...rest.map(String)])];
+    return holdSeatsRound(redis, keys, request, more, round + 1);
   });
 }
 
