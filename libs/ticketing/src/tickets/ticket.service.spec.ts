@@ -301,6 +301,36 @@ describe('TicketService', () => {
       await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(TicketCanceledError);
     });
 
+    it('never leaves an ended wait for later scans to join: a wait whose deadline passed before its first look', async () => {
+      const now = new Date(STARTS_AT.getTime() - HOUR_MS);
+      const { subject, tickets } = service({
+        now,
+        soldAtInRedis: now.getTime() - 2_500,
+        waitForSaleSeconds: 10,
+      });
+      tickets.checkIn.mockResolvedValueOnce({ outcome: 'NOT_FOUND' });
+      // The shared wait's loop reads the clock once past every deadline as it starts (the scan's
+      // budget ran out between its own check and the wait's): that wait ends at once, unpolled.
+      const realNow = performance.now.bind(performance);
+      let skipped = false;
+      const clock = vi.spyOn(performance, 'now').mockImplementation(() => {
+        if (!skipped && new Error().stack?.includes('saleWritten')) {
+          skipped = true;
+          return realNow() + 60_000;
+        }
+        return realNow();
+      });
+      try {
+        // The scan waits again with a wait of its own, which looks and finds the row written.
+        const admitted = await subject.checkIn('code', 'staff');
+        expect(admitted.checkedInAt).toEqual(checkedInAt);
+        expect(skipped).toBe(true);
+        expect(tickets.doorState).toHaveBeenCalled();
+      } finally {
+        clock.mockRestore();
+      }
+    });
+
     it('answers TicketNotWrittenYet once the wait passes its bound, and does not wait for a write due after it', async () => {
       const now = new Date(STARTS_AT.getTime() - HOUR_MS);
       const bounded = service({

@@ -260,6 +260,9 @@ export class TicketService {
   private saleWritten(sale: string, identity: TicketIdentity, deadline: number): SaleWait {
     const wait: SaleWait = { deadline, written: Promise.resolve(false) };
     const { performanceId, purchaseId, seatId } = identity;
+    // In the map before the loop starts: a loop that ended at once (its deadline passed meanwhile)
+    // must not leave an ended wait there, which later scans would join and spin on.
+    this.saleWaits.set(sale, wait);
     wait.written = (async () => {
       try {
         while (performance.now() < wait.deadline) {
@@ -269,10 +272,9 @@ export class TicketService {
         }
         return false;
       } finally {
-        this.saleWaits.delete(sale);
+        if (this.saleWaits.get(sale) === wait) this.saleWaits.delete(sale);
       }
     })();
-    this.saleWaits.set(sale, wait);
     return wait;
   }
 
