@@ -22,7 +22,7 @@ export function loadBuild(root) {
     root,
     hold: loadLuaScript(join(root, 'libs/ticketing/src/holds/hold-best-available.lua')).lua,
     seatHold: loadLuaScript(join(root, 'libs/ticketing/src/holds/hold-seats.lua')).lua,
-    rebuild: loadLuaScript(join(root, 'libs/ticketing/src/seats/rebuild-seating.lua')).lua,
+    ...rebuildScript(loadLuaScript(join(root, 'libs/ticketing/src/seats/rebuild-seating.lua'))),
     ...layoutModule,
     generateLayout,
     performanceKeys,
@@ -30,6 +30,14 @@ export function loadBuild(root) {
     holdScriptKeys,
     holdScriptArgs,
   };
+}
+
+/**
+ * The rebuild script's text (`rebuild`) and its key count (`rebuildKeys`): 6 from the build that
+ * checks the rebuild lease on every write (KEYS[6], ARGV[4] its token), 5 before.
+ */
+function rebuildScript({ lua, numberOfKeys }) {
+  return { rebuild: lua, rebuildKeys: numberOfKeys };
 }
 
 /**
@@ -140,7 +148,9 @@ export async function setSeats(redis, b, keys, places, layout, letterOf) {
   await redis.hset(keys.seating, 'ready', `building ${format}`);
   for (let row = 0; row < layout.rowSizes.length; row += 10) {
     const last = Math.min(row + 9, layout.rowSizes.length - 1);
-    await redis.evalsha(rebuildSha, 5, keys.seats, ...b.seatingKeys(keys), row, last, format);
+    // Without a lease token ('') the build writes as a first registration does.
+    const rest = b.rebuildKeys === 6 ? [keys.rebuildLease, row, last, format, ''] : [row, last, format];
+    await redis.evalsha(rebuildSha, b.rebuildKeys, keys.seats, ...b.seatingKeys(keys), ...rest);
   }
   await redis.hset(keys.seating, 'ready', format);
 }
