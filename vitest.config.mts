@@ -10,8 +10,8 @@ const alias = Object.fromEntries(libs.map((lib) => [`@app/${lib}`, resolve(impor
 const plugins = [swc.vite({ module: { type: 'es6' }, jsc: { target: 'es2022' } })];
 
 const INTEGRATION_FILES = [
-  '{apps,libs,loadtest,deploy}/**/*.int-spec.ts',
-  '{apps,libs,loadtest,deploy}/**/*.e2e-spec.ts',
+  '{apps,libs,loadtest,deploy,bench}/**/*.int-spec.ts',
+  '{apps,libs,loadtest,deploy,bench}/**/*.e2e-spec.ts',
 ];
 /**
  * Integration files that need the machine to themselves: the load test (Locust and three app
@@ -46,6 +46,8 @@ const NOT_ON_CLUSTER = [
   // Starts its own single Redis primary and replica and stops the replica (SIGSTOP): what it checks,
   // the flusher's wait for a replica, is the same on the primary of a Cluster slot.
   'libs/ticketing/src/purchases/purchase-flusher.int-spec.ts',
+  // Runs the bench's helpers on a private redis-server of its own: the same test twice.
+  'bench/bench-helpers.int-spec.ts',
   // Times block-seats.lua on a private redis-server of its own (SLOWLOG): the same test twice.
   'libs/ticketing/src/blocks/block-seats-timing.int-spec.ts',
   // Start their own private Cluster already (int runs them): the same test twice.

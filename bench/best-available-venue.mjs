@@ -9,8 +9,9 @@ const require = createRequire(import.meta.url);
 
 /**
  * One build's modules and scripts, from its `dist/apps/api` folder `root`: the hold and rebuild
- * scripts' Lua text, seating-layout.js's exports (`buildSeatingLayout`, `SEATING_FORMAT`, …),
- * `generateLayout`, `performanceKeys`, `seatingKeys`, `holdScriptKeys`, `holdScriptArgs`.
+ * scripts' Lua text (and the rebuild's key count, `rebuildKeys`), seating-layout.js's exports
+ * (`buildSeatingLayout`, `SEATING_FORMAT`, …), `generateLayout`, `performanceKeys`, `seatingKeys`,
+ * `holdScriptKeys`, `holdScriptArgs`.
  */
 export function loadBuild(root) {
   const { loadLuaScript } = require(join(root, 'libs/redis/src/lua-script.js'));
@@ -18,11 +19,14 @@ export function loadBuild(root) {
   const { generateLayout } = require(join(root, 'libs/ticketing/src/catalog/seat-layout.js'));
   const { performanceKeys, seatingKeys } = require(join(root, 'libs/ticketing/src/redis-keys.js'));
   const { holdScriptKeys, holdScriptArgs } = require(join(root, 'libs/ticketing/src/holds/hold-scripts.js'));
+  const rebuild = loadLuaScript(join(root, 'libs/ticketing/src/seats/rebuild-seating.lua'));
   return {
     root,
     hold: loadLuaScript(join(root, 'libs/ticketing/src/holds/hold-best-available.lua')).lua,
     seatHold: loadLuaScript(join(root, 'libs/ticketing/src/holds/hold-seats.lua')).lua,
-    ...rebuildScript(loadLuaScript(join(root, 'libs/ticketing/src/seats/rebuild-seating.lua'))),
+    rebuild: rebuild.lua,
+    // 6 from the build that checks the rebuild lease on every write (KEYS[6], ARGV[4] its token), 5 before.
+    rebuildKeys: rebuild.numberOfKeys,
     ...layoutModule,
     generateLayout,
     performanceKeys,
@@ -30,14 +34,6 @@ export function loadBuild(root) {
     holdScriptKeys,
     holdScriptArgs,
   };
-}
-
-/**
- * The rebuild script's text (`rebuild`) and its key count (`rebuildKeys`): 6 from the build that
- * checks the rebuild lease on every write (KEYS[6], ARGV[4] its token), 5 before.
- */
-function rebuildScript({ lua, numberOfKeys }) {
-  return { rebuild: lua, rebuildKeys: numberOfKeys };
 }
 
 /**

@@ -106,7 +106,9 @@ async function defaultCases(measure, empty, fillingOf, { fills }) {
  * `runs` holds per case, `fills` holds of 2 for the filling case and half as many for the other
  * filling cases (each script run timed). `groups` picks the groups of cases measured (default all:
  * 'default' the cases before `large`, then 'large', 'accessible', 'shortRows', 'deferred'); a group
- * left out answers nothing.
+ * left out answers nothing. `places`: the venue of the default and large groups (and the first
+ * deferred case), worstVenue unless given (a smaller one of its shape checks the bench runs, in
+ * bench/bench-helpers.int-spec.ts).
  */
 export async function bestAvailableWorstCase({
   redisUrl = 'redis://127.0.0.1:6379',
@@ -114,6 +116,7 @@ export async function bestAvailableWorstCase({
   runs = 40,
   fills = 2_000,
   groups = ['default', 'large', 'accessible', 'shortRows', 'deferred'],
+  places = worstVenue(),
 } = {}) {
   const b = loadBuild(join(root, 'dist/apps/api'));
   const prefix = keyPrefix ?? `bo_bench_worst_${Date.now().toString(36)}:`;
@@ -147,7 +150,6 @@ export async function bestAvailableWorstCase({
         return caseFigures(name, times, arrangements);
       };
     };
-    const places = worstVenue();
     const measure = await venue(1, places);
     const empty = () => 'A';
     const figures = { seats: places.length };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtApiContract, createSession, OpenApiContract, TEST_PASSWORD, TestSession } from '@app/testing';
-import { AdminApi, startAdminApi } from './support/api';
+import { AdminApi, openWaitingRoom, startAdminApi } from './support/api';
 import { createPerformance } from './purchase-helpers';
 
 type Answer = Awaited<ReturnType<AdminApi['call']>>;
@@ -15,14 +15,6 @@ interface Creation {
   readBy?: (body: Record<string, unknown>) => string;
   why?: string;
 }
-
-const QUEUE_SETTINGS = {
-  opensAt: new Date(Date.now() - 60_000).toISOString(),
-  admitPerSecond: 100,
-  maxActive: 100,
-  admissionTtlSeconds: 60,
-  sessionTtlSeconds: 600,
-};
 
 /**
  * Every operation of the built api's OpenAPI document that answers 201 creates something, and its
@@ -154,8 +146,7 @@ describe('201 Created answers carry Location (real PostgreSQL and Redis)', () =>
     'POST /api/v1/performances/{id}/queue': {
       create: async () => {
         const queued = await createPerformance(api.app, admin, 2);
-        const room = await call('PUT', `/performances/${queued.id}/queue`, { body: QUEUE_SETTINGS, session: admin });
-        expect(room.statusCode, room.body).toBe(200);
+        await openWaitingRoom(call, admin, queued.id);
         return { res: await call('POST', `/performances/${queued.id}/queue`, { session: buyer }), creator: buyer };
       },
       readBy: (body) => `/queue/${body.ticketId}`,

@@ -7,20 +7,12 @@ import { Clock, emailKey } from '@app/core';
 import { ApiHarness, createSession, TEST_PASSWORD, TestSession, waitForValue, waitUntil } from '@app/testing';
 import { dataSourceOf } from '../../mailer/test/mail-harness';
 import { caller, createPerformance } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { openWaitingRoom, startTestApi } from './support/api';
 import { MailStack, startMailStack } from './support/mail';
 import { expectUniform } from './support/http';
 
 const INVALID_TOKEN = 'e-mail verification token is invalid or expired; ask for a new one';
 const ACCEPTED = { message: 'a new e-mail to confirm your address is on its way' };
-const QUEUE_SETTINGS = {
-  opensAt: new Date(Date.now() - 60_000).toISOString(),
-  admitPerSecond: 100,
-  maxActive: 100,
-  admissionTtlSeconds: 60,
-  sessionTtlSeconds: 600,
-};
-
 /** A client address of its own for each HTTP signup, so SIGNUP_RATE_LIMIT never gets in the way. */
 let addresses = 0;
 const nextAddress = () => `10.79.${Math.floor(++addresses / 250)}.${(addresses % 250) + 1}`;
@@ -50,8 +42,7 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
     db = dataSourceOf(relay);
     performance = await createPerformance(api.app, admin, 100);
     queued = await createPerformance(api.app, admin, 10);
-    const queue = await call('PUT', `/performances/${queued.id}/queue`, { body: QUEUE_SETTINGS, session: admin });
-    expect(queue.statusCode, queue.body).toBe(200);
+    await openWaitingRoom(call, admin, queued.id);
   });
   afterEach(() => vi.restoreAllMocks());
   afterAll(async () => {
@@ -612,9 +603,7 @@ describe('e-mail verification, not required (the default)', () => {
     const admin = await createSession(api.app, { role: Role.Admin });
     const performance = await createPerformance(api.app, admin, 10);
     const queued = await createPerformance(api.app, admin, 10);
-    expect(
-      (await call('PUT', `/performances/${queued.id}/queue`, { body: QUEUE_SETTINGS, session: admin })).statusCode,
-    ).toBe(200);
+    await openWaitingRoom(call, admin, queued.id);
     const email = `unverified-${randomBytes(6).toString('hex')}@example.test`;
     const signup = await call('POST', '/auth/signup', {
       body: { email, password: TEST_PASSWORD, name: 'Una' },

@@ -52,6 +52,16 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
     return res.json();
   }
 
+  /** A performance of `seats` seats behind a waiting room open since a second ago (`settings`); expects the PUT's 200. */
+  async function queuedPerformance(seats: number) {
+    const performance = await createPerformance(api.app, admin, seats);
+    expect(
+      (await call('PUT', `/performances/${performance.id}/queue`, { body: settings(past()), session: admin }))
+        .statusCode,
+    ).toBe(200);
+    return performance;
+  }
+
   beforeAll(async () => {
     ({ api, admin, call, close } = await startAdminApi());
   });
@@ -655,11 +665,7 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
   });
 
   it('admits nobody while the sale is paused or closed: the waiting tickets and the room say why, and keep their order until it runs again', async () => {
-    const performance = await createPerformance(api.app, admin, 10);
-    expect(
-      (await call('PUT', `/performances/${performance.id}/queue`, { body: settings(past()), session: admin }))
-        .statusCode,
-    ).toBe(200);
+    const performance = await queuedPerformance(10);
     const buyers = [await createSession(api.app), await createSession(api.app), await createSession(api.app)];
     const tickets: string[] = [];
     for (const buyer of buyers) tickets.push((await join(performance.id, buyer)).ticketId);
@@ -696,11 +702,7 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
   });
 
   it('admits nobody while no seat is available and tells the waiting tickets SOLD_OUT; seats that come back let admission go on', async () => {
-    const performance = await createPerformance(api.app, admin, 2);
-    expect(
-      (await call('PUT', `/performances/${performance.id}/queue`, { body: settings(past()), session: admin }))
-        .statusCode,
-    ).toBe(200);
+    const performance = await queuedPerformance(2);
     const first = await createSession(api.app);
     const token = await admitted(performance.id, first, (await join(performance.id, first)).ticketId);
     const held = await call('POST', '/reservations', {

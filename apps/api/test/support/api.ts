@@ -91,6 +91,22 @@ export async function signedBuyer(api: ApiHarness): Promise<{ userId: string; he
 }
 
 /**
+ * Puts performance `performanceId` behind a waiting room open since a minute ago, admitting 100 a
+ * second and 100 at once (`PUT /performances/:id/queue` as `admin`); expects its 200.
+ */
+export async function openWaitingRoom(call: Caller, admin: TestSession, performanceId: number): Promise<void> {
+  const body = {
+    opensAt: new Date(Date.now() - 60_000).toISOString(),
+    admitPerSecond: 100,
+    maxActive: 100,
+    admissionTtlSeconds: 60,
+    sessionTtlSeconds: 600,
+  };
+  const res = await call('PUT', `/performances/${performanceId}/queue`, { body, session: admin });
+  expect(res.statusCode, res.body).toBe(200);
+}
+
+/**
  * Every seat of a performance as `GET /performances/:id/seats` lists them (`query`: e.g.
  * `status=AVAILABLE`), following the pages of 100; expects each page to answer 200.
  */

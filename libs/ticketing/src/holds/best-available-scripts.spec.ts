@@ -1,26 +1,13 @@
-import Redis, { Command } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { defineScripts } from '@app/redis';
+import { fakeScriptClient, scriptArgv as argv } from '../../test/fake-script-client';
 import { performanceKeys } from '../redis-keys';
 import { HOLD_BEST_AVAILABLE, holdBestAvailable } from './best-available-scripts';
 
 /**
- * The wrapper's rounds with the script's answers faked: a client that never connects, whose
- * `sendCommand` answers each script call with the next of `answers` and keeps its arguments
- * (`EVALSHA sha numkeys keys… args…`). What the script does on a real Redis is in
- * best-available.int-spec.ts ("on its last round").
+ * The wrapper's rounds with the script's answers faked (see `fakeScriptClient`). What the script
+ * does on a real Redis is in best-available.int-spec.ts ("on its last round").
  */
-function fakeScriptClient(answers: unknown[][]) {
-  const redis = new Redis({ lazyConnect: true });
-  defineScripts(redis, [HOLD_BEST_AVAILABLE]);
-  const calls: string[][] = [];
-  redis.sendCommand = ((command: Command) => {
-    calls.push(command.args.map(String));
-    (command as unknown as { resolve(value: unknown): void }).resolve(answers.shift());
-    return command.promise;
-  }) as Redis['sendCommand'];
-  return { redis, calls };
-}
+const fakeClient = (answers: unknown[][]) => fakeScriptClient([HOLD_BEST_AVAILABLE], answers);
 
 const request = {
   holdId: '7-h',
@@ -35,14 +22,12 @@ const request = {
   scope: { kind: 'all' as const },
 };
 const OK = ['OK', 1_000, 300_000, 'KRW', 'TOGETHER', '11,12', '150000,150000'];
-/** A call's ARGV (after `sha numkeys` and the keys). */
-const argv = (call: string[]) => call.slice(2 + Number(call[1]));
 /** ARGV[14] of hold-best-available.lua: '1' on the last round (end only the holds passed). */
 const passedOnly = (call: string[]) => argv(call)[13];
 
 describe('holdBestAvailable: rounds of expired holds to end', () => {
   it('passes the named holds on the next round; the first round that holds answers', async () => {
-    const { redis, calls } = fakeScriptClient([['END_HOLDS', 'a', 'b'], OK]);
+    const { redis, calls } = fakeClient([['END_HOLDS', 'a', 'b'], OK]);
     const result = await holdBestAvailable(redis, performanceKeys(7), request);
     expect(result).toMatchObject({ outcome: 'OK', seatIds: [11, 12] });
     expect(calls).toHaveLength(2);
@@ -51,7 +36,7 @@ describe('holdBestAvailable: rounds of expired holds to end', () => {
   });
 
   it('when holds keep expiring, the fourth round ends only those it passes and answers, not fails', async () => {
-    const { redis, calls } = fakeScriptClient([['END_HOLDS', 'a'], ['END_HOLDS', 'b'], ['END_HOLDS', 'c'], OK]);
+    const { redis, calls } = fakeClient([['END_HOLDS', 'a'], ['END_HOLDS', 'b'], ['END_HOLDS', 'c'], OK]);
     const result = await holdBestAvailable(redis, performanceKeys(7), request);
     expect(result.outcome).toBe('OK');
     expect(calls.map(passedOnly)).toEqual(['0', '0', '0', '1']);

@@ -1,6 +1,5 @@
-import Redis, { Command } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { defineScripts } from '@app/redis';
+import { fakeScriptClient, scriptArgv as argv } from '../../test/fake-script-client';
 import { digestOfKey } from '../purchases/idempotency';
 import { performanceKeys } from '../redis-keys';
 import { accessCodeDigest } from '../presales/access-code';
@@ -119,18 +118,6 @@ describe('holdOutcome', () => {
 });
 
 describe('holdSeats: rounds of expired holds to end', () => {
-  /** A client that never connects, answering each script call with the next of `answers` (see best-available-scripts.spec.ts). */
-  function fakeScriptClient(answers: unknown[][]) {
-    const redis = new Redis({ lazyConnect: true });
-    defineScripts(redis, [HOLD_SEATS]);
-    const calls: string[][] = [];
-    redis.sendCommand = ((command: Command) => {
-      calls.push(command.args.map(String));
-      (command as unknown as { resolve(value: unknown): void }).resolve(answers.shift());
-      return command.promise;
-    }) as Redis['sendCommand'];
-    return { redis, calls };
-  }
   const request = {
     holdId: '7-h',
     userId: 'u',
@@ -141,10 +128,9 @@ describe('holdSeats: rounds of expired holds to end', () => {
     retentionMs: 60_000,
   };
   const OK = ['OK', 1_000, 300_000, 'KRW', '150000,150000'];
-  const argv = (call: string[]) => call.slice(2 + Number(call[1]));
 
   it('passes every hold named so far, once each, before the seat ids, with their records among the keys', async () => {
-    const { redis, calls } = fakeScriptClient([['END_HOLDS', 'a', 'b'], ['END_HOLDS', 'b', 'c'], OK]);
+    const { redis, calls } = fakeScriptClient([HOLD_SEATS], [['END_HOLDS', 'a', 'b'], ['END_HOLDS', 'b', 'c'], OK]);
     const result = await holdSeats(redis, performanceKeys(7), request);
     expect(result).toMatchObject({ outcome: 'OK', seatPrices: [150_000, 150_000] });
     expect(argv(calls[0])).toEqual(['300000', '8', '60000', expect.any(String), '', '11', '12']);

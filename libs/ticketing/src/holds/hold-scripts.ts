@@ -262,14 +262,14 @@ export function holdScriptArgs(head: HoldScriptHead): (string | number)[] {
   ];
 }
 
+/** No expired holds to end (a first run): shared, never written. */
+const NO_HOLDS: readonly string[] = [];
+
 /**
  * ARGV[1..5] of hold-seats.lua: {@link holdScriptArgs} without the hold, user and performance ids,
  * which the script reads from its keys (the hold's record, the user's holds, the meta's tag), so
  * that a call sends each id once.
  */
-/** No expired holds to end (a first run): shared, never written. */
-const NO_HOLDS: readonly string[] = [];
-
 function holdSeatsArgs(head: HoldScriptHead): (string | number)[] {
   return [
     head.lifetimeMs,

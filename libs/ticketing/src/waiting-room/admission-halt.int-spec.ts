@@ -22,8 +22,8 @@ describe('waiting-room admission halt (real Redis)', () => {
   });
   afterAll(() => fx.close());
 
-  it('a sale sold out by holds alone halts admission (SOLD_OUT); once the holds expire and the sweeper frees their seats, admission goes on by itself', async () => {
-    const performanceId = 71;
+  /** Registers a performance of two seats on sale and opens its waiting room (100 a second). */
+  async function openTwoSeatSale(performanceId: number): Promise<void> {
     await fx.store.registerPerformance({
       performanceId,
       salesOpenAt: new Date(Date.now() - 60_000),
@@ -43,6 +43,11 @@ describe('waiting-room admission halt (real Redis)', () => {
       },
       2,
     );
+  }
+
+  it('a sale sold out by holds alone halts admission (SOLD_OUT); once the holds expire and the sweeper frees their seats, admission goes on by itself', async () => {
+    const performanceId = 71;
+    await openTwoSeatSale(performanceId);
     // Every seat held, for 1 s: no seat available, none sold.
     const hold = await fx.holds.hold('alice', performanceId, [1, 2]);
     const ticket = await rooms.join(performanceId, 'bob', newIdOf(performanceId));
@@ -76,25 +81,7 @@ describe('waiting-room admission halt (real Redis)', () => {
 
   it('admits no more buyers than the seats available less those admitted who have not held yet', async () => {
     const performanceId = 72;
-    await fx.store.registerPerformance({
-      performanceId,
-      salesOpenAt: new Date(Date.now() - 60_000),
-      currency: 'KRW',
-      seats: seatRange(2),
-    });
-    await rooms.configure(
-      {
-        performanceId,
-        opensAt: new Date(Date.now() - 1000),
-        admitPerSecond: 100,
-        maxActive: 100,
-        admissionTtlSeconds: 60,
-        sessionTtlSeconds: 600,
-        seed: newShuffleSeed(),
-        updatedAt: new Date(),
-      },
-      2,
-    );
+    await openTwoSeatSale(performanceId);
     const line = await Promise.all(
       Array.from({ length: 30 }, async (_, i) => {
         const ticket = await rooms.join(performanceId, `buyer-${i}`, newIdOf(performanceId));
