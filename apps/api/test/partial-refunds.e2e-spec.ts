@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
-import { PurchaseRefundsRepository, PurchaseRepository } from '@app/database';
+import { PurchaseReceiptsRepository, PurchaseRefundsRepository, PurchaseRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import {
   partialRefundIdempotencyKey,
@@ -427,6 +427,20 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
     const open = await db.query('SELECT status FROM payment_attempts WHERE purchase_id = $1', [purchase.id]);
     expect(open.rows).toEqual([{ status: 'REFUND_OWED' }]);
     await flushPurchases(api.app);
+    // Redis gave s0 to the partial refund before the cancel took the rest, yet the cancel's write
+    // had canceled s0's ticket too: the partial refund's write claims it, so PostgreSQL's views and
+    // the buyer's notices name s0 refunded on its own, not canceled with s1 (money trial M1).
+    const tickets = await db.query(
+      `SELECT seat_id, status, refund_id IS NOT NULL AS refunded FROM tickets WHERE purchase_id = $1 ORDER BY seat_id`,
+      [purchase.id],
+    );
+    expect(tickets.rows).toEqual([
+      { seat_id: s0, status: 'CANCELED', refunded: true },
+      { seat_id: s1, status: 'CANCELED', refunded: false },
+    ]);
+    const receipt = await api.app.get(PurchaseReceiptsRepository).findByPurchaseId(purchase.id);
+    expect(receipt?.seats.map((seat) => seat.seatId)).toEqual([s1]);
+    expect(receipt?.refundedSeats.map((seat) => seat.seatId)).toEqual([s0]);
     await db.query(`UPDATE purchase_refunds SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
       purchase.id,
     ]);

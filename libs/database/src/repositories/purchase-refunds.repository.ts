@@ -51,7 +51,8 @@ export type PartialRefundBy = 'api' | 'batch';
  * sale, `purchases.payment_method` set: its money is given back at the window, never through the
  * gateway, so the payment reconciler never owes it), the buyer's notice
  * in the outbox (`purchase-refunded:<refund id>`, P5), and its seats'
- * active tickets CANCELED with its id (`tickets.refund_id`), so they admit no one, leave the door
+ * tickets CANCELED with its id (`tickets.refund_id`; also one its purchase's whole cancellation, written
+ * first, canceled already), so they admit no one, leave the door
  * list and every count of sold seats, and read AVAILABLE after a rebuild of the seat state (unless
  * checked in: a kept seat stays sold, as `activeSeatIds` says); their pending transfer offers end
  * (`cancelPendingTransfersOfRefunds`).
@@ -81,9 +82,14 @@ export async function writePartialRefunds(
        ON CONFLICT (id) DO NOTHING
        RETURNING id, purchase_id, seat_ids
      ), voided AS (
+       -- A ticket of its seats already CANCELED with no refund is this refund's all the same: Redis gave
+       -- the seat to this refund before the purchase's whole cancellation took the rest (a cancellation
+       -- refuses a refund after it), and that cancellation reached PostgreSQL first, canceling every
+       -- ticket still ACTIVE. Left unclaimed, the seat would read canceled with the rest, not refunded.
        UPDATE tickets t SET status = 'CANCELED', refund_id = i.id
          FROM inserted i
-        WHERE t.purchase_id = i.purchase_id AND t.seat_id = ANY (i.seat_ids) AND t.status = 'ACTIVE'
+        WHERE t.purchase_id = i.purchase_id AND t.seat_id = ANY (i.seat_ids)
+          AND t.refund_id IS NULL
      )
      -- The buyer's notice (PurchaseRefundedMessage of @app/messaging/contracts), once a refund: on the
      -- urgent mail queue, as an operator's refund of a whole purchase.
