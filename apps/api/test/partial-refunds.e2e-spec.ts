@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
-import { PurchaseRefundsRepository, PurchaseRepository } from '@app/database';
+import { PurchaseReceiptsRepository, PurchaseRefundsRepository, PurchaseRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import {
   partialRefundIdempotencyKey,
@@ -58,6 +58,14 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
   }
   const refund = (id: string, body?: object) =>
     call('POST', `/admin/purchases/${id}/refund`, { session: admin, ...(body ? { body } : {}) });
+  /** The purchase's tickets in seat order: status, and whether a partial refund voided it (`refund_id`). */
+  const ticketsOf = async (purchaseId: string) =>
+    (
+      await db.query(
+        `SELECT seat_id, status, refund_id IS NOT NULL AS refunded FROM tickets WHERE purchase_id = $1 ORDER BY seat_id`,
+        [purchaseId],
+      )
+    ).rows;
 
   it('refunds seats in steps: the seats sell again, the views, the write-behind, a rebuild and the money follow; the last seats cancel it', async () => {
     const performance = await createPerformance(api.app, admin, 10, { price: 700 });
@@ -140,11 +148,7 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
       { seat_ids: [s1], amount: 700, status: 'REFUNDED' },
       { seat_ids: [s2, s0], amount: 1400, status: 'REFUNDED' },
     ]);
-    const ticketRows = await db.query(
-      `SELECT seat_id, status, refund_id IS NOT NULL AS refunded FROM tickets WHERE purchase_id = $1 ORDER BY seat_id`,
-      [purchase.id],
-    );
-    expect(ticketRows.rows).toEqual([
+    expect(await ticketsOf(purchase.id)).toEqual([
       { seat_id: s0, status: 'CANCELED', refunded: true },
       { seat_id: s1, status: 'CANCELED', refunded: true },
       { seat_id: s2, status: 'CANCELED', refunded: true },
@@ -427,6 +431,16 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
     const open = await db.query('SELECT status FROM payment_attempts WHERE purchase_id = $1', [purchase.id]);
     expect(open.rows).toEqual([{ status: 'REFUND_OWED' }]);
     await flushPurchases(api.app);
+    // Redis gave s0 to the partial refund before the cancel took the rest, yet the cancel's write
+    // had canceled s0's ticket too: the partial refund's write claims it, so PostgreSQL's views and
+    // the buyer's notices name s0 refunded on its own, not canceled with s1 (money trial M1).
+    expect(await ticketsOf(purchase.id)).toEqual([
+      { seat_id: s0, status: 'CANCELED', refunded: true },
+      { seat_id: s1, status: 'CANCELED', refunded: false },
+    ]);
+    const receipt = await api.app.get(PurchaseReceiptsRepository).findByPurchaseId(purchase.id);
+    expect(receipt?.seats.map((seat) => seat.seatId)).toEqual([s1]);
+    expect(receipt?.refundedSeats.map((seat) => seat.seatId)).toEqual([s0]);
     await db.query(`UPDATE purchase_refunds SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
       purchase.id,
     ]);

@@ -13,6 +13,7 @@ interface TicketBody {
   purchaseId: string;
   status: 'ACTIVE' | 'CANCELED' | 'TRANSFERRED';
   code: string | null;
+  seat: { id: number };
   received?: boolean;
 }
 
@@ -408,6 +409,26 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
         mailsTo(friend.email).find((mail) => mail.messageIdHeader.includes(`ticket-transfer-canceled.${transfer.id}`)),
       "the holder's cancellation notice",
     );
+  });
+
+  it("tells a transferred ticket's holder of its seat's partial refund, as of a whole refund; the buyer keeps the rest", async () => {
+    const { purchaseId, tickets } = await buy(2);
+    const transfer = await offered(tickets[0].id);
+    expect((await accept(transfer.id)).statusCode).toBe(200);
+    const refund = await call('POST', `/admin/purchases/${purchaseId}/refund`, {
+      session: admin,
+      body: { seatIds: [tickets[0].seat.id] },
+    });
+    expect(refund.statusCode, refund.body).toBe(200);
+    expect(refund.json()).toMatchObject({ status: 'PAID', refunded: { seatIds: [tickets[0].seat.id] } });
+    expect((await held(friend)).find((t) => t.id === tickets[0].id)).toMatchObject({ status: 'CANCELED', code: null });
+    // The holder is told (money trial M2: was not).
+    const notice = await waitForValue(
+      () =>
+        mailsTo(friend.email).find((mail) => mail.messageIdHeader.includes(`ticket-transfer-canceled.${transfer.id}`)),
+      "the holder's notice of the partial refund",
+    );
+    expect(notice.subject).toMatch(/^Canceled: the ticket you received for /);
   });
 
   it('an accept racing an operator refund: never a 5xx, and the ticket ends canceled whoever won', async () => {

@@ -44,6 +44,22 @@ describe('window refunds (box office sale → bulk refund / operator refund → 
     return sold.json().id as string;
   }
 
+  it('counts a window sale refunded at the window before its show was canceled as refunded in the cancellation progress', async () => {
+    const show = await createPerformance(api.app, admin, 10, { price: 1000, currency: 'EUR' });
+    const refundedSale = await sell(show.id, [show.seatIds[0]], 'CASH', 'early.refund@example.test');
+    await sell(show.id, [show.seatIds[1]], 'CARD_TERMINAL', 'owed.refund@example.test');
+    await flushPurchases(api.app);
+    const refunded = await call('POST', `/admin/purchases/${refundedSale}/refund`, { session: admin, body: {} });
+    expect(refunded.statusCode, refunded.body).toBe(200);
+    const canceled = await call('POST', `/admin/performances/${show.id}/cancel`, { session: admin, body: {} });
+    expect(canceled.statusCode, canceled.body).toBe(202);
+    await completeBulkRefund(api.app);
+    // Every purchase of the show in a figure: the sale given back at the window before, and the one
+    // owed there now (money trial L2: the first was in none).
+    const progress = await call('GET', `/admin/performances/${show.id}/cancellation`, { session: admin });
+    expect(progress.json()).toMatchObject({ status: 'COMPLETED', remaining: 0, refunded: 1, owedAtWindow: 1 });
+  });
+
   it("tells a moved show's window buyer to contact the box office, not to cancel; a canceled show's to collect the refund there, owed until marked paid once", async () => {
     const show = await createPerformance(api.app, admin, 10, { price: 2275, currency: 'EUR' });
     const cashSale = await sell(show.id, show.seatIds.slice(0, 2), 'CASH', 'cash.buyer@example.test');

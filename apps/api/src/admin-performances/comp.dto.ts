@@ -25,6 +25,7 @@ import type { CompRequest } from '@app/ticketing';
 import { NormalizedEmail } from '../auth/auth.dto';
 import { FreeText } from '../common/free-text';
 import { MaxLength, MinLength } from '../common/text-length';
+import { itemsAtLeast, itemsAtMost } from '../common/validators';
 
 /** A guest comp's guest: someone without an account, named by where the tickets go. */
 export class CompGuestDto {
@@ -78,8 +79,8 @@ export class CompCreateDto {
     description: `1 to ${MAX_SEATS_PER_COMP} seat ids of the performance, each once: all become the recipient's, or none.`,
   })
   @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_SEATS_PER_COMP)
+  @ArrayMinSize(1, itemsAtLeast(1))
+  @ArrayMaxSize(MAX_SEATS_PER_COMP, itemsAtMost(MAX_SEATS_PER_COMP))
   @ArrayUnique({ message: 'seatIds must not name a seat twice' })
   @IsInt({ each: true })
   @Min(1, { each: true })

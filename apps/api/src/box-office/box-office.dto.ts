@@ -9,6 +9,7 @@ import { NormalizedEmail } from '../auth/auth.dto';
 import { FreeText } from '../common/free-text';
 import { MaxLength, MinLength } from '../common/text-length';
 import { mapPurchase, PurchaseResponseDto } from '../purchases/purchase.dto';
+import { itemsAtLeast, itemsAtMost } from '../common/validators';
 
 /** Body of `POST /box-office/performances/:id/sales`: the seats sold at the window, and how they were paid. */
 export class BoxOfficeSaleCreateDto {
@@ -21,8 +22,8 @@ export class BoxOfficeSaleCreateDto {
     description: `1 to ${MAX_SEATS_PER_BOX_OFFICE_SALE} seat ids of the performance, each once: all are sold, or none.`,
   })
   @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_SEATS_PER_BOX_OFFICE_SALE)
+  @ArrayMinSize(1, itemsAtLeast(1))
+  @ArrayMaxSize(MAX_SEATS_PER_BOX_OFFICE_SALE, itemsAtMost(MAX_SEATS_PER_BOX_OFFICE_SALE))
   @ArrayUnique({ message: 'seatIds must not name a seat twice' })
   @IsInt({ each: true })
   @Min(1, { each: true })

@@ -25,7 +25,8 @@ export interface PerformanceCancellationRecord {
  * REFUNDED, or DECLINED (the reconciler found no charge: nothing to give back), or a free purchase
  * (amount 0, no payment attempt: never charged, nothing to give back) (every purchase of
  * the performance, the buyers' own cancels before it included), or a box office sale whose refund
- * owed at the window was marked paid. `failing`: purchases among `paid`
+ * owed at the window was marked paid, or that an operator refunded at the window (canceled with no
+ * window refund owed: given back as it was canceled). `failing`: purchases among `paid`
  * and `refundOwed` whose cancel or refund failed on its last try (performance_refund_failures).
  * `owedAtWindow`: box office sales canceled with their refund owed at the window (window_refunds
  * OWED): the window's to give back, not the bulk refund's (its completion does not wait for them).
@@ -158,7 +159,8 @@ export class PerformanceCancellationsRepository {
                 count(*) FILTER (WHERE p.status = 'CANCELED' AND a.status IS NOT NULL AND a.status NOT IN ${SETTLED}) AS refund_owed,
                 count(*) FILTER (WHERE p.status = 'CANCELED'
                                    AND (a.status IN ${SETTLED} OR (a.status IS NULL AND p.amount = 0)
-                                        OR w.status = 'PAID')) AS refunded,
+                                        OR w.status = 'PAID'
+                                        OR (p.payment_method IS NOT NULL AND w.purchase_id IS NULL))) AS refunded,
                 count(f.purchase_id) FILTER (WHERE p.status = 'PAID' OR (a.status IS NOT NULL AND a.status NOT IN ${SETTLED})) AS failing,
                 count(*) FILTER (WHERE w.status = 'OWED') AS owed_at_window
          FROM purchases p LEFT JOIN payment_attempts a ON a.purchase_id = p.id

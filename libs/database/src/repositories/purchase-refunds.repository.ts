@@ -5,7 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { returnHouseSeats } from './comp-house-seats';
-import { cancelPendingTransfersOfRefunds } from './ticket-transfers.repository';
+import { cancelPendingTransfersOfRefunds, queueReceivedTicketCanceledNotices } from './ticket-transfers.repository';
 
 /**
  * A partial refund (an operator refunded some seats of a purchase, which stays paid with the
@@ -51,10 +51,12 @@ export type PartialRefundBy = 'api' | 'batch';
  * sale, `purchases.payment_method` set: its money is given back at the window, never through the
  * gateway, so the payment reconciler never owes it), the buyer's notice
  * in the outbox (`purchase-refunded:<refund id>`, P5), and its seats'
- * active tickets CANCELED with its id (`tickets.refund_id`), so they admit no one, leave the door
+ * tickets CANCELED with its id (`tickets.refund_id`; also one its purchase's whole cancellation, written
+ * first, canceled already), so they admit no one, leave the door
  * list and every count of sold seats, and read AVAILABLE after a rebuild of the seat state (unless
  * checked in: a kept seat stays sold, as `activeSeatIds` says); their pending transfer offers end
- * (`cancelPendingTransfersOfRefunds`).
+ * (`cancelPendingTransfersOfRefunds`), and a voided ticket's holder by a transfer gets the "the ticket
+ * you received was canceled" e-mail (`queueReceivedTicketCanceledNotices`).
  */
 export async function writePartialRefunds(
   manager: EntityManager,
@@ -62,7 +64,7 @@ export async function writePartialRefunds(
   refundBy: PartialRefundBy,
 ): Promise<void> {
   if (refunds.length === 0) return;
-  await manager.query(
+  const received = (await manager.query(
     `WITH input AS (
        SELECT * FROM json_to_recordset($1::json) AS ("refundId" uuid, "purchaseId" uuid, "seatIds" int[],
                                                      "keptSeatIds" int[], amount bigint, currency char(3),
@@ -81,22 +83,36 @@ export async function writePartialRefunds(
        ON CONFLICT (id) DO NOTHING
        RETURNING id, purchase_id, seat_ids
      ), voided AS (
+       -- A ticket of its seats already CANCELED with no refund is this refund's all the same: Redis gave
+       -- the seat to this refund before the purchase's whole cancellation took the rest (a cancellation
+       -- refuses a refund after it), and that cancellation reached PostgreSQL first, canceling every
+       -- ticket still ACTIVE. Left unclaimed, the seat would read canceled with the rest, not refunded.
        UPDATE tickets t SET status = 'CANCELED', refund_id = i.id
          FROM inserted i
-        WHERE t.purchase_id = i.purchase_id AND t.seat_id = ANY (i.seat_ids) AND t.status = 'ACTIVE'
+        WHERE t.purchase_id = i.purchase_id AND t.seat_id = ANY (i.seat_ids)
+          AND t.refund_id IS NULL
+       RETURNING t.id::text AS id, t.holder_id
+     ), notice AS (
+       -- The buyer's notice (PurchaseRefundedMessage of @app/messaging/contracts), once a refund: on the
+       -- urgent mail queue, as an operator's refund of a whole purchase.
+       INSERT INTO outbox (message_id, routing_key, payload)
+       SELECT 'purchase-refunded:' || i.id, 'purchase.canceled',
+              jsonb_strip_nulls(jsonb_build_object(
+                'type', 'purchase.refunded', 'purchaseId', i.purchase_id, 'refundId', i.id,
+                'refundedAt', p."refundedAt", 'seatIds', to_jsonb(p."seatIds"),
+                'keptSeatIds', CASE WHEN cardinality(p."keptSeatIds") > 0 THEN to_jsonb(p."keptSeatIds") END,
+                'amount', p.amount, 'currency', p.currency))
+         FROM inserted i JOIN input p ON p."refundId" = i.id
+       ON CONFLICT (message_id) DO NOTHING
      )
-     -- The buyer's notice (PurchaseRefundedMessage of @app/messaging/contracts), once a refund: on the
-     -- urgent mail queue, as an operator's refund of a whole purchase.
-     INSERT INTO outbox (message_id, routing_key, payload)
-     SELECT 'purchase-refunded:' || i.id, 'purchase.canceled',
-            jsonb_strip_nulls(jsonb_build_object(
-              'type', 'purchase.refunded', 'purchaseId', i.purchase_id, 'refundId', i.id,
-              'refundedAt', p."refundedAt", 'seatIds', to_jsonb(p."seatIds"),
-              'keptSeatIds', CASE WHEN cardinality(p."keptSeatIds") > 0 THEN to_jsonb(p."keptSeatIds") END,
-              'amount', p.amount, 'currency', p.currency))
-       FROM inserted i JOIN input p ON p."refundId" = i.id
-     ON CONFLICT (message_id) DO NOTHING`,
+     SELECT id, holder_id FROM voided WHERE holder_id IS NOT NULL`,
     [JSON.stringify(refunds), refundBy],
+  )) as { id: string; holder_id: string }[];
+  // A voided ticket someone received by a transfer: its holder is told, as for a whole refund (a
+  // ticket the purchase's cancellation voided first was told of then: one message id a transfer).
+  await queueReceivedTicketCanceledNotices(
+    manager,
+    received.map((ticket) => ({ id: ticket.id, holderId: ticket.holder_id, bulk: false })),
   );
   // A void ticket changes hands no more: its pending offers end with it (their recipients told).
   await cancelPendingTransfersOfRefunds(

@@ -5,7 +5,7 @@ import type { ReadTransaction } from './performance.repository';
 import { CanceledBy, emailKey } from '@app/core';
 import { boundLockWaits, rethrowAsDatabaseError, withQueryTimeout } from '../database-unavailable';
 import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.entity';
-import { cancelPendingTransfersOfPurchases } from './ticket-transfers.repository';
+import { cancelPendingTransfersOfPurchases, queueReceivedTicketCanceledNotices } from './ticket-transfers.repository';
 import { clearedPaymentToken } from './payment-attempts.repository';
 import { returnHouseSeats } from './comp-house-seats';
 import { PurchaseRefund, writePartialRefunds } from './purchase-refunds.repository';
@@ -580,49 +580,24 @@ async function cancel(
       cancellations.map((c) => (c.keptSeatIds ?? []).join(',')),
     ],
   );
-  // Tickets that went ACTIVE → CANCELED here and were transferred: their holder (not the buyer,
-  // whom the purchase's notice tells) gets a notice of its own, through the transfer the holder
-  // accepted (`ticket-transfer-canceled:<transfer id>`): urgent for a buyer's or an operator's
-  // cancel, on the bulk queue (`purchase.canceled.performance`) for a canceled show's bulk refund.
-  // A replayed cancellation cancels no ticket again, so queues no notice again.
-  // Two statements, not one: an accept holding a ticket's row makes the UPDATE wait, and once it
-  // commits the UPDATE reads that ticket's new holder, but a transfer read in the same statement
-  // would come from the statement's snapshot, taken before that accept committed (READ COMMITTED):
-  // the holder would get no notice. The INSERT's own snapshot, taken after the wait, sees it.
+  // Tickets that went ACTIVE → CANCELED here and were transferred: their holder gets a notice of its
+  // own, on the bulk queue for a canceled show's bulk refund (queueReceivedTicketCanceledNotices, a
+  // statement of its own). A replayed cancellation cancels no ticket again, so queues no notice again.
   const [canceledTickets] = (await manager.query(
     `UPDATE tickets SET status = 'CANCELED'
       WHERE purchase_id = ANY($1::uuid[]) AND status = 'ACTIVE'
       RETURNING id::text AS id, purchase_id, holder_id`,
     [ids],
   )) as [{ id: string; purchase_id: string; holder_id: string | null }[], number];
-  const transferred = canceledTickets.filter((ticket) => ticket.holder_id !== null);
-  if (transferred.length > 0) {
-    await manager.query(
-      `WITH canceled AS (
-         SELECT * FROM unnest($3::bigint[], $4::uuid[], $5::uuid[]) AS c(id, purchase_id, holder_id)
-       ), cause AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[]) AS c(id, canceled_by)
-       )
-       INSERT INTO outbox (message_id, routing_key, payload)
-       SELECT 'ticket-transfer-canceled:' || tr.id,
-              CASE WHEN cause.canceled_by = 'performance' THEN 'purchase.canceled.performance' ELSE 'ticket.transfer' END,
-              jsonb_build_object('type', 'ticket-transfer', 'transferId', tr.id::text, 'event', 'canceled')
-         FROM canceled
-         JOIN LATERAL (SELECT x.id FROM ticket_transfers x
-                        WHERE x.ticket_id = canceled.id AND x.status = 'ACCEPTED' AND x.recipient_id = canceled.holder_id
-                        ORDER BY x.accepted_at DESC LIMIT 1) tr ON true
-         LEFT JOIN cause ON cause.id = canceled.purchase_id
-        ORDER BY tr.id
-       ON CONFLICT (message_id) DO NOTHING`,
-      [
-        ids,
-        cancellations.map((c) => c.canceledBy),
-        transferred.map((t) => t.id),
-        transferred.map((t) => t.purchase_id),
-        transferred.map((t) => t.holder_id),
-      ],
-    );
-  }
+  const bulk = new Set(cancellations.filter((c) => c.canceledBy === 'performance').map((c) => c.purchaseId));
+  await queueReceivedTicketCanceledNotices(
+    manager,
+    canceledTickets.flatMap((ticket) =>
+      ticket.holder_id === null
+        ? []
+        : [{ id: ticket.id, holderId: ticket.holder_id, bulk: bulk.has(ticket.purchase_id) }],
+    ),
+  );
   // A canceled ticket changes hands no more: its pending offers end with it (their recipients told).
   await cancelPendingTransfersOfPurchases(
     manager,

@@ -653,6 +653,36 @@ export class TicketTransfersRepository {
 }
 
 /**
+ * Queues the "the ticket you received was canceled" e-mail (`ticket-transfer-canceled:<transfer
+ * id>`, through the transfer its holder accepted last) for each ticket that went ACTIVE → CANCELED
+ * in the caller's transaction while someone held it by a transfer: the buyer, whom the purchase's own
+ * notice tells, is not its holder. `tickets[i].bulk`: on the bulk mail queue
+ * (`purchase.canceled.performance`, a canceled show's), else the urgent one. Run it as a statement
+ * of its own after the one that canceled them: an accept holding a ticket's row makes that UPDATE
+ * wait and then read the new holder, but a transfer read in the same statement would come from its
+ * snapshot, taken before that accept committed (READ COMMITTED); this statement's snapshot sees it.
+ */
+export async function queueReceivedTicketCanceledNotices(
+  manager: EntityManager,
+  tickets: readonly { id: string; holderId: string; bulk: boolean }[],
+): Promise<void> {
+  if (tickets.length === 0) return;
+  await manager.query(
+    `INSERT INTO outbox (message_id, routing_key, payload)
+     SELECT 'ticket-transfer-canceled:' || tr.id,
+            CASE WHEN canceled.bulk THEN 'purchase.canceled.performance' ELSE $4 END,
+            jsonb_build_object('type', 'ticket-transfer', 'transferId', tr.id::text, 'event', 'canceled')
+       FROM unnest($1::bigint[], $2::uuid[], $3::boolean[]) AS canceled(id, holder_id, bulk)
+       JOIN LATERAL (SELECT x.id FROM ticket_transfers x
+                      WHERE x.ticket_id = canceled.id AND x.status = 'ACCEPTED' AND x.recipient_id = canceled.holder_id
+                      ORDER BY x.accepted_at DESC LIMIT 1) tr ON true
+      ORDER BY tr.id
+     ON CONFLICT (message_id) DO NOTHING`,
+    [tickets.map((t) => t.id), tickets.map((t) => t.holderId), tickets.map((t) => t.bulk), TRANSFER_ROUTING_KEY],
+  );
+}
+
+/**
  * Cancels the PENDING transfers of the tickets of the purchases canceled here (`cancel_reason`
  * PURCHASE_CANCELED), in the caller's transaction: the write of their cancellation (a buyer's
  * cancel, an operator's refund, a canceled performance's bulk refund). Each recipient of an offer

@@ -85,6 +85,21 @@ describe('partial refund notice', () => {
     expect(email.text).toContain('Free, nothing charged');
   });
 
+  it('of a purchase canceled since (its rest refunded whole right after): no seats called the buyer’s, the count from the refund itself', () => {
+    const parsed = message({});
+    if (parsed.kind !== 'refunded') throw new Error(parsed.kind);
+    // PostgreSQL lost track of the refunded seat (a cancel written first, before money trial M1's fix).
+    const canceled = { ...receipt, status: PurchaseStatus.Canceled, refundedSeats: [] };
+    const email = renderPartialRefundEmail(canceled, parsed.message);
+    expect(email.subject).toBe('Refunded: a seat of your tickets for Concert');
+    expect(email.text).toContain(
+      'we refunded one seat of your purchase for Concert. €12.50 is on its way back to you.',
+    );
+    expect(email.text).toContain('the rest of your purchase was canceled since, as its own notice says');
+    expect(email.text).not.toContain('your other tickets still work');
+    expect(email.text).not.toContain('Yours:');
+  });
+
   it('refuses a malformed message', () => {
     for (const bad of [{ seatIds: [] }, { amount: -1 }, { refundId: 'x' }, { currency: 'eur' }]) {
       expect(() => message(bad), JSON.stringify(bad)).toThrow();

@@ -1,4 +1,4 @@
-import type { PurchaseReceipt } from '@app/database';
+import { PurchaseReceipt, PurchaseStatus } from '@app/database';
 import type { PurchaseRefundedMessage } from '@app/messaging/contracts';
 import { escapeHtml, factsEmail, RenderedEmail } from './email-layout';
 import { givenBackAtWindow } from './cancellation-email.template';
@@ -11,7 +11,8 @@ import { formatAmount, formatSeat, formatStartTime } from './purchase-email.temp
  * their tickets no longer admit anyone, and lists the seats the buyer keeps, whose tickets still
  * work (a seat someone else holds now by a transfer apart: "Passed on"). A box office sale's money was given back at the window as the refund was made: in cash, or to
  * the card on the terminal (`receipt.paymentMethod`). `receipt`: the purchase as PostgreSQL has it now (its seats without the refunded ones);
- * the refunded seats are named from its `refundedSeats`.
+ * the refunded seats are named from its `refundedSeats`. Of a purchase canceled since (`receipt.status`), no
+ * seat is called the buyer's: the cancellation's own notice tells the rest.
  */
 export function renderPartialRefundEmail(receipt: PurchaseReceipt, message: PurchaseRefundedMessage): RenderedEmail {
   const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
@@ -23,19 +24,23 @@ export function renderPartialRefundEmail(receipt: PurchaseReceipt, message: Purc
   const kept = seats.filter((seat) => keeps.has(seat.seatId)).map(formatSeat);
   // A seat someone else holds by a transfer is not the buyer's to keep: named apart, as the
   // confirmation's resend and the new-date notice name it.
-  const passedOn = receipt.transferredSeats.map(formatSeat);
-  const yours = receipt.seats.map(formatSeat).filter((seat) => !passedOn.includes(seat));
-  const one = seats.length === 1;
+  // A purchase canceled since (its rest refunded whole right after this refund) leaves the buyer no
+  // seat: its own notice tells that, so this one calls none of them the buyer's.
+  const canceled = receipt.status === PurchaseStatus.Canceled;
+  const passedOn = canceled ? [] : receipt.transferredSeats.map(formatSeat);
+  const yours = canceled ? [] : receipt.seats.map(formatSeat).filter((seat) => !passedOn.includes(seat));
+  // Counted from the refund itself: its seats are named from PostgreSQL's tickets.
+  const one = message.seatIds.length === 1;
   const money =
     message.amount === 0
       ? 'They were free, so there is nothing to refund.'
       : `${formatAmount(message.amount, message.currency)} ${givenBackAtWindow(receipt.paymentMethod) ?? 'is on its way back to you'}.`;
   const lines = [
-    `${receipt.paymentMethod === null ? 'we' : 'the box office'} refunded ${one ? 'one seat' : `${seats.length} seats`} of your purchase for ${receipt.eventTitle}. ${money}`,
-    `The refunded ${one ? "seat's ticket no longer admits" : "seats' tickets no longer admit"} anyone; your other tickets still work.`,
+    `${receipt.paymentMethod === null ? 'we' : 'the box office'} refunded ${one ? 'one seat' : `${message.seatIds.length} seats`} of your purchase for ${receipt.eventTitle}. ${money}`,
+    `The refunded ${one ? "seat's ticket no longer admits" : "seats' tickets no longer admit"} anyone; ${canceled ? 'the rest of your purchase was canceled since, as its own notice says.' : 'your other tickets still work.'}`,
   ];
   return factsEmail({
-    subject: `Refunded: ${one ? 'a seat' : `${seats.length} seats`} of your tickets for ${receipt.eventTitle}`,
+    subject: `Refunded: ${one ? 'a seat' : `${message.seatIds.length} seats`} of your tickets for ${receipt.eventTitle}`,
     name: receipt.buyerName,
     intro: { text: lines, html: `<p>${lines.map(escapeHtml).join('\n')}</p>` },
     facts: [
