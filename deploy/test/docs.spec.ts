@@ -104,6 +104,21 @@ describe('README.md and docs/*.md', () => {
     }
   });
 
+  it('name only npm scripts that exist', () => {
+    const scripts = Object.keys(JSON.parse(read('package.json')).scripts as Record<string, string>);
+    const unknown: string[] = [];
+    for (const file of [
+      'README.md',
+      ...readdirSync(join(ROOT, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
+    ])
+      for (const [, name] of read(file).matchAll(/npm run ([a-z][a-z0-9:-]*)/g))
+        // `npm run migration:*`, `npm run start:…`: a family of scripts, not one.
+        if (!name.endsWith(':') && !scripts.includes(name)) unknown.push(`${file}: npm run ${name}`);
+    expect(unknown).toEqual([]);
+  });
+
   it('Commands names every npm script', () => {
     const commands = section(readme, 'Commands');
     const scripts = Object.keys(JSON.parse(read('package.json')).scripts as Record<string, string>);
