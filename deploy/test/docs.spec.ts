@@ -5,6 +5,13 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '../..');
 const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
+/** The Markdown files checked: the README and docs/*.md (not docs/trials, a record of past runs). */
+const DOC_FILES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /** Markdown without its fenced code blocks: a `#` line or `[x](y)` there is code, not markup. */
 function withoutFences(markdown: string): string {
@@ -43,19 +50,13 @@ describe('README.md and docs/*.md', () => {
   const readme = read('README.md');
 
   it('link only to files and anchors that exist', () => {
-    const files = [
-      'README.md',
-      ...readdirSync(join(ROOT, 'docs'))
-        .filter((f) => f.endsWith('.md'))
-        .map((f) => `docs/${f}`),
-    ];
     const broken: string[] = [];
     const anchors = new Map<string, Set<string>>();
     const anchorsIn = (file: string): Set<string> => {
       if (!anchors.has(file)) anchors.set(file, anchorsOf(read(file)));
       return anchors.get(file)!;
     };
-    for (const file of files) {
+    for (const file of DOC_FILES) {
       // Code spans are left out too: `[a](b)` inside one is an example, not a link.
       const prose = withoutFences(read(file)).replace(/`[^`\n]*`/g, '');
       for (const [, target] of prose.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
@@ -107,12 +108,7 @@ describe('README.md and docs/*.md', () => {
   it('name only npm scripts that exist', () => {
     const scripts = Object.keys(JSON.parse(read('package.json')).scripts as Record<string, string>);
     const unknown: string[] = [];
-    for (const file of [
-      'README.md',
-      ...readdirSync(join(ROOT, 'docs'))
-        .filter((f) => f.endsWith('.md'))
-        .map((f) => `docs/${f}`),
-    ])
+    for (const file of DOC_FILES)
       for (const [, name] of read(file).matchAll(/npm run ([a-z][a-z0-9:-]*)/g))
         // `npm run migration:*`, `npm run start:…`: a family of scripts, not one.
         if (!name.endsWith(':') && !scripts.includes(name)) unknown.push(`${file}: npm run ${name}`);
