@@ -11,7 +11,7 @@ mkdir -p "$LOG_DIR"
 echo "$process_name" > /tmp/boxoffice-process
 
 case "$process_name" in
-  # The api's young generation as in scripts/stack.mjs (APP_NODE_OPTIONS): fewer scavenges per request.
+  # The api's young generation as in scripts/local-stack.mjs (APP_NODE_OPTIONS): fewer scavenges per request.
   api) exec node --max-semi-space-size=64 dist/apps/api/main.js ;;
   batch | mailer) exec node "dist/apps/$process_name/main.js" ;;
   seed) exec node dist/apps/api/seed.js "$@" ;;

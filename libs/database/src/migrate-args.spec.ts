@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MigrateUsageError, parseMigrateArgs } from './migrate-args';
+import { ConfigError } from '@app/config';
+import { migrateFailureText, MigrateUsageError, parseMigrateArgs } from './migrate-args';
+import { ConcurrentIndexInTransactionError } from './migrations/concurrent-index';
 
 describe('parseMigrateArgs (migrate.js)', () => {
   it('runs the pending migrations with no arguments, or run', () => {
@@ -26,5 +28,21 @@ describe('parseMigrateArgs (migrate.js)', () => {
     expect(() => parseMigrateArgs(args)).toThrow(
       /Usage: migrate\.js .*migrate\.js revert \[--transaction each\|all\|none\]/,
     );
+  });
+});
+
+describe('migrateFailureText', () => {
+  it('is the message alone for a failure that says what to do, a revert needing --transaction none included', () => {
+    for (const error of [
+      new ConcurrentIndexInTransactionError('revert it with --transaction none'),
+      new MigrateUsageError('bad'),
+      new ConfigError(['DATABASE_URL must be a postgres:// URL']),
+    ])
+      expect(migrateFailureText(error)).toBe(error.message);
+  });
+
+  it('is the error itself, stack and all, for anything else', () => {
+    const error = new Error('relation "x" does not exist');
+    expect(migrateFailureText(error)).toBe(error);
   });
 });

@@ -1,4 +1,6 @@
-import type { RevertTransaction } from './database-bootstrap';
+import { ConfigError } from '@app/config';
+import { DatabaseConnectError, type RevertTransaction } from './database-bootstrap';
+import { ConcurrentIndexInTransactionError } from './migrations/concurrent-index';
 
 /** What `migrate.js` was asked to do. */
 export type MigrateCommand = { command: 'run' } | { command: 'revert'; transaction: RevertTransaction };
@@ -44,4 +46,18 @@ export function parseMigrateArgs(args: readonly string[]): MigrateCommand {
     transaction = value as RevertTransaction;
   }
   return { command: 'revert', transaction };
+}
+
+/**
+ * What `migrate.js` prints when it fails: the message alone when it says what to do (a setting, an
+ * argument, the database out of reach, a revert that needs `--transaction none`), else the error
+ * with its stack.
+ */
+export function migrateFailureText(error: unknown): unknown {
+  const saysWhatToDo =
+    error instanceof ConfigError ||
+    error instanceof DatabaseConnectError ||
+    error instanceof MigrateUsageError ||
+    error instanceof ConcurrentIndexInTransactionError;
+  return saysWhatToDo ? error.message : error;
 }

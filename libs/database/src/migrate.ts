@@ -1,8 +1,8 @@
 import 'reflect-metadata';
-import { ConfigError, loadEnv, warnUnknownEnvFileKeys } from '@app/config';
+import { loadEnv, warnUnknownEnvFileKeys } from '@app/config';
 import { dataSourceOptions } from './data-source.options';
-import { DatabaseConnectError, openDatabase, revertLastMigration, runMigrations } from './database-bootstrap';
-import { MigrateUsageError, parseMigrateArgs } from './migrate-args';
+import { openDatabase, revertLastMigration, runMigrations } from './database-bootstrap';
+import { migrateFailureText, parseMigrateArgs } from './migrate-args';
 
 /**
  * `npm run migration:run` (`migrate.js`): applies the pending migrations as the apps do at start —
@@ -37,9 +37,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  // A setting, an argument or the database out of reach: its one line says what to fix; anything else, the stack.
-  const known =
-    error instanceof ConfigError || error instanceof DatabaseConnectError || error instanceof MigrateUsageError;
-  console.error(known ? error.message : error);
+  console.error(migrateFailureText(error));
   process.exit(1);
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSeedOptions, SEED_LIMITS } from './seed-options';
+import { parseSeedOptions, SEED_LIMITS, seedSummary } from './seed-options';
 
 describe('parseSeedOptions', () => {
   it('gives the defaults without arguments', () => {
@@ -41,5 +41,12 @@ describe('parseSeedOptions', () => {
     expect(parseSeedOptions(['--venues', '2'])).toHaveProperty('error');
     expect(parseSeedOptions(['--events', '1', '--events', '2'])).toEqual({ error: '--events must be given once' });
     expect(parseSeedOptions(['--if-empty', '--if-empty'])).toEqual({ error: '--if-empty must be given once' });
+  });
+});
+
+describe('seedSummary', () => {
+  it('counts in words a reader expects: singular for one, thousands grouped', () => {
+    expect(seedSummary(1, 2, 4000)).toBe('seed: 1 event, 2 performances, 4,000 seats');
+    expect(seedSummary(3, 1, 1)).toBe('seed: 3 events, 1 performance, 1 seat');
   });
 });

@@ -8,7 +8,7 @@ import { DatabaseModule, EventRepository } from '@app/database';
 import { RedisModule } from '@app/redis';
 import { CatalogModule, EventService, PerformanceService } from '@app/ticketing';
 import { layoutFor } from './demo-layout';
-import { parseSeedOptions, SEED_USAGE } from './seed-options';
+import { parseSeedOptions, SEED_USAGE, seedSummary } from './seed-options';
 
 const ARTISTS = ['IU', 'BTS', 'Coldplay', 'Taylor Swift', 'NewJeans', 'Seoul Philharmonic', 'Radiohead', 'BLACKPINK'];
 const VENUES = [
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
       }
     }
     bar.stop();
-    console.log(`seed: ${events} events, ${events * performances} performances, ${created} seats`);
+    console.log(seedSummary(events, events * performances, created));
   } finally {
     await app.close();
   }

@@ -4,6 +4,7 @@ import { createTestEnvWithoutDatabase, dropDatabase, migrationDataSource, TestEn
 import { ensureDatabase, runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { TokenLimitAndTransferIndexes1799470000000 } from './1799470000000-TokenLimitAndTransferIndexes';
+import { ConcurrentIndexInTransactionError } from './concurrent-index';
 
 const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(TokenLimitAndTransferIndexes1799470000000));
 const UP_TO = MIGRATIONS.slice(0, MIGRATIONS.indexOf(TokenLimitAndTransferIndexes1799470000000) + 1);
@@ -181,9 +182,12 @@ describe('migration TokenLimitAndTransferIndexes (real PostgreSQL)', () => {
   });
 
   it('refuses to go down inside a transaction, changing nothing, and says how to revert', async () => {
-    await expect(db.undoLastMigration({ transaction: 'each' })).rejects.toThrow(
+    const refusal = db.undoLastMigration({ transaction: 'each' });
+    await expect(refusal).rejects.toThrow(
       /CONCURRENTLY.*inside a transaction.*nothing changed.*migration:revert -- --transaction none/,
     );
+    // Its own class, so `npm run migration:revert` prints that message alone (migrateFailureText).
+    await expect(refusal).rejects.toBeInstanceOf(ConcurrentIndexInTransactionError);
     expect(await stateOf(db)).toEqual({ [AUTH_EVENTS_INDEX]: 'valid', [TRANSFERS_INDEX]: 'valid' });
     expect(
       await db.query('SELECT 1 FROM migrations WHERE name = $1', [TokenLimitAndTransferIndexes1799470000000.name]),

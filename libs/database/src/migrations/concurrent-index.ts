@@ -22,7 +22,7 @@ export interface ConcurrentIndex {
  * a migration that built some of its indexes and failed on a later one builds only the rest.
  *
  * @throws the driver's error when the build fails; the index is then left INVALID (see above).
- * @throws Error when `queryRunner` is inside a transaction, changing nothing.
+ * @throws ConcurrentIndexInTransactionError when `queryRunner` is inside a transaction, changing nothing.
  */
 export async function createIndexConcurrently(queryRunner: QueryRunner, index: ConcurrentIndex): Promise<void> {
   if (queryRunner.isTransactionActive) throw outsideTransactionOnly('build', index.name);
@@ -47,11 +47,19 @@ export async function dropIndexConcurrently(queryRunner: QueryRunner, name: stri
 }
 
 /**
+ * A CONCURRENTLY index statement asked for inside a transaction (a revert without
+ * `--transaction none`): refused before anything changed; the message says how to revert.
+ */
+export class ConcurrentIndexInTransactionError extends Error {
+  override name = 'ConcurrentIndexInTransactionError';
+}
+
+/**
  * Why a CONCURRENTLY statement cannot run here. TypeORM's revert runs `down` in a transaction
  * unless told otherwise, whatever the migration's own `transaction` says, hence the hint.
  */
-function outsideTransactionOnly(what: 'build' | 'drop', name: string): Error {
-  return new Error(
+function outsideTransactionOnly(what: 'build' | 'drop', name: string): ConcurrentIndexInTransactionError {
+  return new ConcurrentIndexInTransactionError(
     `Index "${name}" is built and dropped CONCURRENTLY (writes to its table go on meanwhile), which PostgreSQL ` +
       `refuses inside a transaction, and this ${what} was asked for in one: nothing changed. Revert it with ` +
       '`npm run migration:revert -- --transaction none`; migrations run by the apps or `npm run migration:run` ' +

@@ -1,0 +1,127 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { Env } from '@app/config';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(__dirname, '../..');
+const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
+/** The Markdown files checked: the README and docs/*.md (not docs/trials, a record of past runs). */
+const DOC_FILES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
+
+/** Markdown without its fenced code blocks: a `#` line or `[x](y)` there is code, not markup. */
+function withoutFences(markdown: string): string {
+  return markdown.replace(/^(```|~~~)[\s\S]*?^\1.*$/gm, '');
+}
+
+/**
+ * The anchors GitHub gives a Markdown file: each heading's slug (lower case, punctuation but `-`
+ * and `_` dropped, spaces as `-`; a repeated slug numbered `-1`, `-2` …) and every `<a id>`.
+ */
+function anchorsOf(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const [, title] of withoutFences(markdown).matchAll(/^#{1,6}\s+(.*?)\s*#*$/gm)) {
+    const slug = title
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/ /g, '-');
+    const count = seen.get(slug) ?? 0;
+    seen.set(slug, count + 1);
+    anchors.add(count ? `${slug}-${count}` : slug);
+  }
+  for (const [, id] of markdown.matchAll(/<a (?:id|name)="([^"]+)"/g)) anchors.add(id);
+  return anchors;
+}
+
+/** The README section under `## <title>`, up to the next `## ` heading. */
+function section(readme: string, title: string): string {
+  const start = readme.indexOf(`\n## ${title}\n`);
+  expect(start, `README has a "## ${title}" section`).toBeGreaterThan(-1);
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end === -1 ? undefined : end);
+}
+
+describe('README.md and docs/*.md', () => {
+  const readme = read('README.md');
+
+  it('link only to files and anchors that exist', () => {
+    const broken: string[] = [];
+    const anchors = new Map<string, Set<string>>();
+    const anchorsIn = (file: string): Set<string> => {
+      if (!anchors.has(file)) anchors.set(file, anchorsOf(read(file)));
+      return anchors.get(file)!;
+    };
+    for (const file of DOC_FILES) {
+      // Code spans are left out too: `[a](b)` inside one is an example, not a link.
+      const prose = withoutFences(read(file)).replace(/`[^`\n]*`/g, '');
+      for (const [, target] of prose.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+        if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // http:, https:, mailto:
+        const [path, anchor] = target.split('#');
+        const linked = path ? relative(ROOT, normalize(join(ROOT, dirname(file), decodeURI(path)))) : file;
+        if (!existsSync(join(ROOT, linked))) broken.push(`${file}: ${target} (no file ${linked})`);
+        else if (anchor !== undefined && linked.endsWith('.md') && !anchorsIn(linked).has(anchor))
+          broken.push(`${file}: ${target} (no such heading or anchor in ${linked})`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it('Configuration lists every setting of libs/config, with its default, and no other', () => {
+    const rows = section(readme, 'Configuration')
+      .split('\n')
+      .filter((line) => line.startsWith('| `'));
+    const documented = new Map<string, string>();
+    for (const row of rows) {
+      const [names, defaultCell] = row.slice(2).split(' | ');
+      for (const [, name] of names.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) documented.set(name, defaultCell);
+    }
+    // Every setting, with or without a default, is a property of Env (a field declared without a
+    // value is still defined, as undefined, under the project's class-field semantics).
+    const defaults = new Env() as unknown as Record<string, unknown>;
+    const settings = Object.keys(defaults).filter((key) => /^[A-Z][A-Z0-9_]+$/.test(key));
+    expect(settings.length).toBeGreaterThan(50);
+    expect([...documented.keys()].sort()).toEqual([...settings].sort());
+    for (const name of settings) {
+      const value = defaults[name];
+      if (value === undefined) continue; // unset, or a default the README words (development values …)
+      const expected = value === '' ? '(empty)' : `\`${String(value)}\``;
+      expect(documented.get(name), name).toContain(expected);
+    }
+  });
+
+  it('.env.example shows every setting but the test-only faults, each with its default when set', () => {
+    const example = read('.env.example');
+    const defaults = new Env() as unknown as Record<string, unknown>;
+    for (const [name, value] of Object.entries(defaults)) {
+      if (name.startsWith('FAULT_')) continue;
+      const line = new RegExp(`^(# )?${name}=(.*)$`, 'm').exec(example);
+      expect(line, `.env.example shows ${name}`).not.toBeNull();
+      if (value !== undefined && !line![1]) expect(line![2], name).toBe(String(value));
+    }
+  });
+
+  it('name only npm scripts that exist', () => {
+    const scripts = Object.keys(JSON.parse(read('package.json')).scripts as Record<string, string>);
+    const unknown: string[] = [];
+    for (const file of DOC_FILES)
+      for (const [, name] of read(file).matchAll(/npm run ([a-z][a-z0-9:-]*)/g))
+        // `npm run migration:*`, `npm run start:…`: a family of scripts, not one.
+        if (!name.endsWith(':') && !scripts.includes(name)) unknown.push(`${file}: npm run ${name}`);
+    expect(unknown).toEqual([]);
+  });
+
+  it('Commands names every npm script', () => {
+    const commands = section(readme, 'Commands');
+    const scripts = Object.keys(JSON.parse(read('package.json')).scripts as Record<string, string>);
+    // pretest is npm's hook of `npm test` ("builds if dist is stale"), never run by name.
+    const missing = scripts.filter(
+      (name) => name !== 'pretest' && !new RegExp(`\`npm (run )?${name}\\b|· \`${name}\``).test(commands),
+    );
+    expect(missing).toEqual([]);
+  });
+});
