@@ -116,7 +116,7 @@ describe('waiting-room admission halt (real Redis)', () => {
     // One of them holds a seat: one seat left, spoken for by the other, who has not held yet.
     const first = line.find((entry) => entry.ticketId === admitted[0])!;
     const second = line.find((entry) => entry.ticketId === admitted[1])!;
-    expect(await rooms.useAdmission(performanceId, first.ticketId, 'hold')).toBe('OK');
+    expect(await rooms.useAdmission(performanceId, first.ticketId, Number.MAX_SAFE_INTEGER, 'hold')).toBe('OK');
     await fx.holds.hold(first.userId, performanceId, [1]);
     for (let i = 0; i < 5; i += 1) await step();
     expect(admitted).toHaveLength(2);
