@@ -703,7 +703,8 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
     const { ticketId } = await join(performance.id, buyer);
     const token = await admitted(performance.id, buyer, ticketId);
     const before = (await call('GET', `/queue/${ticketId}`, { session: buyer })).json();
-    const patch = (status: string) => call('PATCH', `/performances/${performance.id}`, { body: { status }, session: admin });
+    const patch = (status: string) =>
+      call('PATCH', `/performances/${performance.id}`, { body: { status }, session: admin });
     expect((await patch('PAUSED')).statusCode).toBe(200);
     // The admission loop stepping all along (as batch does), past the slot's end and the token's.
     const store = api.app.get(WaitingRoomStore);

@@ -135,14 +135,7 @@ describe('AdmissionGate', () => {
   it('refuses a missing, forged, foreign or spent (or expired: the slot check says) admission with AdmissionRequiredError', async () => {
     const { gate, token } = gateWith(new Set([1]));
     const forged = token().replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
-    for (const bad of [
-      undefined,
-      '',
-      'garbage',
-      forged,
-      token({ userId: 'bob' }),
-      token({ performanceId: 3 }),
-    ]) {
+    for (const bad of [undefined, '', 'garbage', forged, token({ userId: 'bob' }), token({ performanceId: 3 })]) {
       await expect(gate.admit('alice', 1, bad)).rejects.toBeInstanceOf(AdmissionRequiredError);
     }
     const spent = gateWith(new Set([1]), 'NOT_ADMITTED');
@@ -164,6 +157,8 @@ describe('AdmissionGate', () => {
     expect(await gate.admit('alice', 1, token({ expiresAt }))).toBe('t-1');
     expect(calls.tokenUntil).toEqual([expiresAt]);
     const { gate: ended } = gateWith(new Set([1]), 'NOT_ADMITTED');
-    await expect(ended.admit('alice', 1, token({ expiresAt }))).rejects.toThrow('the admission has ended: join the queue again');
+    await expect(ended.admit('alice', 1, token({ expiresAt }))).rejects.toThrow(
+      'the admission has ended: join the queue again',
+    );
   });
 });

@@ -134,7 +134,10 @@ describe('waiting-room admission halt (real Redis)', () => {
     expect(await rooms.poll(performanceId, 'erin', inTime.ticketId)).toMatchObject({ outcome: 'ADMITTED' });
     expect(await rooms.useAdmission(performanceId, inTime.ticketId, inTime.tokenUntil, 'hold')).toBe('OK');
     // The room's clock never goes back: the resume brings no ended slot back.
-    expect(await rooms.poll(performanceId, 'dave', late.ticketId)).toMatchObject({ outcome: 'ENDED', reason: 'EXPIRED' });
+    expect(await rooms.poll(performanceId, 'dave', late.ticketId)).toMatchObject({
+      outcome: 'ENDED',
+      reason: 'EXPIRED',
+    });
     expect(await rooms.useAdmission(performanceId, late.ticketId, late.tokenUntil, 'hold')).toBe('NOT_ADMITTED');
     expect(await rooms.end(performanceId, 'dave', late.ticketId, 'LEFT')).toEqual({
       outcome: 'ALREADY_ENDED',
@@ -182,7 +185,12 @@ describe('waiting-room admission halt (real Redis)', () => {
       halt: 'ENDED',
       hold: SalesClosedError,
     },
-    { name: 'before salesOpenAt, no presale', salesOpenInMs: 3_600_000, halt: 'SALES_NOT_OPEN', hold: SalesNotOpenError },
+    {
+      name: 'before salesOpenAt, no presale',
+      salesOpenInMs: 3_600_000,
+      halt: 'SALES_NOT_OPEN',
+      hold: SalesNotOpenError,
+    },
     {
       name: 'before salesOpenAt, a presale open now (its code holds)',
       salesOpenInMs: 3_600_000,
@@ -205,8 +213,18 @@ describe('waiting-room admission halt (real Redis)', () => {
       hold: SeatsUnavailableError,
     },
     // Counts Redis does not have: no halt (the hold scripts rebuild the seat state first).
-    { name: 'available missing', apply: (id) => fx.redis.hdel(performanceKeys(id).counts, 'available'), halt: null, hold: 'SKIP' },
-    { name: 'available empty', apply: (id) => fx.redis.hset(performanceKeys(id).counts, 'available', ''), halt: null, hold: 'SKIP' },
+    {
+      name: 'available missing',
+      apply: (id) => fx.redis.hdel(performanceKeys(id).counts, 'available'),
+      halt: null,
+      hold: 'SKIP',
+    },
+    {
+      name: 'available empty',
+      apply: (id) => fx.redis.hset(performanceKeys(id).counts, 'available', ''),
+      halt: null,
+      hold: 'SKIP',
+    },
   ];
 
   function presale(performanceId: number, opensAt: number, closesAt: number): Promise<boolean> {
@@ -223,7 +241,11 @@ describe('waiting-room admission halt (real Redis)', () => {
     'admission halts exactly where every hold is refused: $name',
     async ({ performanceId, salesOpenInMs, apply, halt, hold, code }) => {
       const now = await redisNow();
-      await onSaleWithRoom(performanceId, { admissionTtlSeconds: 60, sessionTtlSeconds: 60 }, new Date(now + (salesOpenInMs ?? -60_000)));
+      await onSaleWithRoom(
+        performanceId,
+        { admissionTtlSeconds: 60, sessionTtlSeconds: 60 },
+        new Date(now + (salesOpenInMs ?? -60_000)),
+      );
       // The first step opens the room (the pre-queue shuffle), with no one waiting.
       await rooms.admit(performanceId, 10);
       await apply?.(performanceId, now);
@@ -231,9 +253,15 @@ describe('waiting-room admission halt (real Redis)', () => {
       expect(await rooms.admissionHalted(performanceId)).toBe(halt);
       const joined = await rooms.join(performanceId, 'waiter', newIdOf(performanceId));
       expect(joined).toMatchObject({ outcome: 'WAITING', halted: halt });
-      if (halt) expect(await rooms.admit(performanceId, 10)).toMatchObject({ outcome: 'HALTED', halted: halt, admitted: [] });
+      if (halt)
+        expect(await rooms.admit(performanceId, 10)).toMatchObject({ outcome: 'HALTED', halted: halt, admitted: [] });
       else {
-        await waitUntil(async () => (await rooms.admit(performanceId, 10)).admitted.length === 1, 'the waiter admitted', 5000, 20);
+        await waitUntil(
+          async () => (await rooms.admit(performanceId, 10)).admitted.length === 1,
+          'the waiter admitted',
+          5000,
+          20,
+        );
       }
 
       if (hold === 'SKIP') return;

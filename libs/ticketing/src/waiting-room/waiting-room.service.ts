@@ -291,7 +291,12 @@ export class WaitingRoomService {
           ...base,
           ticketId: raw.ticketId,
           status: 'ADMITTED',
-          admissionToken: this.tokens.sign({ performanceId, userId, ticketId: raw.ticketId, expiresAt: raw.tokenUntil }),
+          admissionToken: this.tokens.sign({
+            performanceId,
+            userId,
+            ticketId: raw.ticketId,
+            expiresAt: raw.tokenUntil,
+          }),
           admissionExpiresAt: new Date(raw.tokenUntilAt),
           slotEndsAt: new Date(raw.slotEndsAt),
           preQueue: openingOf(raw.opening),

@@ -10,7 +10,14 @@ import {
   waitingRoomKeys,
   WaitingRoomKeys,
 } from './waiting-room-keys';
-import { ADMISSION_HALTED, ADMIT, END_TICKET, OPEN_PRE_QUEUE, QUEUE_TICKET, USE_ADMISSION } from './waiting-room-scripts';
+import {
+  ADMISSION_HALTED,
+  ADMIT,
+  END_TICKET,
+  OPEN_PRE_QUEUE,
+  QUEUE_TICKET,
+  USE_ADMISSION,
+} from './waiting-room-scripts';
 import {
   AdmissionHalt,
   AdmissionStep,
