@@ -701,6 +701,39 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
     }
   });
 
+  it("a pause costs an admitted buyer none of their slot's time: paused longer than both TTLs, resumed, the token of before still holds", async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const body = { ...settings(past()), admissionTtlSeconds: 1, sessionTtlSeconds: 1 };
+    expect((await call('PUT', `/performances/${performance.id}/queue`, { body, session: admin })).statusCode).toBe(200);
+    const buyer = await createSession(api.app);
+    const { ticketId } = await join(performance.id, buyer);
+    const token = await admitted(performance.id, buyer, ticketId);
+    const before = (await call('GET', `/queue/${ticketId}`, { session: buyer })).json();
+    const patch = (status: string) =>
+      call('PATCH', `/performances/${performance.id}`, { body: { status }, session: admin });
+    expect((await patch('PAUSED')).statusCode).toBe(200);
+    // The admission loop stepping all along (as batch does), past the slot's end and the token's.
+    const store = api.app.get(WaitingRoomStore);
+    await waitUntil(
+      async () => (await store.admit(performance.id, 100), Date.now() > Date.parse(before.admissionExpiresAt) + 500),
+      'the pause outlasting the slot and the token',
+      10_000,
+      50,
+    );
+    const paused = (await call('GET', `/queue/${ticketId}`, { session: buyer })).json();
+    expect(paused).toMatchObject({ status: 'ADMITTED' });
+    // While paused, the countdown stands: its end moves on with the pause.
+    expect(Date.parse(paused.slotEndsAt)).toBeGreaterThan(Date.now());
+    expect((await patch('ON_SALE')).statusCode).toBe(200);
+    await store.admit(performance.id, 100);
+    const hold = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: [performance.seatIds[0]] },
+      session: buyer,
+      headers: { 'admission-token': token },
+    });
+    expect(hold.statusCode, hold.body).toBe(201);
+  });
+
   it('admits nobody while no seat is available and tells the waiting tickets SOLD_OUT; seats that come back let admission go on', async () => {
     const performance = await queuedPerformance(2);
     const first = await createSession(api.app);

@@ -22,7 +22,7 @@ import { WaitingRoomAdmitLoop } from './loops/waiting-room-admit.loop';
 /**
  * The Prometheus registry `batch` serves on METRICS_PORT: the process's default metrics, the
  * flush and relay counters of its loops, the seat reconciler's repairs, the flush lag (purchase → commit), the waiting rooms (admitted, ETA error,
- * waiting and active per performance), the payment reconciliation's passes, and, counted in
+ * waiting and active per performance, halted admissions by reason), the payment reconciliation's passes, and, counted in
  * PostgreSQL at each scrape (NaN while PostgreSQL cannot be asked), the outbox backlog and the open
  * payment attempts (how many, and how old the oldest is, per status) and those awaiting their second
  * look for a charge (how many, and how long the oldest has been due), the bulk refunds of canceled
@@ -44,6 +44,7 @@ export function batchMetrics(app: INestApplicationContext): Registry {
   const admitLoop = app.get(WaitingRoomAdmitLoop);
   registry.registerMetric(admitLoop.admitted);
   registry.registerMetric(admitLoop.etaError);
+  registry.registerMetric(admitLoop.admissionHalted);
   const rooms = app.get(WaitingRoomStore);
   // Queue length and active slots per performance, read from Redis at each scrape.
   new Gauge({

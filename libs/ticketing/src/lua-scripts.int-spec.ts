@@ -1020,14 +1020,16 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect((await store.join(90, 'u1', 't1')).outcome).toBe('WAITING');
     await store.configure({ ...room, ...settings, opensAt: new Date(Date.now() - 1000) }, 5);
     await waitUntil(async () => (await store.admit(90, 10)).admitted.length > 0, 'the ticket admitted', 10_000);
-    expect(await store.useAdmission(90, 't1', 'hold')).toBe('OK');
+    expect(await store.useAdmission(90, 't1', Number.MAX_SAFE_INTEGER, 'hold')).toBe('OK');
     expect(await store.end(90, 'u1', 't1', 'LEFT')).toEqual({ outcome: 'ENDED' });
+    expect(await store.admissionHalted(90)).toBeNull();
     ran
       .add('boxofficeQueueTicket')
       .add('boxofficeQueueOpen')
       .add('boxofficeQueueAdmit')
       .add('boxofficeQueueUseAdmission')
-      .add('boxofficeQueueEndTicket');
+      .add('boxofficeQueueEndTicket')
+      .add('boxofficeQueueAdmissionHalted');
   });
 
   it('section availability: counted per seat-id range, kept, then counted again in steps', async () => {

@@ -3,7 +3,7 @@ import type { AdmissionHalt, QueueTicket, TicketEndReason, WaitingRoomView } fro
 import { IntegerField, IsScheduleTime } from '../common/validators';
 
 /** Why a waiting room admits no one now (AdmissionHalt). */
-const ADMISSION_HALTS: AdmissionHalt[] = ['PAUSED', 'CLOSED', 'ENDED', 'SOLD_OUT'];
+const ADMISSION_HALTS: AdmissionHalt[] = ['PAUSED', 'CLOSED', 'ENDED', 'SALES_NOT_OPEN', 'SOLD_OUT'];
 
 /** The body of `PUT /performances/:id/queue`. */
 export class WaitingRoomSettingsDto {
@@ -85,9 +85,11 @@ export class WaitingRoomResponseDto {
   seed: string | null;
   /**
    * Why nobody is admitted now though buyers wait, null while admission runs (and for a canceled
-   * performance): PAUSED or CLOSED (the performance's status), ENDED (salesCloseAt passed) or
-   * SOLD_OUT (no seat available now; seats that come back, from holds that expire or are released
-   * and purchases canceled, let admission go on). The line keeps its order meanwhile.
+   * performance): PAUSED or CLOSED (the performance's status, or closed while it is deleted),
+   * ENDED (salesCloseAt passed), SALES_NOT_OPEN (before salesOpenAt with no presale open: holds
+   * would answer 403 SalesNotOpen) or SOLD_OUT (no seat available now; seats that come back, from
+   * holds that expire or are released and purchases canceled, let admission go on). The line keeps
+   * its order meanwhile.
    */
   @ApiProperty({ enum: ADMISSION_HALTS, nullable: true })
   admissionHalted: AdmissionHalt | null;
@@ -127,10 +129,10 @@ export class QueueTicketResponseDto {
   /** Once admitted: send it as the `Admission-Token` header of POST /reservations and POST /purchases. */
   @ApiProperty({ type: 'string', nullable: true })
   admissionToken: string | null;
-  /** When the admission token stops being accepted: admission + admissionTtlSeconds + sessionTtlSeconds, the longest a slot can last. */
+  /** When the admission token stops being accepted: admission + admissionTtlSeconds + sessionTtlSeconds, the longest a slot can last, plus the time the sale has been PAUSED since (while paused it moves on with the pause). */
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   admissionExpiresAt: string | null;
-  /** Once admitted: when the slot ends (EXPIRED then): admission + admissionTtlSeconds until the first hold, then that hold + sessionTtlSeconds. What a countdown shows. */
+  /** Once admitted: when the slot ends (EXPIRED then): admission + admissionTtlSeconds until the first hold, then that hold + sessionTtlSeconds, plus the time the sale has been PAUSED since (a pause costs the slot no time; while paused it moves on with the pause). What a countdown shows. */
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   slotEndsAt: string | null;
   /** For a pre-queue ticket, once shuffled: its arrival number and opening position. */
@@ -145,7 +147,8 @@ export class QueueTicketResponseDto {
   endReason: TicketEndReason | null;
   /**
    * While WAITING: why nobody is admitted now, so the page can say so: PAUSED or CLOSED (the
-   * performance's status), ENDED (salesCloseAt passed) or SOLD_OUT (no seat available now; seats
+   * performance's status, or closed while it is deleted), ENDED (salesCloseAt passed),
+   * SALES_NOT_OPEN (before salesOpenAt with no presale open) or SOLD_OUT (no seat available now; seats
    * may come back, from holds that expire or are released and purchases canceled, and admission
    * goes on then). Null while admission runs, and once ADMITTED or ENDED. The ticket keeps its
    * place; `etaSeconds` does not count the halt.

@@ -1,9 +1,17 @@
+import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseEnv } from '@app/config';
 import { createRedis } from '@app/redis';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, waitUntil } from '@app/testing';
-import { AdmissionStep, newIdOf, newShuffleSeed, waitingRoomKeys, WaitingRoomStore } from '@app/ticketing';
+import {
+  AdmissionStep,
+  newIdOf,
+  newShuffleSeed,
+  performanceKeys,
+  waitingRoomKeys,
+  WaitingRoomStore,
+} from '@app/ticketing';
 import { WaitingRoomAdmitLoop } from './waiting-room-admit.loop';
 
 describe('WaitingRoomAdmitLoop, two at once (real Redis)', () => {
@@ -117,5 +125,57 @@ describe('WaitingRoomAdmitLoop, two at once (real Redis)', () => {
       observed += values.find((value) => value.metricName === 'boxoffice_queue_eta_error_seconds_count')?.value ?? 0;
     }
     expect(observed).toBe(admittedOf(rated) + admittedOf(churned));
+  });
+
+  it('logs a halted admission once per change, not every step, and shows it as boxoffice_queue_admission_halted{performance, reason}', async () => {
+    const performanceId = 3;
+    await fill(performanceId, { admitPerSecond: 1, maxActive: 10, admissionTtlSeconds: 60 }, 0);
+    const meta = performanceKeys(performanceId).meta;
+    const loop = new WaitingRoomAdmitLoop(store, env);
+    let steps = 0;
+    loop.onStep = (id) => (steps += id === performanceId ? 1 : 0);
+    const lines = vi.spyOn(Logger.prototype, 'log');
+    const haltLines = () =>
+      lines.mock.calls
+        .map(([entry]) => (entry as { boxoffice?: { queue?: { performanceId?: number } } }).boxoffice?.queue)
+        .filter((queue) => queue?.performanceId === performanceId && 'admissionHalted' in queue);
+    const series = async () =>
+      (await loop.admissionHalted.get()).values
+        .filter((value) => value.labels.performance === String(performanceId))
+        .map((value) => ({ reason: value.labels.reason, value: value.value }));
+    /** Runs 20 steps more of the room, then answers the halt lines so far and the room's series. */
+    const after20Steps = async () => {
+      const until = steps + 20;
+      await waitUntil(() => steps >= until, '20 steps of the room', 10_000, 10);
+      return { logged: haltLines(), series: await series() };
+    };
+    loop.start(5);
+    try {
+      await redis.hset(meta, 'status', 'PAUSED');
+      expect(await after20Steps()).toEqual({
+        logged: [{ performanceId, admissionHalted: 'PAUSED' }],
+        series: [{ reason: 'PAUSED', value: 1 }],
+      });
+      await redis.hset(meta, 'status', 'CLOSED');
+      expect(await after20Steps()).toEqual({
+        logged: [
+          { performanceId, admissionHalted: 'PAUSED' },
+          { performanceId, admissionHalted: 'CLOSED' },
+        ],
+        series: [{ reason: 'CLOSED', value: 1 }],
+      });
+      await redis.hdel(meta, 'status');
+      expect(await after20Steps()).toEqual({
+        logged: [
+          { performanceId, admissionHalted: 'PAUSED' },
+          { performanceId, admissionHalted: 'CLOSED' },
+          { performanceId, admissionHalted: null },
+        ],
+        series: [],
+      });
+    } finally {
+      await loop.stop();
+      lines.mockRestore();
+    }
   });
 });

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { Env } from '@app/config';
 import { describeFailure, PollingLoop, RepeatedFailureLog } from '@app/core';
-import { AdmissionStep, WaitingRoomStore } from '@app/ticketing';
+import { AdmissionHalt, AdmissionStep, WaitingRoomStore } from '@app/ticketing';
 import { AdmissionSummary } from './admission-summary';
 
 /**
@@ -31,6 +31,18 @@ export class WaitingRoomAdmitLoop extends PollingLoop {
     buckets: [-300, -60, -30, -10, -5, -1, 0, 1, 5, 10, 30, 60, 300],
     registers: [],
   });
+  /**
+   * 1 for each room whose admission is halted, labelled with its performance and the reason
+   * (admission-halt.lua), as this process's last step of the room found it; no series otherwise.
+   */
+  readonly admissionHalted = new Gauge({
+    name: 'boxoffice_queue_admission_halted',
+    help: 'Waiting rooms admitting no one because the sale cannot sell (1), by performance and reason: PAUSED, CLOSED, ENDED, SALES_NOT_OPEN, SOLD_OUT',
+    labelNames: ['performance', 'reason'],
+    registers: [],
+  });
+  /** Why each halted room's admission is halted, as its last step here answered: a change is logged once. */
+  private readonly halts = new Map<number, AdmissionHalt>();
   /** Every step's result, for whoever watches admissions (tests, logs). */
   onStep?: (performanceId: number, step: AdmissionStep) => void;
 
@@ -50,8 +62,10 @@ export class WaitingRoomAdmitLoop extends PollingLoop {
   protected async step(): Promise<boolean> {
     try {
       let more = false;
-      for (const performanceId of await this.store.performances()) {
+      const rooms = await this.store.performances();
+      for (const performanceId of rooms) {
         const step = await this.store.admit(performanceId, this.maxBatch);
+        this.noteHalt(performanceId, step.outcome === 'HALTED' ? (step.halted ?? null) : null);
         this.admitted.inc(step.admitted.length);
         for (const { predictedAt } of step.admitted) {
           if (predictedAt !== null && step.at !== null) this.etaError.observe((step.at - predictedAt) / 1000);
@@ -60,12 +74,40 @@ export class WaitingRoomAdmitLoop extends PollingLoop {
         if (this.summary.add(performanceId, step, Date.now())) await this.logRoom(performanceId);
         more ||= step.outcome === 'OPENED' || step.admitted.length >= this.maxBatch;
       }
+      // A room removed while halted: its series goes, without a line (the removal is the news).
+      for (const performanceId of this.halts.keys()) {
+        if (!rooms.includes(performanceId)) this.noteHalt(performanceId, null, false);
+      }
       this.failures.succeeded();
       return more;
     } catch (error) {
       this.failures.failed(describeFailure(error));
       return false;
     }
+  }
+
+  /**
+   * Records why the room's admission is halted now (null: it runs), logging a change once, not
+   * every step: a halt can last hours, the steps run many times a second.
+   */
+  private noteHalt(performanceId: number, halt: AdmissionHalt | null, log = true): void {
+    const before = this.halts.get(performanceId) ?? null;
+    if (before === halt) return;
+    const performance = String(performanceId);
+    if (before) this.admissionHalted.remove({ performance, reason: before });
+    if (halt) {
+      this.halts.set(performanceId, halt);
+      this.admissionHalted.set({ performance, reason: halt }, 1);
+    } else {
+      this.halts.delete(performanceId);
+    }
+    if (!log) return;
+    this.logger.log({
+      message: halt
+        ? `waiting room ${performanceId}: admission halted (${halt})`
+        : `waiting room ${performanceId}: admission runs again (was halted: ${before})`,
+      boxoffice: { queue: { performanceId, admissionHalted: halt } },
+    });
   }
 
   /** A compact line of the room's figures for the Kibana panels (one Redis round trip, once a second). */

@@ -5,7 +5,10 @@ export interface AdmissionClaims {
   performanceId: number;
   userId: string;
   ticketId: string;
-  /** Epoch ms after which the token is refused. */
+  /**
+   * The admission's last moment on its room's clock (ms; room-clock.lua: Redis TIME less the time
+   * the sale stood PAUSED): use-admission.lua refuses the token from then on.
+   */
   expiresAt: number;
 }
 
@@ -28,10 +31,11 @@ export class AdmissionTokens {
   }
 
   /**
-   * The claims of a token this secret signed that has not expired at `nowMs`, or `null` for a
-   * missing, malformed, forged or expired one. Never throws.
+   * The claims of a token this secret signed, or `null` for a missing, malformed or forged one.
+   * Its expiry is not checked here: it is on the room's clock, which only Redis reads
+   * (use-admission.lua). Never throws.
    */
-  verify(token: unknown, nowMs: number): AdmissionClaims | null {
+  verify(token: unknown): AdmissionClaims | null {
     if (typeof token !== 'string' || token.length > 1000) return null;
     const parts = token.split('.');
     if (parts.length !== 3 || parts[0] !== VERSION) return null;
@@ -44,7 +48,6 @@ export class AdmissionTokens {
       if (typeof p !== 'number' || typeof u !== 'string' || typeof t !== 'string' || typeof exp !== 'number') {
         return null;
       }
-      if (nowMs >= exp) return null;
       return { performanceId: p, userId: u, ticketId: t, expiresAt: exp };
     } catch {
       return null;

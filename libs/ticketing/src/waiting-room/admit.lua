@@ -2,32 +2,36 @@
   One admission step of a performance's waiting room; any number of `batch` processes may run
   it at once: each run is atomic, so no ticket is admitted twice and the bucket is shared.
   1. Slots past their end (idle admission, or session over) are freed: the ticket ends EXPIRED.
+     Slots end on the room's clock (room-clock.lua), which stands still while the sale is PAUSED:
+     a pause costs an admitted buyer none of their slot's time.
   2. Waiting and pre-queue tickets not polled for 2 x pollAfterMs drop out: DROPPED.
   3. Before opensAt nothing more; after it, an unshuffled pre-queue is reported (the caller
      shuffles it with open-pre-queue.lua) and nobody is admitted until then.
   4. Admits from the head of the waiting line as many as the token bucket allows (refilled at
      admitPerSecond, holding at most 200 ms of it, at least 1), the free slots (maxActive minus
      active) and ARGV[1]. An admitted ticket holds a slot for admissionTtlMs. Nobody while the
-     sale refuses holds or has no seat (admission-halt.lua: PAUSED, CLOSED, ENDED, SOLD_OUT):
+     sale refuses holds or has no seat (admission-halt.lua: PAUSED, CLOSED, ENDED, SALES_NOT_OPEN,
+     SOLD_OUT):
      the line keeps its order and admission goes on once the sale does. Nor more than the seats
      available less the admitted tickets that have not held yet (active slots without a
      session): each of those buyers is there to take at least one of them, so seats coming back
      one by one at the end of an on-sale (holds expiring) admit about as many buyers as seats, not
      the line at full rate into seats already spoken for.
-  Also keeps state.admitted (total), state.peakActive and state.rate (admissions per second
-  measured over windows of at least 2 s).
+  Also keeps state.admitted (total), state.peakActive, state.rate (admissions per second
+  measured over windows of at least 2 s) and the room's clock (state.frozenMs, state.pausedAt).
 
   KEYS[1] config    hash
   KEYS[2] state     hash
   KEYS[3] pre       sorted set ticket -> arrival number
   KEYS[4] waiting   sorted set ticket -> place
   KEYS[5] seen      sorted set ticket -> last poll (epoch ms)
-  KEYS[6] active    sorted set ticket -> end of its slot (epoch ms)
+  KEYS[6] active    sorted set ticket -> end of its slot (ms, the room's clock)
   KEYS[7] ended     hash ticket -> reason
-  KEYS[8] admitted  hash ticket -> admission time (epoch ms)
+  KEYS[8] admitted  hash ticket -> '<admission time (epoch ms)>:<the same on the room's clock>'
   KEYS[9] eta       hash ticket -> predicted admission time (epoch ms)
   KEYS[10] sessions hash ticket -> session start (epoch ms)
-  KEYS[11] meta     the performance's meta hash (../redis-keys.ts): a CANCELED status admits no one
+  KEYS[11] meta     the performance's meta hash (../redis-keys.ts): a CANCELED status admits no one,
+                    PAUSED stops the room's clock
   KEYS[12] counts   the performance's counts hash (../redis-keys.ts): `available` 0 halts admission,
                     and caps it (step 4); absent (seat state not written yet) = no cap
 
@@ -36,13 +40,15 @@
 
   Returns {'NO_QUEUE'}, {'CANCELED'} (the performance is canceled: nothing done, its tickets read
   ENDED CANCELED), {'NOT_OPEN', expired, dropped}, {'SHUFFLE', expired, dropped},
-  {'HALTED', expired, dropped, reason} (nobody admitted: reason PAUSED, CLOSED, ENDED or SOLD_OUT), or
+  {'HALTED', expired, dropped, reason} (nobody admitted: reason PAUSED, CLOSED, ENDED, SALES_NOT_OPEN
+  or SOLD_OUT), or
   {'OK', expired, dropped, now, ticket1, predicted1, ticket2, predicted2, ...} for the admitted
   tickets (predicted: the admission time last announced to the ticket, '' if none).
 ]]
 --- @keys 12
 --- @include "redis-time"
 --- @include "admission-halt"
+--- @include "room-clock"
 local configKey, stateKey, preKey, waitingKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local activeKey, endedKey, admittedKey, etaKey, sessionsKey = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local metaKey, countsKey = KEYS[11], KEYS[12]
@@ -50,13 +56,15 @@ local maxBatch, sweepLimit = tonumber(ARGV[1]), tonumber(ARGV[2])
 
 local cfg = redis.call('HMGET', configKey, 'opensAt', 'admitPerSecond', 'maxActive', 'admissionTtlMs', 'pollAfterMs', 'opened')
 if not cfg[1] then return {'NO_QUEUE'} end
-if redis.call('HGET', metaKey, 'status') == 'CANCELED' then return {'CANCELED'} end
+local status = redis.call('HGET', metaKey, 'status')
+if status == 'CANCELED' then return {'CANCELED'} end
 local opensAt, rate, maxActive = tonumber(cfg[1]), tonumber(cfg[2]), tonumber(cfg[3])
 local admissionTtlMs, pollAfterMs, opened = tonumber(cfg[4]), tonumber(cfg[5]), cfg[6] == '1'
 
 local now = redisNow()
+local roomNow = roomClock(stateKey, status, now)
 
-local expired = redis.call('ZRANGEBYSCORE', activeKey, '-inf', now, 'LIMIT', 0, sweepLimit)
+local expired = redis.call('ZRANGEBYSCORE', activeKey, '-inf', roomNow, 'LIMIT', 0, sweepLimit)
 for _, ticket in ipairs(expired) do
   redis.call('ZREM', activeKey, ticket)
   redis.call('HDEL', sessionsKey, ticket)
@@ -96,9 +104,9 @@ if count > 0 then
   local popped = redis.call('ZPOPMIN', waitingKey, count)
   for i = 1, #popped, 2 do
     local ticket = popped[i]
-    redis.call('ZADD', activeKey, now + admissionTtlMs, ticket)
+    redis.call('ZADD', activeKey, roomNow + admissionTtlMs, ticket)
     redis.call('ZREM', seenKey, ticket)
-    redis.call('HSET', admittedKey, ticket, now)
+    redis.call('HSET', admittedKey, ticket, now .. ':' .. roomNow)
     reply[#reply + 1] = ticket
     reply[#reply + 1] = redis.call('HGET', etaKey, ticket) or ''
     redis.call('HDEL', etaKey, ticket)

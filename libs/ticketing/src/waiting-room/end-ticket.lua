@@ -9,12 +9,14 @@
   KEYS[2] pre       sorted set
   KEYS[3] waiting   sorted set
   KEYS[4] seen      sorted set
-  KEYS[5] active    sorted set
+  KEYS[5] active    sorted set ticket -> end of its slot (ms, the room's clock: room-clock.lua)
   KEYS[6] ended     hash ticket -> reason
   KEYS[7] sessions  hash
   KEYS[8] eta       hash
   KEYS[9] closed    hash ticket -> user, of a removed room's tickets
-  KEYS[10] meta     the performance's meta hash: its status CANCELED has ended every live ticket
+  KEYS[10] meta     the performance's meta hash: its status CANCELED has ended every live ticket;
+                    PAUSED stops the room's clock
+  KEYS[11] state    hash: the room's clock (frozenMs, pausedAt)
 
   ARGV[1] ticket id
   ARGV[2] user id
@@ -26,11 +28,12 @@
     {'ALREADY_ENDED', reason}  reason LEFT, DROPPED, EXPIRED, DONE, CLOSED or CANCELED
     {'NOT_ADMITTED'}           DONE without a slot
 ]]
---- @keys 10
+--- @keys 11
 --- @include "redis-time"
+--- @include "room-clock"
 local ownersKey, preKey, waitingKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local activeKey, endedKey, sessionsKey, etaKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local closedKey, metaKey = KEYS[9], KEYS[10]
+local closedKey, metaKey, stateKey = KEYS[9], KEYS[10], KEYS[11]
 local ticket, userId, reason = ARGV[1], ARGV[2], ARGV[3]
 
 if redis.call('HGET', ownersKey, ticket) ~= userId then
@@ -39,11 +42,14 @@ if redis.call('HGET', ownersKey, ticket) ~= userId then
 end
 local endedAs = redis.call('HGET', endedKey, ticket)
 if endedAs then return {'ALREADY_ENDED', endedAs} end
-if redis.call('HGET', metaKey, 'status') == 'CANCELED' then return {'ALREADY_ENDED', 'CANCELED'} end
+local status = redis.call('HGET', metaKey, 'status')
+if status == 'CANCELED' then return {'ALREADY_ENDED', 'CANCELED'} end
 -- A purchase's DONE still ends a slot past its end (the purchase used the slot in time).
 if reason == 'LEFT' then
   local slotEndsAt = redis.call('ZSCORE', activeKey, ticket)
-  if slotEndsAt and tonumber(slotEndsAt) <= redisNow() then return {'ALREADY_ENDED', 'EXPIRED'} end
+  if slotEndsAt and tonumber(slotEndsAt) <= roomClock(stateKey, status, redisNow()) then
+    return {'ALREADY_ENDED', 'EXPIRED'}
+  end
 end
 local hadSlot = redis.call('ZREM', activeKey, ticket) == 1
 if reason == 'DONE' and not hadSlot then return {'NOT_ADMITTED'} end

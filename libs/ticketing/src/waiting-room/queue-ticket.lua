@@ -11,15 +11,16 @@
   KEYS[3] pre       sorted set ticket -> arrival number
   KEYS[4] waiting   sorted set ticket -> place
   KEYS[5] seen      sorted set ticket -> last poll (epoch ms)
-  KEYS[6] active    sorted set ticket -> end of its slot (epoch ms)
+  KEYS[6] active    sorted set ticket -> end of its slot (ms, the room's clock: room-clock.lua)
   KEYS[7] users     hash user -> ticket
   KEYS[8] owners    hash ticket -> user
   KEYS[9] ended     hash ticket -> reason
-  KEYS[10] admitted hash ticket -> admission time (epoch ms)
+  KEYS[10] admitted hash ticket -> '<admission time (epoch ms)>:<the same on the room's clock>'
   KEYS[11] eta      hash ticket -> predicted admission time (epoch ms)
   KEYS[12] opening  hash ticket -> '<arrival>:<opening position>'
   KEYS[13] closed   hash ticket -> user, of a removed room's tickets (see waiting-room-keys.ts)
-  KEYS[14] meta     the performance's meta hash (../redis-keys.ts): its status CANCELED ends every ticket
+  KEYS[14] meta     the performance's meta hash (../redis-keys.ts): its status CANCELED ends every
+                    ticket, PAUSED stops the room's clock
   KEYS[15] counts   the performance's counts hash (../redis-keys.ts): why admission is halted, if it is
 
   ARGV[1] 'join' or 'poll'
@@ -35,22 +36,30 @@
     {'CANCELED'}                       join of a canceled performance
     {'NOT_FOUND'}                      poll of a ticket that is not the user's
     {'ENDED', ticket, reason}          reason LEFT, DROPPED, EXPIRED, DONE, CLOSED or CANCELED
-    {'ADMITTED', ticket, admittedAt, slotEndsAt, admissionTtlMs, sessionTtlMs, opening}
+    {'ADMITTED', ticket, admittedAt, slotEndsAt, admissionTtlMs, sessionTtlMs, opening, tokenUntil,
+     tokenUntilAt}
     {'WAITING', ticket, position (0 while the pre-queue is not shuffled), etaMs, pollAfterMs, opening, halt}
-  where opening is '<arrival>:<opening position>' for a shuffled pre-queue ticket, else '', and halt
-  why admit.lua admits no one now (admission-halt.lua: PAUSED, CLOSED, ENDED, SOLD_OUT), else ''
+  where slotEndsAt (epoch ms) is when the slot ends if the room's clock runs from now on (while the
+  sale is paused it moves on with the pause), tokenUntil the admission's last moment on the room's
+  clock (admission + admissionTtlMs + sessionTtlMs: the admission token's `exp`, which
+  use-admission.lua checks on that clock) and tokenUntilAt the same in epoch ms as slotEndsAt is;
+  opening is '<arrival>:<opening position>' for a shuffled pre-queue ticket, else '', and halt
+  why admit.lua admits no one now (admission-halt.lua: PAUSED, CLOSED, ENDED, SALES_NOT_OPEN,
+  SOLD_OUT), else ''
   (etaMs does not count a halt: nobody knows when it ends).
 ]]
 --- @keys 15
 --- @include "redis-time"
 --- @include "admission-halt"
+--- @include "room-clock"
 local configKey, stateKey, preKey, waitingKey, seenKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local usersKey, ownersKey, endedKey, admittedKey, etaKey, openingKey = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]
 local closedKey, metaKey, countsKey = KEYS[13], KEYS[14], KEYS[15]
 local mode, userId = ARGV[1], ARGV[2]
 
 -- The cancellation first: it is final, whatever the room's state.
-local canceled = redis.call('HGET', metaKey, 'status') == 'CANCELED'
+local status = redis.call('HGET', metaKey, 'status')
+local canceled = status == 'CANCELED'
 if mode == 'join' and canceled then return {'CANCELED'} end
 
 -- A ticket of a removed room, asked for by its owner.
@@ -67,13 +76,14 @@ local opensAt, admitPerSecond, pollAfterMs = tonumber(cfg[1]), tonumber(cfg[2]),
 local opened = cfg[4] == '1'
 
 local now = redisNow()
+local roomNow = roomClock(stateKey, status, now)
 
 -- Why a ticket has ended, or nil. A slot past its end is over even before admit.lua frees it.
 local function endReason(ticket)
   local reason = redis.call('HGET', endedKey, ticket)
   if reason then return reason end
   local slotEndsAt = redis.call('ZSCORE', activeKey, ticket)
-  if slotEndsAt and tonumber(slotEndsAt) <= now then return 'EXPIRED' end
+  if slotEndsAt and tonumber(slotEndsAt) <= roomNow then return 'EXPIRED' end
   return nil
 end
 
@@ -108,7 +118,14 @@ local opening = redis.call('HGET', openingKey, ticket) or ''
 
 local slotEndsAt = redis.call('ZSCORE', activeKey, ticket)
 if slotEndsAt then
-  return {'ADMITTED', ticket, redis.call('HGET', admittedKey, ticket), slotEndsAt, cfg[5], cfg[6], opening}
+  -- An admission of a version before the room's clock has no room time: its clock time is its epoch
+  -- time (the clock had not stood still for it).
+  local admittedAt, admittedRoomAt = string.match(redis.call('HGET', admittedKey, ticket), '^(%d+):?(%d*)$')
+  if admittedRoomAt == '' then admittedRoomAt = admittedAt end
+  local tokenUntil = tonumber(admittedRoomAt) + tonumber(cfg[5]) + tonumber(cfg[6])
+  local shift = now - roomNow
+  return {'ADMITTED', ticket, admittedAt, tonumber(slotEndsAt) + shift, cfg[5], cfg[6], opening, tokenUntil,
+    tokenUntil + shift}
 end
 
 local position = redis.call('ZRANK', waitingKey, ticket)
@@ -138,7 +155,7 @@ local taken = redis.call('ZCARD', activeKey)
 local needed = math.min(math.ceil(expected) - math.max(0, maxActive - taken), taken)
 if needed > 0 then
   local slot = redis.call('ZRANGE', activeKey, needed - 1, needed - 1, 'WITHSCORES')
-  etaMs = math.max(etaMs, untilOpening + math.max(0, tonumber(slot[2]) - now))
+  etaMs = math.max(etaMs, untilOpening + math.max(0, tonumber(slot[2]) - roomNow))
 end
 redis.call('HSET', etaKey, ticket, now + etaMs)
 return {'WAITING', ticket, position, etaMs, pollAfterMs, opening, admissionHalt(metaKey, countsKey, now) or ''}

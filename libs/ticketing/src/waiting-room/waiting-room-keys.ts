@@ -16,7 +16,8 @@ export interface WaitingRoomKeys {
   config: string;
   /**
    * Hash: seq (last arrival number), tokens and tokensAt (the admission bucket), admitted
-   * (total), peakActive, rate (measured admissions per second), rateAt, rateCount.
+   * (total), peakActive, rate (measured admissions per second), rateAt, rateCount; the room's
+   * clock (../lua-includes/room-clock.lua): frozenMs, pausedAt.
    */
   state: string;
   /** Sorted set: tickets that joined before opensAt, scored by arrival number. */
@@ -25,7 +26,10 @@ export interface WaitingRoomKeys {
   waiting: string;
   /** Sorted set: waiting and pre-queue tickets, scored by their last poll (epoch ms). */
   seen: string;
-  /** Sorted set: admitted tickets holding a slot, scored by the end of their slot (epoch ms). */
+  /**
+   * Sorted set: admitted tickets holding a slot, scored by the end of their slot on the room's
+   * clock (ms: epoch ms less the time the sale stood PAUSED, room-clock.lua).
+   */
   active: string;
   /** Hash: user id → the user's last ticket id. */
   users: string;
@@ -33,7 +37,7 @@ export interface WaitingRoomKeys {
   owners: string;
   /** Hash: ticket id → why it ended (LEFT, DROPPED, EXPIRED, DONE). */
   ended: string;
-  /** Hash: ticket id → admission time (epoch ms). */
+  /** Hash: ticket id → `<admission time (epoch ms)>:<the same on the room's clock>` (a bare epoch ms before the clock). */
   admitted: string;
   /** Hash: ticket id → start of its session (first use of its admission, epoch ms). */
   sessions: string;

@@ -22,4 +22,9 @@ export const END_TICKET: LuaScript = {
   file: join(__dirname, 'end-ticket.lua'),
 };
 
-export const WAITING_ROOM_SCRIPTS = [QUEUE_TICKET, ADMIT, OPEN_PRE_QUEUE, USE_ADMISSION, END_TICKET];
+export const ADMISSION_HALTED: LuaScript = {
+  name: 'boxofficeQueueAdmissionHalted',
+  file: join(__dirname, 'admission-halted.lua'),
+};
+
+export const WAITING_ROOM_SCRIPTS = [QUEUE_TICKET, ADMIT, OPEN_PRE_QUEUE, USE_ADMISSION, END_TICKET, ADMISSION_HALTED];

@@ -285,14 +285,19 @@ export class WaitingRoomService {
       case 'ENDED':
         return { ...base, ticketId: raw.ticketId, status: 'ENDED', endReason: raw.reason };
       case 'ADMITTED': {
-        // Valid for the longest slot the admission can give; the slot itself is checked in Redis.
-        const expiresAt = raw.admittedAt + raw.admissionTtlMs + raw.sessionTtlMs;
+        // Valid for the longest slot the admission can give, on the room's clock (a pause does
+        // not run it down; use-admission.lua checks it there); the slot itself is checked in Redis.
         return {
           ...base,
           ticketId: raw.ticketId,
           status: 'ADMITTED',
-          admissionToken: this.tokens.sign({ performanceId, userId, ticketId: raw.ticketId, expiresAt }),
-          admissionExpiresAt: new Date(expiresAt),
+          admissionToken: this.tokens.sign({
+            performanceId,
+            userId,
+            ticketId: raw.ticketId,
+            expiresAt: raw.tokenUntil,
+          }),
+          admissionExpiresAt: new Date(raw.tokenUntilAt),
           slotEndsAt: new Date(raw.slotEndsAt),
           preQueue: openingOf(raw.opening),
         };

@@ -170,16 +170,16 @@ describe('WaitingRoomStore (real Redis)', () => {
     const admittedTicket = await store.poll(performanceId, 'buyer-0', tickets[0]);
     expect(admittedTicket.outcome).toBe('ADMITTED');
     // buyer-0 holds seats (the session starts), buyer-1 buys: its slot goes to the next in line.
-    expect(await store.useAdmission(performanceId, tickets[0])).toBe('OK');
-    expect(await store.useAdmission(performanceId, tickets[1])).toBe('OK');
+    expect(await store.useAdmission(performanceId, tickets[0], Number.MAX_SAFE_INTEGER)).toBe('OK');
+    expect(await store.useAdmission(performanceId, tickets[1], Number.MAX_SAFE_INTEGER)).toBe('OK');
     expect(await store.end(performanceId, 'buyer-1', tickets[1], 'DONE')).toEqual({ outcome: 'ENDED' });
     expect(await store.end(performanceId, 'buyer-1', tickets[1], 'DONE')).toEqual({
       outcome: 'ALREADY_ENDED',
       reason: 'DONE',
     });
-    expect(await store.useAdmission(performanceId, tickets[1])).toBe('NOT_ADMITTED');
+    expect(await store.useAdmission(performanceId, tickets[1], Number.MAX_SAFE_INTEGER)).toBe('NOT_ADMITTED');
     // A retried purchase of an ended session still passes (its Idempotency-Key answers it); a hold does not.
-    expect(await store.useAdmission(performanceId, tickets[1], 'purchase')).toBe('OK');
+    expect(await store.useAdmission(performanceId, tickets[1], Number.MAX_SAFE_INTEGER, 'purchase')).toBe('OK');
     expect(await admitUntil(performanceId, 1)).toEqual([tickets[5]]);
 
     // buyers 2–4 and 5 never use their admission: after 1 s their slots end and the next come in.
@@ -200,7 +200,7 @@ describe('WaitingRoomStore (real Redis)', () => {
       reason: 'EXPIRED',
     });
     // buyer-0's session (3 s from its first use) outlives the admission TTL.
-    expect(await store.useAdmission(performanceId, tickets[0])).toBe('OK');
+    expect(await store.useAdmission(performanceId, tickets[0], Number.MAX_SAFE_INTEGER)).toBe('OK');
     expect((await store.figures(performanceId))?.peakActive).toBe(5);
     expect(await redis.zcard(waitingRoomKeys(performanceId).active)).toBeLessThanOrEqual(5);
   });

@@ -10,7 +10,14 @@ import {
   waitingRoomKeys,
   WaitingRoomKeys,
 } from './waiting-room-keys';
-import { ADMIT, END_TICKET, OPEN_PRE_QUEUE, QUEUE_TICKET, USE_ADMISSION } from './waiting-room-scripts';
+import {
+  ADMISSION_HALTED,
+  ADMIT,
+  END_TICKET,
+  OPEN_PRE_QUEUE,
+  QUEUE_TICKET,
+  USE_ADMISSION,
+} from './waiting-room-scripts';
 import {
   AdmissionHalt,
   AdmissionStep,
@@ -29,10 +36,15 @@ export type RawTicket =
       outcome: 'ADMITTED';
       ticketId: string;
       admittedAt: number;
+      /** Epoch ms: when the slot ends if the room's clock runs from now on (a pause moves it on). */
       slotEndsAt: number;
       admissionTtlMs: number;
       sessionTtlMs: number;
       opening: string;
+      /** The admission's last moment on the room's clock (ms): the token's `exp`. */
+      tokenUntil: number;
+      /** The same in epoch ms, as slotEndsAt is. */
+      tokenUntilAt: number;
     }
   | {
       outcome: 'WAITING';
@@ -123,24 +135,13 @@ export class WaitingRoomStore {
   }
 
   /**
-   * Why the room admits no one now, as admit.lua decides it (admission-halt.lua, the same rules
-   * read here with Redis TIME), or null while admission runs.
+   * Why the room admits no one now, or null while admission runs: the rule admit.lua applies
+   * (admission-halt.lua, run here by admission-halted.lua, so the two cannot differ).
    */
   async admissionHalted(performanceId: number): Promise<AdmissionHalt | null> {
     const perf = performanceKeys(performanceId);
-    const [[, meta], [, available], [, time]] = (await this.redis
-      .multi()
-      .hmget(perf.meta, 'status', 'salesCloseAt')
-      .hget(perf.counts, 'available')
-      .time()
-      .exec()) as [unknown, unknown][];
-    const [status, salesCloseAt] = meta as (string | null)[];
-    const [seconds, micros] = time as [string, string];
-    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    if (status === 'PAUSED' || status === 'CLOSED') return status;
-    if (salesCloseAt !== null && now >= Number(salesCloseAt)) return 'ENDED';
-    if (available !== null && Number(available) <= 0) return 'SOLD_OUT';
-    return null;
+    const halt = await callScript<string>(this.redis, ADMISSION_HALTED.name, [perf.meta, perf.counts], []);
+    return halt === '' ? null : (halt as AdmissionHalt);
   }
 
   /** Live figures of a room, or null when it has none in Redis. */
@@ -199,6 +200,7 @@ export class WaitingRoomStore {
         k.eta,
         k.closed,
         performanceKeys(performanceId).meta,
+        k.state,
       ],
       [ticketId, userId, reason],
     );
@@ -216,20 +218,22 @@ export class WaitingRoomStore {
 
   /**
    * Checks a slot at a hold or purchase, starting the session at its first use; a purchase also
-   * passes with a ticket a purchase ended (a retry). CANCELED for a canceled performance, whatever
-   * the ticket. See use-admission.lua.
+   * passes with a ticket a purchase ended (a retry). `tokenUntil` is the admission token's `exp`,
+   * on the room's clock (room-clock.lua): NOT_ADMITTED from then on. CANCELED for a canceled
+   * performance, whatever the ticket. See use-admission.lua.
    */
   useAdmission(
     performanceId: number,
     ticketId: string,
+    tokenUntil: number,
     use: 'hold' | 'purchase' = 'hold',
   ): Promise<'OK' | 'NOT_ADMITTED' | 'NO_QUEUE' | 'CANCELED'> {
     const k = waitingRoomKeys(performanceId);
     return callScript(
       this.redis,
       USE_ADMISSION.name,
-      [k.config, k.active, k.sessions, k.ended, performanceKeys(performanceId).meta],
-      [ticketId, use],
+      [k.config, k.active, k.sessions, k.ended, performanceKeys(performanceId).meta, k.state],
+      [ticketId, use, tokenUntil],
     );
   }
 
@@ -333,6 +337,8 @@ export class WaitingRoomStore {
           admissionTtlMs: Number(reply[4]),
           sessionTtlMs: Number(reply[5]),
           opening: String(reply[6]),
+          tokenUntil: Number(reply[7]),
+          tokenUntilAt: Number(reply[8]),
         };
       case 'WAITING':
         return {

@@ -40,11 +40,13 @@ export interface WaitingRoomFigures {
 
 /**
  * Why a waiting room admits no one now, though buyers wait (admission-halt.lua): the sale is
- * PAUSED or CLOSED (the performance's status), has ENDED (salesCloseAt passed), or is SOLD_OUT (no
- * seat available now; seats may come back from holds that expire or are released and purchases
- * canceled). Admission goes on, in line order, once it no longer applies.
+ * PAUSED or CLOSED (the performance's status, or a sales closure while it is deleted or its time
+ * zone changes), has ENDED (salesCloseAt passed), has not opened (SALES_NOT_OPEN: before
+ * salesOpenAt, no presale open), or is SOLD_OUT (no seat available now; seats may come back from
+ * holds that expire or are released and purchases canceled). Admission goes on, in line order,
+ * once it no longer applies.
  */
-export type AdmissionHalt = 'PAUSED' | 'CLOSED' | 'ENDED' | 'SOLD_OUT';
+export type AdmissionHalt = 'PAUSED' | 'CLOSED' | 'ENDED' | 'SALES_NOT_OPEN' | 'SOLD_OUT';
 
 /**
  * A room as an admin sees it. `seed` is null until the opening; `seedSha256` always shown.
