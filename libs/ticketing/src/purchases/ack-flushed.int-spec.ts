@@ -1,8 +1,6 @@
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '@app/redis';
-import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv } from '@app/testing';
-import { defineTicketingScripts } from '../lua-scripts';
+import { TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
 import { performanceKeys, PerformanceKeys } from '../redis-keys';
 import { ackFlushed, deliverDuePurchases, ensureFlushGroup } from './purchase-scripts';
 
@@ -12,20 +10,17 @@ import { ackFlushed, deliverDuePurchases, ensureFlushGroup } from './purchase-sc
  * once, and no entry still pending or not yet delivered ever is (P4).
  */
 describe('ack-flushed.lua (real Redis)', () => {
-  let env: TestEnv;
+  let fx: TicketingFixture;
   let redis: Redis;
   const group = 'flusher';
   const retentionMs = 60_000;
 
   beforeAll(() => {
-    env = createTestEnvWithoutDatabase();
-    redis = createRedis(env);
-    defineTicketingScripts(redis);
+    // Its stores define the ticketing scripts on its client.
+    fx = ticketingFixture();
+    redis = fx.redis;
   });
-  afterAll(async () => {
-    redis.disconnect();
-    await deleteRedisKeys(REDIS_URL, env.REDIS_KEY_PREFIX);
-  });
+  afterAll(() => fx?.close());
 
   /** A registered performance's stream with `count` purchase entries and the flushers' group; their ids. */
   async function streamOf(performanceId: number, count: number): Promise<{ keys: PerformanceKeys; ids: string[] }> {
