@@ -214,6 +214,8 @@ function appendPurchases(redis, performanceId, purchases) {
       status: 'PAID',
       createdAt,
       canceledAt: null,
+      refundedSeatIds: [],
+      refundedAmount: 0,
     });
     // The stream entry is the hash's fields after its type, without the status (as purchase.lua's XADD).
     const entry = Object.entries(record).filter(([field]) => field !== 'status');

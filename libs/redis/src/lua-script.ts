@@ -86,7 +86,8 @@ local redis = (function(real)
   for _, c in ipairs({ 'GET', 'SET', 'INCR', 'INCRBY', 'PTTL', 'PEXPIRE', 'PEXPIREAT', 'PERSIST', 'HGET', 'HSET',
     'HMGET', 'HGETALL', 'HDEL', 'HINCRBY', 'ZADD', 'ZREM', 'ZSCORE', 'ZMSCORE', 'ZRANGEBYSCORE', 'XADD', 'XACK', 'XDEL',
     'XRANGE', 'XREVRANGE', 'XLEN', 'HEXISTS', 'HSETNX', 'ZCARD', 'ZPOPMIN', 'ZRANGE', 'ZRANK', 'SADD', 'SMEMBERS', 'EXPIRE', 'HSCAN',
-    'SETBIT', 'GETBIT', 'GETRANGE', 'SETRANGE', 'BITCOUNT', 'SREM', 'SISMEMBER', 'ZREMRANGEBYSCORE', 'HLEN' }) do
+    'SETBIT', 'GETBIT', 'GETRANGE', 'SETRANGE', 'BITCOUNT', 'SREM', 'SISMEMBER', 'ZREMRANGEBYSCORE', 'HLEN', 'XPENDING',
+    'XTRIM' }) do
     first[c] = true
   end
   local every = { DEL = true, EXISTS = true }
