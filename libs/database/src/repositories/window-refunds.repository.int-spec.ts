@@ -5,6 +5,7 @@ import { CanceledBy } from '@app/core';
 import { insertShow, insertUser, openMigratedDatabase } from '@app/testing';
 import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.entity';
 import { PurchaseRecord, PurchaseRepository } from './purchase.repository';
+import { PurchaseRefundsRepository } from './purchase-refunds.repository';
 import { WindowRefundsRepository } from './window-refunds.repository';
 
 /**
@@ -78,6 +79,32 @@ describe('WindowRefundsRepository and the cancellations that owe a refund at the
       paidAt: null,
       paidBy: null,
     });
+  });
+
+  it('owes at the window only what a partial refund written after the bulk refund\'s cancel left (once, a replay included)', async () => {
+    // Redis gave one seat to the window's partial refund before the bulk refund took the rest, but
+    // the bulk refund's write reached PostgreSQL first, owing the whole sale (as money trial M1's order).
+    // The second sale's other seat was free: nothing is left owed.
+    const cash = sale('CASH', 9100);
+    const card = sale('CARD_TERMINAL', 4550);
+    await writeCanceled([cash, card], 'performance');
+    const refunds = [cash, card].map((purchase) => ({
+      refundId: randomUUID(),
+      purchaseId: purchase.id,
+      seatIds: [1],
+      keptSeatIds: [],
+      amount: 4550,
+      currency: 'EUR',
+      chargeId: '',
+      refundedAt: new Date(),
+    }));
+    for (const refund of refunds) await new PurchaseRefundsRepository(db).written(refund);
+    await new PurchaseRepository(db).writeBatch({ purchases: [], cancellations: [], refunds }, BOUNDS);
+    const rows = await db.query(
+      `SELECT purchase_id, amount::int, status FROM window_refunds WHERE purchase_id = ANY($1::uuid[])`,
+      [[cash.id, card.id]],
+    );
+    expect(rows).toEqual([{ purchase_id: cash.id, amount: 4550, status: 'OWED' }]);
   });
 
   it('marks a refund paid once of many concurrent marks, with one audit row', async () => {
