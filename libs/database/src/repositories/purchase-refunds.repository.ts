@@ -65,6 +65,13 @@ export async function writePartialRefunds(
   refundBy: PartialRefundBy,
 ): Promise<void> {
   if (refunds.length === 0) return;
+  // Their purchases' rows first, in a statement of its own (FOR NO KEY UPDATE, the lock a cancellation's
+  // UPDATE takes, in id order): the bulk refund's cancel of a box office sale in flight commits before
+  // the statement below reads what that cancel owes at the window (window_rest), and one that comes
+  // after waits for this refund before reading the refunds (writeWindowSaleShowCancels takes this lock).
+  await manager.query(`SELECT 1 FROM purchases WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`, [
+    refunds.map((refund) => refund.purchaseId),
+  ]);
   const received = (await manager.query(
     `WITH input AS (
        SELECT * FROM json_to_recordset($1::json) AS ("refundId" uuid, "purchaseId" uuid, "seatIds" int[],
