@@ -81,7 +81,7 @@ describe('WindowRefundsRepository and the cancellations that owe a refund at the
     });
   });
 
-  it('owes at the window only what a partial refund written after the bulk refund\'s cancel left (once, a replay included)', async () => {
+  it("owes at the window only what a partial refund written after the bulk refund's cancel left (once, a replay included)", async () => {
     // Redis gave one seat to the window's partial refund before the bulk refund took the rest, but
     // the bulk refund's write reached PostgreSQL first, owing the whole sale (as money trial M1's order).
     // The second sale's other seat was free: nothing is left owed.
