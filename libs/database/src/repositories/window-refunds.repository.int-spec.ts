@@ -81,32 +81,6 @@ describe('WindowRefundsRepository and the cancellations that owe a refund at the
     });
   });
 
-  it("owes at the window only what a partial refund written after the bulk refund's cancel left (once, a replay included)", async () => {
-    // Redis gave one seat to the window's partial refund before the bulk refund took the rest, but
-    // the bulk refund's write reached PostgreSQL first, owing the whole sale (as money trial M1's order).
-    // The second sale's other seat was free: nothing is left owed.
-    const cash = sale('CASH', 9100);
-    const card = sale('CARD_TERMINAL', 4550);
-    await writeCanceled([cash, card], 'performance');
-    const refunds = [cash, card].map((purchase) => ({
-      refundId: randomUUID(),
-      purchaseId: purchase.id,
-      seatIds: [1],
-      keptSeatIds: [],
-      amount: 4550,
-      currency: 'EUR',
-      chargeId: '',
-      refundedAt: new Date(),
-    }));
-    for (const refund of refunds) await new PurchaseRefundsRepository(db).written(refund);
-    await new PurchaseRepository(db).writeBatch({ purchases: [], cancellations: [], refunds }, BOUNDS);
-    const rows = await db.query(
-      `SELECT purchase_id, amount::int, status FROM window_refunds WHERE purchase_id = ANY($1::uuid[])`,
-      [[cash.id, card.id]],
-    );
-    expect(rows).toEqual([{ purchase_id: cash.id, amount: 4550, status: 'OWED' }]);
-  });
-
   /** A partial refund of one seat (4550) of `purchase`, at the window. */
   const seatRefundOf = (purchase: PurchaseRecord) => ({
     refundId: randomUUID(),
@@ -118,6 +92,24 @@ describe('WindowRefundsRepository and the cancellations that owe a refund at the
     chargeId: '',
     refundedAt: new Date(),
   });
+
+  it("owes at the window only what a partial refund written after the bulk refund's cancel left (once, a replay included)", async () => {
+    // Redis gave one seat to the window's partial refund before the bulk refund took the rest, but
+    // the bulk refund's write reached PostgreSQL first, owing the whole sale (as money trial M1's order).
+    // The second sale's other seat was free: nothing is left owed.
+    const cash = sale('CASH', 9100);
+    const card = sale('CARD_TERMINAL', 4550);
+    await writeCanceled([cash, card], 'performance');
+    const refunds = [cash, card].map(seatRefundOf);
+    for (const refund of refunds) await new PurchaseRefundsRepository(db).written(refund);
+    await new PurchaseRepository(db).writeBatch({ purchases: [], cancellations: [], refunds }, BOUNDS);
+    const rows = await db.query(
+      `SELECT purchase_id, amount::int, status FROM window_refunds WHERE purchase_id = ANY($1::uuid[])`,
+      [[cash.id, card.id]],
+    );
+    expect(rows).toEqual([{ purchase_id: cash.id, amount: 4550, status: 'OWED' }]);
+  });
+
   /** How many sessions of this database wait for a lock. */
   const lockWaits = async () =>
     Number(
