@@ -46,6 +46,14 @@ function section(readme: string, title: string): string {
   return readme.slice(start, end === -1 ? undefined : end);
 }
 
+/**
+ * Whether README's Commands text names the npm script `name` (`npm run <name>`, `npm <name>`, or
+ * `· \`<name>\`` in a row of several): the whole name, so `npm run bench:compare` does not name `bench`.
+ */
+function namesScript(commands: string, name: string): boolean {
+  return new RegExp(`\`npm (run )?${name}(?![\\w:-])|· \`${name}\``).test(commands);
+}
+
 describe('README.md and docs/*.md', () => {
   const readme = read('README.md');
 
@@ -119,9 +127,15 @@ describe('README.md and docs/*.md', () => {
     const commands = section(readme, 'Commands');
     const scripts = Object.keys(JSON.parse(read('package.json')).scripts as Record<string, string>);
     // pretest is npm's hook of `npm test` ("builds if dist is stale"), never run by name.
-    const missing = scripts.filter(
-      (name) => name !== 'pretest' && !new RegExp(`\`npm (run )?${name}\\b|· \`${name}\``).test(commands),
-    );
+    const missing = scripts.filter((name) => name !== 'pretest' && !namesScript(commands, name));
     expect(missing).toEqual([]);
+  });
+
+  it('Commands check: a script is named by its whole name, not by a longer one it begins', () => {
+    expect(namesScript('| `npm run bench:compare -- <build>` |', 'bench')).toBe(false);
+    expect(namesScript('| `npm test:unit` |', 'test')).toBe(false);
+    expect(namesScript('| `npm run bench` |', 'bench')).toBe(true);
+    expect(namesScript('| `npm test` |', 'test')).toBe(true);
+    expect(namesScript('| `npm run start:api` · `start:batch` |', 'start:batch')).toBe(true);
   });
 });

@@ -476,7 +476,7 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
         expect.arrayContaining(['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp']),
       );
     }
-    // The list's bounds read as English, as a refund's do (money trial L3: "at least 1 elements").
+    // The list's bounds read as English, as a refund's do (money trial L2: "at least 1 elements").
     const empty = await sell(show.id, { seatIds: [], paymentMethod: 'CASH' });
     expect(empty.json().message).toEqual(['seatIds must have at least 1 item']);
     const many = await sell(show.id, { seatIds: Array.from({ length: 21 }, (_, i) => i + 1), paymentMethod: 'CASH' });

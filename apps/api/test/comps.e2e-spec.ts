@@ -324,6 +324,15 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
       const refused = await issue(show.id, body);
       expect(refused.statusCode, JSON.stringify(body)).toBe(400);
     }
+    // The list's bounds read as English, as a box office sale's do (money trial L2: "at least 1 elements").
+    const empty = await issue(show.id, { email: guest.email, seatIds: [], note: 'press' });
+    expect(empty.json().message).toEqual(['seatIds must have at least 1 item']);
+    const many = await issue(show.id, {
+      email: guest.email,
+      seatIds: Array.from({ length: 21 }, (_, i) => i + 1),
+      note: 'press',
+    });
+    expect(many.json().message).toEqual(['seatIds must have at most 20 items']);
     const user = await issue(show.id, { email: guest.email, seatIds: seats, note: 'press' }, guest);
     expect(user.statusCode).toBe(403);
     const unknownSeat = await issue(show.id, { email: guest.email, seatIds: [seats[0], 2_000_000_000], note: 'press' });

@@ -55,7 +55,7 @@ describe('window refunds (box office sale → bulk refund / operator refund → 
     expect(canceled.statusCode, canceled.body).toBe(202);
     await completeBulkRefund(api.app);
     // Every purchase of the show in a figure: the sale given back at the window before, and the one
-    // owed there now (money trial L2: the first was in none).
+    // owed there now (money trial L1: the first was in none).
     const progress = await call('GET', `/admin/performances/${show.id}/cancellation`, { session: admin });
     expect(progress.json()).toMatchObject({ status: 'COMPLETED', remaining: 0, refunded: 1, owedAtWindow: 1 });
   });

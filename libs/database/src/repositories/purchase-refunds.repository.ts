@@ -56,7 +56,8 @@ export type PartialRefundBy = 'api' | 'batch';
  * list and every count of sold seats, and read AVAILABLE after a rebuild of the seat state (unless
  * checked in: a kept seat stays sold, as `activeSeatIds` says); their pending transfer offers end
  * (`cancelPendingTransfersOfRefunds`), and a voided ticket's holder by a transfer gets the "the ticket
- * you received was canceled" e-mail (`queueReceivedTicketCanceledNotices`).
+ * you received was canceled" e-mail (`queueReceivedTicketCanceledNotices`). A refund owed at the window
+ * (`window_refunds` OWED) by such a cancellation of a box office sale is lessened by its amount.
  */
 export async function writePartialRefunds(
   manager: EntityManager,
@@ -64,6 +65,13 @@ export async function writePartialRefunds(
   refundBy: PartialRefundBy,
 ): Promise<void> {
   if (refunds.length === 0) return;
+  // Their purchases' rows first, in a statement of its own (FOR NO KEY UPDATE, the lock a cancellation's
+  // UPDATE takes, in id order): the bulk refund's cancel of a box office sale in flight commits before
+  // the statement below reads what that cancel owes at the window (window_rest), and one that comes
+  // after waits for this refund before reading the refunds (writeWindowSaleShowCancels takes this lock).
+  await manager.query(`SELECT 1 FROM purchases WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`, [
+    refunds.map((refund) => refund.purchaseId),
+  ]);
   const received = (await manager.query(
     `WITH input AS (
        SELECT * FROM json_to_recordset($1::json) AS ("refundId" uuid, "purchaseId" uuid, "seatIds" int[],
@@ -104,6 +112,17 @@ export async function writePartialRefunds(
                 'amount', p.amount, 'currency', p.currency))
          FROM inserted i JOIN input p ON p."refundId" = i.id
        ON CONFLICT (message_id) DO NOTHING
+     ), window_rest AS (
+       -- A box office sale the bulk refund of its show canceled, written first, owes at the window what
+       -- was left then; this refund's seats were given back at the window already (Redis gave them to it
+       -- before that cancel took the rest): owed no more. Nothing left owed, no row (as that cancel writes).
+       UPDATE window_refunds w SET amount = w.amount - p.amount
+         FROM inserted i JOIN input p ON p."refundId" = i.id
+        WHERE w.purchase_id = i.purchase_id AND w.status = 'OWED' AND w.amount > p.amount
+     ), window_none AS (
+       DELETE FROM window_refunds w
+        USING inserted i JOIN input p ON p."refundId" = i.id
+        WHERE w.purchase_id = i.purchase_id AND w.status = 'OWED' AND w.amount <= p.amount
      )
      SELECT id, holder_id FROM voided WHERE holder_id IS NOT NULL`,
     [JSON.stringify(refunds), refundBy],

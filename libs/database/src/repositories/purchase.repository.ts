@@ -330,8 +330,12 @@ export class PurchaseRepository {
     await this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
+        // Locked (in id order, as a partial refund's write takes them), so the cancel below reads, in a
+        // statement begun after the wait, the partial refunds a write in flight commits: what it owes at
+        // the window leaves them out.
         const rows: { id: string }[] = await manager.query(
-          `SELECT id FROM purchases WHERE id = ANY($1::uuid[]) AND status = 'PAID' AND payment_method IS NOT NULL`,
+          `SELECT id FROM purchases WHERE id = ANY($1::uuid[]) AND status = 'PAID' AND payment_method IS NOT NULL
+           ORDER BY id FOR NO KEY UPDATE`,
           [cancellations.map((c) => c.purchaseId)],
         );
         const windowSales = new Set(rows.map((row) => row.id));

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CanceledBy } from '@app/core';
-import { insertShow, insertUser, openMigratedDatabase } from '@app/testing';
+import { insertShow, insertUser, openMigratedDatabase, waitUntil } from '@app/testing';
 import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.entity';
 import { PurchaseRecord, PurchaseRepository } from './purchase.repository';
+import { PurchaseRefundsRepository } from './purchase-refunds.repository';
 import { WindowRefundsRepository } from './window-refunds.repository';
 
 /**
@@ -78,6 +79,92 @@ describe('WindowRefundsRepository and the cancellations that owe a refund at the
       paidAt: null,
       paidBy: null,
     });
+  });
+
+  /** A partial refund of one seat (4550) of `purchase`, at the window. */
+  const seatRefundOf = (purchase: PurchaseRecord) => ({
+    refundId: randomUUID(),
+    purchaseId: purchase.id,
+    seatIds: [1],
+    keptSeatIds: [],
+    amount: 4550,
+    currency: 'EUR',
+    chargeId: '',
+    refundedAt: new Date(),
+  });
+
+  it("owes at the window only what a partial refund written after the bulk refund's cancel left (once, a replay included)", async () => {
+    // Redis gave one seat to the window's partial refund before the bulk refund took the rest, but
+    // the bulk refund's write reached PostgreSQL first, owing the whole sale (as money trial M1's order).
+    // The second sale's other seat was free: nothing is left owed.
+    const cash = sale('CASH', 9100);
+    const card = sale('CARD_TERMINAL', 4550);
+    await writeCanceled([cash, card], 'performance');
+    const refunds = [cash, card].map(seatRefundOf);
+    for (const refund of refunds) await new PurchaseRefundsRepository(db).written(refund);
+    await new PurchaseRepository(db).writeBatch({ purchases: [], cancellations: [], refunds }, BOUNDS);
+    const rows = await db.query(
+      `SELECT purchase_id, amount::int, status FROM window_refunds WHERE purchase_id = ANY($1::uuid[])`,
+      [[cash.id, card.id]],
+    );
+    expect(rows).toEqual([{ purchase_id: cash.id, amount: 4550, status: 'OWED' }]);
+  });
+
+  /** How many sessions of this database wait for a lock. */
+  const lockWaits = async () =>
+    Number(
+      (
+        await db.query(
+          `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        )
+      )[0].count,
+    );
+  /**
+   * Runs `first` until it waits on an outbox row `messageId` another transaction holds (its write
+   * half done), then `second`, until it waits too or ends; then lets both go. Resolves when both are done.
+   */
+  async function interleaved(messageId: string, first: () => Promise<void>, second: () => Promise<void>) {
+    const holder = db.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    await holder.query(`INSERT INTO outbox (message_id, routing_key, payload) VALUES ($1, 'held', '{}')`, [messageId]);
+    const one = first();
+    await waitUntil(async () => (await lockWaits()) === 1, 'the first write waiting');
+    let ended = false;
+    const two = second().finally(() => (ended = true));
+    await waitUntil(async () => ended || (await lockWaits()) === 2, 'the second write waiting or done');
+    await holder.rollbackTransaction();
+    await holder.release();
+    await Promise.all([one, two]);
+  }
+  const showCancel = (purchase: PurchaseRecord) =>
+    new PurchaseRepository(db).writeWindowSaleShowCancels([
+      { purchaseId: purchase.id, canceledAt: new Date(), canceledBy: 'performance' },
+    ]);
+  const owedOf = async (purchase: PurchaseRecord) =>
+    db.query(`SELECT amount::int, status FROM window_refunds WHERE purchase_id = $1`, [purchase.id]);
+
+  it('owes at the window what is left of a sale whose partial refund was written while the bulk refund canceled it', async () => {
+    // The bulk refund's cancel half written when the partial refund's write starts.
+    const cash = sale('CASH', 9100);
+    await new PurchaseRepository(db).writeBatch({ purchases: [cash], cancellations: [] }, BOUNDS);
+    await interleaved(
+      `purchase-canceled:${cash.id}`,
+      () => showCancel(cash),
+      () => new PurchaseRefundsRepository(db).written(seatRefundOf(cash)),
+    );
+    expect(await owedOf(cash)).toEqual([{ amount: 4550, status: 'OWED' }]);
+
+    // The partial refund's write half done when the bulk refund's cancel starts.
+    const card = sale('CARD_TERMINAL', 9100);
+    await new PurchaseRepository(db).writeBatch({ purchases: [card], cancellations: [] }, BOUNDS);
+    const refund = seatRefundOf(card);
+    await interleaved(
+      `purchase-refunded:${refund.refundId}`,
+      () => new PurchaseRefundsRepository(db).written(refund),
+      () => showCancel(card),
+    );
+    expect(await owedOf(card)).toEqual([{ amount: 4550, status: 'OWED' }]);
   });
 
   it('marks a refund paid once of many concurrent marks, with one audit row', async () => {
