@@ -227,6 +227,82 @@ describe('window refunds: roles, partial refunds, cancellations not written yet'
     );
   });
 
+  it("owes at the window only what a sale's partial refunds at the window left when their writes are still in the stream as the show's cancellations are written, listed or marked paid", async () => {
+    const show = await createPerformance(api.app, admin, 4, { price: 2500, currency: 'EUR' });
+    const [a, b, c, d] = show.seatIds;
+    const listed = await sell(show.id, [a, b], 'CASH', 'late.partial.listed@example.test');
+    const marked = await sell(show.id, [c, d], 'CARD_TERMINAL', 'late.partial.marked@example.test');
+    await flushPurchases(api.app);
+
+    // One seat of each given back at the window; PostgreSQL does not take the refunds now (the flush will).
+    const written = vi
+      .spyOn(api.app.get(PurchaseRefundsRepository), 'written')
+      .mockRejectedValue(new Error('connection lost'));
+    for (const [sale, seat] of [
+      [listed, a],
+      [marked, c],
+    ] as const) {
+      const refunded = await call('POST', `/admin/purchases/${sale}/refund`, {
+        session: admin,
+        body: { seatIds: [seat] },
+      });
+      expect(refunded.statusCode, refunded.body).toBe(200);
+    }
+    expect(written).toHaveBeenCalledTimes(2);
+    written.mockRestore();
+
+    // The show is canceled before the flush: the bulk refund writes both cancellations at once, from
+    // what PostgreSQL knows, owing each whole sale.
+    const canceled = await call('POST', `/admin/performances/${show.id}/cancel`, { session: admin });
+    expect(canceled.statusCode, canceled.body).toBe(202);
+    await api.app.get(BulkRefund).refundOnce();
+    const owedRows = async () =>
+      (
+        await db.query(
+          `SELECT purchase_id, status, amount::int FROM window_refunds WHERE purchase_id = ANY($1::uuid[]) ORDER BY purchase_id`,
+          [[listed, marked]],
+        )
+      ).rows;
+    expect(await owedRows()).toEqual(
+      [
+        { purchase_id: listed, status: 'OWED', amount: 5000 },
+        { purchase_id: marked, status: 'OWED', amount: 5000 },
+      ].sort((x, y) => x.purchase_id.localeCompare(y.purchase_id)),
+    );
+
+    // Marked paid at the window: the refund given before is written first, so the till gives back the rest.
+    const paid = await call('POST', `/admin/purchases/${marked}/window-refund/paid`, { session: admin });
+    expect(paid.statusCode, paid.body).toBe(200);
+    expect(paid.json()).toMatchObject({ purchaseId: marked, status: 'PAID', amount: 2500 });
+    // Listed: likewise.
+    const owed = await call('GET', `/admin/performances/${show.id}/window-refunds?status=OWED`, { session: admin });
+    expect(owed.statusCode, owed.body).toBe(200);
+    expect(owed.json().items).toMatchObject([{ purchaseId: listed, amount: 2500, status: 'OWED' }]);
+
+    // The flush's replay changes nothing: one refund row each, one notice each, the amounts kept.
+    await flushPurchases(api.app);
+    const expected = [
+      { purchase_id: listed, status: 'OWED', amount: 2500 },
+      { purchase_id: marked, status: 'PAID', amount: 2500 },
+    ].sort((x, y) => x.purchase_id.localeCompare(y.purchase_id));
+    expect(await owedRows()).toEqual(expected);
+    const { rows: refunds } = await db.query(
+      `SELECT purchase_id, amount::int FROM purchase_refunds WHERE purchase_id = ANY($1::uuid[]) ORDER BY purchase_id`,
+      [[listed, marked]],
+    );
+    expect(refunds).toEqual(
+      [
+        { purchase_id: listed, amount: 2500 },
+        { purchase_id: marked, amount: 2500 },
+      ].sort((x, y) => x.purchase_id.localeCompare(y.purchase_id)),
+    );
+    await waitUntil(
+      async () => (await api.app.get(BulkRefund).refundOnce())?.completed === true,
+      'bulk refund completed',
+    );
+    expect(await owedRows()).toEqual(expected);
+  });
+
   it("reads a canceled show's window refunds owed while the bulk refund's cancellations are only in Redis, lists them and lets them be paid before the flush", async () => {
     const show = await createPerformance(api.app, admin, 6, { price: 2500, currency: 'EUR' });
     const cashSale = await sell(show.id, show.seatIds.slice(0, 2), 'CASH', 'pending.cash@example.test');

@@ -321,15 +321,31 @@ export class PurchaseRepository {
    * Writes now, as their flush would, the cancellations of the bulk refund of a canceled show
    * (`canceledBy: performance`, from cancel entries not written yet) of box office sales PostgreSQL
    * has still PAID: each purchase and its tickets CANCELED, its notice in the outbox, its refund owed
-   * at the window (`window_refunds` OWED). Others are left to the flush (an online sale's refund is
-   * the reconciler's once the flush wrote it). The flush's replay later changes nothing. Waits for a
-   * row at most ROW_LOCK_TIMEOUT_MS; throws DatabaseUnavailableError when that or the pool runs out.
+   * at the window (`window_refunds` OWED). First the partial refunds of box office sales among
+   * `refunds` (given at the window, their writes still to come): an owed refund leaves them out,
+   * and one written owed before them is lowered by them (writePartialRefunds). Others are left to
+   * the flush (an online sale's refund is the reconciler's once the flush wrote it). The flush's
+   * replay later changes nothing. Waits for a row at most ROW_LOCK_TIMEOUT_MS; throws
+   * DatabaseUnavailableError when that or the pool runs out.
    */
-  async writeWindowSaleShowCancels(cancellations: readonly PurchaseCancellation[]): Promise<void> {
-    if (cancellations.length === 0) return;
+  async writeWindowSaleShowCancels(
+    cancellations: readonly PurchaseCancellation[],
+    refunds: readonly PurchaseRefund[] = [],
+  ): Promise<void> {
+    if (cancellations.length === 0 && refunds.length === 0) return;
     await this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
+        const refunded: { id: string }[] = await manager.query(
+          `SELECT id FROM purchases WHERE id = ANY($1::uuid[]) AND payment_method IS NOT NULL`,
+          [refunds.map((refund) => refund.purchaseId)],
+        );
+        const boxOffice = new Set(refunded.map((row) => row.id));
+        await writePartialRefunds(
+          manager,
+          refunds.filter((refund) => boxOffice.has(refund.purchaseId)),
+          'batch',
+        );
         // Locked (in id order, as a partial refund's write takes them), so the cancel below reads, in a
         // statement begun after the wait, the partial refunds a write in flight commits: what it owes at
         // the window leaves them out.

@@ -592,7 +592,8 @@ export function cancellationFromEntry(entry: Record<string, string>): CancelEntr
   };
 }
 
-function refundFromEntry(entry: Record<string, string>): RefundEntry {
+/** A partial refund's stream entry (`type: refund`, refund-seats.lua) as the flush writes it. */
+export function refundFromEntry(entry: Record<string, string>): RefundEntry {
   return {
     refundId: entry.refundId,
     purchaseId: entry.purchaseId,

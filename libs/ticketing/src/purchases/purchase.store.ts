@@ -238,18 +238,24 @@ export class PurchaseStore {
 
   /**
    * The fields of the performance's purchase stream entries (not written to PostgreSQL yet) that
-   * cancel a purchase with its canceled show (`type: cancel`, `canceledBy: performance`), oldest
-   * first. One XRANGE of the whole stream: for operators' routes, not a hot path.
+   * cancel a purchase with its canceled show (`cancels`: `type: cancel`, `canceledBy: performance`),
+   * and of the partial refunds of those purchases (`refunds`: `type: refund`), each oldest first.
+   * One XRANGE of the whole stream: for operators' routes, not a hot path.
    */
-  async unwrittenShowCancels(performanceId: number): Promise<Record<string, string>[]> {
+  async unwrittenShowCancels(
+    performanceId: number,
+  ): Promise<{ cancels: Record<string, string>[]; refunds: Record<string, string>[] }> {
     const entries = await this.redis.xrange(performanceKeys(performanceId).purchaseStream, '-', '+');
     const cancels: Record<string, string>[] = [];
+    const refunds: Record<string, string>[] = [];
     for (const [, fields] of entries) {
       const entry: Record<string, string> = {};
       for (let i = 0; i < fields.length; i += 2) entry[fields[i]] = fields[i + 1];
       if (entry.type === 'cancel' && entry.canceledBy === 'performance') cancels.push(entry);
+      else if (entry.type === 'refund') refunds.push(entry);
     }
-    return cancels;
+    const canceled = new Set(cancels.map((entry) => entry.purchaseId));
+    return { cancels, refunds: refunds.filter((entry) => canceled.has(entry.purchaseId)) };
   }
 
   /**

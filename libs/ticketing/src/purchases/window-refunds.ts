@@ -12,7 +12,7 @@ import type { Page } from '../catalog/catalog.types';
 import { NotFoundError, WindowRefundPaidError } from '../errors';
 import { isUuid } from '../input';
 import type { Operator } from './admin-purchases';
-import { cancellationFromEntry } from './purchase-flusher';
+import { cancellationFromEntry, refundFromEntry } from './purchase-flusher';
 import { PurchaseStore } from './purchase.store';
 
 /** The audit action of marking a refund owed at the window paid. */
@@ -37,13 +37,14 @@ export class WindowRefunds {
   ) {}
 
   /**
-   * Writes the performance's box office sales canceled with it whose cancellation is not in
-   * PostgreSQL yet (PurchaseRepository.writeWindowSaleShowCancels: their refunds recorded owed, as
-   * the flush records them; its replay changes nothing). Throws DatabaseUnavailableError.
+   * Writes what the flush has still to write of the performance's box office sales canceled with it
+   * (PurchaseRepository.writeWindowSaleShowCancels, as the flush writes it; its replay changes
+   * nothing): their partial refunds given at the window, which lower what is owed there, then
+   * their cancellations, whose refunds are recorded owed. Throws DatabaseUnavailableError.
    */
   private async writeUnwritten(performanceId: number): Promise<void> {
-    const entries = await this.store.unwrittenShowCancels(performanceId);
-    await this.purchases.writeWindowSaleShowCancels(entries.map(cancellationFromEntry));
+    const { cancels, refunds } = await this.store.unwrittenShowCancels(performanceId);
+    await this.purchases.writeWindowSaleShowCancels(cancels.map(cancellationFromEntry), refunds.map(refundFromEntry));
   }
 
   /**
@@ -82,14 +83,12 @@ export class WindowRefunds {
    */
   async markPaid(operator: Operator, purchaseId: string): Promise<WindowRefund> {
     if (!isUuid(purchaseId)) throw new NotFoundError('window refund');
-    let marked = await this.refunds.markPaid(purchaseId, operator, { action: WINDOW_REFUND_PAID_ACTION });
-    if (marked.outcome === 'not-found') {
-      // Perhaps owed, its cancellation not written yet: written, then marked.
-      const performanceId = await this.store.performanceOfPurchase(purchaseId);
-      if (performanceId === null) throw new NotFoundError('window refund');
-      await this.writeUnwritten(performanceId);
-      marked = await this.refunds.markPaid(purchaseId, operator, { action: WINDOW_REFUND_PAID_ACTION });
-    }
+    // What is owed may be written already and still too high: a partial refund given at the window
+    // before the cancel, its write still in the stream (writeUnwritten lowers it), or not written
+    // at all (written, then marked).
+    const performanceId = await this.store.performanceOfPurchase(purchaseId);
+    if (performanceId !== null) await this.writeUnwritten(performanceId);
+    const marked = await this.refunds.markPaid(purchaseId, operator, { action: WINDOW_REFUND_PAID_ACTION });
     if (marked.outcome === 'not-found') throw new NotFoundError('window refund');
     if (marked.outcome === 'already-paid') throw new WindowRefundPaidError(marked.refund);
     return marked.refund;
