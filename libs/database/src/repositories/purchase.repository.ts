@@ -336,22 +336,23 @@ export class PurchaseRepository {
     await this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        const refunded: { id: string }[] = await manager.query(
-          `SELECT id FROM purchases WHERE id = ANY($1::uuid[]) AND payment_method IS NOT NULL`,
-          [refunds.map((refund) => refund.purchaseId)],
+        // Every purchase concerned locked at once, in id order as a partial refund's write takes them
+        // (its purchases, then a cancellation's, each in order, would not be one order overall), so
+        // what is read below, in statements begun after the wait, includes the partial refunds a write
+        // in flight commits: what the cancel owes at the window leaves them out.
+        const locked: { id: string; box_office: boolean }[] = await manager.query(
+          `SELECT id, payment_method IS NOT NULL AS box_office FROM purchases WHERE id = ANY($1::uuid[])
+           ORDER BY id FOR NO KEY UPDATE`,
+          [[...refunds.map((refund) => refund.purchaseId), ...cancellations.map((c) => c.purchaseId)]],
         );
-        const boxOffice = new Set(refunded.map((row) => row.id));
+        const boxOffice = new Set(locked.filter((row) => row.box_office).map((row) => row.id));
         await writePartialRefunds(
           manager,
           refunds.filter((refund) => boxOffice.has(refund.purchaseId)),
           'batch',
         );
-        // Locked (in id order, as a partial refund's write takes them), so the cancel below reads, in a
-        // statement begun after the wait, the partial refunds a write in flight commits: what it owes at
-        // the window leaves them out.
         const rows: { id: string }[] = await manager.query(
-          `SELECT id FROM purchases WHERE id = ANY($1::uuid[]) AND status = 'PAID' AND payment_method IS NOT NULL
-           ORDER BY id FOR NO KEY UPDATE`,
+          `SELECT id FROM purchases WHERE id = ANY($1::uuid[]) AND status = 'PAID' AND payment_method IS NOT NULL`,
           [cancellations.map((c) => c.purchaseId)],
         );
         const windowSales = new Set(rows.map((row) => row.id));
