@@ -654,9 +654,11 @@ export class TicketTransfersRepository {
 
 /**
  * Queues the "the ticket you received was canceled" e-mail (`ticket-transfer-canceled:<transfer
- * id>`, through the transfer its holder accepted last) for each ticket that went ACTIVE → CANCELED
- * in the caller's transaction while someone held it by a transfer: the buyer, whom the purchase's own
- * notice tells, is not its holder. `tickets[i].bulk`: on the bulk mail queue
+ * id>`, through the transfer its holder accepted last) for each ticket the caller's transaction
+ * canceled or refunded while someone held it by a transfer (ACTIVE → CANCELED, or a partial refund's
+ * claim of a ticket its purchase's cancellation reached first): the buyer, whom the purchase's own
+ * notice tells, is not its holder. The mail is keyed by the transfer, so a ticket passed here by both
+ * writes is told once. `tickets[i].bulk`: on the bulk mail queue
  * (`purchase.canceled.performance`, a canceled show's), else the urgent one. Run it as a statement
  * of its own after the one that canceled them: an accept holding a ticket's row makes that UPDATE
  * wait and then read the new holder, but a transfer read in the same statement would come from its
