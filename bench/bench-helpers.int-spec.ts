@@ -13,10 +13,11 @@ const ROOT = join(__dirname, '..');
 const DIST_API = join(ROOT, 'dist/apps/api');
 
 /**
- * The bench's shared helpers (best-available-venue.mjs) and two of its entry points run on the
- * built tree, so that a change the benches have not followed (a script's keys or arguments) fails
- * here rather than in `npm run bench`, which nothing in the suite runs: setSeats once passed the
- * rebuild script a key count it no longer took. On a private redis-server, as
+ * The bench's shared helpers (best-available-venue.mjs) and three of its entry points run on the
+ * built tree, so that a change the benches have not followed (a script's keys or arguments, a
+ * record's fields) fails here rather than in `npm run bench`, which nothing in the suite runs:
+ * setSeats once passed the rebuild script a key count it no longer took, and flush.mjs appended
+ * purchases without the fields partial refunds added. On a private redis-server, as
  * hold-purchase-callgrind.mjs asks ("a Redis of its own": its keys are `hp<round>:`, its figures
  * Redis's own commandstats).
  */
@@ -105,4 +106,17 @@ describe('bench helpers on the built tree (private redis-server)', () => {
       kept.disconnect();
     }
   });
+
+  it('flush.mjs has one batch flush and relay a small backlog (200 purchases, its own database)', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['bench/flush.mjs'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        FLUSH_PURCHASES: '200',
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+        FLUSH_METRICS_PORT: String(await freePort()),
+      },
+    });
+    expect(stdout).toContain('with {"tickets":200,"outboxRows":0,"completedAttempts":200,"relayed":200}');
+  }, 60_000);
 });

@@ -24,6 +24,7 @@
 //   FLUSH_REDIS_PID=<pid>             with the backlog run: also the CPU per purchase of that
 //                                     redis-server process (read from /proc; a Redis of the run's own,
 //                                     with REDIS_URL pointing at it, or the figure counts other users).
+//   FLUSH_METRICS_PORT=<port>         the batch's metrics port (a random one of 4300–4389 unless given).
 // Both run the batch with PURCHASE_FLUSH_AGE_SECONDS=0, so the lag is the flusher's own delay.
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -54,7 +55,7 @@ if (!Number.isInteger(PERFORMANCES) || PERFORMANCES < 1 || PERFORMANCES > COUNT)
 if (PERFORMANCES !== 1 && (RATE > 0 || RELAY_ONLY))
   throw new Error('FLUSH_PERFORMANCES applies to the backlog run only');
 const id = Date.now().toString(36);
-const METRICS_PORT = 4300 + Math.floor(Math.random() * 90);
+const METRICS_PORT = Number(process.env.FLUSH_METRICS_PORT ?? 4300 + Math.floor(Math.random() * 90));
 const prefix = `bo_flushbench_${id}:`;
 const env = {
   ...process.env,
