@@ -13,6 +13,15 @@ const ROOT = join(__dirname, '..');
 const DIST_API = join(ROOT, 'dist/apps/api');
 
 /**
+ * Runs a bench script (`args`, from the repository's root) with Node, in the environment this
+ * process runs in plus `settings` (`NAME=value`, set by env(1): nothing here reads the environment,
+ * which only the config module does). Resolves with its output; rejects when it fails.
+ */
+function runBench(settings: string[], args: string[]): Promise<{ stdout: string }> {
+  return promisify(execFile)('env', [...settings, process.execPath, ...args], { cwd: ROOT });
+}
+
+/**
  * The bench's shared helpers (best-available-venue.mjs) and three of its entry points run on the
  * built tree, so that a change the benches have not followed (a script's keys or arguments, a
  * record's fields) fails here rather than in `npm run bench`, which nothing in the suite runs:
@@ -83,10 +92,9 @@ describe('bench helpers on the built tree (private redis-server)', () => {
   });
 
   it('hold-purchase-callgrind.mjs holds, claims and buys every seat of a small hall (commandstats only)', async () => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
+    const { stdout } = await runBench(
+      ['KEEP=1'],
       ['bench/hold-purchase-callgrind.mjs', '--redis', `redis://127.0.0.1:${port}`, '--seats', '8', DIST_API],
-      { cwd: ROOT, env: { ...process.env, KEEP: '1' } },
     );
     const rows = stdout
       .trim()
@@ -108,15 +116,10 @@ describe('bench helpers on the built tree (private redis-server)', () => {
   });
 
   it('flush.mjs has one batch flush and relay a small backlog (200 purchases, its own database)', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['bench/flush.mjs'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        FLUSH_PURCHASES: '200',
-        REDIS_URL: `redis://127.0.0.1:${port}`,
-        FLUSH_METRICS_PORT: String(await freePort()),
-      },
-    });
+    const { stdout } = await runBench(
+      ['FLUSH_PURCHASES=200', `REDIS_URL=redis://127.0.0.1:${port}`, `FLUSH_METRICS_PORT=${await freePort()}`],
+      ['bench/flush.mjs'],
+    );
     expect(stdout).toContain('with {"tickets":200,"outboxRows":0,"completedAttempts":200,"relayed":200}');
   }, 60_000);
 });
