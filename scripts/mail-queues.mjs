@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Operator's tool for the two mail queues (README "E-mail", steps 6 and 11), on the broker at
+// Operator's tool for the two mail queues (docs/guide/e-mail.md, steps 6 and 11), on the broker at
 // RABBITMQ_URL, for the deployment's RABBITMQ_NAMESPACE or the namespace given (the configuration
 // as the apps read it, through scripts/config.mjs: needs a build):
 //

@@ -5,12 +5,17 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '../..');
 const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
-/** The Markdown files checked: the README and docs/*.md (not docs/trials, a record of past runs). */
+/**
+ * The Markdown files checked: the README, docs/*.md and the API guides docs/guide/*.md (not
+ * docs/trials, a record of past runs).
+ */
 const DOC_FILES = [
   'README.md',
-  ...readdirSync(join(ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .map((f) => `docs/${f}`),
+  ...['docs', 'docs/guide'].flatMap((dir) =>
+    readdirSync(join(ROOT, dir))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `${dir}/${f}`),
+  ),
 ];
 
 /** Markdown without its fenced code blocks: a `#` line or `[x](y)` there is code, not markup. */
@@ -54,7 +59,7 @@ function namesScript(commands: string, name: string): boolean {
   return new RegExp(`\`npm (run )?${name}(?![\\w:-])|· \`${name}\``).test(commands);
 }
 
-describe('README.md and docs/*.md', () => {
+describe('README.md, docs/*.md and docs/guide/*.md', () => {
   const readme = read('README.md');
 
   it('link only to files and anchors that exist', () => {

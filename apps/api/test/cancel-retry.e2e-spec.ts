@@ -8,7 +8,7 @@ import { BuyerOfShow, startBuyerOfShow } from './support/buyer';
 import { reconcileUntilSettled, RefundLedger } from './support/payments';
 
 /**
- * The buyer's cancel is safe to retry (README, Purchases, "A cancel is safe to retry"): a cancel
+ * The buyer's cancel is safe to retry (docs/guide/buying.md, "A cancel is safe to retry"): a cancel
  * of a purchase its buyer canceled already answers 200 with the purchase as the first cancel did,
  * and nothing is refunded or told twice; a purchase canceled otherwise (an operator's refund, whole
  * or of its last seats, its performance's cancellation) still answers 409. Real PostgreSQL and

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import {
   TypedValue,
   typedValues,
 } from './support/openapi-types';
-import { routeRows, rowMismatches } from './support/readme-routes';
+import { routeRows, rowMismatches } from './support/route-tables';
 
 /**
  * The values of the document that are true decimals, by where `typedValues` finds them; every
@@ -173,8 +173,10 @@ describe('the OpenAPI document of the built API process', () => {
     }
   });
 
-  it("agrees with every route table row of README.md on each route's statuses", () => {
-    const rows = routeRows(readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8'));
+  it("agrees with every route table row of README.md and the API guides on each route's statuses", () => {
+    const root = join(__dirname, '..', '..', '..');
+    const files = ['README.md', ...readdirSync(join(root, 'docs', 'guide')).map((name) => `docs/guide/${name}`)];
+    const rows = files.flatMap((file) => routeRows(readFileSync(join(root, file), 'utf8'), file));
     expect(rows.length).toBeGreaterThan(40);
     expect(rowMismatches(rows, document.paths)).toEqual([]);
   });

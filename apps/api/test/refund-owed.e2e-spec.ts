@@ -78,7 +78,7 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
   async function expectCanceledAndSeatsFree(purchase: { id: string; seatIds: number[] }): Promise<void> {
     const read = await call('GET', `/purchases/${purchase.id}`, { session: buyer });
     expect(read.json()).toMatchObject({ id: purchase.id, status: 'CANCELED' });
-    // The buyer's retry of the cancel the api died in answers as that cancel would have (README,
+    // The buyer's retry of the cancel the api died in answers as that cancel would have (docs/guide/buying.md,
     // "A cancel is safe to retry"), its refund already made by the reconciler.
     const again = await call('POST', `/purchases/${purchase.id}/cancel`, { session: buyer });
     expect(again.statusCode, again.body).toBe(200);

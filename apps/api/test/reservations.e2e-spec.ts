@@ -203,7 +203,7 @@ describe('reservations over HTTP (real Redis)', () => {
     expect((await api.app.inject({ method: 'GET', url, headers: alice.headers })).json()).toMatchObject({
       status: 'RELEASED',
     });
-    // The README's contract: a hold that has ended cannot be released again.
+    // The buying guide's contract (docs/guide/buying.md): a hold that has ended cannot be released again.
     const again = await api.app.inject({ method: 'DELETE', url, headers: alice.headers });
     expect(again.statusCode).toBe(409);
     expect(again.json()).toMatchObject({ statusCode: 409, message: 'reservation has been released' });

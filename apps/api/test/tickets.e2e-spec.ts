@@ -193,7 +193,7 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
       message: `ticket is for performance ${performance.id} on ${formatWallClock(startsAt, 'UTC')}, not this one`,
       details: { performanceId: performance.id, startsAt: formatLocalDateTime(startsAt, 'UTC'), timeZone: 'UTC' },
     });
-    // The venue's zone is fixed once tickets are sold (README, Time zones): its buyers were told its times.
+    // The venue's zone is fixed once tickets are sold (docs/guide/catalog.md, Time zones): its buyers were told its times.
     const moved = await call('PATCH', `/events/${own.eventId}`, { body: { timeZone: 'Asia/Seoul' }, session: admin });
     expect(moved.statusCode, moved.body).toBe(409);
     expect(moved.json().message).toMatch(/^timeZone cannot be changed/);

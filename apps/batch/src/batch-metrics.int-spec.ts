@@ -81,7 +81,7 @@ describe('batch metrics: attempts awaiting their second look (real PostgreSQL)',
       overdue,
     ]);
     const reconciler = context.get(PaymentReconciler);
-    // The default gateway answers the charge its key would have (README, Purchases): refunded.
+    // The default gateway answers the charge its key would have (docs/guide/buying.md, Purchases): refunded.
     expect(await reconciler.reconcileOnce()).toBe('recheck_refunded');
     expect(await awaiting()).toBe(1);
     expect(await oldestDue()).toBe(0);

@@ -12,7 +12,7 @@ import { ROUTING } from './topology';
 const SCRIPT = join(__dirname, '..', '..', '..', 'scripts', 'mail-queues.mjs');
 
 /**
- * scripts/mail-queues.mjs, the operator's tool of README "E-mail" (steps 6 and 11): a parked
+ * scripts/mail-queues.mjs, the operator's tool of docs/guide/e-mail.md (steps 6 and 11): a parked
  * message replayed under its original routing key, and the rollback of the bulk mail queue, on a
  * namespace of this file's own.
  */

@@ -162,7 +162,7 @@ export class PurchasesController {
    * charged, so nothing is refunded (the payment gateway is not asked). Always the whole purchase:
    * every seat it still holds, and what is left of its charge (only the box office refunds some
    * seats: `POST /admin/purchases/:id/refund` with `seatIds`). Safe to retry: a purchase its buyer
-   * canceled already answers 200 as the first cancel did, nothing refunded twice (README, Purchases,
+   * canceled already answers 200 as the first cancel did, nothing refunded twice (docs/guide/buying.md,
    * "A cancel is safe to retry"); 409 when canceled otherwise (an operator's refund, its performance's
    * cancellation).
    */

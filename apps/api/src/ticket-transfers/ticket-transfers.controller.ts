@@ -20,7 +20,7 @@ import {
   TicketTransferResponseDto,
 } from './ticket-transfer.dto';
 
-/** Ticket transfer: a holder passes a ticket to someone else's e-mail address (README, "Ticket transfer"). */
+/** Ticket transfer: a holder passes a ticket to someone else's e-mail address (docs/guide/tickets.md, "Ticket transfer"). */
 @ApiTags('ticket transfers')
 @ApiBearerAuth()
 @Controller()

@@ -80,7 +80,7 @@ export class WaitingRoomResponseDto {
   pollAfterSeconds: number;
   /** Hex SHA-256 of the 32 seed bytes: the commitment to the pre-queue shuffle, shown from the start. */
   seedSha256: string;
-  /** The seed (64 hex digits), revealed once the pre-queue is shuffled; re-derive the order with it (README). */
+  /** The seed (64 hex digits), revealed once the pre-queue is shuffled; re-derive the order with it (docs/guide/waiting-room.md). */
   @ApiProperty({ type: 'string', nullable: true })
   seed: string | null;
   /**

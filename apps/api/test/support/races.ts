@@ -204,7 +204,7 @@ export async function expectSeatsConsistent(
       (row: { id: number; section: string }) => [row.id, row.section],
     ),
   );
-  // `available` is counted in steps and answers a count up to ~2 s plus one pass old (README,
+  // `available` is counted in steps and answers a count up to ~2 s plus one pass old (docs/guide/catalog.md,
   // "Sections"): read until it has caught up with the letters (each read moves the count on).
   type SectionRow = { name: string; available: number; seatsTotal: number };
   const wanted = (rows: SectionRow[]) =>

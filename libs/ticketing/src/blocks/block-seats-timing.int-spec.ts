@@ -212,7 +212,7 @@ describe('block-seats.lua time for a block by place or by id (private redis-serv
         releaseMs: median(releases) / 1000,
       };
     }
-    // Measured, not asserted (timings belong to no test's verdict): the README quotes the figures.
+    // Measured, not asserted (timings belong to no test's verdict): docs/guide/catalog.md quotes the figures.
     console.info(
       `block-seats.lua / release-seat-blocks.lua, Redis time (SLOWLOG, median of ${RUNS}): ${JSON.stringify(timings, null, 1)}`,
     );

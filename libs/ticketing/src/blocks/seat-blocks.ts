@@ -30,7 +30,7 @@ export const MAX_SEAT_BLOCK_REASON_LENGTH = 200;
 export const MAX_SEATS_PER_BLOCK_REQUEST = 500;
 /**
  * Most seats one block or release by place (section, rows, seat numbers) touches: one run of
- * block-seats.lua over them takes a few ms on Redis (README "Blocked seats" has the measured
+ * block-seats.lua over them takes a few ms on Redis (docs/guide/catalog.md, "Blocked seats", has the measured
  * time), and stays well under the Lua stack's 8,000 values the script unpacks (two per seat).
  */
 export const MAX_SEATS_PER_BLOCK_SELECTION = 2000;
@@ -40,8 +40,8 @@ export const MAX_SEATS_PER_BLOCK_SELECTION = 2000;
  * it touches (each touched row's best-available slot is rewritten from all of its seats) plus
  * BLOCK_WORK_PER_ROW a row (its reads and writes); by id also the row slots its sections' slot
  * refreshes read (see SeatBlocks' resolveIds). Redis time grows with that, not with the seats
- * alone: seats 1–2 of 1,000 rows of 100 (2,000 seats) took ~170 ms. README "Blocked seats" has
- * the measured time of the worst shapes at this bound.
+ * alone: seats 1–2 of 1,000 rows of 100 (2,000 seats) took ~170 ms. docs/guide/catalog.md, "Blocked
+ * seats", has the measured time of the worst shapes at this bound.
  */
 export const MAX_BLOCK_SELECTION_WORK = 20_000;
 

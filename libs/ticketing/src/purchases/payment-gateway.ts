@@ -178,7 +178,7 @@ export class ApprovingPaymentGateway extends PaymentGateway implements OnApplica
     if (this.env.NODE_ENV !== 'production') return;
     this.logger.warn(
       'payments: the default ApprovingPaymentGateway approves every charge and moves no money; ' +
-        'bind a real PaymentGateway before selling tickets (README, Purchases)',
+        'bind a real PaymentGateway before selling tickets (docs/guide/buying.md, Purchases)',
     );
   }
 

@@ -24,7 +24,7 @@ export const REDACTED_PAYMENT_TOKEN = '[paymentToken]';
  * `error` as it may be logged: a gateway's error whose message or stack quotes the buyer's
  * `token` (a processor's "No such PaymentMethod: 'pm_…'") becomes an Error of the same name and
  * `code` with every occurrence replaced by REDACTED_PAYMENT_TOKEN; any other value is answered
- * unchanged. The token is never logged (README, Purchases, "Payment tokens").
+ * unchanged. The token is never logged (docs/guide/buying.md, "Payment tokens").
  */
 export function withoutPaymentToken(error: unknown, token: string | null): unknown {
   if (token === null || !(error instanceof Error)) return error;

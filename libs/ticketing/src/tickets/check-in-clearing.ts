@@ -12,7 +12,7 @@ export const CHECK_IN_CLEAR_BATCH = 500;
 /**
  * Clearing the check-ins of a performance whose start moved: those made before the doors of the
  * new start open were for the old time, and their tickets admit again, once, at the new one (see
- * README, "Performance lifecycle"). Each is undone as `DELETE /check-in/:ticketId` undoes one
+ * docs/guide/catalog.md, "Performance lifecycle"). Each is undone as `DELETE /check-in/:ticketId` undoes one
  * (CheckInUndo): its row locked and cleared only while it is still that check-in, its Redis side
  * taken back by check-in-undo.lua, which refuses a purchase canceled meanwhile (also only in Redis):
  * that check-in stays, as a refund that kept its seat sold for it needs. No audit row per ticket:
@@ -31,7 +31,7 @@ export class CheckInClearing {
    * `performanceId` that PostgreSQL stamped before `doorsOpenAt` (the new window's opening, a UTC
    * instant), in rounds of CHECK_IN_CLEAR_BATCH tickets. Answers how many were cleared. A commit that
    * fails afterwards leaves those check-ins in PostgreSQL with their Redis marks taken back, as a
-   * failed undo does (the README's "Undoing a check-in", Not done).
+   * failed undo does (docs/guide/tickets.md, "Undoing a check-in", Not done).
    */
   async clearBefore(manager: Transaction, performanceId: number, doorsOpenAt: Date): Promise<number> {
     let cleared = 0;

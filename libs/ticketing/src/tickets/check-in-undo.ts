@@ -64,7 +64,7 @@ export class CheckInUndo {
    * and until the commit, so a scan waiting for the row admits once the undo committed and is
    * refused (already checked in) if it rolled back; each scan's Redis mark is its own, so the undo
    * takes back only the mark of the check-in it clears. A commit that fails after Redis was changed
-   * leaves the check-in in PostgreSQL with its mark gone (see README, "Undoing a check-in").
+   * leaves the check-in in PostgreSQL with its mark gone (see docs/guide/tickets.md, "Undoing a check-in").
    */
   async undo(actor: CheckInUndoActor, ticketId: string): Promise<UndoneCheckIn> {
     const undoMinutes = this.env.CHECK_IN_UNDO_MINUTES;

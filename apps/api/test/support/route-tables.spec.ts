@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { routeRows, rowMismatches } from './readme-routes';
+import { routeRows, rowMismatches } from './route-tables';
 
-const README = [
+const GUIDE = [
   '| route | who | success | failures |',
   '| --- | --- | --- | --- |',
   '| `POST /api/v1/auth/login` `{email, password}` | anyone | 200 tokens | 401, 429 |',
@@ -17,9 +17,9 @@ const paths = {
   },
 };
 
-describe('README route rows', () => {
+describe('route table rows', () => {
   it('reads the routes and the statuses of each row, not ranges or counts', () => {
-    const rows = routeRows(README);
+    const rows = routeRows(GUIDE, 'docs/guide/x.md');
     expect(
       rows.map((row) => [row.line, row.routes.map((r) => `${r.method} ${r.path}`), [...row.statuses].sort()]),
     ).toEqual([
@@ -30,10 +30,10 @@ describe('README route rows', () => {
   });
 
   it('names a status the document declares but the row does not, a route it lacks, and a status no route declares', () => {
-    expect(rowMismatches(routeRows(README), paths)).toEqual([
-      'README line 3: POST /api/v1/auth/login does not name 400',
-      'README line 5: GET /api/v1/gone is not in the document',
-      'README line 5: names 200, 418, which its routes do not declare',
+    expect(rowMismatches(routeRows(GUIDE, 'docs/guide/x.md'), paths)).toEqual([
+      'docs/guide/x.md line 3: POST /api/v1/auth/login does not name 400',
+      'docs/guide/x.md line 5: GET /api/v1/gone is not in the document',
+      'docs/guide/x.md line 5: names 200, 418, which its routes do not declare',
     ]);
   });
 });
