@@ -8,7 +8,7 @@ import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.ent
 import { cancelPendingTransfersOfPurchases, queueReceivedTicketCanceledNotices } from './ticket-transfers.repository';
 import { clearedPaymentToken } from './payment-attempts.repository';
 import { returnHouseSeats } from './comp-house-seats';
-import { PurchaseRefund, writePartialRefunds } from './purchase-refunds.repository';
+import { lockPurchasesInIdOrder, PurchaseRefund, writePartialRefunds } from './purchase-refunds.repository';
 
 /** A purchase with its seats, as written behind from Redis and read back for its buyer. */
 export interface PurchaseRecord {
@@ -364,8 +364,10 @@ export class PurchaseRepository {
   }
 
   /**
-   * Writes a flush atomically; replaying it changes nothing. Partial refunds (`writePartialRefunds`)
-   * go first, then cancellations, then purchases. A purchase new to the database gets
+   * Writes a flush atomically; replaying it changes nothing. The purchases its partial refunds and
+   * cancellations change are locked first, all in one statement in id order (`lockPurchasesInIdOrder`,
+   * as the bulk refund's `writeWindowSaleShowCancels` locks them), so the two never deadlock.
+   * Partial refunds (`writePartialRefunds`) go first, then cancellations, then purchases. A purchase new to the database gets
    * its tickets, its purchase-completed outbox row (the message of `@app/messaging/contracts`,
    * built by the statement from the purchase itself), and its open payment attempt (PENDING or
    * CHARGED) marked COMPLETED (P9). A canceled purchase's attempt is marked REFUND_OWED (from
@@ -391,8 +393,18 @@ export class PurchaseRepository {
       // The server cancels a slow statement first (57014, the batch stays pending); this process
       // waits past that only for a server that does not answer at all.
       return withQueryTimeout(manager.queryRunner!, bounds.statementTimeoutMs + BATCH_ANSWER_MARGIN_MS, async () => {
+        const refunds = batch.refunds ?? [];
+        // Every purchase the batch changes, locked at once in id order before any write: the partial
+        // refunds' write would lock theirs first and the cancellations' UPDATE the rest later, in no
+        // set order, which deadlocked with the bulk refund of a show locking both in id order.
+        if (batch.cancellations.length > 0) {
+          await lockPurchasesInIdOrder(manager, [
+            ...refunds.map((refund) => refund.purchaseId),
+            ...batch.cancellations.map((c) => c.purchaseId),
+          ]);
+        }
         // Partial refunds before cancellations: a purchase's whole cancel after some comes later in its stream.
-        if (batch.refunds && batch.refunds.length > 0) await writePartialRefunds(manager, batch.refunds, 'batch');
+        if (refunds.length > 0) await writePartialRefunds(manager, refunds, 'batch');
         if (batch.cancellations.length > 0) await cancel(manager, batch.cancellations, 'batch');
         return this.insertPurchases(manager, batch.purchases);
       });
