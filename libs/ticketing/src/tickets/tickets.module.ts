@@ -4,6 +4,7 @@ import { PurchasesModule } from '../purchases/purchases.module';
 import { CheckInStore } from './check-in.store';
 import { CheckInUndo } from './check-in-undo';
 import { PrintableTickets } from './printable-tickets';
+import { TicketAheadPointers } from './ticket-ahead-pointers';
 import { TicketResend } from './ticket-resend';
 import { TicketCodes } from './ticket-codes';
 import { TicketService } from './ticket.service';
@@ -24,7 +25,16 @@ import { TicketTransferService } from './ticket-transfer.service';
     CheckInUndo,
     TicketResend,
     PrintableTickets,
+    TicketAheadPointers,
   ],
-  exports: [TicketCodes, TicketService, TicketTransferService, CheckInUndo, TicketResend, PrintableTickets],
+  exports: [
+    TicketCodes,
+    TicketService,
+    TicketTransferService,
+    CheckInUndo,
+    TicketResend,
+    PrintableTickets,
+    TicketAheadPointers,
+  ],
 })
 export class TicketsModule {}
