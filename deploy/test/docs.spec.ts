@@ -13,9 +13,45 @@ const DOC_FILES = [
     .map((f) => `docs/${f}`),
 ];
 
-/** Markdown without its fenced code blocks: a `#` line or `[x](y)` there is code, not markup. */
-function withoutFences(markdown: string): string {
-  return markdown.replace(/^(```|~~~)[\s\S]*?^\1.*$/gm, '');
+/**
+ * Markdown without its code blocks: a `#` line or `[x](y)` there is code, not markup. Fenced blocks
+ * at any indentation (a fence inside a list item is indented to the item's text), and indented
+ * blocks: after a blank line, lines indented 4 or more columns past the text of the list item they
+ * are in (past the margin outside lists). A nested item's continuation, indented less, stays prose.
+ */
+function withoutCodeBlocks(markdown: string): string {
+  const kept: string[] = [];
+  // The column where the text of the innermost open list item starts (0 outside lists).
+  let itemText = 0;
+  let fence: { marker: string; indent: number } | null = null;
+  let indentedCode = false;
+  let afterBlank = true;
+  for (const line of markdown.split('\n')) {
+    const indent = line.length - line.trimStart().length;
+    const blank = line.trim() === '';
+    if (fence) {
+      if (line.trimStart().startsWith(fence.marker) && line.trim().replace(/[`~]/g, '') === '') fence = null;
+      afterBlank = false;
+      continue;
+    }
+    if (indentedCode && (blank || indent >= itemText + 4)) continue;
+    indentedCode = false;
+    const opening = /^(`{3,}|~{3,})/.exec(line.trimStart());
+    if (opening && indent <= itemText + 3) {
+      fence = { marker: opening[1], indent };
+      continue;
+    }
+    if (!blank && afterBlank && indent >= itemText + 4) {
+      indentedCode = true;
+      continue;
+    }
+    const item = /^(\s*)([-*+]|\d+[.)])(\s+)\S/.exec(line);
+    if (item) itemText = item[1].length + item[2].length + item[3].length;
+    else if (!blank && afterBlank && indent < itemText) itemText = indent === 0 ? 0 : Math.min(itemText, indent);
+    kept.push(line);
+    afterBlank = blank;
+  }
+  return kept.join('\n');
 }
 
 /**
@@ -25,7 +61,7 @@ function withoutFences(markdown: string): string {
 function anchorsOf(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
-  for (const [, title] of withoutFences(markdown).matchAll(/^#{1,6}\s+(.*?)\s*#*$/gm)) {
+  for (const [, title] of withoutCodeBlocks(markdown).matchAll(/^#{1,6}\s+(.*?)\s*#*$/gm)) {
     const slug = title
       .toLowerCase()
       .replace(/[^\p{L}\p{N}\s_-]/gu, '')
@@ -66,7 +102,7 @@ describe('README.md and docs/*.md', () => {
     };
     for (const file of DOC_FILES) {
       // Code spans are left out too: `[a](b)` inside one is an example, not a link.
-      const prose = withoutFences(read(file)).replace(/`[^`\n]*`/g, '');
+      const prose = withoutCodeBlocks(read(file)).replace(/`[^`\n]*`/g, '');
       for (const [, target] of prose.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
         if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // http:, https:, mailto:
         const [path, anchor] = target.split('#');
@@ -111,6 +147,38 @@ describe('README.md and docs/*.md', () => {
       expect(line, `.env.example shows ${name}`).not.toBeNull();
       if (value !== undefined && !line![1]) expect(line![2], name).toBe(String(value));
     }
+  });
+
+  it('link check: code blocks are skipped, also fenced or indented inside list items; prose in nested items is not', () => {
+    const markdown = [
+      '# Title',
+      '',
+      '- an item:',
+      '',
+      '  ```sh',
+      '  # not a heading',
+      '  curl [x](nowhere.md)',
+      '  ```',
+      '',
+      '- another, with an indented block:',
+      '',
+      '      # not a heading either',
+      '      [y](nowhere-either.md)',
+      '',
+      '  - a nested item',
+      '',
+      '    its continuation: [z](real.md)',
+      '',
+      '    ~~~',
+      '    ## nor this',
+      '    ~~~',
+      '',
+      '## Real',
+    ].join('\n');
+    const prose = withoutCodeBlocks(markdown);
+    expect(prose).not.toContain('nowhere');
+    expect(prose).toContain('[z](real.md)');
+    expect([...anchorsOf(markdown)]).toEqual(['title', 'real']);
   });
 
   it('name only npm scripts that exist', () => {
