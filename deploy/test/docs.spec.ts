@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
-import { Env } from '@app/config';
+import { Env, parseEnv } from '@app/config';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '../..');
@@ -88,6 +89,41 @@ function section(readme: string, title: string): string {
  */
 function namesScript(commands: string, name: string): boolean {
   return new RegExp(`\`npm (run )?${name}(?![\\w:-])|· \`${name}\``).test(commands);
+}
+
+/**
+ * The settings as the config module resolves them when unset: in development (.env.example's
+ * NODE_ENV), then in production (its required secrets given here), for a default only production
+ * has (METRICS_PORT).
+ */
+function resolvedDefaults(): Record<string, unknown>[] {
+  // Random, as the production check wants secrets no one can guess.
+  const secret = () => randomBytes(32).toString('base64');
+  return [
+    parseEnv({ NODE_ENV: 'development' }),
+    parseEnv({
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: secret(),
+      JWT_REFRESH_SECRET: secret(),
+      TICKET_SIGNING_SECRET: secret(),
+    }),
+  ] as unknown as Record<string, unknown>[];
+}
+
+/**
+ * The commented-out settings of `.env.example` (`# NAME=value`) whose value is not what the config
+ * module gives NAME when unset: in the first of `defaults` (each a resolved Env, the example's own
+ * NODE_ENV first) that gives it one. A reader uncommenting one expects nothing to change. `# NAME=` (left unset) and settings with no default in any (an
+ * example value: a URL, a Cluster's nodes) are not compared; names that are no setting are skipped.
+ */
+function commentedDefaultMismatches(example: string, defaults: readonly Record<string, unknown>[]): string[] {
+  const mismatches: string[] = [];
+  for (const [, name, value] of example.matchAll(/^# ([A-Z][A-Z0-9_]+)=(.*)$/gm)) {
+    if (value === '' || !defaults.some((resolved) => name in resolved)) continue;
+    const unset = defaults.map((resolved) => resolved[name]).find((resolved) => resolved !== undefined);
+    if (unset !== undefined && String(unset) !== value) mismatches.push(`${name}=${value} (unset: ${String(unset)})`);
+  }
+  return mismatches;
 }
 
 describe('README.md and docs/*.md', () => {
@@ -179,6 +215,26 @@ describe('README.md and docs/*.md', () => {
     expect(prose).not.toContain('nowhere');
     expect(prose).toContain('[z](real.md)');
     expect([...anchorsOf(markdown)]).toEqual(['title', 'real']);
+  });
+
+  it(".env.example's commented-out settings show the value each has when unset", () => {
+    expect(commentedDefaultMismatches(read('.env.example'), resolvedDefaults())).toEqual([]);
+  });
+
+  it('.env.example check: a commented-out value other than the default is named; examples and unset ones are not', () => {
+    const defaults = resolvedDefaults();
+    const example = [
+      '# SMTP_URL=smtp://127.0.0.1:2525',
+      '# METRICS_PORT=9464',
+      '# DOCS_ENABLED=false',
+      '# WAITING_ROOM_SECRET=',
+      '# SMTP_BULK_URL=smtp://smtp-broadcasts.example.com:587',
+      '# COMPOSE_PROFILES=cluster',
+    ].join('\n');
+    expect(commentedDefaultMismatches(example, defaults)).toEqual([
+      'SMTP_URL=smtp://127.0.0.1:2525 (unset: smtp://127.0.0.1:1025)',
+      'DOCS_ENABLED=false (unset: true)',
+    ]);
   });
 
   it('name only npm scripts that exist', () => {
