@@ -10,6 +10,17 @@ import { TicketCodes } from './ticket-codes';
 import { TicketService } from './ticket.service';
 import { TicketTransferService } from './ticket-transfer.service';
 
+/** What the module gives its importers; CheckInStore stays its own. */
+const EXPORTED = [
+  TicketCodes,
+  TicketService,
+  TicketTransferService,
+  CheckInUndo,
+  TicketResend,
+  PrintableTickets,
+  TicketAheadPointers,
+];
+
 /**
  * Tickets, check-in at the door and ticket transfer. Needs the global `Env`, `Redis` and DatabaseModule; imports
  * PurchasesModule for the purchase a ticket list belongs to, CatalogModule for what a printed ticket
@@ -17,24 +28,7 @@ import { TicketTransferService } from './ticket-transfer.service';
  */
 @Module({
   imports: [PurchasesModule, CatalogModule],
-  providers: [
-    TicketCodes,
-    CheckInStore,
-    TicketService,
-    TicketTransferService,
-    CheckInUndo,
-    TicketResend,
-    PrintableTickets,
-    TicketAheadPointers,
-  ],
-  exports: [
-    TicketCodes,
-    TicketService,
-    TicketTransferService,
-    CheckInUndo,
-    TicketResend,
-    PrintableTickets,
-    TicketAheadPointers,
-  ],
+  providers: [...EXPORTED, CheckInStore],
+  exports: EXPORTED,
 })
 export class TicketsModule {}
