@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
-import { Env } from '@app/config';
+import { Env, parseEnv } from '@app/config';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '../..');
@@ -18,9 +19,45 @@ const DOC_FILES = [
   ),
 ];
 
-/** Markdown without its fenced code blocks: a `#` line or `[x](y)` there is code, not markup. */
-function withoutFences(markdown: string): string {
-  return markdown.replace(/^(```|~~~)[\s\S]*?^\1.*$/gm, '');
+/**
+ * Markdown without its code blocks: a `#` line or `[x](y)` there is code, not markup. Fenced blocks
+ * at any indentation (a fence inside a list item is indented to the item's text), and indented
+ * blocks: after a blank line, lines indented 4 or more columns past the text of the list item they
+ * are in (past the margin outside lists). A nested item's continuation, indented less, stays prose.
+ */
+function withoutCodeBlocks(markdown: string): string {
+  const kept: string[] = [];
+  // The column where the text of the innermost open list item starts (0 outside lists).
+  let itemText = 0;
+  let fence: { marker: string; indent: number } | null = null;
+  let indentedCode = false;
+  let afterBlank = true;
+  for (const line of markdown.split('\n')) {
+    const indent = line.length - line.trimStart().length;
+    const blank = line.trim() === '';
+    if (fence) {
+      if (line.trimStart().startsWith(fence.marker) && line.trim().replace(/[`~]/g, '') === '') fence = null;
+      afterBlank = false;
+      continue;
+    }
+    if (indentedCode && (blank || indent >= itemText + 4)) continue;
+    indentedCode = false;
+    const opening = /^(`{3,}|~{3,})/.exec(line.trimStart());
+    if (opening && indent <= itemText + 3) {
+      fence = { marker: opening[1], indent };
+      continue;
+    }
+    if (!blank && afterBlank && indent >= itemText + 4) {
+      indentedCode = true;
+      continue;
+    }
+    const item = /^(\s*)([-*+]|\d+[.)])(\s+)\S/.exec(line);
+    if (item) itemText = item[1].length + item[2].length + item[3].length;
+    else if (!blank && afterBlank && indent < itemText) itemText = indent === 0 ? 0 : Math.min(itemText, indent);
+    kept.push(line);
+    afterBlank = blank;
+  }
+  return kept.join('\n');
 }
 
 /**
@@ -30,7 +67,7 @@ function withoutFences(markdown: string): string {
 function anchorsOf(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
-  for (const [, title] of withoutFences(markdown).matchAll(/^#{1,6}\s+(.*?)\s*#*$/gm)) {
+  for (const [, title] of withoutCodeBlocks(markdown).matchAll(/^#{1,6}\s+(.*?)\s*#*$/gm)) {
     const slug = title
       .toLowerCase()
       .replace(/[^\p{L}\p{N}\s_-]/gu, '')
@@ -59,6 +96,41 @@ function namesScript(commands: string, name: string): boolean {
   return new RegExp(`\`npm (run )?${name}(?![\\w:-])|· \`${name}\``).test(commands);
 }
 
+/**
+ * The settings as the config module resolves them when unset: in development (.env.example's
+ * NODE_ENV), then in production (its required secrets given here), for a default only production
+ * has (METRICS_PORT).
+ */
+function resolvedDefaults(): Record<string, unknown>[] {
+  // Random, as the production check wants secrets no one can guess.
+  const secret = () => randomBytes(32).toString('base64');
+  return [
+    parseEnv({ NODE_ENV: 'development' }),
+    parseEnv({
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: secret(),
+      JWT_REFRESH_SECRET: secret(),
+      TICKET_SIGNING_SECRET: secret(),
+    }),
+  ] as unknown as Record<string, unknown>[];
+}
+
+/**
+ * The commented-out settings of `.env.example` (`# NAME=value`) whose value is not what the config
+ * module gives NAME when unset: in the first of `defaults` (each a resolved Env, the example's own
+ * NODE_ENV first) that gives it one. A reader uncommenting one expects nothing to change. `# NAME=` (left unset) and settings with no default in any (an
+ * example value: a URL, a Cluster's nodes) are not compared; names that are no setting are skipped.
+ */
+function commentedDefaultMismatches(example: string, defaults: readonly Record<string, unknown>[]): string[] {
+  const mismatches: string[] = [];
+  for (const [, name, value] of example.matchAll(/^# ([A-Z][A-Z0-9_]+)=(.*)$/gm)) {
+    if (value === '' || !defaults.some((resolved) => name in resolved)) continue;
+    const unset = defaults.map((resolved) => resolved[name]).find((resolved) => resolved !== undefined);
+    if (unset !== undefined && String(unset) !== value) mismatches.push(`${name}=${value} (unset: ${String(unset)})`);
+  }
+  return mismatches;
+}
+
 describe('README.md, docs/*.md and docs/guide/*.md', () => {
   const readme = read('README.md');
 
@@ -71,7 +143,7 @@ describe('README.md, docs/*.md and docs/guide/*.md', () => {
     };
     for (const file of DOC_FILES) {
       // Code spans are left out too: `[a](b)` inside one is an example, not a link.
-      const prose = withoutFences(read(file)).replace(/`[^`\n]*`/g, '');
+      const prose = withoutCodeBlocks(read(file)).replace(/`[^`\n]*`/g, '');
       for (const [, target] of prose.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
         if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // http:, https:, mailto:
         const [path, anchor] = target.split('#');
@@ -116,6 +188,58 @@ describe('README.md, docs/*.md and docs/guide/*.md', () => {
       expect(line, `.env.example shows ${name}`).not.toBeNull();
       if (value !== undefined && !line![1]) expect(line![2], name).toBe(String(value));
     }
+  });
+
+  it('link check: code blocks are skipped, also fenced or indented inside list items; prose in nested items is not', () => {
+    const markdown = [
+      '# Title',
+      '',
+      '- an item:',
+      '',
+      '  ```sh',
+      '  # not a heading',
+      '  curl [x](nowhere.md)',
+      '  ```',
+      '',
+      '- another, with an indented block:',
+      '',
+      '      # not a heading either',
+      '      [y](nowhere-either.md)',
+      '',
+      '  - a nested item',
+      '',
+      '    its continuation: [z](real.md)',
+      '',
+      '    ~~~',
+      '    ## nor this',
+      '    ~~~',
+      '',
+      '## Real',
+    ].join('\n');
+    const prose = withoutCodeBlocks(markdown);
+    expect(prose).not.toContain('nowhere');
+    expect(prose).toContain('[z](real.md)');
+    expect([...anchorsOf(markdown)]).toEqual(['title', 'real']);
+  });
+
+  it(".env.example's commented-out settings show the value each has when unset", () => {
+    expect(commentedDefaultMismatches(read('.env.example'), resolvedDefaults())).toEqual([]);
+  });
+
+  it('.env.example check: a commented-out value other than the default is named; examples and unset ones are not', () => {
+    const defaults = resolvedDefaults();
+    const example = [
+      '# SMTP_URL=smtp://127.0.0.1:2525',
+      '# METRICS_PORT=9464',
+      '# DOCS_ENABLED=false',
+      '# WAITING_ROOM_SECRET=',
+      '# SMTP_BULK_URL=smtp://smtp-broadcasts.example.com:587',
+      '# COMPOSE_PROFILES=cluster',
+    ].join('\n');
+    expect(commentedDefaultMismatches(example, defaults)).toEqual([
+      'SMTP_URL=smtp://127.0.0.1:2525 (unset: smtp://127.0.0.1:1025)',
+      'DOCS_ENABLED=false (unset: true)',
+    ]);
   });
 
   it('name only npm scripts that exist', () => {

@@ -110,6 +110,34 @@ describe('box office printing (real PostgreSQL and Redis)', () => {
     expect((await salePdf(sale.id, clerk)).texts[0]).toMatch(/Checked in at /);
   });
 
+  it("prints one ticket of the sale for an admin at once, before it is written, as the sale's own routes; a refunded one 409, never 404", async () => {
+    const sale = await sell(2);
+    const [first, second] = sale.tickets;
+    expect(await ticketRows(sale.id)).toBe(0);
+    const ticketPdfUrl = (ticketId: string) => `/tickets/${ticketId}/ticket.pdf`;
+    const one = await call('GET', ticketPdfUrl(second!.ticketId), { session: admin });
+    expect(one.statusCode, one.body.slice(0, 300)).toBe(200);
+    expect(one.headers['content-disposition']).toBe(`attachment; filename="ticket-${second!.ticketId}.pdf"`);
+    const early = readPdf(one.rawPayload);
+    expect(early.qrCodes).toEqual([second!.code]);
+    expect(early.texts[0]!.split('\n')).toEqual(
+      expect.arrayContaining(['Holder: Jin Park', `Purchase: ${sale.id}`, `Ticket: ${second!.ticketId}`]),
+    );
+    // The walk-up's tickets are no account's: the clerk and a buyer get what an unknown ticket gets.
+    for (const session of [clerk, buyer])
+      expectUniform(await call('GET', ticketPdfUrl(first!.ticketId), { session }), 404);
+    expectUniform(await call('GET', '/tickets/999999999/ticket.pdf', { session: admin }), 404);
+
+    // Refunded whole while only in Redis: told canceled, as after its flush.
+    const whole = await call('POST', `/admin/purchases/${sale.id}/refund`, { session: admin });
+    expect(whole.statusCode, whole.body).toBe(200);
+    expect(await ticketRows(sale.id)).toBe(0);
+    const canceled = expectUniform(await call('GET', ticketPdfUrl(first!.ticketId), { session: admin }), 409);
+    expect(canceled.message).toBe('ticket is canceled (its purchase was canceled or refunded, or this seat refunded)');
+    await flushPurchases(api.app);
+    expectUniform(await call('GET', ticketPdfUrl(first!.ticketId), { session: admin }), 409);
+  });
+
   it('prints for its clerk and admins only: anonymous 401, a buyer 403, another clerk 404, a revoked clerk 401 then 403', async () => {
     const sale = await sell(1);
     const table: { who: string; session: TestSession | undefined; status: number }[] = [

@@ -2,10 +2,24 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
-import { PurchaseReceiptsRepository, PurchaseRefundsRepository, PurchaseRepository } from '@app/database';
+import { Env } from '@app/config';
+import { Clock } from '@app/core';
+import {
+  EmailDeliveriesRepository,
+  PurchaseReceiptsRepository,
+  PurchaseRefundsRepository,
+  PurchaseRepository,
+  TransactionRunner,
+} from '@app/database';
+import { toPurchaseCanceled } from '@app/messaging/contracts';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import {
+  formatSeat,
+  Mailer,
+  OutgoingEmail,
   partialRefundIdempotencyKey,
+  PurchaseMailService,
+  TicketCodes,
   PaymentGateway,
   PaymentReconciler,
   REFUND_ACTION,
@@ -453,6 +467,61 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
     ).toEqual([400, 400]);
     expect(ledger.violations).toEqual([]);
     ledger.expectMoneyMovedOnce();
+    vi.restoreAllMocks();
+  });
+
+  it("a cancel written before its racing partial refund: the cancellation notice waits for the refund's write, then lists only the seats it canceled", async () => {
+    const performance = await createPerformance(api.app, admin, 10, { price: 400 });
+    const [s0, s1] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, [s0, s1]);
+    await flushPurchases(api.app);
+    // The mailer's service on the api's database, its SMTP side a recorder (not a service under test).
+    const sent: OutgoingEmail[] = [];
+    const mail = new PurchaseMailService(
+      api.app.get(PurchaseReceiptsRepository),
+      api.app.get(EmailDeliveriesRepository),
+      api.app.get(TransactionRunner),
+      { send: async (email: OutgoingEmail) => (sent.push(email), { smtpMessageId: null }) } as Mailer,
+      api.app.get(Env),
+      api.app.get(TicketCodes),
+      api.app.get(Clock),
+    );
+    const confirmed = await mail.deliver(
+      {
+        purchaseId: purchase.id,
+        userId: buyer.id,
+        performanceId: performance.id,
+        seatIds: [s0, s1],
+        amount: 800,
+        currency: 'KRW',
+        createdAt: new Date().toISOString(),
+      },
+      'urgent',
+    );
+    expect(confirmed).toBe('sent');
+    // Redis gives s0 to the partial refund, whose write PostgreSQL misses (the flush writes it later);
+    // the buyer's cancel of the rest is written at once: PostgreSQL reads s0 canceled with s1 meanwhile.
+    vi.spyOn(api.app.get(PurchaseRefundsRepository), 'written').mockRejectedValueOnce(new Error('connection lost'));
+    expect((await refund(purchase.id, { seatIds: [s0] })).statusCode).toBe(200);
+    const cancel = await call('POST', `/purchases/${purchase.id}/cancel`, { session: buyer });
+    expect(cancel.statusCode, cancel.body).toBe(200);
+    const outbox = await db.query('SELECT payload FROM outbox WHERE message_id = $1', [
+      `purchase-canceled:${purchase.id}`,
+    ]);
+    const notice = toPurchaseCanceled(outbox.rows[0].payload);
+    // Rendered now, the notice would name s0 among the canceled seats: it waits (the mailer retries it).
+    await expect(mail.deliverCancellation(notice, 'urgent')).rejects.toThrow(/partial refund/);
+    expect(sent).toHaveLength(1);
+    await flushPurchases(api.app);
+    expect(await mail.deliverCancellation(notice, 'urgent')).toBe('sent');
+    const receipt = (await api.app.get(PurchaseReceiptsRepository).findByPurchaseId(purchase.id))!;
+    const [seatS0] = receipt.refundedSeats;
+    const [seatS1] = receipt.seats;
+    expect([seatS0?.seatId, seatS1?.seatId]).toEqual([s0, s1]);
+    const canceledText = sent[1]!.text;
+    expect(canceledText).toContain(formatSeat(seatS1!));
+    expect(canceledText).not.toContain(formatSeat(seatS0!));
     vi.restoreAllMocks();
   });
 

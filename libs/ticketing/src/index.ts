@@ -166,7 +166,11 @@ export type { CancellationProgress } from './cancellations/performance-cancellat
 export { NotificationsModule } from './notifications/notifications.module';
 export { Mailer, MailMaybeSentError } from './notifications/mailer.port';
 export type { EmailAttachment, MailStream, OutgoingEmail } from './notifications/mailer.port';
-export { PurchaseMailService, PurchaseNotPersistedError } from './notifications/purchase-mail.service';
+export {
+  PartialRefundNotWrittenError,
+  PurchaseMailService,
+  PurchaseNotPersistedError,
+} from './notifications/purchase-mail.service';
 export type { DeliveryOutcome } from './notifications/purchase-mail.service';
 export { PasswordResetMailService } from './notifications/password-reset-mail.service';
 export type { PasswordResetDeliveryOutcome } from './notifications/password-reset-mail.service';

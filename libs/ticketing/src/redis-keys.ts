@@ -5,7 +5,8 @@
  * All keys of one performance start with the hash tag `{perf:<id>}`: they share one Redis
  * Cluster slot, so a Lua script may touch any of them atomically. The keys outside a
  * performance's tag are used by single-key commands alone: the registry of performances the
- * sweeper and the flusher walk, the hold and purchase id → performance id pointers, the
+ * sweeper and the flusher walk, the hold and purchase id → performance id pointers, the box office
+ * tickets' id → sale pointers, the
  * per-user indexes (purchases not flushed yet, performances with live holds), and the
  * idempotency records.
  */
@@ -21,6 +22,14 @@ export function holdPointerKey(holdId: string): string {
 /** String holding the performance id of a purchase, so a purchase can be found by its id alone. */
 export function purchasePointerKey(purchaseId: string): string {
   return `purchase-performance:${purchaseId}`;
+}
+
+/**
+ * String holding the id of the box office sale whose ticket `ticketId` is, a ticket id it took
+ * ahead of its flush (TicketAheadPointers): a ticket found by its id alone before PostgreSQL has it.
+ */
+export function ticketAheadPointerKey(ticketId: string): string {
+  return `ticket-ahead:${ticketId}`;
 }
 
 /**

@@ -112,8 +112,8 @@ export class TicketsController {
 
   /**
    * One ticket to print, for whoever holds it now: the account it was transferred to, else its
-   * buyer (an admin: any ticket); the page of `GET /purchases/:id/tickets.pdf`, with the code of its
-   * current version. 404 for anyone else (the buyer who transferred it away too), 409
+   * buyer (an admin: any ticket, a box office sale's also before its flush, from the id the sale
+   * took ahead); the page of `GET /purchases/:id/tickets.pdf`, with the code of its current version. 404 for anyone else (the buyer who transferred it away too), 409
    * `TicketCanceled` (the ticket, its seat or its purchase canceled or refunded, also while only in
    * Redis). 429 `TooManyTicketPrints` as `GET /purchases/:id/tickets.pdf`.
    */

@@ -46,6 +46,18 @@ export interface OwedPurchaseRefund {
 export type PartialRefundBy = 'api' | 'batch';
 
 /**
+ * Locks the rows of the purchases `ids` (those that exist; the others are skipped) FOR NO KEY
+ * UPDATE, the lock a cancellation's UPDATE takes, in one statement in ascending id order: the one
+ * global order every writer of several purchases (the flush's batch, the bulk refund's box office
+ * cancels, a partial refund) takes them in before it changes any, so two of them never deadlock
+ * (40P01). A writer that locked some first and others in a later statement would not be one order
+ * overall. Waits as the transaction's lock_timeout allows.
+ */
+export async function lockPurchasesInIdOrder(manager: EntityManager, ids: readonly string[]): Promise<void> {
+  await manager.query(`SELECT 1 FROM purchases WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`, [ids]);
+}
+
+/**
  * Writes partial refunds, once each (a replay changes nothing): the `purchase_refunds` row, OWED
  * (REFUNDED at once when its amount is 0: nothing was charged for those seats; and for a box office
  * sale, `purchases.payment_method` set: its money is given back at the window, never through the
@@ -69,9 +81,10 @@ export async function writePartialRefunds(
   // UPDATE takes, in id order): the bulk refund's cancel of a box office sale in flight commits before
   // the statement below reads what that cancel owes at the window (window_rest), and one that comes
   // after waits for this refund before reading the refunds (writeWindowSaleShowCancels takes this lock).
-  await manager.query(`SELECT 1 FROM purchases WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`, [
+  await lockPurchasesInIdOrder(
+    manager,
     refunds.map((refund) => refund.purchaseId),
-  ]);
+  );
   const received = (await manager.query(
     `WITH input AS (
        SELECT * FROM json_to_recordset($1::json) AS ("refundId" uuid, "purchaseId" uuid, "seatIds" int[],

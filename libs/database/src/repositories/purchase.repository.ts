@@ -8,7 +8,7 @@ import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.ent
 import { cancelPendingTransfersOfPurchases, queueReceivedTicketCanceledNotices } from './ticket-transfers.repository';
 import { clearedPaymentToken } from './payment-attempts.repository';
 import { returnHouseSeats } from './comp-house-seats';
-import { PurchaseRefund, writePartialRefunds } from './purchase-refunds.repository';
+import { lockPurchasesInIdOrder, PurchaseRefund, writePartialRefunds } from './purchase-refunds.repository';
 
 /** A purchase with its seats, as written behind from Redis and read back for its buyer. */
 export interface PurchaseRecord {
@@ -86,6 +86,14 @@ export interface PurchaseCancellation {
    * kept. Absent or empty: none, or a cancellation recorded before it carried them; the message then has none.
    */
   keptSeatIds?: readonly number[];
+  /**
+   * What this cancellation gives back, as Redis decided it (the purchase's amount less every partial
+   * refund Redis recorded before it), an integer in minor units of the purchase's currency: the
+   * api's cancel of a written purchase gives it, and its notice carries it, so the mailer can tell a
+   * partial refund Redis made first but PostgreSQL has not written yet. Absent: not known (the flush
+   * writes a purchase's partial refunds before its cancellation, in one transaction).
+   */
+  amount?: number;
 }
 
 /** What one flush writes, in one transaction. */
@@ -291,8 +299,8 @@ export class PurchaseRepository {
   /**
    * Writes one cancellation now, as the flush of its cancel entry would (`cancel` below: the
    * purchase and its tickets CANCELED, the cancellation notice in the outbox saying who canceled
-   * (`canceledBy`), the payment attempt REFUND_OWED unless REFUNDED); the flush's replay of it later
-   * changes nothing. Answers where the
+   * (`canceledBy`, and `amount`: what it gives back as Redis decided, in minor units, when given), the
+   * payment attempt REFUND_OWED unless REFUNDED); the flush's replay of it later changes nothing. Answers where the
    * purchase stands in PostgreSQL afterwards: 'canceled' (the cancellation is durable there),
    * 'absent' (not flushed yet: the cancel entry brings it canceled), or 'paid' (written by a flush
    * in flight that had read it before its cancel; its cancel entry follows). Waits for a row at most
@@ -303,11 +311,12 @@ export class PurchaseRepository {
     canceledAt: Date,
     canceledBy: CanceledBy,
     keptSeatIds: readonly number[] = [],
+    amount?: number,
   ): Promise<'canceled' | 'absent' | 'paid'> {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        await cancel(manager, [{ purchaseId, canceledAt, canceledBy, keptSeatIds }], 'api');
+        await cancel(manager, [{ purchaseId, canceledAt, canceledBy, keptSeatIds, amount }], 'api');
         const rows: { status: PurchaseStatus }[] = await manager.query(`SELECT status FROM purchases WHERE id = $1`, [
           purchaseId,
         ]);
@@ -364,8 +373,10 @@ export class PurchaseRepository {
   }
 
   /**
-   * Writes a flush atomically; replaying it changes nothing. Partial refunds (`writePartialRefunds`)
-   * go first, then cancellations, then purchases. A purchase new to the database gets
+   * Writes a flush atomically; replaying it changes nothing. The purchases its partial refunds and
+   * cancellations change are locked first, all in one statement in id order (`lockPurchasesInIdOrder`,
+   * as the bulk refund's `writeWindowSaleShowCancels` locks them), so the two never deadlock.
+   * Partial refunds (`writePartialRefunds`) go first, then cancellations, then purchases. A purchase new to the database gets
    * its tickets, its purchase-completed outbox row (the message of `@app/messaging/contracts`,
    * built by the statement from the purchase itself), and its open payment attempt (PENDING or
    * CHARGED) marked COMPLETED (P9). A canceled purchase's attempt is marked REFUND_OWED (from
@@ -391,8 +402,18 @@ export class PurchaseRepository {
       // The server cancels a slow statement first (57014, the batch stays pending); this process
       // waits past that only for a server that does not answer at all.
       return withQueryTimeout(manager.queryRunner!, bounds.statementTimeoutMs + BATCH_ANSWER_MARGIN_MS, async () => {
+        const refunds = batch.refunds ?? [];
+        // Every purchase the batch changes, locked at once in id order before any write: the partial
+        // refunds' write would lock theirs first and the cancellations' UPDATE the rest later, in no
+        // set order, which deadlocked with the bulk refund of a show locking both in id order.
+        if (batch.cancellations.length > 0) {
+          await lockPurchasesInIdOrder(manager, [
+            ...refunds.map((refund) => refund.purchaseId),
+            ...batch.cancellations.map((c) => c.purchaseId),
+          ]);
+        }
         // Partial refunds before cancellations: a purchase's whole cancel after some comes later in its stream.
-        if (batch.refunds && batch.refunds.length > 0) await writePartialRefunds(manager, batch.refunds, 'batch');
+        if (refunds.length > 0) await writePartialRefunds(manager, refunds, 'batch');
         if (batch.cancellations.length > 0) await cancel(manager, batch.cancellations, 'batch');
         return this.insertPurchases(manager, batch.purchases);
       });
@@ -567,7 +588,7 @@ async function cancel(
        WHERE p.id = c.id AND p.status = 'PAID'
        RETURNING p.id, p.canceled_at
      ), cause AS (
-       SELECT * FROM unnest($1::uuid[], $4::text[], $5::text[]) AS c(id, canceled_by, kept)
+       SELECT * FROM unnest($1::uuid[], $4::text[], $5::text[], $6::bigint[]) AS c(id, canceled_by, kept, amount)
      ), owed AS (
        UPDATE payment_attempts a
        SET status = 'REFUND_OWED', resolved_at = NULL,
@@ -589,7 +610,8 @@ async function cancel(
             CASE WHEN cause.canceled_by = 'performance' THEN 'purchase.canceled.performance' ELSE 'purchase.canceled' END,
             jsonb_strip_nulls(jsonb_build_object('type', 'purchase.canceled', 'purchaseId', canceled.id,
                                                  'canceledAt', canceled.canceled_at, 'canceledBy', cause.canceled_by,
-                                                 'keptSeatIds', to_jsonb(string_to_array(NULLIF(cause.kept, ''), ',')::int[])))
+                                                 'keptSeatIds', to_jsonb(string_to_array(NULLIF(cause.kept, ''), ',')::int[]),
+                                                 'amount', cause.amount))
      FROM canceled LEFT JOIN cause ON cause.id = canceled.id ORDER BY canceled.id
      ON CONFLICT (message_id) DO NOTHING`,
     [
@@ -599,6 +621,8 @@ async function cancel(
       cancellations.map((c) => c.canceledBy),
       // One comma-separated list a cancellation ('' for none): unnest takes no ragged arrays.
       cancellations.map((c) => (c.keptSeatIds ?? []).join(',')),
+      // Null (no `amount` in the notice: jsonb_strip_nulls) when the cancellation does not know it.
+      cancellations.map((c) => c.amount ?? null),
     ],
   );
   // Tickets that went ACTIVE → CANCELED here and were transferred: their holder gets a notice of its

@@ -167,6 +167,60 @@ describe('WindowRefundsRepository and the cancellations that owe a refund at the
     expect(await owedOf(card)).toEqual([{ amount: 4550, status: 'OWED' }]);
   });
 
+  it('never deadlocks a flush refunding one box office sale and canceling another with the bulk refund canceling both', async () => {
+    // The flush's batch: a partial refund of one sale (its row locked first) and a cancellation of the
+    // other, whose id sorts first; the bulk refund of their show locks both rows in id order. The flush
+    // is held half done (the refund's notice) while the bulk refund waits on the sale the flush holds.
+    const sales = [sale('CASH', 9100), sale('CARD_TERMINAL', 9100)].sort((a, b) => a.id.localeCompare(b.id));
+    const [canceled, refunded] = sales;
+    await new PurchaseRepository(db).writeBatch({ purchases: sales, cancellations: [] }, BOUNDS);
+    const refund = seatRefundOf(refunded);
+    const showCancels = sales.map((purchase) => ({
+      purchaseId: purchase.id,
+      canceledAt: new Date(),
+      canceledBy: 'performance' as const,
+    }));
+    const flush = () =>
+      new PurchaseRepository(db)
+        .writeBatch({ purchases: [], cancellations: [showCancels[0]], refunds: [refund] }, BOUNDS)
+        .then(() => undefined);
+    const bulkRefund = () => new PurchaseRepository(db).writeWindowSaleShowCancels(showCancels, [refund]);
+    // A deadlock aborts one of them with 40P01 (and the flusher would retry): none may.
+    await interleaved(`purchase-refunded:${refund.refundId}`, flush, bulkRefund);
+    expect(await owedOf(canceled)).toEqual([{ amount: 9100, status: 'OWED' }]);
+    expect(await owedOf(refunded)).toEqual([{ amount: 4550, status: 'OWED' }]);
+    const statuses = await db.query(`SELECT status FROM purchases WHERE id = ANY($1::uuid[])`, [
+      sales.map((p) => p.id),
+    ]);
+    expect(statuses).toEqual([{ status: 'CANCELED' }, { status: 'CANCELED' }]);
+  });
+
+  it('runs the flush and the bulk refund on the same box office sales many times at once with no deadlock', async () => {
+    for (let round = 0; round < 12; round++) {
+      const sales = [sale('CASH', 9100), sale('CARD_TERMINAL', 9100), sale('CASH', 9100)];
+      await new PurchaseRepository(db).writeBatch({ purchases: sales, cancellations: [] }, BOUNDS);
+      const refunds = sales.slice(1).map(seatRefundOf);
+      const showCancels = sales.map((purchase) => ({
+        purchaseId: purchase.id,
+        canceledAt: new Date(),
+        canceledBy: 'performance' as const,
+      }));
+      // The flush's entries in stream order, not id order: its cancellations reversed.
+      await Promise.all([
+        new PurchaseRepository(db).writeBatch(
+          { purchases: [], cancellations: [...showCancels].reverse(), refunds },
+          BOUNDS,
+        ),
+        new PurchaseRepository(db).writeWindowSaleShowCancels(showCancels, refunds),
+      ]);
+      const owed = await db.query(
+        `SELECT sum(amount)::int AS total FROM window_refunds WHERE purchase_id = ANY($1::uuid[])`,
+        [sales.map((p) => p.id)],
+      );
+      expect(owed).toEqual([{ total: 9100 + 4550 + 4550 }]);
+    }
+  });
+
   it('marks a refund paid once of many concurrent marks, with one audit row', async () => {
     const cash = sale('CASH');
     await writeCanceled([cash], 'performance');

@@ -30,6 +30,14 @@ export interface PurchaseCanceledMessage {
    * kept. Absent when none was kept, and in a message written before the cancellation carried them.
    */
   keptSeatIds?: number[];
+  /**
+   * What the cancellation gives back as Redis decided it: the purchase's amount less every partial
+   * refund before it, an integer in minor units of the purchase's currency. Written by the api's
+   * cancel of a written purchase, so the mailer waits for a partial refund PostgreSQL has not written
+   * yet before it lists the seats canceled. Absent otherwise (the flush writes partial refunds before
+   * the cancellation), and in a message written before the cancellation carried it.
+   */
+  amount?: number;
 }
 
 /** The one id of a purchase's canceled message: outbox row, AMQP message and e-mail delivery share it. */
@@ -47,7 +55,7 @@ export function isPurchaseCanceledBody(body: unknown): boolean {
 /** Checks a parsed purchase-canceled body; throws {@link MalformedMessageError} when it is not one. */
 export function toPurchaseCanceled(body: unknown): PurchaseCanceledMessage {
   if (!isPurchaseCanceledBody(body)) throw new MalformedMessageError('not a purchase-canceled message');
-  const { purchaseId, canceledAt, canceledBy, keptSeatIds } = body as Record<string, unknown>;
+  const { purchaseId, canceledAt, canceledBy, keptSeatIds, amount } = body as Record<string, unknown>;
   if (typeof purchaseId !== 'string' || !UUID.test(purchaseId)) throw new MalformedMessageError('purchaseId');
   if (typeof canceledAt !== 'string' || Number.isNaN(Date.parse(canceledAt))) {
     throw new MalformedMessageError('canceledAt');
@@ -61,11 +69,15 @@ export function toPurchaseCanceled(body: unknown): PurchaseCanceledMessage {
   ) {
     throw new MalformedMessageError('keptSeatIds');
   }
+  if (amount !== undefined && !(Number.isSafeInteger(amount) && (amount as number) >= 0)) {
+    throw new MalformedMessageError('amount');
+  }
   return {
     type: PURCHASE_CANCELED_TYPE,
     purchaseId: purchaseId.toLowerCase(),
     canceledAt,
     ...(canceledBy === undefined ? {} : { canceledBy: canceledBy as CanceledBy }),
     ...(keptSeatIds === undefined ? {} : { keptSeatIds: keptSeatIds as number[] }),
+    ...(amount === undefined ? {} : { amount: amount as number }),
   };
 }

@@ -17,7 +17,7 @@ import {
 import { RECEIPT } from '../../test/receipts';
 import type { TicketCodes } from '../tickets/ticket-codes';
 import type { Mailer } from './mailer.port';
-import { PurchaseMailService, PurchaseNotPersistedError } from './purchase-mail.service';
+import { PartialRefundNotWrittenError, PurchaseMailService, PurchaseNotPersistedError } from './purchase-mail.service';
 
 const PURCHASE = RECEIPT.purchaseId;
 const calledOffAt = new Date('2026-12-01T10:00:00.000Z');
@@ -71,6 +71,14 @@ describe('PurchaseMailService.deliverCancellation', () => {
     expect(email.text).not.toContain('performance was canceled');
     // The mail queue it came through picks the Mailer's stream.
     expect(email.stream).toBe('urgent');
+  });
+
+  it("holds a notice back while PostgreSQL leaves more to refund than the cancel gave back (a partial refund's write to come)", async () => {
+    const { service, mailer } = mail({ confirmed: true, calledOff: false });
+    const early = { ...message('buyer'), amount: receipt.amount - 1 };
+    await expect(service.deliverCancellation(early, 'urgent')).rejects.toBeInstanceOf(PartialRefundNotWrittenError);
+    expect(mailer.send).not.toHaveBeenCalled();
+    expect(await service.deliverCancellation({ ...early, amount: receipt.amount }, 'urgent')).toBe('sent');
   });
 
   it('sends nothing for an unconfirmed purchase its buyer canceled (P5)', async () => {

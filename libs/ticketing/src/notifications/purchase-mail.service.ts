@@ -40,6 +40,18 @@ export class PurchaseNotPersistedError extends Error {
 }
 
 /**
+ * A cancellation notice's purchase has partial refunds Redis made before the cancel that PostgreSQL
+ * has not written yet (what PostgreSQL leaves to refund exceeds what the cancel gave back): its
+ * seats would read canceled with the rest. Retried as PurchaseNotPersistedError is.
+ */
+export class PartialRefundNotWrittenError extends Error {
+  constructor(readonly purchaseId: string) {
+    super(`purchase ${purchaseId} has a partial refund not written to the database yet`);
+    this.name = 'PartialRefundNotWrittenError';
+  }
+}
+
+/**
  * `canceled`: the purchase was canceled before its confirmation went out, so it confirms nothing
  * (P5); `not-confirmed`: a notice (cancellation, new date) of a purchase that was never confirmed,
  * not sent; `superseded`: a new-date notice not needed when its turn came (the buyer was told the
@@ -112,9 +124,18 @@ export class PurchaseMailService {
    * cancellation; one by the buyer or an operator does not, whatever happened to the performance
    * since. A message without `canceledBy` (written by an older version) counts as the performance's
    * when the performance was canceled at all, so no buyer of a canceled show goes untold.
+   * Throws PurchaseNotPersistedError, and PartialRefundNotWrittenError while the message's `amount`
+   * (what the cancel gave back) is below what PostgreSQL leaves to refund: a partial refund made
+   * before the cancel is still to be written, and the notice would list its seats as canceled.
    */
   async deliverCancellation(message: PurchaseCanceledMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const receipt = await this.receiptOf(message.purchaseId);
+    // Redis refunded some seats before this cancel that PostgreSQL has not written yet: rendered now,
+    // the notice would list them among the seats canceled (their tickets read canceled with the
+    // rest). Their write follows within a flush; the message is tried again (money trial M1).
+    if (message.amount !== undefined && receipt.amount > message.amount) {
+      throw new PartialRefundNotWrittenError(receipt.purchaseId);
+    }
     const messageId = purchaseCanceledMessageId(receipt.purchaseId);
     return this.inTransaction(messageId, async (manager) => {
       await this.deliveries.lockPurchaseMail(manager, receipt.purchaseId);

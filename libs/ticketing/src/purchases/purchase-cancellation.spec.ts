@@ -163,7 +163,7 @@ describe('PurchaseCancellation', () => {
   it('writes the cancel of a free purchase (amount 0, no charge) to PostgreSQL and refunds nothing: none owed', async () => {
     const { service, purchases, attempts, gateway } = cancellation(canceledNow({ chargeId: '', amount: 0 }));
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ status: 'CANCELED', refund: 'none' });
-    expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer', []);
+    expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer', [], 0);
     expect(gateway.refund).not.toHaveBeenCalled();
     expect(attempts.markRefunded).not.toHaveBeenCalled();
   });
@@ -194,7 +194,7 @@ describe('PurchaseCancellation', () => {
       const { service, purchases, gateway } = cancellation(canceledNow());
       purchases.cancelWritten.mockResolvedValueOnce(there);
       await service.cancel('buyer', PURCHASE);
-      expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer', []);
+      expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer', [], 1500);
       expect(gateway.refund.mock.invocationCallOrder[0]).toBeGreaterThan(
         purchases.cancelWritten.mock.invocationCallOrder[0],
       );
@@ -325,7 +325,7 @@ describe('PurchaseCancellation', () => {
       checkedIn: [],
       transferredSeatIds: [],
     });
-    expect(operator.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'operator', []);
+    expect(operator.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'operator', [], 1500);
     const called = cancellation(result);
     await called.service.cancelForCanceledPerformance('buyer', PURCHASE);
     expect(called.store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
@@ -334,11 +334,11 @@ describe('PurchaseCancellation', () => {
       checkedIn: [],
       transferredSeatIds: [],
     });
-    expect(called.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'performance', []);
+    expect(called.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'performance', [], 1500);
     // The seats a cancel kept sold go with its write, for the buyer's notice.
     const keeping = cancellation(canceledNow({ keptSeatIds: [4005] }));
     await keeping.service.cancelAsOperator('buyer', PURCHASE, 'operator-keep-checked-in');
-    expect(keeping.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'operator', [4005]);
+    expect(keeping.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'operator', [4005], 1500);
   });
 
   it('tells an operator how to refund a checked-in purchase anyway', async () => {

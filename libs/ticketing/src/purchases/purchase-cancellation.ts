@@ -396,7 +396,7 @@ export class PurchaseCancellation {
     },
     canceledBy: CanceledBy,
   ): Promise<CancelRefund> {
-    const durable = await this.durablyCanceled(purchaseId, result.canceledAt, canceledBy, result.keptSeatIds);
+    const durable = await this.durablyCanceled(purchaseId, result, canceledBy);
     if (result.amount === 0) return 'none';
     // Paid at the window, never through the gateway (no charge, no payment attempt): given back there.
     if (result.paymentMethod !== '') return 'at-window';
@@ -430,12 +430,19 @@ export class PurchaseCancellation {
    */
   private async durablyCanceled(
     purchaseId: string,
-    canceledAt: number,
+    { canceledAt, keptSeatIds, amount }: { canceledAt: number; keptSeatIds: number[]; amount: number },
     canceledBy: CanceledBy,
-    keptSeatIds: number[],
   ): Promise<boolean> {
     try {
-      const written = await this.purchases.cancelWritten(purchaseId, new Date(canceledAt), canceledBy, keptSeatIds);
+      // Redis's amount goes into the notice: the mailer waits for a partial refund Redis made before
+      // this cancel (so not part of it) that PostgreSQL has yet to write (money trial M1).
+      const written = await this.purchases.cancelWritten(
+        purchaseId,
+        new Date(canceledAt),
+        canceledBy,
+        keptSeatIds,
+        amount,
+      );
       return written === 'canceled';
     } catch (error) {
       this.logger.warn(

@@ -7,6 +7,7 @@ import { NotFoundError } from '../errors';
 import type { Purchase } from '../purchases/purchase';
 import type { PurchaseReader } from '../purchases/purchase-reader';
 import { PrintableTickets, TICKET_PRINT_LIMIT } from './printable-tickets';
+import type { TicketAheadPointers } from './ticket-ahead-pointers';
 import type { TicketCodes } from './ticket-codes';
 import {
   CanceledPurchaseTicketsError,
@@ -82,6 +83,8 @@ function printable(
     codes as unknown as TicketCodes,
     env,
     { count: (counted = vi.fn(async () => options.wait ?? null)) } as unknown as TicketPrintsRepository,
+    // No ticket of these is a window sale's taken ahead of its flush (the e2e covers those).
+    { purchaseOf: vi.fn(async () => null) } as unknown as TicketAheadPointers,
   );
 }
 

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
-import { TicketPrintsRepository, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
+import { TicketIdentity, TicketPrintsRepository, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
 import { BookingDescriber, BookingDetails } from '../catalog/booking-details';
 import type { SeatListing } from '../catalog/catalog.types';
 import { NotFoundError } from '../errors';
 import { Purchase, ticketsTakenAhead } from '../purchases/purchase';
 import { isBuyersPurchase, PurchaseReader } from '../purchases/purchase-reader';
+import { TicketAheadPointers } from './ticket-ahead-pointers';
 import { TicketCodes } from './ticket-codes';
 import {
   CanceledPurchaseTicketsError,
@@ -77,6 +78,7 @@ export class PrintableTickets {
     private readonly codes: TicketCodes,
     @Inject(Env) private readonly env: Env,
     private readonly prints: TicketPrintsRepository,
+    private readonly pointers: TicketAheadPointers,
   ) {}
 
   /**
@@ -132,16 +134,34 @@ export class PrintableTickets {
   private async unwritten(purchase: Purchase): Promise<PrintableTicket[]> {
     const ahead = ticketsTakenAhead(purchase);
     if (!ahead) throw new TicketsNotIssuedError(this.env.PURCHASE_FLUSH_AGE_SECONDS + 1);
-    // The rows the flush will write: active, not checked in, held by no account, the walk-up's name
-    // (as printableOf names a window sale's holder); in layout order, as the rows are read.
+    return this.ofRows(purchase, await this.rowsAhead(purchase, ahead));
+  }
+
+  /**
+   * The ticket rows the flush will write for a window sale from the ids it took ahead: active, not
+   * checked in, held by no account, the walk-up's name (as printableOf names a window sale's
+   * holder); in layout order, as the rows are read.
+   */
+  private async rowsAhead(
+    purchase: Purchase,
+    ahead: TicketIdentity[],
+  ): Promise<(TicketRecord & { holderName: string | null })[]> {
     const seats = await this.tickets.seatsOf(purchase.performanceId, purchase.seatIds);
-    const unwritten = seats.flatMap(({ seatId, ...seat }) => {
+    return seats.flatMap(({ seatId, ...seat }) => {
       const identity = ahead.find((ticket) => ticket.seatId === seatId);
       if (!identity) return [];
       const holderName = purchase.deliveryName ?? null;
       return [{ ...identity, ...seat, status: TicketStatus.Active, checkedInAt: null, holderId: null, holderName }];
     });
-    return this.ofRows(purchase, unwritten);
+  }
+
+  /** Ticket `ticketId` of a purchase PostgreSQL has not written, as its row will be; none when the purchase did not take it ahead. */
+  private async takenAhead(
+    purchase: Purchase,
+    ticketId: string,
+  ): Promise<(TicketRecord & { holderName: string | null })[]> {
+    const ahead = ticketsTakenAhead(purchase)?.filter((ticket) => ticket.ticketId === ticketId) ?? [];
+    return ahead.length === 0 ? [] : this.rowsAhead(purchase, ahead);
   }
 
   /**
@@ -168,14 +188,20 @@ export class PrintableTickets {
    * One ticket, for whoever holds it now (the account it was transferred to, else its purchase's
    * buyer; a box office sale's ticket has no account holder) or an admin. Throws
    * NotFoundError('ticket') (no such ticket, also one of a purchase not written to PostgreSQL yet,
-   * or not the caller's), TicketCanceledError (409: the ticket, its seat or its purchase canceled or
+   * but to an admin a box office sale's ticket, printed from the id its sale took ahead as
+   * {@link ofBoxOfficeSale} prints it; or not the caller's), TicketCanceledError (409: the ticket, its seat or its purchase canceled or
    * refunded, also while only in Redis), then TooManyTicketPrintsError past TICKET_PRINT_LIMIT.
    */
   async ofTicket(caller: PrintCaller, ticketId: string): Promise<PrintableTicket> {
     const located = await this.tickets.locate(ticketId);
-    const purchase = located && (await this.purchases.find(located.purchaseId));
+    // Not in PostgreSQL: for an admin, maybe a box office sale's ticket its flush has yet to write
+    // (no one else prints a window sale's tickets: their holder is the walk-up, not an account).
+    const purchaseId = located?.purchaseId ?? (caller.admin ? await this.pointers.purchaseOf(ticketId) : null);
+    const purchase = purchaseId === null ? null : await this.purchases.find(purchaseId);
+    // Redis first (the purchase), then PostgreSQL, as ofBoxOfficeSale reads a window sale.
     const persisted = purchase && (await this.tickets.printableOf(purchase.id));
-    const ticket = persisted?.tickets.find((candidate) => candidate.ticketId === ticketId);
+    const rows = persisted ? persisted.tickets : purchase ? this.takenAhead(purchase, ticketId) : [];
+    const ticket = (await rows).find((candidate) => candidate.ticketId === ticketId);
     if (!purchase || !ticket || !(caller.admin || holds(caller.id, purchase, ticket))) {
       throw new NotFoundError('ticket');
     }

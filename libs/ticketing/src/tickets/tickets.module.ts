@@ -4,10 +4,22 @@ import { PurchasesModule } from '../purchases/purchases.module';
 import { CheckInStore } from './check-in.store';
 import { CheckInUndo } from './check-in-undo';
 import { PrintableTickets } from './printable-tickets';
+import { TicketAheadPointers } from './ticket-ahead-pointers';
 import { TicketResend } from './ticket-resend';
 import { TicketCodes } from './ticket-codes';
 import { TicketService } from './ticket.service';
 import { TicketTransferService } from './ticket-transfer.service';
+
+/** What the module gives its importers; CheckInStore stays its own. */
+const EXPORTED = [
+  TicketCodes,
+  TicketService,
+  TicketTransferService,
+  CheckInUndo,
+  TicketResend,
+  PrintableTickets,
+  TicketAheadPointers,
+];
 
 /**
  * Tickets, check-in at the door and ticket transfer. Needs the global `Env`, `Redis` and DatabaseModule; imports
@@ -16,15 +28,7 @@ import { TicketTransferService } from './ticket-transfer.service';
  */
 @Module({
   imports: [PurchasesModule, CatalogModule],
-  providers: [
-    TicketCodes,
-    CheckInStore,
-    TicketService,
-    TicketTransferService,
-    CheckInUndo,
-    TicketResend,
-    PrintableTickets,
-  ],
-  exports: [TicketCodes, TicketService, TicketTransferService, CheckInUndo, TicketResend, PrintableTickets],
+  providers: [...EXPORTED, CheckInStore],
+  exports: EXPORTED,
 })
 export class TicketsModule {}
