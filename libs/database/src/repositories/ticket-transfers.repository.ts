@@ -403,6 +403,24 @@ export class TicketTransfersRepository {
   }
 
   /**
+   * The ticket of transfer `transferId` when no accept of it stands or may still come: the ticket
+   * has no holder by an accepted transfer and no offer of it is PENDING (an accept of one may have
+   * marked the seat in Redis and be on its way to its commit). Null otherwise, and for an unknown
+   * transfer. Read once a cancel or a decline settled the transfer, to take back the Redis mark of
+   * an accept whose process stopped before its commit.
+   */
+  async unacceptedTicket(transferId: string): Promise<TicketIdentity | null> {
+    const [ticket]: Parameters<typeof identityOf>[0][] = await this.dataSource.query(
+      `SELECT t.id::text AS id, t.purchase_id, t.performance_id, t.seat_id, t.code_version
+         FROM ticket_transfers tr JOIN tickets t ON t.id = tr.ticket_id
+        WHERE tr.id = $1 AND t.holder_id IS NULL
+          AND NOT EXISTS (SELECT 1 FROM ticket_transfers p WHERE p.ticket_id = t.id AND p.status = 'PENDING')`,
+      [transferId],
+    );
+    return ticket ? identityOf(ticket) : null;
+  }
+
+  /**
    * The sender's cancel of its PENDING offer (before its EFFECTIVE_EXPIRY, `now`): one conditional
    * UPDATE, so of a cancel, a decline and an accept of one transfer exactly one changes it.
    * NOT_FOUND for anyone but the sender; NOT_PENDING with what it is now otherwise. Writes the

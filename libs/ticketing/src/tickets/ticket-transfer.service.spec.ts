@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import type {
@@ -52,6 +53,10 @@ function service(
     decline?: DeclineTransferResult;
     target?: (typeof ticket & { pending: boolean }) | null;
     mark?: CheckInMarkResult;
+    /** What TicketTransfersRepository.unacceptedTicket answers (default null: an accept stands or may come). */
+    unaccepted?: typeof ticket | null;
+    /** UnmarkTransfer fails with it (Redis unreachable). */
+    unmarkFails?: Error;
     canceledInRedis?: boolean;
     transferredSeats?: number[];
     heldRows?: TicketRecord[];
@@ -69,6 +74,7 @@ function service(
     }),
     cancel: vi.fn(async () => options.cancel ?? { outcome: 'CANCELED', transfer }),
     decline: vi.fn(async () => options.decline ?? { outcome: 'DECLINED', transfer }),
+    unacceptedTicket: vi.fn(async () => options.unaccepted ?? null),
     listFor: vi.fn(async () => [] as TicketTransferRecord[]),
   };
   const heldRecord: TicketRecord = {
@@ -90,7 +96,9 @@ function service(
     ticketCanceled: vi.fn(async () => options.canceledInRedis ?? false),
     canceledAmong: vi.fn(async () => (purchaseId: string) => options.canceledPurchases?.includes(purchaseId) ?? false),
     markTransfer: vi.fn(async () => options.mark ?? ({ outcome: 'MARKED', added: true } as const)),
-    unmarkTransfer: vi.fn(async () => undefined),
+    unmarkTransfer: vi.fn(async () => {
+      if (options.unmarkFails) throw options.unmarkFails;
+    }),
   };
   const codes = { sign: vi.fn(() => 'signed') };
   const subject = new TicketTransferService(
@@ -236,7 +244,7 @@ describe('TicketTransferService', () => {
     const { subject, transfers, marks } = service();
     expect(await subject.decline('friend', TRANSFER)).toBe(transfer);
     expect(transfers.decline).toHaveBeenCalledWith(TRANSFER, 'friend', new Date(NOW));
-    // A pending offer marks nothing in Redis: nothing to take back.
+    // A pending offer marks nothing in Redis: nothing is marked by a decline.
     expect(marks.markTransfer).not.toHaveBeenCalled();
     await expect(service().subject.decline('friend', 'not-a-uuid')).rejects.toBeInstanceOf(NotFoundError);
     await expect(
@@ -253,6 +261,35 @@ describe('TicketTransferService', () => {
       ).rejects.toMatchObject({ code, message, details: { status } });
     }
   });
+
+  it.each(['cancel', 'decline'] as const)(
+    'once a %s settled the transfer, takes back the Redis mark an accept stopped before its commit left; none while an accept stands or may come',
+    async (settle) => {
+      const by = settle === 'cancel' ? 'buyer' : 'friend';
+      const dead = service({ unaccepted: ticket });
+      expect(await dead.subject[settle](by, TRANSFER)).toBe(transfer);
+      expect(dead.transfers.unacceptedTicket).toHaveBeenCalledWith(TRANSFER);
+      expect(dead.marks.unmarkTransfer).toHaveBeenCalledWith(7, 'p1', 3);
+
+      const live = service({ unaccepted: null });
+      expect(await live.subject[settle](by, TRANSFER)).toBe(transfer);
+      expect(live.marks.unmarkTransfer).not.toHaveBeenCalled();
+
+      // The transfer is settled in PostgreSQL either way: a Redis that fails the unmark changes no answer.
+      const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      try {
+        const failing = service({ unaccepted: ticket, unmarkFails: new Error('connection reset') });
+        expect(await failing.subject[settle](by, TRANSFER)).toBe(transfer);
+        expect(warn).toHaveBeenCalledWith(expect.stringContaining('(connection reset)'));
+      } finally {
+        warn.mockRestore();
+      }
+
+      const refused = service({ unaccepted: ticket, [settle]: { outcome: 'NOT_FOUND' } });
+      await expect(refused.subject[settle](by, TRANSFER)).rejects.toBeInstanceOf(NotFoundError);
+      expect(refused.transfers.unacceptedTicket).not.toHaveBeenCalled();
+    },
+  );
 
   it('lists held tickets with the code of their current version, and refuses a cursor it did not write', async () => {
     const { subject, codes } = service();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
 import { Clock, decodeCursor, emailKey, encodeCursor, isInstantKey, isUuid } from '@app/core';
 import {
@@ -75,6 +75,8 @@ export const OFFERS_TO_ADDRESS_SHARE = 3;
  */
 @Injectable()
 export class TicketTransferService {
+  private readonly logger = new Logger(TicketTransferService.name);
+
   constructor(
     private readonly transfers: TicketTransfersRepository,
     private readonly tickets: TicketsRepository,
@@ -221,12 +223,15 @@ export class TicketTransferService {
    * The sender's cancel of its pending transfer. NotFoundError for anyone else (the recipient
    * included) and for an unknown id; TransferNotPendingError once accepted, canceled, expired or
    * declined. The recipient is mailed that the offer is withdrawn (if the offer's e-mail went out).
+   * A Redis mark an accept of it left when its process stopped before the commit is taken back
+   * (`dropDeadAcceptMark`), so the buyer may cancel the purchase again.
    */
   async cancel(senderId: string, transferId: string): Promise<TicketTransferRecord> {
     if (!isUuid(transferId)) throw new NotFoundError('transfer');
     const result = await this.transfers.cancel(transferId, senderId, this.clock.now());
     switch (result.outcome) {
       case 'CANCELED':
+        await this.dropDeadAcceptMark(transferId);
         return result.transfer;
       case 'NOT_FOUND':
         throw new NotFoundError('transfer');
@@ -236,18 +241,41 @@ export class TicketTransferService {
   }
 
   /**
+   * Takes back the Redis mark (transfer-mark.lua) an accept of transfer `transferId` left when its
+   * process stopped between the mark and PostgreSQL's commit (an api killed): once a cancel or a
+   * decline has settled the transfer, no accept of it can commit, and the mark would refuse the
+   * buyer's cancel of the purchase (409 PurchaseTransferred) for its whole lifetime
+   * (TRANSFER_MARK_LIFETIME_SECONDS). Kept while the ticket has a holder by an accepted transfer or
+   * another offer of it is pending (its accept may be under way). A failure is logged, not thrown:
+   * the transfer is settled either way, and the mark expires.
+   */
+  private async dropDeadAcceptMark(transferId: string): Promise<void> {
+    try {
+      const ticket = await this.transfers.unacceptedTicket(transferId);
+      if (ticket) await this.marks.unmarkTransfer(ticket.performanceId, ticket.purchaseId, ticket.seatId);
+    } catch (error) {
+      this.logger.warn(
+        `transfer ${transferId} settled, but a mark an interrupted accept may have left in Redis was not taken ` +
+          `back (${(error as Error).message}); it refuses the buyer's cancel until it expires`,
+      );
+    }
+  }
+
+  /**
    * The recipient's decline of pending transfer `transferId`, by `userId` whose confirmed address is
    * the recipient's: DECLINED, it can no longer be accepted, the ticket may be offered again, and the
    * sender is mailed. NotFoundError for anyone else (the sender included, an unconfirmed address,
    * an unknown id), whatever the transfer's state; TransferNotPendingError once accepted, canceled,
-   * expired (also by a reschedule that moved the start before the expiry) or declined. Nothing in
-   * Redis: a pending offer marks nothing there.
+   * expired (also by a reschedule that moved the start before the expiry) or declined. A pending
+   * offer marks nothing in Redis; a mark an accept of it left when its process stopped before the
+   * commit is taken back (`dropDeadAcceptMark`).
    */
   async decline(userId: string, transferId: string): Promise<TicketTransferRecord> {
     if (!isUuid(transferId)) throw new NotFoundError('transfer');
     const result = await this.transfers.decline(transferId, userId, this.clock.now());
     switch (result.outcome) {
       case 'DECLINED':
+        await this.dropDeadAcceptMark(transferId);
         return result.transfer;
       case 'NOT_FOUND':
         throw new NotFoundError('transfer');

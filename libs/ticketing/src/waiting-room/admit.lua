@@ -4,7 +4,11 @@
   1. Slots past their end (idle admission, or session over) are freed: the ticket ends EXPIRED.
      Slots end on the room's clock (room-clock.lua), which stands still while the sale is PAUSED:
      a pause costs an admitted buyer none of their slot's time.
-  2. Waiting and pre-queue tickets not polled for 2 x pollAfterMs drop out: DROPPED.
+  2. Waiting and pre-queue tickets not polled for 2 x pollAfterMs drop out: DROPPED. Not for a
+     silence nobody could break: after a stretch of more than pollAfterMs with no step (Redis
+     down, so no poll could be recorded either, or every `batch` down), the tickets seen less than
+     2 x pollAfterMs before that stretch began are spared for 2 x pollAfterMs more, long enough to
+     poll again (state.stepAt, state.gapStart, state.gapEnd); the others drop as ever.
   3. Before opensAt nothing more; after it, an unshuffled pre-queue is reported (the caller
      shuffles it with open-pre-queue.lua) and nobody is admitted until then.
   4. Admits from the head of the waiting line as many as the token bucket allows (refilled at
@@ -71,7 +75,17 @@ for _, ticket in ipairs(expired) do
   redis.call('HSET', endedKey, ticket, 'EXPIRED')
 end
 
-local silent = redis.call('ZRANGEBYSCORE', seenKey, '-inf', now - 2 * pollAfterMs, 'LIMIT', 0, sweepLimit)
+-- A stretch with no step longer than a poll interval: the buyers' polls of it were not recorded.
+local steps = redis.call('HMGET', stateKey, 'stepAt', 'gapStart', 'gapEnd')
+local stepAt, gapStart, gapEnd = tonumber(steps[1]), tonumber(steps[2]), tonumber(steps[3])
+if stepAt and now - stepAt > pollAfterMs then
+  gapStart, gapEnd = stepAt, now
+  redis.call('HSET', stateKey, 'gapStart', gapStart, 'gapEnd', gapEnd)
+end
+redis.call('HSET', stateKey, 'stepAt', now)
+local silentBefore = now - 2 * pollAfterMs
+if gapEnd and now < gapEnd + 2 * pollAfterMs then silentBefore = math.min(silentBefore, gapStart - 2 * pollAfterMs) end
+local silent = redis.call('ZRANGEBYSCORE', seenKey, '-inf', silentBefore, 'LIMIT', 0, sweepLimit)
 for _, ticket in ipairs(silent) do
   redis.call('ZREM', seenKey, ticket)
   redis.call('ZREM', waitingKey, ticket)

@@ -266,6 +266,39 @@ describe('WaitingRoomStore (real Redis)', () => {
     expect(await store.end(performanceId, 'someone-else', rejoined.ticketId, 'LEFT')).toEqual({ outcome: 'NOT_FOUND' });
   });
 
+  it('a stretch with no admission step (Redis or batch down) drops no one who polled until it; one who never polls again drops after 2 × pollAfter', async () => {
+    const performanceId = 31;
+    await store.configure(room(performanceId, { opensAt: new Date(Date.now() + 60_000) }), 1);
+    const redisMs = async () => {
+      const [seconds, micros] = await redis.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    };
+    const ticket = waiting(await store.join(performanceId, 'buyer', newIdOf(performanceId)));
+    const joinedAt = await redisMs();
+    await waitUntil(
+      async () => {
+        expect((await store.poll(performanceId, 'buyer', ticket.ticketId)).outcome).toBe('WAITING');
+        expect((await store.admit(performanceId, 10)).dropped).toBe(0);
+        return (await redisMs()) > joinedAt + 500;
+      },
+      'a few polls and steps',
+      10_000,
+      100,
+    );
+    // An outage: for longer than 2 × pollAfter (1 s) neither a poll nor a step reaches Redis.
+    const outageFrom = await redisMs();
+    await waitUntil(async () => (await redisMs()) > outageFrom + 2_500, 'an outage of 2.5 s', 10_000, 100);
+    // The first step after it spares the ticket, which polled until the outage began.
+    expect((await store.admit(performanceId, 10)).dropped).toBe(0);
+    expect((await store.figures(performanceId))?.waiting).toBe(1);
+    // Not for good: a buyer who never polls again drops out once 2 × pollAfter more have passed.
+    await waitUntil(async () => (await store.admit(performanceId, 10)).dropped === 1, 'the drop-out', 10_000, 100);
+    expect(await store.poll(performanceId, 'buyer', ticket.ticketId)).toMatchObject({
+      outcome: 'ENDED',
+      reason: 'DROPPED',
+    });
+  });
+
   it("a canceled performance's room admits no one: its waiting tickets stay unadmitted and read ENDED CANCELED", async () => {
     const performanceId = 5;
     await store.configure(room(performanceId), 300);

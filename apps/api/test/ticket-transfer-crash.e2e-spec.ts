@@ -1,0 +1,119 @@
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppProcess, createSession, freePort, PROCESS_TEST_TIMEOUT_MS, TestSession, waitUntil } from '@app/testing';
+import { createPerformance } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
+import { buyTickets } from './support/door';
+
+/**
+ * An accept of a ticket transfer marks the seat in Redis (transfer-mark.lua) before PostgreSQL
+ * records it, and the mark refuses the buyer's cancel of the purchase (409 PurchaseTransferred)
+ * for as long as it lives (24 h). A built api killed between the two leaves the mark behind with
+ * the offer still pending. Once that offer can never be accepted (the sender canceled it, the
+ * recipient declined it), the buyer cancels the purchase as if no accept had been tried.
+ * Real PostgreSQL and Redis; the api process SIGKILLed while PostgreSQL holds its accept at the
+ * ticket's row lock.
+ */
+describe('a transfer accept whose api was killed after the Redis mark (built api, real PostgreSQL and Redis)', () => {
+  let { api, db, admin, call, close } = {} as AdminApi;
+  let buyer: TestSession;
+  let friend: TestSession;
+  let performance: { id: number; seatIds: number[] };
+  let nextSeat = 0;
+  const processes: AppProcess[] = [];
+
+  beforeAll(async () => {
+    ({ api, db, admin, call, close } = await startAdminApi({
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+      TICKET_TRANSFER_OFFERS_PER_HOUR: '10000',
+    }));
+    buyer = await createSession(api.app, { name: 'Grace Buyer' });
+    friend = await createSession(api.app, { name: 'Ada Friend' });
+    // Offers need the sender's address confirmed, accepts the recipient's.
+    await db.query('UPDATE users SET email_verified_at = now() WHERE id = ANY($1)', [[buyer.id, friend.id]]);
+    performance = await createPerformance(api.app, admin, 20);
+  });
+  afterAll(async () => {
+    for (const proc of processes) proc.kill('SIGKILL');
+    await Promise.all(processes.map((proc) => proc.exited));
+    await close?.();
+  });
+
+  /**
+   * Offers the first ticket of a fresh purchase of two seats to the friend, then has a built api
+   * accept it while `lock` holds the ticket's row, and SIGKILLs that api once its accept waits on
+   * the lock (the Redis mark is set by then); the lock is let go afterwards. Answers the purchase
+   * and the transfer, still PENDING in PostgreSQL.
+   */
+  async function acceptKilledAfterMark(): Promise<{ purchaseId: string; transferId: string }> {
+    const seatIds = performance.seatIds.slice(nextSeat, (nextSeat += 2));
+    const { purchaseId, tickets } = await buyTickets<{ id: string }>(api.app, buyer, performance.id, seatIds);
+    const offered = await call('POST', `/tickets/${tickets[0].id}/transfers`, {
+      body: { email: friend.email },
+      session: buyer,
+    });
+    expect(offered.statusCode, offered.body).toBe(202);
+    const transferId = offered.json().id as string;
+
+    const port = await freePort();
+    const doomed = new AppProcess('api', { ...api.env, PORT: String(port) });
+    processes.push(doomed);
+    await doomed.waitForLine('api listening');
+    const lock = new Client({ connectionString: api.env.DATABASE_URL });
+    await lock.connect();
+    try {
+      await lock.query('BEGIN');
+      await lock.query('SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE', [tickets[0].id]);
+      // Settled at once, so the cut connection is an outcome to check, not an unhandled rejection.
+      const accepting = fetch(`http://127.0.0.1:${port}/api/v1/ticket-transfers/${transferId}/accept`, {
+        method: 'POST',
+        headers: friend.headers,
+      }).then(
+        (answer) => answer.status,
+        () => 'cut',
+      );
+      await waitUntil(
+        async () =>
+          (
+            await db.query(
+              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            )
+          ).rowCount! > 0,
+        'the accept waits on the ticket row lock',
+      );
+      doomed.kill('SIGKILL');
+      expect(await doomed.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(await accepting).toBe('cut');
+    } finally {
+      await lock.query('ROLLBACK');
+      await lock.end();
+    }
+    const { rows } = await db.query('SELECT status FROM ticket_transfers WHERE id = $1', [transferId]);
+    expect(rows).toEqual([{ status: 'PENDING' }]);
+    return { purchaseId, transferId };
+  }
+
+  it.each([
+    [
+      'the sender canceled the offer',
+      (id: string) => call('POST', `/ticket-transfers/${id}/cancel`, { session: buyer }),
+    ],
+    ['the recipient declined it', (id: string) => call('POST', `/ticket-transfers/${id}/decline`, { session: friend })],
+  ])(
+    'once %s, the buyer cancels the purchase: the dead accept refuses nothing',
+    async (_, settle) => {
+      const { purchaseId, transferId } = await acceptKilledAfterMark();
+      // While the offer is pending, the accept may still come (the recipient's retry): refused.
+      const early = await call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
+      expect(early.statusCode, early.body).toBe(409);
+      expect(early.json().message).toMatch(/transferred/);
+
+      const settled = await settle(transferId);
+      expect(settled.statusCode, settled.body).toBe(200);
+      const canceled = await call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
+      expect(canceled.statusCode, canceled.body).toBe(200);
+      expect(canceled.json()).toMatchObject({ id: purchaseId, status: 'CANCELED' });
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+});
