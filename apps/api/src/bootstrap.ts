@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import { BadRequestException, RequestMethod, UnsupportedMediaTypeException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -11,6 +12,8 @@ import { ErrorBodyDto } from './common/error-body.dto';
 import { CompiledValidationPipe, VALIDATION_OPTIONS } from './common/compiled-validation';
 import {
   answerClientError,
+  answerConnect,
+  answerExpectation,
   answerFrameworkError,
   CORS_EXPOSED_HEADERS,
   isConfiguredPreflight,
@@ -97,6 +100,10 @@ export async function createApiApp(
     // Nest's own body parsers stay off: configureApp registers the JSON parser (see there).
     bodyParser: false,
   });
+  // What Node's HTTP server answers itself, before Fastify sees a request (see fastify-errors.ts).
+  const server = app.getHttpServer() as Server;
+  server.on('checkExpectation', (request, response) => answerExpectation(request, response, cors.origins));
+  server.on('connect', (request, socket) => answerConnect(request, socket, cors.origins));
   proxies.trusted = new TrustedProxies(app.get(Env).TRUST_PROXY);
   configureApp(app, app.get(Env).ACCESS_LOG ? AccessLog.of(options.logger) : undefined);
   const origins = corsOrigins(app.get(Env).CORS_ORIGINS);
