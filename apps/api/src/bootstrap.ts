@@ -18,7 +18,7 @@ import {
   CORS_EXPOSED_HEADERS,
   isConfiguredPreflight,
 } from './common/fastify-errors';
-import { refuseOtherBodies } from './common/no-body';
+import { carriesBody, NO_BODY, refuseOtherBodies } from './common/no-body';
 import { addErrorResponses, routeFacts } from './common/openapi-errors';
 import { acceptNullWhereNullable } from './common/openapi-nullables';
 import { isUtf8Charset, repeatedSingleHeader } from './common/header-checks';
@@ -248,6 +248,11 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
     if (repeated !== null) return done(new BadRequestException(repeatedHeader(repeated)));
     // RFC 9112 §3.2: no fragment in a request target; the router would read `/x#a` as `/x?a`.
     if (request.url.includes('#')) return done(new BadRequestException(FRAGMENT_REFUSED));
+    // No GET or HEAD of the API takes a body, and Fastify never reads one: refused as on the other
+    // routes that take none, rather than answered as if it were not there.
+    if ((request.method === 'GET' || request.method === 'HEAD') && carriesBody(request.headers)) {
+      return done(new BadRequestException([NO_BODY]));
+    }
     done();
   });
   // Keep-alive sockets (Nginx keeps a pool open) would hold shutdown forever: on close, drop the
