@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import http, { STATUS_CODES } from 'node:http';
+import { connect } from 'node:net';
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, waitUntil } from '@app/testing';
 import { NGINX_TEMPLATE } from '../nginx/render.mjs';
@@ -75,6 +77,74 @@ async function expectUniformError(response: Response, status: number, path: stri
     timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/),
   });
 }
+
+/**
+ * Writes `request` (raw bytes) to Nginx on `port` and answers the status line's code, the headers
+ * (lower case) and the body of what came back before Nginx closed the connection.
+ */
+function rawExchange(port: number, request: string): Promise<{ status: number; headers: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request, 'latin1'));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head, ...rest] = Buffer.concat(chunks).toString('latin1').split('\r\n\r\n');
+      resolve({ status: Number(head.split(' ')[1]), headers: head.toLowerCase(), body: rest.join('\r\n\r\n') });
+    });
+  });
+}
+
+/**
+ * Requests Nginx refuses itself while reading them, each a kind of fault in the request line, the
+ * headers or the body's framing, with generated values. Each closes the connection after its
+ * answer (`Connection: close`, or an error Nginx closes on), so one exchange is one answer.
+ */
+const unreadable: fc.Arbitrary<string> = fc.oneof(
+  // A request line that is not one: bad characters in the target, an odd method, version or shape.
+  fc
+    .tuple(
+      fc.constantFrom('GET', 'POST', 'get', 'G@T', 'CONNECT', 'TRACE'),
+      fc.constantFrom('/api/v1/events', '/../etc/passwd', '/api/v1/%2e%2e/%2e%2e/%2e%2e/x', '*', 'x', '/a%00b'),
+      fc.constantFrom('', ' ', '\u0000', '\u0001', ' extra'),
+      fc.constantFrom('HTTP/1.1', 'HTTP/2.0', 'HTTP/3.0', 'HTTP/9.9', 'HTTP/1.1 x', 'HTTX/1.1'),
+    )
+    // At least one part wrong: a GET or POST of a plain path over HTTP/1.1 is a request.
+    .filter(
+      ([method, target, inside, version]) =>
+        !(/^(GET|POST)$/.test(method) && target.startsWith('/api') && !inside && version === 'HTTP/1.1'),
+    )
+    .map(
+      ([method, target, inside, version]) =>
+        `${method} ${target}${inside} ${version}\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    ),
+  // A target or headers over Nginx's buffers.
+  fc
+    .tuple(fc.integer({ min: 9_000, max: 40_000 }), fc.boolean())
+    .map(([size, inUrl]) =>
+      inUrl
+        ? `GET /api/v1/events?x=${'a'.repeat(size)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`
+        : `GET /api/v1/events HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(size)}\r\nConnection: close\r\n\r\n`,
+    ),
+  // A header that is not one, or a Host that is missing, repeated or not a host.
+  fc
+    .constantFrom('X A: b', 'X-A: a\u0000b', 'X-A: a\r\n folded', ': empty', 'Host: a/b', 'Host: y', 'Host: a b')
+    .map((header) => `GET /api/v1/events HTTP/1.1\r\nHost: x\r\n${header}\r\nConnection: close\r\n\r\n`),
+  fc.constant('GET /api/v1/events HTTP/1.1\r\nConnection: close\r\n\r\n'),
+  fc.constant('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+  // A body whose framing does not add up: an unknown transfer coding, two lengths, a bad chunk.
+  fc
+    .constantFrom(
+      'Transfer-Encoding: gzip\r\n\r\n',
+      'Transfer-Encoding: br, chunked\r\n\r\n0\r\n\r\n',
+      'Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      'Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
+      'Content-Length: -1\r\n\r\n',
+      'Content-Length: abc\r\n\r\n',
+      'Transfer-Encoding: chunked\r\n\r\nzz\r\n',
+    )
+    .map((framing) => `POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${framing}`),
+);
 
 describe('Nginx in front of replicas (template as rendered for Compose and npm run start:cluster)', () => {
   const replicas = [new FakeReplica(), new FakeReplica()];
@@ -157,6 +227,39 @@ describe('Nginx in front of replicas (template as rendered for Compose and npm r
   it('keeps the error body valid JSON for a path with a quote or a backslash (path "")', async () => {
     const response = await fetch(`${nginx.url}/api/v1/%22quoted%5C`, { method: 'POST', body: 'x'.repeat(200 * 1024) });
     await expectUniformError(response, 413, '');
+  });
+
+  it('answers every request it cannot read with a 4xx and the uniform error body, never HTML or a 5xx (generated)', async () => {
+    reset();
+    await fc.assert(
+      fc.asyncProperty(unreadable, async (request) => {
+        const answer = await rawExchange(nginx.port, request);
+        const what = `${JSON.stringify(request.slice(0, 120))} -> ${answer.status} ${answer.body.slice(0, 120)}`;
+        expect([400, 405, 431], what).toContain(answer.status);
+        expect(answer.headers, what).toContain('content-type: application/json');
+        const body = JSON.parse(answer.body) as Record<string, unknown>;
+        expect(body, what).toEqual({
+          statusCode: answer.status,
+          error: STATUS_CODES[answer.status],
+          message: expect.any(String),
+          requestId: expect.stringMatching(/\S/),
+          path: expect.any(String),
+          timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/),
+        });
+        expect(answer.headers, what).toContain(`x-request-id: ${String(body.requestId).toLowerCase()}`);
+      }),
+      { seed: 20261207, numRuns: 150 },
+    );
+    expect(replicas.flatMap((replica) => replica.seen)).toEqual([]);
+  });
+
+  it('names the path of a request it refuses as the api would, and "" for one it could not read', async () => {
+    const refused = (request: string) => rawExchange(nginx.port, request).then((answer) => JSON.parse(answer.body));
+    const close = 'Host: x\r\nConnection: close\r\n\r\n';
+    expect((await refused(`GET /api/v1/events?x=1 HTTP/1.1\r\nX A: b\r\n${close}`)).path).toBe('/api/v1/events');
+    expect((await refused(`TRACE /api/v1/a%22b HTTP/1.1\r\n${close}`)).path).toBe('/api/v1/a%22b');
+    expect((await refused(`TRACE /api/v1/"x HTTP/1.1\r\n${close}`)).path).toBe('');
+    expect((await refused(`GET /api/v1/ev ents HTTP/1.1\r\n${close}`)).path).toBe('');
   });
 
   it('rate-limits login attempts per client address with 429', async () => {

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import { BadRequestException, RequestMethod, UnsupportedMediaTypeException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -11,11 +12,13 @@ import { ErrorBodyDto } from './common/error-body.dto';
 import { CompiledValidationPipe, VALIDATION_OPTIONS } from './common/compiled-validation';
 import {
   answerClientError,
+  answerConnect,
+  answerExpectation,
   answerFrameworkError,
   CORS_EXPOSED_HEADERS,
   isConfiguredPreflight,
 } from './common/fastify-errors';
-import { refuseOtherBodies } from './common/no-body';
+import { carriesBody, NO_BODY, refuseOtherBodies } from './common/no-body';
 import { addErrorResponses, routeFacts } from './common/openapi-errors';
 import { acceptNullWhereNullable } from './common/openapi-nullables';
 import { isUtf8Charset, repeatedSingleHeader } from './common/header-checks';
@@ -97,6 +100,10 @@ export async function createApiApp(
     // Nest's own body parsers stay off: configureApp registers the JSON parser (see there).
     bodyParser: false,
   });
+  // What Node's HTTP server answers itself, before Fastify sees a request (see fastify-errors.ts).
+  const server = app.getHttpServer() as Server;
+  server.on('checkExpectation', (request, response) => answerExpectation(request, response, cors.origins));
+  server.on('connect', (request, socket) => answerConnect(request, socket, cors.origins));
   proxies.trusted = new TrustedProxies(app.get(Env).TRUST_PROXY);
   configureApp(app, app.get(Env).ACCESS_LOG ? AccessLog.of(options.logger) : undefined);
   const origins = corsOrigins(app.get(Env).CORS_ORIGINS);
@@ -241,6 +248,11 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
     if (repeated !== null) return done(new BadRequestException(repeatedHeader(repeated)));
     // RFC 9112 §3.2: no fragment in a request target; the router would read `/x#a` as `/x?a`.
     if (request.url.includes('#')) return done(new BadRequestException(FRAGMENT_REFUSED));
+    // No GET or HEAD of the API takes a body, and Fastify never reads one: refused as on the other
+    // routes that take none, rather than answered as if it were not there.
+    if ((request.method === 'GET' || request.method === 'HEAD') && carriesBody(request.headers)) {
+      return done(new BadRequestException([NO_BODY]));
+    }
     done();
   });
   // Keep-alive sockets (Nginx keeps a pool open) would hold shutdown forever: on close, drop the

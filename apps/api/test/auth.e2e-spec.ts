@@ -196,6 +196,24 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
     });
 
     it.each([
+      ['a dotless ı', 'gma\u0131l.com', 'gmail.com'],
+      ['a sharp s', 'stra\u00dfe.example', 'strasse.example'],
+    ])(
+      'keeps an address at a look-alike domain (%s) apart from the ASCII one: two accounts, each its own login',
+      async (_name, lookAlike, ascii) => {
+        const local = newEmail().split('@')[0];
+        const squatter = await signup({ email: `${local}@${lookAlike}`, password: 'squatter password', name: 'S' });
+        expect(squatter.statusCode).toBe(201);
+        const owner = await signup({ email: `${local}@${ascii}`, password: PASSWORD, name: 'O' });
+        expect(owner.statusCode).toBe(201);
+        expectUniformError(await login(`${local}@${ascii}`, 'squatter password'), 401);
+        const res = await login(`${local.toUpperCase()}@${ascii.toUpperCase()}`);
+        expect(res.statusCode).toBe(200);
+        expect((await me(res.json().accessToken)).json().id).toBe(owner.json().id);
+      },
+    );
+
+    it.each([
       ['a zero-width space', '\u200b'],
       ['a zero-width joiner', '\u200d'],
       ['a soft hyphen', '\u00ad'],

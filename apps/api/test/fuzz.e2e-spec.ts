@@ -10,6 +10,7 @@ import {
   OpenApiContract,
   TestEnv,
 } from '@app/testing';
+import { NO_BODY } from '../src/common/no-body';
 import { ERROR_KEYS, nonCanonicalSpellings } from './support/http';
 
 /**
@@ -555,11 +556,12 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
     DERIVED_SWEEP_TIMEOUT_MS,
   );
 
-  /** `method path` with `headers`, over a socket of its own (fetch refuses TRACE and the like). */
+  /** `method path` with `headers` and `body`, over a socket of its own (fetch refuses TRACE, and a GET's body). */
   function sendRaw(
     method: string,
     path: string,
     headers: Record<string, string>,
+    body?: string,
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
     return new Promise((resolve, reject) => {
       const req = httpRequest(`${base}${path}`, { method, headers, agent: false }, (res) => {
@@ -570,7 +572,7 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
         res.on('error', reject);
       });
       req.on('error', reject);
-      req.end();
+      req.end(body);
     });
   }
 
@@ -771,6 +773,16 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
     );
   });
 
+  /** `op`'s path with its parameters filled from the fixtures (a made-up UUID, section `A`). */
+  function filledPath(op: Operation): string {
+    return op.path.replace(/\{(\w+)\}/g, (_m, name: string) => {
+      const schema = op.parameters.find((p) => p.in === 'path' && p.name === name)?.schema;
+      if (schema?.format === 'uuid') return '00000000-0000-4000-8000-000000000000';
+      if (name === 'name') return 'A';
+      return String(/event/i.test(op.path) && name === 'id' ? ids.ownEvent : ids.ownPerformance);
+    });
+  }
+
   /**
    * Sends `method path` as the admin, or as the buyer where the admin's role is refused (a 403
    * before any field is read), path parameters filled from the fixtures.
@@ -780,12 +792,7 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
     query: string,
     init: { body?: string; contentType?: string } = {},
   ): Promise<{ status: number; text: string; what: string }> {
-    const path = op.path.replace(/\{(\w+)\}/g, (_m, name: string) => {
-      const schema = op.parameters.find((p) => p.in === 'path' && p.name === name)?.schema;
-      if (schema?.format === 'uuid') return '00000000-0000-4000-8000-000000000000';
-      if (name === 'name') return 'A';
-      return String(/event/i.test(op.path) && name === 'id' ? ids.ownEvent : ids.ownPerformance);
-    });
+    const path = filledPath(op);
     let last = { status: 0, text: '', what: '' };
     for (const token of [tokens.admin, tokens.user]) {
       const headers: Record<string, string> = { authorization: `Bearer ${token}` };
@@ -841,6 +848,44 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
       }
     }
     expect(await victimSnapshot()).toEqual(before);
+  }, 120_000);
+
+  it('refuses any body, `{}` included, in any content type, on every GET of the document, and takes an empty one (generated from the document)', async () => {
+    const gets = operations().filter((op) => op.method === 'GET');
+    expect(gets.length).toBeGreaterThanOrEqual(20);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...gets),
+        fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'),
+        fc.oneof(
+          fc.constantFrom('{}', '[]', '{"limit":1}', 'x'),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        fc.boolean(),
+        async (op, contentType, body, chunked) => {
+          const path = `${filledPath(op)}${requiredQuery(op, '').replace(/^&/, '?')}`;
+          const headers: Record<string, string> = {
+            authorization: `Bearer ${tokens.admin}`,
+            'content-type': contentType,
+            ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(Buffer.byteLength(body)) }),
+          };
+          const refused = await sendRaw('GET', path, headers, body);
+          const what = `GET ${path} (${contentType}, ${chunked ? 'chunked' : 'length'}) ${body.slice(0, 40)} -> ${refused.status} ${refused.text.slice(0, 200)}`;
+          expect(refused.status, what).toBe(400);
+          const parsed = JSON.parse(refused.text) as Record<string, unknown>;
+          expect(Object.keys(parsed).sort(), what).toEqual(ERROR_KEYS);
+          expect(parsed.message, what).toEqual([NO_BODY]);
+          const empty = await sendRaw(
+            'GET',
+            path,
+            { authorization: headers.authorization, 'content-type': contentType, 'content-length': '0' },
+            '',
+          );
+          expect(empty.status, `${what}; empty: ${empty.status} ${empty.text.slice(0, 200)}`).not.toBe(400);
+        },
+      ),
+      { seed: SEED, numRuns: 120 },
+    );
   }, 120_000);
 
   describe('the OpenAPI document', () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Env } from '@app/config';
 import { ApiHarness, freePort, TestSession } from '@app/testing';
 import { FRAGMENT_REFUSED } from '../src/bootstrap';
+import { CONNECT_REFUSED, EXPECTATION_REFUSED } from '../src/common/fastify-errors';
 import { startApiWithSessions } from './support/api';
 import { createPerformance } from './purchase-helpers';
 import { ERROR_KEYS, expectUniform, jsonCaller } from './support/http';
@@ -24,10 +25,14 @@ function nested(depth: number): unknown {
   return value;
 }
 
-/** Sends raw bytes over one connection and returns everything the server wrote before closing. */
-function rawRequest(port: number, request: string): Promise<string> {
+/**
+ * Sends raw bytes over one connection and returns everything the server wrote before closing;
+ * `halfClose: false` keeps the client's side open (a route that answers later than the request's
+ * end would find its socket gone: send `Connection: close` then).
+ */
+function rawRequest(port: number, request: string, { halfClose = true } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end(request));
+    const socket = connect(port, '127.0.0.1', () => (halfClose ? socket.end(request) : socket.write(request)));
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) =>
@@ -41,6 +46,9 @@ function parseRaw(response: string): { status: number; headers: string; body: Re
   const [head, ...rest] = response.split('\r\n\r\n');
   return { status: Number(head.split(' ')[1]), headers: head.toLowerCase(), body: JSON.parse(rest.join('\r\n\r\n')) };
 }
+
+/** What Node's HTTP server reads as `Expect: 100-continue` (its `continueExpression`): a request as any other. */
+const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
 
 describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
   let api: ApiHarness;
@@ -479,6 +487,64 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
       expect(res.body.statusCode).toBe(status);
       expect(JSON.stringify(res.body)).not.toMatch(/FST_/);
     });
+
+    it('answers an Expect other than 100-continue with 417 and the uniform body, changing nothing, on every method (property)', async () => {
+      const body = JSON.stringify({ title: 'Expected', venue: 'V' });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom('POST', 'PATCH', 'GET', 'DELETE'),
+          fc.oneof(
+            fc.constantFrom('200-ok', '100-continued', '101-switching', 'continue', ''),
+            fc.stringMatching(/^[A-Za-z0-9=;-]{1,30}$/).filter((value) => !CONTINUE.test(value)),
+          ),
+          async (method, expectation) => {
+            const before = await eventsTitled('Expected');
+            const res = parseRaw(
+              await rawRequest(
+                port,
+                `${method} /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${admin.headers.authorization}\r\n` +
+                  `Content-Type: application/json\r\nExpect: ${expectation}\r\nContent-Length: ${body.length}\r\n` +
+                  `Connection: close\r\n\r\n${body}`,
+              ),
+            );
+            expect(res.status).toBe(417);
+            expect(res.headers).toContain('content-type: application/json');
+            expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
+            expect(res.body).toMatchObject({ statusCode: 417, message: EXPECTATION_REFUSED, path: '/api/v1/events' });
+            expect(res.headers).toContain(`x-request-id: ${String(res.body.requestId)}`);
+            expect(await eventsTitled('Expected')).toBe(before);
+          },
+        ),
+        { numRuns: 25 },
+      );
+      // 100-continue, in any letter case, is a request as any other.
+      const res = await rawRequest(
+        port,
+        `POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${admin.headers.authorization}\r\n` +
+          `Content-Type: application/json\r\nExpect: 100-Continue\r\nContent-Length: ${body.length}\r\n` +
+          `Connection: close\r\n\r\n${body}`,
+        { halfClose: false },
+      );
+      expect(res).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 201 /);
+    });
+
+    it.each([
+      ['an authority', 'evil.example:443'],
+      ['a path', '/api/v1/events'],
+    ])(
+      'answers CONNECT to %s with 400 and the uniform body (Node alone closes without an answer)',
+      async (_n, target) => {
+        const res = parseRaw(await rawRequest(port, `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`));
+        expect(res.status).toBe(400);
+        expect(res.headers).toContain('content-type: application/json');
+        expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
+        expect(res.body).toMatchObject({
+          statusCode: 400,
+          message: CONNECT_REFUSED,
+          path: target.startsWith('/') ? target : '',
+        });
+      },
+    );
 
     it('answers 400, changing nothing, to any header that may be sent once sent twice (property)', async () => {
       const body = JSON.stringify({ title: 'Twice', venue: 'V' });

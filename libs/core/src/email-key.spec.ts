@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emailKey } from './email-key';
@@ -44,6 +45,37 @@ describe('emailKey', () => {
     expect(emailKey('ada@example.com')).not.toBe(emailKey('adb@example.com'));
     expect(emailKey('σ@example.com')).not.toBe(emailKey('s@example.com'));
     expect(emailKey('é@example.com')).not.toBe(emailKey('e@example.com'));
+  });
+
+  it('keys a domain by its DNS name (IDNA), not its case fold: a look-alike domain is another owner (generated)', () => {
+    const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-z0-9._-]{1,12}$/),
+        fc.array(label, { minLength: 1, maxLength: 3 }),
+        fc.constantFrom('com', 'de', 'example', 'test'),
+        fc.nat(),
+        fc.constantFrom<[string, string]>(['i', '\u0131'], ['ss', '\u00df'], ['ss', 'SS']),
+        (local, labels, tld, pick, [from, to]) => {
+          const domain = [...labels, tld].join('.');
+          const ascii = `${local}@${domain}`;
+          const spots = [...domain.matchAll(new RegExp(from, 'g'))].map((match) => match.index);
+          fc.pre(spots.length > 0);
+          const spot = spots[pick % spots.length];
+          const other = `${local}@${domain.slice(0, spot)}${to}${domain.slice(spot + from.length)}`;
+          if (to === 'SS') expect(emailKey(other)).toBe(emailKey(ascii));
+          else expect(emailKey(other)).not.toBe(emailKey(ascii));
+          // The key of a Unicode domain is the key of its A-label, and its own key.
+          const aLabel = `${local}@${domainToASCII(other.slice(other.lastIndexOf('@') + 1))}`;
+          expect(emailKey(other)).toBe(emailKey(aLabel));
+          expect(emailKey(emailKey(other))).toBe(emailKey(other));
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(emailKey('alice@gma\u0131l.com')).toBe('alice@xn--gmal-nza.com');
+    expect(emailKey('Alice@GMAIL.com')).toBe('alice@gmail.com');
+    expect(emailKey('STRASSE@straße.de')).toBe(emailKey('straße@xn--strae-oqa.de'));
   });
 
   it('gives every case variant of any Unicode address the key of the address, and is its own fold', () => {

@@ -1,3 +1,5 @@
+import { domainToASCII } from 'node:url';
+
 /**
  * The key an e-mail address is unique by, and looked up by: the address decomposed (NFKD: a
  * fullwidth "ａ" is "a", the ligature "ﬀ" is "ff"), fully case-folded, composed again (NFKC), then
@@ -6,7 +8,9 @@
  * mapping moves a mark: upper-casing the iota subscript U+0345 writes a letter "Ι", and "ᾼ͂" and its
  * lower case "ᾷ" then differed. For an address with no combining mark once normalized (all that
  * accounts may hold) the key is the one composing first gave, so no stored key changes.
- * Two addresses that differ only in letter case have the same key: "ß", "ẞ" and "SS" are all
+ * That is the local part's key; the domain's is its IDNA form (see `domainKey`), for domains are
+ * DNS names: "gmaıl.com" is not "gmail.com". Two addresses whose local parts differ only in
+ * letter case have the same key: "ß", "ẞ" and "SS" are all
  * "ss"; "Σ", "σ" and the final "ς" are all "σ"; the Turkish "İ" is "i" with a combining dot above
  * (which an account's address may not hold) and the dotless "ı" is "i".
  *
@@ -18,7 +22,22 @@
  * address as its owner typed it (see `normalizeEmail` in libs/auth).
  */
 export function emailKey(email: string): string {
-  return foldCase(email).trim();
+  const address = email.normalize('NFKC').trim();
+  const at = address.lastIndexOf('@');
+  if (at < 0) return foldCase(address).trim();
+  return `${foldCase(address.slice(0, at))}@${domainKey(address.slice(at + 1))}`.trim();
+}
+
+/**
+ * The domain of an address as the DNS names it: its IDNA form (UTS #46, nontransitional, as
+ * `domainToASCII` gives it: ASCII letters lower-cased, a Unicode label as its `xn--` A-label), not
+ * its case fold. Full case folding merges domains that are different names, and so different
+ * owners: "gmaıl.com" (a dotless ı) folded is "gmail.com", "straße.de" folded is "strasse.de"; the
+ * owner of the one would have the account of every address at the other. A domain IDNA refuses
+ * (no valid address has one) keeps its case fold.
+ */
+function domainKey(domain: string): string {
+  return domainToASCII(domain) || foldCase(domain);
 }
 
 /**

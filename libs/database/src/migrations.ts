@@ -46,6 +46,7 @@ import { CashUpIndexes1799760000000 } from './migrations/1799760000000-CashUpInd
 import { GuestComps1799770000000 } from './migrations/1799770000000-GuestComps';
 import { SessionsValidFrom1799780000000 } from './migrations/1799780000000-SessionsValidFrom';
 import { SessionsValidFromIndex1799780000001 } from './migrations/1799780000001-SessionsValidFromIndex';
+import { EmailDomainIdnaKey1800000050000 } from './migrations/1800000050000-EmailDomainIdnaKey';
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
 import { PaymentAttemptToken1799890000000 } from './migrations/1799890000000-PaymentAttemptToken';
@@ -110,4 +111,5 @@ export const MIGRATIONS: Function[] = [
   PaymentAttemptToken1799890000000,
   PaymentAttemptTokenSettled1799940000000,
   PaymentAttemptRecheckIndex1799940000001,
+  EmailDomainIdnaKey1800000050000,
 ];

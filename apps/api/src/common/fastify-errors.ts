@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './error-body.dto';
@@ -78,22 +80,77 @@ export function answerClientError(
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'The request took too long to arrive']
         : [400, 'Malformed HTTP request'];
-  const requestId = randomUUID();
   const packet = Buffer.isBuffer(error.rawPacket) ? error.rawPacket.toString('latin1') : '';
   const firstLine = packet.slice(0, 4096).split('\r\n', 1)[0];
-  const body = JSON.stringify(errorBody(status, message, requestId, pathOf(firstLine.split(' ')[1])));
   const origin = /\r\norigin:[ \t]*([^\r\n]*?)[ \t]*\r\n/i.exec(packet)?.[1];
+  writeErrorAndClose(socket, status, message, firstLine.split(' ')[1], origin, origins);
+  socket.destroy(error);
+}
+
+/** The message of the answer to a CONNECT request. */
+export const CONNECT_REFUSED = 'CONNECT is not supported: this server is not a proxy';
+
+/**
+ * A CONNECT request (a tunnel through a proxy): Node hands it to the server's `connect` listeners
+ * and, with none, closes the connection without a word. Answered 400 with the uniform body (as
+ * Nginx answers it), the CORS headers for a configured origin, and the connection closed.
+ */
+export function answerConnect(request: IncomingMessage, socket: Duplex, origins?: ReadonlySet<string>): void {
+  writeErrorAndClose(socket, 400, CONNECT_REFUSED, request.url, request.headers.origin, origins);
+  socket.destroy();
+}
+
+/** The message of the answer to an `Expect` other than `100-continue`. */
+export const EXPECTATION_REFUSED = 'the only expectation supported is Expect: 100-continue';
+
+/**
+ * A request whose `Expect` is not `100-continue`: Node answers it itself with an empty 417 and no
+ * request id, unless the server listens for `checkExpectation` (then it is ours to answer). Answered
+ * 417 with the uniform body (RFC 9110: 417 Expectation Failed), the CORS headers for a configured
+ * origin, and the connection closed, so the body the client may send after is never read as a
+ * request.
+ */
+export function answerExpectation(
+  request: IncomingMessage,
+  response: ServerResponse,
+  origins?: ReadonlySet<string>,
+): void {
+  const requestId = randomUUID();
+  const body = JSON.stringify(errorBody(417, EXPECTATION_REFUSED, requestId, pathOf(request.url)));
+  response.writeHead(417, [
+    ['content-type', 'application/json; charset=utf-8'],
+    ['content-length', String(Buffer.byteLength(body))],
+    ...corsHeaders(request.headers.origin, origins),
+    ['x-request-id', requestId],
+    ['connection', 'close'],
+  ]);
+  response.end(body);
+}
+
+/**
+ * Writes an error answer with the uniform body straight on `socket` (no request object exists, or
+ * Node will not let one answer), `target` the request target it names, and `connection: close`.
+ * The caller destroys the socket after.
+ */
+function writeErrorAndClose(
+  socket: Duplex,
+  status: number,
+  message: string,
+  target: string | undefined,
+  origin: string | undefined,
+  origins: ReadonlySet<string> | undefined,
+): void {
+  if (!socket.writable) return;
+  const requestId = randomUUID();
+  const body = JSON.stringify(errorBody(status, message, requestId, pathOf(target)));
   const cors = corsHeaders(origin, origins)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-        `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-        `${cors}x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy(error);
+  socket.write(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `${cors}x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** The path of a request target, cut short and kept to printable ASCII for the error body. */

@@ -60,9 +60,16 @@ export function refuseOtherBodies(route: RouteOptions): void {
 
 const refuseNonJsonBody: preParsingHookHandler = (request, _reply, payload, done) => {
   const { headers } = request;
-  const length = headers['content-length'];
-  const hasBody = headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
   const type = headers['content-type']?.split(';')[0].trim().toLowerCase();
-  if (hasBody && type !== 'application/json') return done(new BadRequestException([NO_BODY]));
+  if (carriesBody(headers) && type !== 'application/json') return done(new BadRequestException([NO_BODY]));
   done(null, payload);
 };
+
+/**
+ * Whether a request with these headers brings a body: a transfer coding, or a length other than 0
+ * (an empty body, `Content-Length: 0`, is none).
+ */
+export function carriesBody(headers: FastifyRequest['headers']): boolean {
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
