@@ -307,7 +307,8 @@ function setupSwagger(app: NestFastifyApplication): void {
     .setDescription(
       'Ticketing for sales where demand far exceeds supply. Every error answers with `ErrorBodyDto`; ' +
         'each operation lists the error statuses it may answer, and any may answer 431 (request headers too large) ' +
-        'or 503 (a store it needs is unavailable: retry later).',
+        'or 503 (a store it needs is unavailable: retry later). The rules behind each answer, route by route, ' +
+        'are in the guides under docs/guide/ in the boxoffice repository (its README lists them in "Using the API").',
     )
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })

@@ -14,7 +14,7 @@ const LISTED_COLLISIONS = 50;
  *
  * Existing accounts whose addresses fold to one key are not changed, merged or deleted: the
  * migration refuses (its transaction undone, the api does not start) with an error listing them,
- * so that an operator decides whose address changes (README "Accounts").
+ * so that an operator decides whose address changes (docs/guide/accounts.md, "Accounts").
  */
 export class EmailCaseFoldKey1798100000000 implements MigrationInterface {
   name = 'EmailCaseFoldKey1798100000000';
