@@ -50,3 +50,34 @@ describe('migration EmailDomainIdnaKey (real PostgreSQL)', () => {
     await expect(insert('strasse@example.com')).rejects.toThrow(/users_email_key_key/);
   });
 });
+
+describe('migration EmailDomainIdnaKey meeting an account with the same domain written otherwise (real PostgreSQL)', () => {
+  let database: MigratedDatabase;
+
+  beforeAll(async () => {
+    database = await openDatabaseBefore(MIGRATIONS, EmailDomainIdnaKey1800000050000, async (old) => {
+      for (const [email, key] of [
+        ['alice@gma\u0131l.com', 'alice@gmail.com'],
+        // The same domain by its A-label, stored as typed: the first address's new key.
+        ['alice@xn--gmal-nza.com', 'alice@xn--gmal-nza.com'],
+      ]) {
+        await old.query(`INSERT INTO users (email, email_key, name, password_hash) VALUES ($1, $2, 'Old', 'x')`, [
+          email,
+          key,
+        ]);
+      }
+    });
+  });
+  afterAll(() => database?.close());
+
+  it('refuses, naming both accounts, and changes no key', async () => {
+    await expect(runMigrations(database.db)).rejects.toThrow(
+      /EmailDomainIdnaKey1800000050000 refused: 1 account\(s\)[\s\S]*alice@gma\u0131l\.com \(id [^)]+\) and alice@xn--gmal-nza\.com/,
+    );
+    const keys = await database.db.query('SELECT email_key FROM users ORDER BY email_key');
+    expect(keys.map((row: { email_key: string }) => row.email_key)).toEqual([
+      'alice@gmail.com',
+      'alice@xn--gmal-nza.com',
+    ]);
+  });
+});
