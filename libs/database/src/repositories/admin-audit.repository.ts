@@ -73,7 +73,14 @@ export class AdminAuditRepository {
           WHERE NOT EXISTS (SELECT 1 FROM admin_audit_log
                              WHERE action = $3 AND subject_id = $4 AND details @> $6::jsonb)
          RETURNING id`,
-        [entry.actorId, entry.actorEmail, entry.action, entry.subjectId, JSON.stringify(entry.details), JSON.stringify(match)],
+        [
+          entry.actorId,
+          entry.actorEmail,
+          entry.action,
+          entry.subjectId,
+          JSON.stringify(entry.details),
+          JSON.stringify(match),
+        ],
       );
       return rows.length > 0;
     });
