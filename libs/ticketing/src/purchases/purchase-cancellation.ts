@@ -68,12 +68,12 @@ export type SeatsRefunded = Purchase & {
 } & RefundReplay;
 
 /**
- * Whether an operator's refund was that of an Idempotency-Key made before (`replayed`: the key's
- * first answer, nothing refunded now), and the partial refund's id (`refundId`; absent for a whole
- * refund).
+ * An operator's refund that was that of an Idempotency-Key made before carries `replayed` (the key's
+ * first answer: nothing refunded now); a partial refund carries its id (`refundId`; absent for a
+ * whole refund).
  */
 export interface RefundReplay {
-  replayed: boolean;
+  replayed?: true;
   refundId?: string;
 }
 
@@ -234,7 +234,7 @@ export class PurchaseCancellation {
           ...settled,
           keptSeatIds: result.keptSeatIds,
           refundedNow: { seatIds: refundedSeatIds, amount: result.amount },
-          replayed,
+          ...(replayed ? { replayed } : {}),
           ...(result.outcome === 'REFUNDED' ? { refundId } : {}),
         };
       }
@@ -427,7 +427,7 @@ export class PurchaseCancellation {
       const repeated = await this.settle({ performanceId, purchaseId, buyerId: userId, node: cancelNode }, () =>
         Promise.resolve('earlier' as const),
       );
-      return { ...repeated, keptSeatIds: [], replayed: false };
+      return { ...repeated, keptSeatIds: [] };
     }
     if (result.outcome !== 'CANCELED') {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
@@ -437,7 +437,7 @@ export class PurchaseCancellation {
     if (this.env.FAULT_CRASH_AFTER_CANCEL) process.kill(process.pid, 'SIGKILL');
     const where = { performanceId, purchaseId, buyerId: userId, node: cancelNode };
     const settled = await this.settle(where, () => this.settleRefund(purchaseId, result, canceledBy));
-    return { ...settled, keptSeatIds: result.keptSeatIds, replayed };
+    return { ...settled, keptSeatIds: result.keptSeatIds, ...(replayed ? { replayed } : {}) };
   }
 
   /**
