@@ -1,9 +1,9 @@
-import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppProcess, freePort, PROCESS_TEST_TIMEOUT_MS, TestSession, waitUntil } from '@app/testing';
+import { AppProcess, PROCESS_TEST_TIMEOUT_MS, TestSession } from '@app/testing';
 import { flushPurchases } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
 import { createStaffSession } from './support/door';
+import { killWhileRowLocked } from './support/killed-api';
 import { createShowOfSections } from './support/shows';
 
 /** One seat's price, minor units (EUR). */
@@ -61,45 +61,25 @@ describe('a window refund whose api was killed before answering (built api, real
   }
 
   /**
-   * Sends the admin's refund of `purchaseId` (`body`, with `key`) to a built api while `lock` holds
+   * Sends the admin's refund of `purchaseId` (`body`, with `key`) to a built api while a transaction holds
    * the purchase's row, and SIGKILLs that api once the refund's PostgreSQL write waits on the lock
    * (the Redis refund is made by then): the clerk never gets an answer. The lock is let go after.
    */
   async function refundKilledBeforeAnswer(purchaseId: string, body: object, key: string): Promise<void> {
-    const port = await freePort();
-    const doomed = new AppProcess('api', { ...api.env, PORT: String(port) });
-    processes.push(doomed);
-    await doomed.waitForLine('api listening');
-    const lock = new Client({ connectionString: api.env.DATABASE_URL });
-    await lock.connect();
-    try {
-      await lock.query('BEGIN');
-      await lock.query('SELECT 1 FROM purchases WHERE id = $1 FOR UPDATE', [purchaseId]);
-      // Settled at once, so the cut connection is an outcome to check, not an unhandled rejection.
-      const refunding = fetch(`http://127.0.0.1:${port}/api/v1/admin/purchases/${purchaseId}/refund`, {
-        method: 'POST',
-        headers: { ...admin.headers, 'content-type': 'application/json', 'idempotency-key': key },
-        body: JSON.stringify(body),
-      }).then(
-        (answer) => answer.status,
-        () => 'cut',
-      );
-      await waitUntil(
-        async () =>
-          (
-            await db.query(
-              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-            )
-          ).rowCount! > 0,
-        "the refund's write waits on the purchase's row lock",
-      );
-      doomed.kill('SIGKILL');
-      expect(await doomed.exited).toEqual({ code: null, signal: 'SIGKILL' });
-      expect(await refunding).toBe('cut');
-    } finally {
-      await lock.query('ROLLBACK');
-      await lock.end();
-    }
+    await killWhileRowLocked({
+      env: api.env,
+      db,
+      processes,
+      lockSql: 'SELECT 1 FROM purchases WHERE id = $1 FOR UPDATE',
+      params: [purchaseId],
+      request: (port) =>
+        fetch(`http://127.0.0.1:${port}/api/v1/admin/purchases/${purchaseId}/refund`, {
+          method: 'POST',
+          headers: { ...admin.headers, 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify(body),
+        }),
+      waitsFor: "the refund's write waits on the purchase's row lock",
+    });
   }
 
   const refund = (purchaseId: string, body: object, key?: string) =>
