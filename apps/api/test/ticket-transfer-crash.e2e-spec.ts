@@ -1,9 +1,9 @@
-import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppProcess, createSession, freePort, PROCESS_TEST_TIMEOUT_MS, TestSession, waitUntil } from '@app/testing';
+import { AppProcess, createSession, PROCESS_TEST_TIMEOUT_MS, TestSession } from '@app/testing';
 import { createPerformance } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
 import { buyTickets } from './support/door';
+import { killWhileRowLocked } from './support/killed-api';
 
 /**
  * An accept of a ticket transfer marks the seat in Redis (transfer-mark.lua) before PostgreSQL
@@ -41,7 +41,7 @@ describe('a transfer accept whose api was killed after the Redis mark (built api
 
   /**
    * Offers the first ticket of a fresh purchase of two seats to the friend, then has a built api
-   * accept it while `lock` holds the ticket's row, and SIGKILLs that api once its accept waits on
+   * accept it while a transaction holds the ticket's row, and SIGKILLs that api once its accept waits on
    * the lock (the Redis mark is set by then); the lock is let go afterwards. Answers the purchase
    * and the transfer, still PENDING in PostgreSQL.
    */
@@ -55,39 +55,19 @@ describe('a transfer accept whose api was killed after the Redis mark (built api
     expect(offered.statusCode, offered.body).toBe(202);
     const transferId = offered.json().id as string;
 
-    const port = await freePort();
-    const doomed = new AppProcess('api', { ...api.env, PORT: String(port) });
-    processes.push(doomed);
-    await doomed.waitForLine('api listening');
-    const lock = new Client({ connectionString: api.env.DATABASE_URL });
-    await lock.connect();
-    try {
-      await lock.query('BEGIN');
-      await lock.query('SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE', [tickets[0].id]);
-      // Settled at once, so the cut connection is an outcome to check, not an unhandled rejection.
-      const accepting = fetch(`http://127.0.0.1:${port}/api/v1/ticket-transfers/${transferId}/accept`, {
-        method: 'POST',
-        headers: friend.headers,
-      }).then(
-        (answer) => answer.status,
-        () => 'cut',
-      );
-      await waitUntil(
-        async () =>
-          (
-            await db.query(
-              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-            )
-          ).rowCount! > 0,
-        'the accept waits on the ticket row lock',
-      );
-      doomed.kill('SIGKILL');
-      expect(await doomed.exited).toEqual({ code: null, signal: 'SIGKILL' });
-      expect(await accepting).toBe('cut');
-    } finally {
-      await lock.query('ROLLBACK');
-      await lock.end();
-    }
+    await killWhileRowLocked({
+      env: api.env,
+      db,
+      processes,
+      lockSql: 'SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE',
+      params: [tickets[0].id],
+      request: (port) =>
+        fetch(`http://127.0.0.1:${port}/api/v1/ticket-transfers/${transferId}/accept`, {
+          method: 'POST',
+          headers: friend.headers,
+        }),
+      waitsFor: 'the accept waits on the ticket row lock',
+    });
     const { rows } = await db.query('SELECT status FROM ticket_transfers WHERE id = $1', [transferId]);
     expect(rows).toEqual([{ status: 'PENDING' }]);
     return { purchaseId, transferId };

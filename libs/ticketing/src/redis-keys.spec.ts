@@ -20,6 +20,7 @@ describe('performanceKeys', () => {
       keys.hold('6f1c0d3e-0000-4000-8000-000000000000'),
       keys.userHolds('user-{odd}-id'),
       keys.holdRequest('6f1c0d3e-0000-4000-8000-000000000001', 'digest'),
+      keys.refundRequest('6f1c0d3e-0000-4000-8000-000000000001', 'digest'),
     ];
     for (const key of all) expect(hashTag(key), key).toBe('perf:42');
     expect(new Set(all).size).toBe(all.length);

@@ -115,6 +115,13 @@ export interface PerformanceKeys {
    */
   holdRequest(userId: string, keyDigest: string): string;
   /**
+   * Hash: what an operator's refund with an Idempotency-Key asked for (`request`), its refund id
+   * (`refundId`) and the refund script's answer (`answer`), so that a retry answers it again
+   * (lua-includes/refund-request.lua); kept IDEMPOTENCY_ANSWER_TTL_SECONDS. Written by the refund's
+   * own script run. `keyDigest`: digestOfKey of the key.
+   */
+  refundRequest(operatorId: string, keyDigest: string): string;
+  /**
    * String: how many wrong presale access codes the user sent for this performance in the current
    * window (PRESALE_MISS_LIMIT per PRESALE_MISS_WINDOW_MS, presales/access-code.ts); expires with the
    * window. The name must end `:presale-misses:<user id>`: the hold scripts tell it by its name.
@@ -200,6 +207,7 @@ function newPerformanceKeys(performanceId: number): PerformanceKeys {
     hold: (holdId) => `${tag}:hold:${holdId}`,
     userHolds: (userId) => `${tag}:user:${userId}:holds`,
     holdRequest: (userId, keyDigest) => `${tag}:hold-request:${userId}:${keyDigest}`,
+    refundRequest: (operatorId, keyDigest) => `${tag}:refund-request:${operatorId}:${keyDigest}`,
     presaleMisses: (userId) => `${tag}:presale-misses:${userId}`,
     purchase: (purchaseId) => `${tag}:purchase:${purchaseId}`,
     checkedIn: (purchaseId) => `${tag}:checked-in:${purchaseId}`,

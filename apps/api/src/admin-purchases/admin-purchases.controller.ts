@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
 import { AdminPurchases, BookingDescriber, TicketResend } from '@app/ticketing';
 import { UuidParam } from '../common/parse-id.pipe';
@@ -58,6 +58,14 @@ export class AdminPurchasesController {
    * stays PAID with its other seats (naming all it still has is its whole refund). A purchase with a
    * checked-in ticket (among the seats refunded): 409, unless the body says `resellCheckedInSeats: false` (then the
    * checked-in seats stay sold, listed in `keptSeatIds`). Admin only.
+   *
+   * An optional `Idempotency-Key` (the operator's own; a window clerk's client should always send
+   * one): recorded with the refund in the same Redis step, so a retry with the key and the same body
+   * answers 200 with the first answer (its seats, amount and `refundMethod`: what the window pays
+   * out) for 24 h, also when the api that made the refund died before answering; the key with
+   * another body (another purchase, other seats, another `resellCheckedInSeats`) answers 409
+   * `IdempotencyKeyInUse`, refunding nothing. Without a key, a retry of a refund that happened
+   * answers 409 (already refunded).
    */
   @Post(':id/refund')
   @HttpCode(200)
@@ -66,23 +74,33 @@ export class AdminPurchasesController {
     status: 409,
     type: ErrorBodyDto,
     description:
-      'already refunded or canceled; `SeatAlreadyRefunded` (a seat named was refunded before); a ticket was checked in (without `resellCheckedInSeats: false`); `PurchaseNotWrittenYet` (some seats of a purchase written behind within seconds: retry after `Retry-After`); `SeatPricesUnknown` (sold before seat prices were kept: refund it whole)',
+      'already refunded or canceled; `IdempotencyKeyInUse` (the `Idempotency-Key` was used for another refund request); `SeatAlreadyRefunded` (a seat named was refunded before); a ticket was checked in (without `resellCheckedInSeats: false`); `PurchaseNotWrittenYet` (some seats of a purchase written behind within seconds: retry after `Retry-After`); `SeatPricesUnknown` (sold before seat prices were kept: refund it whole)',
   })
   @ApiResponse({
     status: 400,
     type: ErrorBodyDto,
-    description: 'bad body: `seatIds` empty, repeated or not integers; or a seat not of this purchase',
+    description:
+      'bad body: `seatIds` empty, repeated or not integers; or a seat not of this purchase; an `Idempotency-Key` not 1–200 printable ASCII characters, or sent twice',
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      "1–200 printable ASCII characters, the operator's own, per performance; a window clerk's client should always send one: a retry with the key and the same body answers the first refund again (200, its seats, amount and refundMethod) for 24 h, even when the first answer was lost; the key with another body is a 409 IdempotencyKeyInUse",
+    schema: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7E]+$' },
   })
   async refund(
     @CurrentUser() operator: AuthenticatedUser,
     @UuidParam() id: string,
     @Body() body: AdminRefundDto,
+    @Headers('Idempotency-Key') idempotencyKey: string | undefined,
   ): Promise<AdminRefundResponseDto> {
     return mapAdminRefund(
       await this.describer.describe(
         this.purchases.refund({ id: operator.id, email: operator.email }, id, {
           resellCheckedInSeats: body?.resellCheckedInSeats ?? true,
           ...(body?.seatIds ? { seatIds: body.seatIds } : {}),
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
         }),
       ),
     );

@@ -57,6 +57,35 @@ export class AdminAuditRepository {
     return { ...entry, id: row.id, createdAt: row.createdAt };
   }
 
+  /**
+   * Records one action unless the log holds one of the same action and subject whose details
+   * contain `match` (jsonb containment): for an action retried with the first's outcome (an
+   * operator's refund replayed for its Idempotency-Key), which the first may have recorded before
+   * its process died. Concurrent calls on one subject take turns (a transaction-scoped advisory
+   * lock on it), so the row is written once. True when it wrote the row.
+   */
+  recordOnce(entry: NewAdminAudit, match: Record<string, unknown>): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtext('admin_audit_log:' || $1::text))`, [entry.subjectId]);
+      const rows: unknown[] = await manager.query(
+        `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details)
+         SELECT $1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::jsonb
+          WHERE NOT EXISTS (SELECT 1 FROM admin_audit_log
+                             WHERE action = $3 AND subject_id = $4 AND details @> $6::jsonb)
+         RETURNING id`,
+        [
+          entry.actorId,
+          entry.actorEmail,
+          entry.action,
+          entry.subjectId,
+          JSON.stringify(entry.details),
+          JSON.stringify(match),
+        ],
+      );
+      return rows.length > 0;
+    });
+  }
+
   /** Every recorded action on `subjectId`, oldest first. */
   ofSubject(subjectId: string): Promise<AdminAuditRecord[]> {
     return this.dataSource.query(

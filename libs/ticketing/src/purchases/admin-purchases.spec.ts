@@ -24,7 +24,7 @@ const paid: Purchase = {
 function admin(found: Purchase | null, cancel: () => Promise<Purchase>) {
   const reader = { find: vi.fn(async () => found) };
   const cancellation = { cancelAsOperator: vi.fn(async () => ({ keptSeatIds: [] as number[], ...(await cancel()) })) };
-  const audit = { record: vi.fn(async () => ({})) };
+  const audit = { record: vi.fn(async () => ({})), recordOnce: vi.fn(async () => true) };
   const service = new AdminPurchases(
     {} as PurchaseRepository,
     {} as PurchaseStore,
@@ -40,10 +40,35 @@ describe('AdminPurchases.refund', () => {
   it('cancels as an operator for the buyer and records who refunded', async () => {
     const { service, cancellation, audit } = admin(paid, async () => ({ ...paid, status: 'CANCELED' }));
     expect((await service.refund(operator, 'p1')).status).toBe('CANCELED');
-    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('buyer', 'p1', 'operator');
+    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('buyer', 'p1', 'operator', undefined);
     expect(audit.record).toHaveBeenCalledWith(
       expect.objectContaining({ actorId: 'admin', actorEmail: operator.email, action: REFUND_ACTION, subjectId: 'p1' }),
     );
+  });
+
+  it("passes the operator's Idempotency-Key, and tries a CANCELED purchase with one: it may be the key's own refund", async () => {
+    const canceled = { ...paid, status: 'CANCELED' } as Purchase;
+    const { service, cancellation, audit } = admin(canceled, async () => ({ ...canceled, replayed: true }));
+    const answer = await service.refund(operator, 'p1', { resellCheckedInSeats: true, idempotencyKey: 'k1' });
+    expect(answer).toMatchObject({ status: 'CANCELED', replayed: true });
+    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('buyer', 'p1', 'operator', {
+      operatorId: 'admin',
+      idempotencyKey: 'k1',
+    });
+    // A replay's audit row is written only if the first refund did not write it.
+    expect(audit.record).not.toHaveBeenCalled();
+    expect(audit.recordOnce).toHaveBeenCalledWith(
+      expect.objectContaining({ actorId: 'admin', action: REFUND_ACTION, subjectId: 'p1' }),
+      { partial: false },
+    );
+  });
+
+  it('refuses a malformed Idempotency-Key before anything is refunded', async () => {
+    const { service, cancellation } = admin(paid, async () => paid);
+    await expect(
+      service.refund(operator, 'p1', { resellCheckedInSeats: true, idempotencyKey: 'k'.repeat(201) }),
+    ).rejects.toThrow(/Idempotency-Key must be 1 to 200 printable ASCII characters/);
+    expect(cancellation.cancelAsOperator).not.toHaveBeenCalled();
   });
 
   it('keeps checked-in seats sold only when told the seats are not to be resold, and records them', async () => {
@@ -53,7 +78,7 @@ describe('AdminPurchases.refund', () => {
       keptSeatIds: [1],
     }));
     expect((await service.refund(operator, 'p1', { resellCheckedInSeats: false })).keptSeatIds).toEqual([1]);
-    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('buyer', 'p1', 'operator-keep-checked-in');
+    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('buyer', 'p1', 'operator-keep-checked-in', undefined);
     expect(audit.record).toHaveBeenCalledWith(
       expect.objectContaining({ details: expect.objectContaining({ keptSeatIds: [1] }) }),
     );

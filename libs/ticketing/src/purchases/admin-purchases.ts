@@ -4,6 +4,7 @@ import { AdminAuditRepository, PurchaseRepository } from '@app/database';
 import { decodeCursor, encodeCursor } from '../catalog/cursor';
 import type { Page } from '../catalog/catalog.types';
 import { NotFoundError, PurchaseCanceledError, PurchaseRefundedError } from '../errors';
+import { assertIdempotencyKey } from '../input';
 import { Purchase, purchaseFromPersisted } from './purchase';
 import { CanceledPurchase, PurchaseCancellation, SeatsRefunded } from './purchase-cancellation';
 import { PurchaseReader } from './purchase-reader';
@@ -79,27 +80,41 @@ export class AdminPurchases {
    * as it is now with this refund's part (`refundedNow`). A box office sale is refunded at the
    * window, whole or in part (refund `at-window`, no gateway call; the audit row's `refundMethod`
    * says CASH or CARD_TERMINAL). Throws NotFoundError('purchase').
+   *
+   * With `idempotencyKey` (the operator's; a window clerk's client always sends one), the key is
+   * recorded with the refund in its Redis script run: a retry of the same request (purchase, seats,
+   * `resellCheckedInSeats`) answers as the first did, the same seats, amount and refund method, even
+   * when the api that made the first died before answering, and its audit row is written then if
+   * the first did not write it (once: `recordOnce`). The key with another request throws
+   * IdempotencyKeyInUseError (409), nothing refunded; InvalidInputError for a key that is not 1–200
+   * printable ASCII characters.
    */
   async refund(
     operator: Operator,
     purchaseId: string,
-    options: { resellCheckedInSeats: boolean; seatIds?: readonly number[] } = { resellCheckedInSeats: true },
+    options: { resellCheckedInSeats: boolean; seatIds?: readonly number[]; idempotencyKey?: string } = {
+      resellCheckedInSeats: true,
+    },
   ): Promise<SeatsRefunded> {
+    const { idempotencyKey } = options;
+    if (idempotencyKey !== undefined) assertIdempotencyKey(idempotencyKey);
     const purchase = await this.get(purchaseId);
-    if (purchase.status === 'CANCELED') throw new PurchaseRefundedError();
+    // With a key, a canceled purchase may be the key's own whole refund, answered again: the script tells.
+    if (purchase.status === 'CANCELED' && idempotencyKey === undefined) throw new PurchaseRefundedError();
     const mode = options.resellCheckedInSeats ? 'operator' : 'operator-keep-checked-in';
+    const key = idempotencyKey === undefined ? undefined : { operatorId: operator.id, idempotencyKey };
     let refunded: SeatsRefunded;
     try {
       if (options.seatIds) {
-        refunded = await this.cancellation.refundSeats(purchase.userId, purchaseId, options.seatIds, mode);
+        refunded = await this.cancellation.refundSeats(purchase.userId, purchaseId, options.seatIds, mode, key);
       } else {
-        const canceled = await this.cancellation.cancelAsOperator(purchase.userId, purchaseId, mode);
+        const canceled = await this.cancellation.cancelAsOperator(purchase.userId, purchaseId, mode, key);
         refunded = { ...canceled, refundedNow: { seatIds: canceled.seatIds, amount: canceled.amount } };
       }
     } catch (error) {
       throw error instanceof PurchaseCanceledError ? new PurchaseRefundedError() : error;
     }
-    await this.audit.record({
+    const entry = {
       actorId: operator.id,
       actorEmail: operator.email,
       action: REFUND_ACTION,
@@ -113,9 +128,20 @@ export class AdminPurchases {
         seatIds: refunded.refundedNow.seatIds,
         keptSeatIds: refunded.keptSeatIds,
         refundMethod: refundMethodOf(refunded),
-        partial: refunded.status === 'PAID',
+        // Told by the refund itself (a replay reads the purchase as it is now, maybe refunded further since).
+        partial: refunded.refundId !== undefined,
+        // A partial refund's own id (its purchase_refunds row): what tells a replay's row from another refund's.
+        ...(refunded.refundId === undefined ? {} : { refundId: refunded.refundId }),
       },
-    });
+    };
+    if (!refunded.replayed) await this.audit.record(entry);
+    else {
+      // The whole refund is the purchase's one cancellation; a partial one is told by its id.
+      await this.audit.recordOnce(
+        entry,
+        refunded.refundId === undefined ? { partial: false } : { refundId: refunded.refundId },
+      );
+    }
     return refunded;
   }
 }

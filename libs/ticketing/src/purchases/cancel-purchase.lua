@@ -45,6 +45,8 @@
   KEYS[13] undone     set of the purchase's check-ins undone at the door, `<seat id>/<check-in
                     identity>` (tickets/check-in-undo.lua): a check-in of ARGV[4] found there was
                     read from PostgreSQL before its undo cleared it, and is left out
+  KEYS[14] optional, an operator's cancel only: the operator's Idempotency-Key record
+                    (lua-includes/refund-request.lua)
 
   ARGV[1] purchase id
   ARGV[2] user id of the purchase's buyer
@@ -58,10 +60,15 @@
           are the seat ids kept sold (`keptSeatIds`, comma-separated, '' for none)
   ARGV[6] seats PostgreSQL says were transferred (an accepted transfer's holder), comma-separated
           ('' for none; read for 'buyer' only): the Redis marks of accepts expire
-  ARGV[7..] optional: the persisted record as field, value pairs (used only when KEYS[3] is
+  ARGV[7] with KEYS[14]: what the refund asks for (refund-request.lua's `request`), else ''
+  ARGV[8] with KEYS[14]: how long the key's record is kept, ms, else ''
+  ARGV[9..] optional: the persisted record as field, value pairs (used only when KEYS[3] is
             missing)
 
   Returns one of
+    {'REPLAY', '', '', the first answer's fields ...}  with KEYS[14]: the key's cancel made before
+                           (refund-request.lua): nothing changed now
+    {'KEY_REUSED'}         with KEYS[14]: the key was used for another request; nothing changed
     {'CANCELED', canceledAt (epoch ms), charge id ('' when none: a free purchase), seat ids kept
      sold (comma-separated, '' for none), amount (minor units; 0: free, nothing to refund),
      currency, box office payment method ('' for an online sale)}: the last three for the refund
@@ -95,13 +102,15 @@
                            (freeing seats into a missing state would be overwritten by the rebuild,
                            and a missing cancelUntil would read as no limit)
 ]]
---- @keys 13
+--- @keys variable
 --- @include "redis-time"
 --- @include "free-seats"
+--- @include "refund-request"
 local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local seating = { free = KEYS[7], layout = KEYS[8], runs = KEYS[9], info = KEYS[10] }
 local purchaseId, userId, mode, knownCheckedIn, canceledBy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local requestKey, request, retention = KEYS[14], ARGV[7], tonumber(ARGV[8])
 
 -- The refusal for what the purchase is, or nil, on either path its record comes by. A buyer's cancel
 -- of a box office sale or a guest comp (`boxOffice` or `deliveryEmail`: the venue's) is refused before anything
@@ -119,6 +128,9 @@ local function refusalOf(boxOffice, comp, status, canceledBefore)
   return nil
 end
 
+local answered = refundAnsweredBefore(requestKey, request)
+if answered then return answered end
+
 local meta = redis.call('HMGET', metaKey, 'currency', 'cancelUntil')
 if not meta[1] then return {'NOT_REGISTERED'} end
 local now = redisNow()
@@ -130,10 +142,10 @@ local cancelClosed = mode == 'buyer'
 -- seat an operator's partial refund kept sold (refund-seats.lua) left `seats` with it: the
 -- purchase's no more, so its check-in neither refuses this cancel nor is kept by it.
 local persisted, persistedFields, seatList = nil, nil, nil
-if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 6 then
+if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 8 then
   persisted, persistedFields = {}, {}
-  for i = 7, #ARGV do persisted[#persisted + 1] = ARGV[i] end
-  for i = 7, #ARGV - 1, 2 do persistedFields[ARGV[i]] = ARGV[i + 1] end
+  for i = 9, #ARGV do persisted[#persisted + 1] = ARGV[i] end
+  for i = 9, #ARGV - 1, 2 do persistedFields[ARGV[i]] = ARGV[i + 1] end
   seatList = persistedFields.seats
 else
   seatList = redis.call('HGET', purchaseKey, 'seats')
@@ -218,4 +230,5 @@ redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now, 'cancel
 redis.call('PERSIST', purchaseKey)
 redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now,
   'canceledBy', canceledBy, 'keptSeatIds', keptList)
-return {'CANCELED', now, purchase[4] or '', keptList, purchase[6] or '', purchase[7] or '', purchase[8] or ''}
+return keepRefundAnswer(requestKey, request, '', '',
+  {'CANCELED', now, purchase[4] or '', keptList, purchase[6] or '', purchase[7] or '', purchase[8] or ''}, retention)

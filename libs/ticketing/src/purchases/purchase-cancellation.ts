@@ -21,6 +21,7 @@ import {
   PurchaseNotWrittenYetError,
   PurchaseTransferredError,
   CompCancelError,
+  IdempotencyKeyInUseError,
   SeatAlreadyRefundedError,
   SeatPricesUnknownError,
 } from '../errors';
@@ -30,9 +31,10 @@ import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { boundedGatewayCall } from './gateway-bound';
 import { PaymentGateway, partialRefundIdempotencyKey, refundIdempotencyKey } from './payment-gateway';
 import { Purchase, purchaseFromPersisted } from './purchase';
+import { refundRequestWords } from './purchase-scripts';
 import type { CancelMode, CancelPurchaseResult, RefundSeatsResult } from './purchase-scripts';
 import { isBuyersPurchase } from './purchase-reader';
-import { PurchaseStore } from './purchase.store';
+import { OperatorRefundKey, PurchaseStore } from './purchase.store';
 
 /**
  * Where the refund of a canceled purchase stands: `made` (made and recorded now), `owed` (not made
@@ -63,7 +65,30 @@ export type SeatsRefunded = Purchase & {
   keptSeatIds: number[];
   refund: CancelRefund;
   refundedNow: { seatIds: number[]; amount: number };
-};
+} & RefundReplay;
+
+/**
+ * An operator's refund that was that of an Idempotency-Key made before carries `replayed` (the key's
+ * first answer: nothing refunded now); a partial refund carries its id (`refundId`; absent for a
+ * whole refund).
+ */
+export interface RefundReplay {
+  replayed?: true;
+  refundId?: string;
+}
+
+/** An operator's Idempotency-Key on a refund: whose key, and the key as sent. */
+export interface RefundKeyOf {
+  operatorId: string;
+  idempotencyKey: string;
+}
+
+/** The refusal of an operator's Idempotency-Key sent before with another refund request. */
+function refundKeyReused(): IdempotencyKeyInUseError {
+  return new IdempotencyKeyInUseError(
+    'Idempotency-Key was already used for another refund (another purchase, other seats, or another resellCheckedInSeats); nothing was refunded: send a new key',
+  );
+}
 
 /** The longest Retry-After (seconds) of a partial refund whose purchase's flush is overdue. */
 const OVERDUE_FLUSH_RETRY_MAX_SECONDS = 60;
@@ -115,31 +140,56 @@ export class PurchaseCancellation {
    * the purchase's), SeatAlreadyRefundedError, PurchaseCheckedInError (a checked-in seat named,
    * mode 'operator'), SeatPricesUnknownError, PurchaseNotWrittenYetError (a partial refund within
    * PURCHASE_FLUSH_AGE_SECONDS of the sale), CancellationNotReplicatedError.
+   *
+   * With `key` (an operator's Idempotency-Key), the key is recorded with the refund in the same
+   * script run (refund-request.lua): a retry of the same request (the same purchase, seats and mode)
+   * answers as the first did (`replayed`), settling again what the first may not have finished (the
+   * PostgreSQL write, a gateway refund: each under its own id, so nothing twice), even when the api
+   * that made the first died before answering; the key sent with another request throws
+   * IdempotencyKeyInUseError (409), refunding nothing.
    */
   async refundSeats(
     buyerId: string,
     purchaseId: string,
     seatIds: readonly number[],
     mode: 'operator' | 'operator-keep-checked-in',
+    key?: RefundKeyOf,
   ): Promise<SeatsRefunded> {
     if (!isUuid(purchaseId)) throw new NotFoundError('purchase');
     const checkedIn = await this.tickets.checkedInSeats(purchaseId);
     const row = await this.purchases.findById(purchaseId);
     if (row && row.userId !== buyerId) throw new NotFoundError('purchase');
-    const refundId = randomUUID();
-    const request = { mode, checkedIn, refundId, seatIds, flushed: row !== null };
+    let refundId: string = randomUUID();
+    const request = {
+      mode,
+      checkedIn,
+      refundId,
+      seatIds,
+      flushed: row !== null,
+      ...(key ? { key: { ...key, request: refundRequestWords(purchaseId, mode, seatIds) } } : {}),
+    };
     let performanceId = await this.store.performanceOfPurchase(purchaseId);
     let result: RefundSeatsResult = { outcome: 'NOT_FOUND' };
     if (performanceId !== null)
       result = await this.refundInRegistered(performanceId, purchaseId, buyerId, null, request);
     if (result.outcome === 'NOT_FOUND' && row) {
-      if (row.status === PurchaseStatus.Canceled) throw new PurchaseCanceledError();
+      // With a key, a canceled purchase may be the key's own whole refund: the script tells.
+      if (row.status === PurchaseStatus.Canceled && !key) throw new PurchaseCanceledError();
       performanceId = row.performanceId;
       result = await this.refundInRegistered(performanceId, purchaseId, buyerId, purchaseFromPersisted(row), request);
     }
     if (performanceId === null) throw new NotFoundError('purchase');
     const refundNode = this.store.salesNode(performanceId);
+    const replayed = result.outcome === 'REPLAY';
+    let refundedSeatIds = [...seatIds];
+    if (result.outcome === 'REPLAY') {
+      refundId = result.refundId;
+      refundedSeatIds = result.seatIds;
+      result = result.first;
+    }
     switch (result.outcome) {
+      case 'KEY_REUSED':
+        throw refundKeyReused();
       case 'NOT_FOUND':
         throw new NotFoundError('purchase');
       case 'ALREADY_CANCELED':
@@ -171,7 +221,7 @@ export class PurchaseCancellation {
             : this.settlePartialRefund({
                 refundId,
                 purchaseId,
-                seatIds: [...seatIds],
+                seatIds: refundedSeatIds,
                 keptSeatIds: result.keptSeatIds,
                 amount: result.amount,
                 currency: result.currency,
@@ -183,7 +233,9 @@ export class PurchaseCancellation {
         return {
           ...settled,
           keptSeatIds: result.keptSeatIds,
-          refundedNow: { seatIds: [...seatIds], amount: result.amount },
+          refundedNow: { seatIds: refundedSeatIds, amount: result.amount },
+          ...(replayed ? { replayed } : {}),
+          ...(result.outcome === 'REFUNDED' ? { refundId } : {}),
         };
       }
     }
@@ -302,14 +354,17 @@ export class PurchaseCancellation {
    * An operator's cancel of a buyer's purchase (`buyerId`), at any time. A purchase with a
    * checked-in ticket is refused (PurchaseCheckedInError) unless `mode` is
    * 'operator-keep-checked-in': then its checked-in seats stay sold, never to be resold, and the
-   * others are freed. Otherwise as `cancel`.
+   * others are freed. With `key` (an operator's Idempotency-Key), as `refundSeats` with one: recorded
+   * with the cancel, a retry of the same request answered as the first (`replayed`), the key with
+   * another request refused (IdempotencyKeyInUseError). Otherwise as `cancel`.
    */
   cancelAsOperator(
     buyerId: string,
     purchaseId: string,
     mode: 'operator' | 'operator-keep-checked-in',
-  ): Promise<CanceledPurchase> {
-    return this.cancelAs(buyerId, purchaseId, mode, 'operator');
+    key?: RefundKeyOf,
+  ): Promise<CanceledPurchase & RefundReplay> {
+    return this.cancelAs(buyerId, purchaseId, mode, 'operator', key);
   }
 
   /**
@@ -342,9 +397,15 @@ export class PurchaseCancellation {
     purchaseId: string,
     mode: CancelMode,
     canceledBy: CanceledBy,
-  ): Promise<CanceledPurchase> {
+    key?: RefundKeyOf,
+  ): Promise<CanceledPurchase & RefundReplay> {
     if (!isUuid(purchaseId)) throw new NotFoundError('purchase');
-    const { performanceId, result } = await this.cancelAnywhere(userId, purchaseId, { mode, canceledBy });
+    const asked = key ? { ...key, request: refundRequestWords(purchaseId, mode, null) } : undefined;
+    const answered = await this.cancelAnywhere(userId, purchaseId, { mode, canceledBy }, asked);
+    const { performanceId } = answered;
+    const replayed = answered.result.outcome === 'REPLAY';
+    const result = answered.result.outcome === 'REPLAY' ? answered.result.first : answered.result;
+    if (result.outcome === 'KEY_REUSED') throw refundKeyReused();
     // The node that answered the cancel, read before anything else can move the slot map.
     const cancelNode = this.store.salesNode(performanceId);
     if (result.outcome === 'CANCEL_CLOSED') throw await this.cancellationClosed(performanceId, result.cancelUntil);
@@ -376,7 +437,7 @@ export class PurchaseCancellation {
     if (this.env.FAULT_CRASH_AFTER_CANCEL) process.kill(process.pid, 'SIGKILL');
     const where = { performanceId, purchaseId, buyerId: userId, node: cancelNode };
     const settled = await this.settle(where, () => this.settleRefund(purchaseId, result, canceledBy));
-    return { ...settled, keptSeatIds: result.keptSeatIds };
+    return { ...settled, keptSeatIds: result.keptSeatIds, ...(replayed ? { replayed } : {}) };
   }
 
   /**
@@ -493,13 +554,14 @@ export class PurchaseCancellation {
     userId: string,
     purchaseId: string,
     cause: { mode: CancelMode; canceledBy: CanceledBy },
+    key: OperatorRefundKey | undefined,
   ): Promise<{ performanceId: number; result: CancelPurchaseResult }> {
     const checkedIn = await this.tickets.checkedInSeats(purchaseId);
     // Accepted transfers PostgreSQL holds (their Redis marks expire); one under way is the script's
     // to see (transfer-mark.lua marks before PostgreSQL records the accept). The script counts only
     // the seats the purchase still has: a partial refund, maybe only in Redis yet, took some off.
     const transferredSeatIds = cause.mode === 'buyer' ? await this.tickets.transferredSeatIds(purchaseId) : [];
-    const options = { ...cause, checkedIn, transferredSeatIds };
+    const options = { ...cause, checkedIn, transferredSeatIds, ...(key ? { key } : {}) };
     const performanceId = await this.store.performanceOfPurchase(purchaseId);
     if (performanceId !== null) {
       const result = await this.cancelInRegistered(performanceId, purchaseId, userId, null, options);
@@ -510,7 +572,8 @@ export class PurchaseCancellation {
     if (cause.mode === 'buyer' && !isBuyersPurchase(purchaseFromPersisted(row), userId)) {
       throw new NotFoundError('purchase');
     }
-    if (row.status === PurchaseStatus.Canceled) throw new PurchaseCanceledError();
+    // With a key, a canceled purchase may be the key's own refund: the script tells.
+    if (row.status === PurchaseStatus.Canceled && !key) throw new PurchaseCanceledError();
     return {
       performanceId: row.performanceId,
       result: await this.cancelInRegistered(row.performanceId, purchaseId, userId, purchaseFromPersisted(row), options),
@@ -533,6 +596,7 @@ export class PurchaseCancellation {
       canceledBy: CanceledBy;
       checkedIn: readonly CheckedInSeat[];
       transferredSeatIds: readonly number[];
+      key?: OperatorRefundKey;
     },
   ): Promise<CancelPurchaseResult> {
     const result = await this.store.cancel(performanceId, purchaseId, userId, persisted, options);

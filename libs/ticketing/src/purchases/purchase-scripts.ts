@@ -236,16 +236,7 @@ export type CancelPurchaseResult =
    * `keptSeatIds`: checked-in seats left sold (only for 'operator-keep-checked-in'). `amount` (minor
    * units of `currency`) and `currency`: the purchase's, what its refund gives back.
    */
-  | {
-      outcome: 'CANCELED';
-      canceledAt: number;
-      chargeId: string;
-      keptSeatIds: number[];
-      amount: number;
-      currency: string;
-      /** A box office sale's payment method (its refund is given back at the window); '' for an online sale. */
-      paymentMethod: string;
-    }
+  | CanceledOutcome
   /** Refused (a buyer's cancel only): a box office sale, refunded by an admin at the window. */
   | { outcome: 'BOX_OFFICE' }
   /** Refused (a buyer's cancel only): a comp, taken back by an operator (an admin's refund), not its recipient. */
@@ -265,7 +256,44 @@ export type CancelPurchaseResult =
    * Refused (a buyer's cancel only): the tickets of these seats, still the purchase's, were accepted
    * by a transfer's recipient (or an accept is under way).
    */
-  | { outcome: 'TRANSFERRED'; seatIds: number[] };
+  | { outcome: 'TRANSFERRED'; seatIds: number[] }
+  /** An operator's cancel with an Idempotency-Key (`RefundKey`): the key was used for another request; nothing changed. */
+  | { outcome: 'KEY_REUSED' }
+  /** An operator's cancel with an Idempotency-Key: the key's cancel made before, as it answered then; nothing changed now. */
+  | { outcome: 'REPLAY'; first: CanceledOutcome };
+
+/** The CANCELED answer of cancel-purchase.lua and refund-seats.lua. */
+export type CanceledOutcome = {
+  outcome: 'CANCELED';
+  canceledAt: number;
+  chargeId: string;
+  keptSeatIds: number[];
+  amount: number;
+  currency: string;
+  /** A box office sale's payment method (its refund is given back at the window); '' for an online sale. */
+  paymentMethod: string;
+};
+
+/**
+ * An operator's refund sent with an Idempotency-Key, as cancel-purchase.lua and refund-seats.lua take
+ * it (lua-includes/refund-request.lua): the key's record (`PerformanceKeys.refundRequest`), what the
+ * refund asks for (`refundRequestWords`) and how long the record is kept (ms).
+ */
+export interface RefundKey {
+  record: string;
+  request: string;
+  retentionMs: number;
+}
+
+/**
+ * What an operator's refund asks for, the same words each time it is asked: the purchase, whether
+ * checked-in seats go back on sale (`mode`) and the seats named, in ascending order (so the same
+ * seats in another order are the same request), or `all` for a whole refund without `seatIds`.
+ */
+export function refundRequestWords(purchaseId: string, mode: CancelMode, seatIds: readonly number[] | null): string {
+  const seats = seatIds === null ? 'all' : [...seatIds].sort((a, b) => a - b).join(',');
+  return `${purchaseId}|${mode}|${seats}`;
+}
 
 /**
  * Who cancels, as cancel-purchase.lua takes it: a buyer (within cancelUntil), an operator (any
@@ -274,10 +302,11 @@ export type CancelPurchaseResult =
 export type CancelMode = 'buyer' | 'operator' | 'operator-keep-checked-in';
 
 /**
- * The 13 KEYS of cancel-purchase.lua and refund-seats.lua (the same, in the same order: see
- * cancel-purchase.lua's header), for purchase `purchaseId`: all in the performance's hash slot.
+ * The KEYS of cancel-purchase.lua and refund-seats.lua (the same, in the same order: see
+ * cancel-purchase.lua's header), for purchase `purchaseId`: all in the performance's hash slot; the
+ * 14th, an operator's Idempotency-Key record, only with `key`.
  */
-function purchaseChangeKeys(keys: PerformanceKeys, purchaseId: string): string[] {
+function purchaseChangeKeys(keys: PerformanceKeys, purchaseId: string, key: RefundKey | undefined): string[] {
   return [
     keys.seats,
     keys.counts,
@@ -289,7 +318,13 @@ function purchaseChangeKeys(keys: PerformanceKeys, purchaseId: string): string[]
     keys.ticketsBought,
     keys.transferred(purchaseId),
     keys.checkInsUndone(purchaseId),
+    ...(key ? [key.record] : []),
   ];
+}
+
+/** The ARGV of cancel-purchase.lua and refund-seats.lua that carry an operator's Idempotency-Key (`key`), before the persisted record. */
+function refundKeyArgs(key: RefundKey | undefined): string[] {
+  return key ? [key.request, String(key.retentionMs)] : ['', ''];
 }
 
 /**
@@ -310,18 +345,25 @@ export async function cancelPurchase(
     checkedIn: readonly CheckedInSeat[];
     transferredSeatIds: readonly number[];
     persisted: Record<string, string> | null;
+    key?: RefundKey;
   },
 ): Promise<CancelPurchaseResult> {
-  const reply = await callScript<string[]>(redis, CANCEL_PURCHASE.name, purchaseChangeKeys(keys, request.purchaseId), [
+  const scriptKeys = purchaseChangeKeys(keys, request.purchaseId, request.key);
+  const reply = await callScript<string[]>(redis, CANCEL_PURCHASE.name, scriptKeys, [
     ...purchaseChangeHead(request),
     request.canceledBy,
     request.transferredSeatIds.join(','),
+    ...refundKeyArgs(request.key),
     ...Object.entries(request.persisted ?? {}).flat(),
   ]);
   const [outcome, second] = reply;
   switch (outcome) {
     case 'CANCELED':
-      return { outcome, canceledAt: Number(second), ...moneyBack(reply) };
+      return canceledOutcome(reply);
+    case 'REPLAY':
+      return { outcome, first: canceledOutcome(reply.slice(3)) };
+    case 'KEY_REUSED':
+      return { outcome };
     case 'CANCEL_CLOSED':
       return { outcome, cancelUntil: second === 'none' ? null : Number(second) };
     case 'CHECKED_IN':
@@ -366,7 +408,18 @@ export type RefundSeatsResult =
   | { outcome: 'NOT_WRITTEN'; ageMs: number | null }
   /** `seatId`: the first seat named that was refunded before, or that is not the purchase's. */
   | { outcome: 'ALREADY_REFUNDED' | 'NOT_IN_PURCHASE'; seatId: number }
-  | { outcome: 'CHECKED_IN'; seatIds: number[] };
+  | { outcome: 'CHECKED_IN'; seatIds: number[] }
+  /** With an Idempotency-Key (`RefundKey`): the key was used for another request; nothing changed. */
+  | { outcome: 'KEY_REUSED' }
+  /**
+   * With an Idempotency-Key: the key's refund made before, as it answered then (`first`), its
+   * `refundId` (the partial refund's, as the first request chose it) and the seats it named, in the
+   * first request's order; nothing changed now.
+   */
+  | { outcome: 'REPLAY'; refundId: string; seatIds: number[]; first: RefundedOutcome | CanceledOutcome };
+
+/** The REFUNDED answer of refund-seats.lua. */
+type RefundedOutcome = Extract<RefundSeatsResult, { outcome: 'REFUNDED' }>;
 
 /**
  * refund-seats.lua: an operator's refund of `seatIds` of a purchase (see the script). `flushed`:
@@ -384,21 +437,32 @@ export async function refundSeats(
     seatIds: readonly number[];
     flushed: boolean;
     persisted: Record<string, string> | null;
+    key?: RefundKey;
   },
 ): Promise<RefundSeatsResult> {
-  const reply = await callScript<string[]>(redis, REFUND_SEATS.name, purchaseChangeKeys(keys, request.purchaseId), [
+  const scriptKeys = purchaseChangeKeys(keys, request.purchaseId, request.key);
+  const reply = await callScript<string[]>(redis, REFUND_SEATS.name, scriptKeys, [
     ...purchaseChangeHead(request),
     request.refundId,
     request.seatIds.join(','),
     request.flushed ? '1' : '0',
+    ...refundKeyArgs(request.key),
     ...Object.entries(request.persisted ?? {}).flat(),
   ]);
   const [outcome, second] = reply;
   switch (outcome) {
     case 'REFUNDED':
-      return { outcome, refundedAt: Number(second), ...moneyBack(reply) };
     case 'CANCELED':
-      return { outcome, canceledAt: Number(second), ...moneyBack(reply) };
+      return refundedOrCanceled(reply);
+    case 'REPLAY':
+      return {
+        outcome,
+        refundId: String(second),
+        seatIds: seatList(reply[2]),
+        first: refundedOrCanceled(reply.slice(3)),
+      };
+    case 'KEY_REUSED':
+      return { outcome };
     case 'ALREADY_REFUNDED':
     case 'NOT_IN_PURCHASE':
       return { outcome, seatId: Number(second) };
@@ -455,6 +519,18 @@ function moneyBack([, , chargeId, kept, amount, currency, paymentMethod]: string
     currency,
     paymentMethod: paymentMethod ?? '',
   };
+}
+
+/** A CANCELED reply (its outcome first) read. */
+function canceledOutcome(reply: string[]): CanceledOutcome {
+  return { outcome: 'CANCELED', canceledAt: Number(reply[1]), ...moneyBack(reply) };
+}
+
+/** A REFUNDED or CANCELED reply of refund-seats.lua (its outcome first) read. */
+function refundedOrCanceled(reply: string[]): RefundedOutcome | CanceledOutcome {
+  if (reply[0] === 'CANCELED') return canceledOutcome(reply);
+  if (reply[0] !== 'REFUNDED') throw new Error(`refund-seats.lua answered ${JSON.stringify(reply[0])}`);
+  return { outcome: 'REFUNDED', refundedAt: Number(reply[1]), ...moneyBack(reply) };
 }
 
 function seatList(csv: string | undefined): number[] {

@@ -8,10 +8,12 @@ import { performanceOfHold, redisMillis } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
 import { performanceKeys, purchasePointerKey, userPurchasesKey, userPurchasesMember } from '../redis-keys';
 import { Purchase, purchaseFromRecord, purchaseToRecord } from './purchase';
+import { digestOfKey, IDEMPOTENCY_ANSWER_TTL_SECONDS } from './idempotency';
 import {
   CancelMode,
   cancelPurchase,
   refundSeats,
+  RefundKey,
   RefundSeatsResult,
   CancelPurchaseResult,
   claimHold,
@@ -304,7 +306,8 @@ export class PurchaseStore {
    * PostgreSQL says were checked in, each with its check-in's identity (one undone since is left out);
    * `options.transferredSeatIds` those it says were transferred (a buyer's cancel is refused while one
    * of them, or of the Redis marks, is still the purchase's). A purchase with a checked-in seat is
-   * refused unless the mode keeps such seats sold.
+   * refused unless the mode keeps such seats sold. `options.key`: an operator's Idempotency-Key
+   * (OperatorRefundKey), recorded with the cancel, or its first answer replayed.
    */
   cancel(
     performanceId: number,
@@ -316,6 +319,7 @@ export class PurchaseStore {
       canceledBy?: CanceledBy;
       checkedIn?: readonly CheckedInSeat[];
       transferredSeatIds?: readonly number[];
+      key?: OperatorRefundKey;
     } = {},
   ): Promise<CancelPurchaseResult> {
     const mode = options.mode ?? 'buyer';
@@ -327,6 +331,7 @@ export class PurchaseStore {
       checkedIn: options.checkedIn ?? [],
       transferredSeatIds: options.transferredSeatIds ?? [],
       persisted: persisted ? purchaseToRecord(persisted) : null,
+      ...(options.key ? { key: refundKey(performanceId, options.key) } : {}),
     });
   }
 
@@ -334,7 +339,8 @@ export class PurchaseStore {
    * Refunds `seatIds` of the purchase (`refund-seats.lua`): frees them (checked-in ones kept sold
    * with 'operator-keep-checked-in') and appends the refund to the purchase stream; naming all its
    * seats cancels it as `cancel` does for an operator. `persisted` as for `cancel`; `flushed`:
-   * PostgreSQL has the purchase (a partial refund of one it has not is refused).
+   * PostgreSQL has the purchase (a partial refund of one it has not is refused). `request.key`: an
+   * operator's Idempotency-Key (OperatorRefundKey), recorded with the refund, or its first answer replayed.
    */
   refundSeats(
     performanceId: number,
@@ -347,13 +353,35 @@ export class PurchaseStore {
       refundId: string;
       seatIds: readonly number[];
       flushed: boolean;
+      key?: OperatorRefundKey;
     },
   ): Promise<RefundSeatsResult> {
+    const { key, ...asked } = request;
     return refundSeats(this.sales, performanceKeys(performanceId), {
       purchaseId,
       userId,
-      ...request,
+      ...asked,
       persisted: persisted ? purchaseToRecord(persisted) : null,
+      ...(key ? { key: refundKey(performanceId, key) } : {}),
     });
   }
+}
+
+/**
+ * An operator's refund sent with an Idempotency-Key: who sends it (the key is theirs alone), the key,
+ * and what the refund asks for (`refundRequestWords`).
+ */
+export interface OperatorRefundKey {
+  operatorId: string;
+  idempotencyKey: string;
+  request: string;
+}
+
+/** `key` as the refund scripts of performance `performanceId` take it: its record kept IDEMPOTENCY_ANSWER_TTL_SECONDS. */
+function refundKey(performanceId: number, key: OperatorRefundKey): RefundKey {
+  return {
+    record: performanceKeys(performanceId).refundRequest(key.operatorId, digestOfKey(key.idempotencyKey)),
+    request: key.request,
+    retentionMs: IDEMPOTENCY_ANSWER_TTL_SECONDS * 1000,
+  };
 }

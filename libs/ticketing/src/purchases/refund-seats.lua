@@ -17,6 +17,7 @@
   KEYS[1] seats  KEYS[2] counts  KEYS[3] purchase  KEYS[4] stream  KEYS[5] meta  KEYS[6] checked-in
   KEYS[7..10] seating (free, layout, runs, seat info)  KEYS[11] tickets bought  KEYS[12] transferred
   (not read: an operator's refund of a transferred ticket is the box office's call)  KEYS[13] undone
+  KEYS[14] optional: the operator's Idempotency-Key record (lua-includes/refund-request.lua)
 
   ARGV[1] purchase id
   ARGV[2] user id of the purchase's buyer
@@ -27,9 +28,14 @@
   ARGV[6] the seat ids to refund, comma-separated, none repeated, at least one
   ARGV[7] '1' when PostgreSQL has the purchase (flushed): a partial refund of one it has not is
           refused ('NOT_WRITTEN'), so each partial refund's write finds its purchase's tickets
-  ARGV[8..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
+  ARGV[8] with KEYS[14]: what the refund asks for (refund-request.lua's `request`), else ''
+  ARGV[9] with KEYS[14]: how long the key's record is kept, ms, else ''
+  ARGV[10..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
 
   Returns one of
+    {'REPLAY', refund id, seat ids, the first answer's fields ...}  the key's refund made before
+                                                   (refund-request.lua): nothing changed now
+    {'KEY_REUSED'}          the key was used for another request: nothing changed
     {'REFUNDED', refundedAt (epoch ms), charge id ('' when none), seat ids kept sold (comma-separated),
      amount refunded (minor units), currency, box office payment method ('' for an online sale)}
                                                    a partial refund: the purchase stays PAID (a box
@@ -51,15 +57,19 @@
     {'NOT_REGISTERED'}      Redis does not hold the performance's live state: nothing written; the
                             caller rebuilds it from PostgreSQL and asks again
 ]]
---- @keys 13
+--- @keys variable
 --- @include "redis-time"
 --- @include "free-seats"
+--- @include "refund-request"
 local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local seating = { free = KEYS[7], layout = KEYS[8], runs = KEYS[9], info = KEYS[10] }
 local purchaseId, userId, mode, knownCheckedIn, refundId, named, flushed =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local requestKey, request, retention = KEYS[14], ARGV[8], tonumber(ARGV[9])
 
+local answered = refundAnsweredBefore(requestKey, request)
+if answered then return answered end
 if not redis.call('HGET', metaKey, 'currency') then return {'NOT_REGISTERED'} end
 local now = redisNow()
 
@@ -74,11 +84,11 @@ local fields = { 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 
 -- The persisted record is read from ARGV and put back only by a refund that goes through: a refused
 -- one leaves no record behind (nor one without a TTL), as cancel-purchase.lua.
 local persisted, purchase = nil, nil
-if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 7 then
+if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 9 then
   persisted = {}
   local record = {}
-  for i = 8, #ARGV do persisted[#persisted + 1] = ARGV[i] end
-  for i = 8, #ARGV - 1, 2 do record[ARGV[i]] = ARGV[i + 1] end
+  for i = 10, #ARGV do persisted[#persisted + 1] = ARGV[i] end
+  for i = 10, #ARGV - 1, 2 do record[ARGV[i]] = ARGV[i + 1] end
   purchase = {}
   for i, field in ipairs(fields) do purchase[i] = record[field] or false end
 else
@@ -140,7 +150,8 @@ if namedCount == remainingCount then
   redis.call('PERSIST', purchaseKey)
   redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now,
     'canceledBy', 'operator', 'keptSeatIds', keptList)
-  return {'CANCELED', now, purchase[4] or '', keptList, purchase[6] or '', purchase[7] or '', purchase[11] or ''}
+  return keepRefundAnswer(requestKey, request, refundId, named,
+    {'CANCELED', now, purchase[4] or '', keptList, purchase[6] or '', purchase[7] or '', purchase[11] or ''}, retention)
 end
 
 if #priceList ~= remainingCount then return {'NO_PRICES'} end
@@ -175,4 +186,5 @@ redis.call('PERSIST', purchaseKey)
 redis.call('XADD', streamKey, '*', 'type', 'refund', 'purchaseId', purchaseId, 'userId', userId, 'refundId', refundId,
   'seats', named, 'keptSeatIds', keptList, 'amount', amount, 'currency', purchase[7] or '',
   'chargeId', purchase[4] or '', 'refundedAt', now)
-return {'REFUNDED', now, purchase[4] or '', keptList, amount, purchase[7] or '', purchase[11] or ''}
+return keepRefundAnswer(requestKey, request, refundId, named,
+  {'REFUNDED', now, purchase[4] or '', keptList, amount, purchase[7] or '', purchase[11] or ''}, retention)
