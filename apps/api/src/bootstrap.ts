@@ -21,6 +21,7 @@ import {
 import { carriesBody, NO_BODY, refuseOtherBodies } from './common/no-body';
 import { addErrorResponses, routeFacts } from './common/openapi-errors';
 import { acceptNullWhereNullable } from './common/openapi-nullables';
+import { summarizeOperations } from './common/openapi-summaries';
 import { isUtf8Charset, repeatedSingleHeader } from './common/header-checks';
 import {
   inputProblems,
@@ -319,6 +320,7 @@ function setupSwagger(app: NestFastifyApplication): void {
     const built = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
     addErrorResponses(built, routeFacts(app));
     acceptNullWhereNullable(built);
+    summarizeOperations(built);
     return built;
   };
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
