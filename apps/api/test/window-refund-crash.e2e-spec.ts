@@ -15,7 +15,9 @@ const PRICE = 4550;
  * step left the refund made (purchase, sales report, the walk-up's notice) while the clerk never got
  * the 200 that says to pay it out: the retry answered 409 "already refunded", and the cash-up (which
  * counts window refunds from the audit rows) disagreed with the sales report. With an
- * `Idempotency-Key`, recorded in the refund's own script run, the retry answers the first refund.
+ * `Idempotency-Key`, recorded in the refund's own script run, the retry answers the first refund; and
+ * the operator is recorded with the refund itself (its stream entry, `purchase_refunds.refunded_by_id`,
+ * `purchases.canceled_by_id`), so the cash-up counts it as the sales report does, retried or not.
  * Real PostgreSQL and Redis; the api process SIGKILLed while PostgreSQL holds the refund's write at
  * the purchase's row lock (the Redis refund is made by then).
  */
@@ -112,6 +114,19 @@ describe('a window refund whose api was killed before answering (built api, real
     };
   }
 
+  /** What the cash-up says the admin gave back at the window by `method` for the show, minor units. */
+  async function refundedByAdmin(method: 'CASH' | 'CARD_TERMINAL'): Promise<number> {
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const cashUp = await call(
+      'GET',
+      `/admin/box-office/cash-up?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&performanceId=${show.id}&clerkId=${admin.id}`,
+      { session: admin },
+    );
+    expect(cashUp.statusCode, cashUp.body).toBe(200);
+    const [totals] = cashUp.json().totals as Record<string, number>[];
+    return totals === undefined ? 0 : totals[method === 'CASH' ? 'cashRefunded' : 'cardTerminalRefunded'];
+  }
+
   it.each([
     ['a partial refund (one seat, cash)', 'CASH', true],
     ['a whole refund (card terminal)', 'CARD_TERMINAL', false],
@@ -151,6 +166,31 @@ describe('a window refund whose api was killed before answering (built api, real
       await flushPurchases(api.app);
       const books = await windowRefundBooks();
       expect(books.cashUp).toEqual(books.report);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it.each([
+    ['a partial refund (one seat, card terminal)', 'CARD_TERMINAL', true],
+    ['a whole refund (cash)', 'CASH', false],
+  ] as const)(
+    '%s killed before its audit row, never retried: once written, the cash-up counts it for the operator, as the sales report does',
+    async (_, paymentMethod, partial) => {
+      const sale = await windowSale(2, paymentMethod);
+      const before = await refundedByAdmin(paymentMethod);
+      await refundKilledBeforeAnswer(sale.id, partial ? { seatIds: [sale.seatIds[1]] } : {}, `lost-${sale.id}`);
+      const audited = await db.query(
+        `SELECT 1 FROM admin_audit_log WHERE action = 'purchase.refund' AND subject_id = $1`,
+        [sale.id],
+      );
+      expect(audited.rowCount).toBe(0);
+      // The refund's write to PostgreSQL died with the api: the flush of its stream entry writes it
+      // (the cash-up waits for that write; the sales report reads Redis too).
+      await flushPurchases(api.app);
+      const books = await windowRefundBooks();
+      expect(books.cashUp).toEqual(books.report);
+      // Given back by the operator who made the refund, whom the refund's own record names.
+      expect(await refundedByAdmin(paymentMethod)).toBe(before + (partial ? PRICE : 2 * PRICE));
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
