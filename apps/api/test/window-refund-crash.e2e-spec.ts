@@ -91,18 +91,24 @@ describe('a window refund whose api was killed before answering (built api, real
       ...(key === undefined ? {} : { headers: { 'idempotency-key': key } }),
     });
 
-  /** Window refunds paid out as the cash-up and the sales report count them, for the show. */
-  async function windowRefundBooks(): Promise<{ cashUp: Record<string, unknown>; report: Record<string, unknown> }> {
+  /** The cash-up's totals for the show since the suite began (`clerkId`: one clerk's only), one entry per currency. */
+  async function cashUpTotals(clerkId?: string): Promise<Record<string, number>[]> {
     const to = new Date(Date.now() + 60_000).toISOString();
+    const clerk = clerkId === undefined ? '' : `&clerkId=${clerkId}`;
     const cashUp = await call(
       'GET',
-      `/admin/box-office/cash-up?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&performanceId=${show.id}`,
+      `/admin/box-office/cash-up?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&performanceId=${show.id}${clerk}`,
       { session: admin },
     );
     expect(cashUp.statusCode, cashUp.body).toBe(200);
+    return cashUp.json().totals as Record<string, number>[];
+  }
+
+  /** Window refunds paid out as the cash-up and the sales report count them, for the show. */
+  async function windowRefundBooks(): Promise<{ cashUp: Record<string, unknown>; report: Record<string, unknown> }> {
+    const [totals] = await cashUpTotals();
     const report = await call('GET', `/performances/${show.id}/sales`, { session: admin });
     expect(report.statusCode, report.body).toBe(200);
-    const [totals] = cashUp.json().totals as Record<string, number>[];
     const reported = report.json().totals as Record<string, number>;
     return {
       cashUp: { refunds: totals.refunds, cash: totals.cashRefunded, cardTerminal: totals.cardTerminalRefunded },
@@ -116,14 +122,7 @@ describe('a window refund whose api was killed before answering (built api, real
 
   /** What the cash-up says the admin gave back at the window by `method` for the show, minor units. */
   async function refundedByAdmin(method: 'CASH' | 'CARD_TERMINAL'): Promise<number> {
-    const to = new Date(Date.now() + 60_000).toISOString();
-    const cashUp = await call(
-      'GET',
-      `/admin/box-office/cash-up?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&performanceId=${show.id}&clerkId=${admin.id}`,
-      { session: admin },
-    );
-    expect(cashUp.statusCode, cashUp.body).toBe(200);
-    const [totals] = cashUp.json().totals as Record<string, number>[];
+    const [totals] = await cashUpTotals(admin.id);
     return totals === undefined ? 0 : totals[method === 'CASH' ? 'cashRefunded' : 'cardTerminalRefunded'];
   }
 

@@ -78,7 +78,13 @@ describe('AdminPurchases.refund', () => {
       keptSeatIds: [1],
     }));
     expect((await service.refund(operator, 'p1', { resellCheckedInSeats: false })).keptSeatIds).toEqual([1]);
-    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('buyer', 'p1', 'operator-keep-checked-in', 'admin', undefined);
+    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith(
+      'buyer',
+      'p1',
+      'operator-keep-checked-in',
+      'admin',
+      undefined,
+    );
     expect(audit.record).toHaveBeenCalledWith(
       expect.objectContaining({ details: expect.objectContaining({ keptSeatIds: [1] }) }),
     );
