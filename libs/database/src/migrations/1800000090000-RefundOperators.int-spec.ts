@@ -1,8 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertAccountAndPerformance, MigratedDatabase, openDatabaseBefore } from '@app/testing';
+import {
+  expectGivesUpOnLockedTable,
+  insertAccountAndPerformance,
+  MigratedDatabase,
+  openDatabaseBefore,
+} from '@app/testing';
 import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { RefundOperators1800000090000 } from './1800000090000-RefundOperators';
+
+const NEW_COLUMNS = `SELECT column_name FROM information_schema.columns
+  WHERE (table_name, column_name) IN (('purchases', 'canceled_by_id'), ('purchase_refunds', 'refunded_by_id'))`;
 
 /** The operators of the audit rows: the clerk of the partial refunds, the admin of the whole refunds. */
 const CLERK = '00000000-0000-4000-8000-0000000000c1';
@@ -92,9 +100,17 @@ describe('migration RefundOperators (real PostgreSQL)', () => {
         [ADMIN, P.unaudited],
       );
     });
-    expect(await runMigrations(database.db)).toContain(RefundOperators1800000090000.name);
   });
   afterAll(() => database?.close());
+
+  it('gives up within its lock_timeout while another transaction holds purchase_refunds, changes nothing, and says to retry', async () => {
+    await expectGivesUpOnLockedTable(database.env, database.db, {
+      table: 'purchase_refunds',
+      migration: RefundOperators1800000090000,
+      unchanged: async (other) => expect(await other.query(NEW_COLUMNS)).toEqual([]),
+    });
+    expect(await runMigrations(database.db)).toContain(RefundOperators1800000090000.name);
+  }, 60_000);
 
   it("writes each audited refund's operator to the refund's own record, and nothing for the others", async () => {
     expect(await database.db.query(`SELECT id, refunded_by_id FROM purchase_refunds ORDER BY id`)).toEqual([
@@ -119,11 +135,6 @@ describe('migration RefundOperators (real PostgreSQL)', () => {
     } finally {
       await runner.release();
     }
-    expect(
-      await database.db.query(
-        `SELECT column_name FROM information_schema.columns
-          WHERE (table_name, column_name) IN (('purchases', 'canceled_by_id'), ('purchase_refunds', 'refunded_by_id'))`,
-      ),
-    ).toEqual([]);
+    expect(await database.db.query(NEW_COLUMNS)).toEqual([]);
   });
 });
