@@ -207,7 +207,7 @@ describe('blocked seats and the seat reconciler (real PostgreSQL and Redis)', ()
     vi.spyOn(api.app.get(PurchaseRefundsRepository), 'written').mockRejectedValueOnce(
       new Error('PostgreSQL unreachable'),
     );
-    await api.app.get(PurchaseCancellation).refundSeats(buyer.id, bought.id, [seat], 'operator');
+    await api.app.get(PurchaseCancellation).refundSeats(buyer.id, bought.id, [seat], 'operator', admin.id);
     vi.restoreAllMocks();
     const active = await db.query(`SELECT status FROM tickets WHERE performance_id = $1 AND seat_id = $2`, [id, seat]);
     expect(active.rows).toEqual([{ status: 'ACTIVE' }]);

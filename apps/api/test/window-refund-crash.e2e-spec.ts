@@ -15,7 +15,9 @@ const PRICE = 4550;
  * step left the refund made (purchase, sales report, the walk-up's notice) while the clerk never got
  * the 200 that says to pay it out: the retry answered 409 "already refunded", and the cash-up (which
  * counts window refunds from the audit rows) disagreed with the sales report. With an
- * `Idempotency-Key`, recorded in the refund's own script run, the retry answers the first refund.
+ * `Idempotency-Key`, recorded in the refund's own script run, the retry answers the first refund; and
+ * the operator is recorded with the refund itself (its stream entry, `purchase_refunds.refunded_by_id`,
+ * `purchases.canceled_by_id`), so the cash-up counts it as the sales report does, retried or not.
  * Real PostgreSQL and Redis; the api process SIGKILLed while PostgreSQL holds the refund's write at
  * the purchase's row lock (the Redis refund is made by then).
  */
@@ -89,18 +91,24 @@ describe('a window refund whose api was killed before answering (built api, real
       ...(key === undefined ? {} : { headers: { 'idempotency-key': key } }),
     });
 
-  /** Window refunds paid out as the cash-up and the sales report count them, for the show. */
-  async function windowRefundBooks(): Promise<{ cashUp: Record<string, unknown>; report: Record<string, unknown> }> {
+  /** The cash-up's totals for the show since the suite began (`clerkId`: one clerk's only), one entry per currency. */
+  async function cashUpTotals(clerkId?: string): Promise<Record<string, number>[]> {
     const to = new Date(Date.now() + 60_000).toISOString();
+    const clerk = clerkId === undefined ? '' : `&clerkId=${clerkId}`;
     const cashUp = await call(
       'GET',
-      `/admin/box-office/cash-up?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&performanceId=${show.id}`,
+      `/admin/box-office/cash-up?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&performanceId=${show.id}${clerk}`,
       { session: admin },
     );
     expect(cashUp.statusCode, cashUp.body).toBe(200);
+    return cashUp.json().totals as Record<string, number>[];
+  }
+
+  /** Window refunds paid out as the cash-up and the sales report count them, for the show. */
+  async function windowRefundBooks(): Promise<{ cashUp: Record<string, unknown>; report: Record<string, unknown> }> {
+    const [totals] = await cashUpTotals();
     const report = await call('GET', `/performances/${show.id}/sales`, { session: admin });
     expect(report.statusCode, report.body).toBe(200);
-    const [totals] = cashUp.json().totals as Record<string, number>[];
     const reported = report.json().totals as Record<string, number>;
     return {
       cashUp: { refunds: totals.refunds, cash: totals.cashRefunded, cardTerminal: totals.cardTerminalRefunded },
@@ -110,6 +118,12 @@ describe('a window refund whose api was killed before answering (built api, real
         cardTerminal: reported.cardTerminalRefundsPaid,
       },
     };
+  }
+
+  /** What the cash-up says the admin gave back at the window by `method` for the show, minor units. */
+  async function refundedByAdmin(method: 'CASH' | 'CARD_TERMINAL'): Promise<number> {
+    const [totals] = await cashUpTotals(admin.id);
+    return totals === undefined ? 0 : totals[method === 'CASH' ? 'cashRefunded' : 'cardTerminalRefunded'];
   }
 
   it.each([
@@ -151,6 +165,31 @@ describe('a window refund whose api was killed before answering (built api, real
       await flushPurchases(api.app);
       const books = await windowRefundBooks();
       expect(books.cashUp).toEqual(books.report);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it.each([
+    ['a partial refund (one seat, card terminal)', 'CARD_TERMINAL', true],
+    ['a whole refund (cash)', 'CASH', false],
+  ] as const)(
+    '%s killed before its audit row, never retried: once written, the cash-up counts it for the operator, as the sales report does',
+    async (_, paymentMethod, partial) => {
+      const sale = await windowSale(2, paymentMethod);
+      const before = await refundedByAdmin(paymentMethod);
+      await refundKilledBeforeAnswer(sale.id, partial ? { seatIds: [sale.seatIds[1]] } : {}, `lost-${sale.id}`);
+      const audited = await db.query(
+        `SELECT 1 FROM admin_audit_log WHERE action = 'purchase.refund' AND subject_id = $1`,
+        [sale.id],
+      );
+      expect(audited.rowCount).toBe(0);
+      // The refund's write to PostgreSQL died with the api: the flush of its stream entry writes it
+      // (the cash-up waits for that write; the sales report reads Redis too).
+      await flushPurchases(api.app);
+      const books = await windowRefundBooks();
+      expect(books.cashUp).toEqual(books.report);
+      // Given back by the operator who made the refund, whom the refund's own record names.
+      expect(await refundedByAdmin(paymentMethod)).toBe(before + (partial ? PRICE : 2 * PRICE));
     },
     PROCESS_TEST_TIMEOUT_MS,
   );

@@ -47,6 +47,8 @@ import { GuestComps1799770000000 } from './migrations/1799770000000-GuestComps';
 import { SessionsValidFrom1799780000000 } from './migrations/1799780000000-SessionsValidFrom';
 import { SessionsValidFromIndex1799780000001 } from './migrations/1799780000001-SessionsValidFromIndex';
 import { EmailDomainIdnaKey1800000050000 } from './migrations/1800000050000-EmailDomainIdnaKey';
+import { RefundOperators1800000090000 } from './migrations/1800000090000-RefundOperators';
+import { RefundOperatorsIndexes1800000090001 } from './migrations/1800000090001-RefundOperatorsIndexes';
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
 import { PaymentAttemptToken1799890000000 } from './migrations/1799890000000-PaymentAttemptToken';
@@ -112,4 +114,6 @@ export const MIGRATIONS: Function[] = [
   PaymentAttemptTokenSettled1799940000000,
   PaymentAttemptRecheckIndex1799940000001,
   EmailDomainIdnaKey1800000050000,
+  RefundOperators1800000090000,
+  RefundOperatorsIndexes1800000090001,
 ];

@@ -419,9 +419,22 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await cancelPurchase(redis, keys, { ...byRecipient, persisted: record })).toEqual({ outcome: 'COMP' });
     expect(await redis.exists(keys.purchase('kp1'))).toBe(0);
     expect(await redis.hmget(keys.seats, '1', '2')).toEqual(['S', 'S']);
-    const byOperator = { ...compCancel, persisted: record, mode: 'operator' as const, canceledBy: 'operator' as const };
+    const byOperator = {
+      ...compCancel,
+      persisted: record,
+      mode: 'operator' as const,
+      canceledBy: 'operator' as const,
+      operatorId: 'op1',
+    };
     expect(await cancelPurchase(redis, keys, byOperator)).toMatchObject({ outcome: 'CANCELED', amount: 0 });
     expect(await redis.hmget(keys.seats, '1', '2')).toEqual(['A', 'A']);
+    // The cancel entry names the operator who refunded it (its write records who gave the money back).
+    const [[, canceledFields]] = await redis.xrevrange(keys.purchaseStream, '+', '-', 'COUNT', 1);
+    expect(canceledFields.slice(canceledFields.indexOf('type'), canceledFields.indexOf('type') + 2)).toEqual([
+      'type',
+      'cancel',
+    ]);
+    expect(canceledFields.slice(canceledFields.indexOf('operatorId'))).toEqual(['operatorId', 'op1']);
 
     await redis.hset(keys.meta, 'status', 'CANCELED');
     expect(await holdCompSeats(redis, keys, { ...comp, sale: press, holdId: 'k2', seatIds: [3] })).toEqual({
@@ -850,7 +863,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     await redis.hdel(keys.purchase('p1'), 'parkedAt');
     // refund-seats.lua: a partial refund of a second (free) seat of the purchase, as if it had two;
     // a seat not of the purchase, or refunded before, is refused.
-    const refund = { ...cancel, mode: 'operator' as const, refundId: 'r1', flushed: true };
+    const refund = { ...cancel, mode: 'operator' as const, refundId: 'r1', flushed: true, operatorId: 'op1' };
     expect(await refundSeats(redis, keys, { ...refund, seatIds: [3] })).toEqual({
       outcome: 'NOT_IN_PURCHASE',
       seatId: 3,
@@ -864,6 +877,10 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       amount: 0,
       keptSeatIds: [],
     });
+    // The refund entry names the operator who made it.
+    const [[, refundFields]] = await redis.xrevrange(keys.purchaseStream, '+', '-', 'COUNT', 1);
+    expect(refundFields.slice(0, 2)).toEqual(['type', 'refund']);
+    expect(refundFields.slice(refundFields.indexOf('operatorId'))).toEqual(['operatorId', 'op1']);
     expect(await redis.hmget(keys.purchase('p1'), 'seats', 'prices', 'amount', 'refundedSeats')).toEqual([
       '1',
       '100',
@@ -981,8 +998,9 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       dueUntil: Date.now() + 60_000,
       count: 10,
     });
-    // The sale, the partial refund, the cancel.
+    // The sale, the partial refund, the cancel (the buyer's: no operator named).
     expect(entries).toHaveLength(3);
+    expect(entries[2][1]).not.toContain('operatorId');
     expect([...(await canceledPurchases(redis, [keys.purchase('p1')])).keys()]).toEqual([0]);
     const acknowledged = await ackFlushed(redis, keys.purchaseStream, [keys.purchase('p1')], {
       group: 'flusher',

@@ -22,9 +22,8 @@ interface PlanNode {
 const ONLINE_PURCHASES = 20_000;
 /** Box office sales, one every 10 minutes back from the range's end: 6 of them in its hour. */
 const BOX_OFFICE_SALES = 3_000;
-/** Audit rows of other actions, and refunds (one every 10 minutes, as the sales). */
+/** Audit rows of other actions (the cash-up reads refunds from the refunds' own records). */
 const OTHER_AUDIT_ROWS = 10_000;
-const REFUND_ROWS = 3_000;
 
 function nodes(node: PlanNode): PlanNode[] {
   return [node, ...(node.Plans ?? []).flatMap(nodes)];
@@ -41,8 +40,9 @@ const rowsRead = (root: PlanNode, table: string) =>
 
 /**
  * The cash-up's queries (CashUpRepository.read), read by EXPLAIN ANALYZE (rolled back) on
- * thousands of purchases and audit rows outside its one-hour range: through the indexes of
- * migration CashUpIndexes they read the range's rows only; without them, the tables.
+ * thousands of purchases and refunds outside its one-hour range: through the indexes of
+ * migrations CashUpIndexes and RefundOperatorsIndexes they read the range's rows only; without
+ * them, the tables.
  */
 describe('migration CashUpIndexes: a cash-up reads its range only (real PostgreSQL)', () => {
   let env: TestEnv;
@@ -87,26 +87,31 @@ describe('migration CashUpIndexes: a cash-up reads its range only (real PostgreS
          FROM generate_series(1, $4) AS i`,
       [clerkId, performance.id, end, OTHER_AUDIT_ROWS],
     );
+    // The operators' refunds, one a sale, a minute after it: every other sale refunded whole (its
+    // cancellation by the clerk), the others in part (a `purchase_refunds` row by the clerk).
     await db.query(
-      `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details, created_at)
-       SELECT $1, 'window@example.test', 'purchase.refund', gen_random_uuid()::text,
-              jsonb_build_object('performanceId', $2::int, 'amount', 500, 'currency', 'EUR', 'refundMethod', 'CASH'),
-              $3::timestamptz - make_interval(mins => 10 * i - 5)
-         FROM generate_series(1, $4) AS i`,
-      [clerkId, performance.id, end, REFUND_ROWS],
+      `UPDATE purchases SET status = 'CANCELED', canceled_at = created_at + interval '1 minute', canceled_by_id = $1
+        WHERE sale_channel = 'BOX_OFFICE' AND extract(minute FROM created_at)::int % 20 = 15`,
+      [clerkId],
+    );
+    await db.query(
+      `INSERT INTO purchase_refunds (id, purchase_id, seat_ids, amount, currency, status, refunded_at, refunded_by_id)
+       SELECT gen_random_uuid(), id, ARRAY[1], 500, 'EUR', 'REFUNDED', created_at + interval '1 minute', $1
+         FROM purchases WHERE sale_channel = 'BOX_OFFICE' AND status = 'PAID'`,
+      [clerkId],
     );
     await db.query('ANALYZE purchases');
     await db.query('ANALYZE admin_audit_log');
+    await db.query('ANALYZE purchase_refunds');
 
     // The statements the cash-up sends, captured as they go to PostgreSQL.
     const spy = vi.spyOn(PostgresQueryRunner.prototype, 'query');
     const rows = await new CashUpRepository(db).read(
       { from: new Date(end.getTime() - 3_600_000), to: end, clerkId: null, performanceId: null },
-      { sale: 'box-office.sale', refund: 'purchase.refund' },
       [],
     );
     for (const [sql, parameters] of spy.mock.calls as [string, unknown[]][]) {
-      if (/FROM (purchases p|admin_audit_log a)/.test(sql)) statements.push({ sql, parameters });
+      if (/FROM (purchases p|purchase_refunds r)/.test(sql)) statements.push({ sql, parameters });
     }
     spy.mockRestore();
     expect(rows.sales).toHaveLength(6);
@@ -142,19 +147,21 @@ describe('migration CashUpIndexes: a cash-up reads its range only (real PostgreS
     expect(rowsRead(root, 'purchases')).toBeLessThanOrEqual(10);
   });
 
-  it("reads the range's refunds through admin_audit_log_action_created, no other audit row", async () => {
+  it("reads the range's refunds through the indexes of RefundOperatorsIndexes, no other refund or purchase", async () => {
     const root = await plan(1);
-    expect(
-      nodes(root).map((node) => node['Index Name']),
-      JSON.stringify(root),
-    ).toContain('admin_audit_log_action_created');
-    expect(rowsRead(root, 'admin_audit_log')).toBeLessThanOrEqual(10);
+    const indexes = nodes(root).map((node) => node['Index Name']);
+    expect(indexes, JSON.stringify(root)).toContain('purchase_refunds_by_operator_refunded');
+    expect(indexes, JSON.stringify(root)).toContain('purchases_by_operator_canceled');
+    expect(rowsRead(root, 'purchase_refunds')).toBeLessThanOrEqual(10);
+    expect(rowsRead(root, 'purchases')).toBeLessThanOrEqual(10);
   });
 
   it('read the tables whole before these indexes', async () => {
     const sales = await plan(0, (manager) => manager.query('DROP INDEX purchases_box_office_created'));
     expect(rowsRead(sales, 'purchases')).toBeGreaterThanOrEqual(BOX_OFFICE_SALES);
-    const refunds = await plan(1, (manager) => manager.query('DROP INDEX admin_audit_log_action_created'));
-    expect(rowsRead(refunds, 'admin_audit_log')).toBeGreaterThanOrEqual(REFUND_ROWS);
+    const refunds = await plan(1, (manager) =>
+      manager.query('DROP INDEX purchase_refunds_by_operator_refunded, purchases_by_operator_canceled'),
+    );
+    expect(rowsRead(refunds, 'purchases')).toBeGreaterThanOrEqual(BOX_OFFICE_SALES);
   });
 });

@@ -30,10 +30,11 @@ export interface CashUpSale {
 }
 
 /**
- * Money given back at the window: an operator's refund of a box office sale, whole or partial
- * (`REFUND`, from its `purchase.refund` audit row: the operator who made it gave the money back,
- * when the row was written), or a refund owed after the show's cancellation and marked paid
- * (`OWED_PAID`, from `window_refunds`: who marked it, when).
+ * Money given back at the window: an operator's refund of a box office sale (`REFUND`), partial
+ * (its `purchase_refunds` row: `refunded_by_id` gave it back at `refunded_at`) or whole (the
+ * purchase's cancellation by an operator: `canceled_by_id` gave back what was left, the amount less
+ * its partial refunds, at `canceled_at`), both written with the refund itself; or a refund owed
+ * after the show's cancellation and marked paid (`OWED_PAID`, from `window_refunds`: who marked it, when).
  */
 export interface CashUpRefund {
   purchaseId: string;
@@ -63,12 +64,10 @@ export interface CashUpRows {
   clerks: CashUpClerk[];
 }
 
-/** The audit actions the cash-up reads (the rules name them: `box-office.sale`, `purchase.refund`). */
+/** The audit actions the cash-up reads (the rules name it: `box-office.sale`). */
 export interface CashUpActions {
   /** A box office sale's row: its actor sold at the window. */
   sale: string;
-  /** An operator's refund's row: its actor gave the money back (at the window, for a box office sale). */
-  refund: string;
 }
 
 /** Read-only queries of the box office cash-up (end-of-shift reconciliation). */
@@ -95,10 +94,13 @@ export class CashUpRepository {
    * The box office sales made in [from, to) (by `purchases.created_at`) and the refunds paid out at
    * the window in it, each filtered by `clerkId` (the seller; the one who paid out) and
    * `performanceId`, with the accounts they name and `alsoClerkIds`, in one repeatable-read
-   * snapshot. Reads through `purchases_box_office_created`, `admin_audit_log_action_created` and
-   * `window_refunds_paid` (migration CashUpIndexes1799760000000).
+   * snapshot. Window refunds of box office sales are read from the refunds' own records
+   * (`purchase_refunds.refunded_by_id`, `purchases.canceled_by_id`: migration RefundOperators1800000090000),
+   * so they count once PostgreSQL has the refund, whether or not its audit row was written; sales
+   * through `purchases_box_office_created` and paid owed refunds through `window_refunds_paid`
+   * (migration CashUpIndexes1799760000000).
    */
-  read(query: CashUpQuery, actions: CashUpActions, alsoClerkIds: readonly string[]): Promise<CashUpRows> {
+  read(query: CashUpQuery, alsoClerkIds: readonly string[]): Promise<CashUpRows> {
     const { from, to, clerkId, performanceId } = query;
     return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
       const sales: (Omit<CashUpSale, 'amount'> & { amount: string })[] = await manager.query(
@@ -113,22 +115,32 @@ export class CashUpRepository {
         [from, to, clerkId, performanceId],
       );
       const refunds: (Omit<CashUpRefund, 'amount'> & { amount: string })[] = await manager.query(
-        // A refund of a box office sale is given back at the window by the operator who made it:
-        // its audit row's refundMethod says CASH or CARD_TERMINAL (PAYMENT_GATEWAY and null are not the window's).
-        `SELECT a.subject_id AS "purchaseId", 'REFUND' AS kind, a.actor_id AS "clerkId",
-                (a.details->>'performanceId')::int AS "performanceId", a.details->>'currency' AS currency,
-                a.details->>'refundMethod' AS "paymentMethod", (a.details->>'amount') AS amount, a.created_at AS "paidAt"
-           FROM admin_audit_log a
-          WHERE a.action = $5 AND a.created_at >= $1 AND a.created_at < $2
-            AND a.details->>'refundMethod' IN ('CASH', 'CARD_TERMINAL') AND (a.details->>'amount')::bigint > 0
-            AND ($3::uuid IS NULL OR a.actor_id = $3) AND ($4::int IS NULL OR a.details->>'performanceId' = $4::text)
+        // A refund of a box office sale is given back at the window the way it was taken (its
+        // payment method), by the operator who made it; a guest comp (no payment method) gives nothing back.
+        `SELECT r.purchase_id::text AS "purchaseId", 'REFUND' AS kind, r.refunded_by_id AS "clerkId",
+                p.performance_id AS "performanceId", r.currency, p.payment_method AS "paymentMethod",
+                r.amount::text AS amount, r.refunded_at AS "paidAt"
+           FROM purchase_refunds r JOIN purchases p ON p.id = r.purchase_id
+          WHERE r.refunded_by_id IS NOT NULL AND r.refunded_at >= $1 AND r.refunded_at < $2 AND r.amount > 0
+            AND p.sale_channel = 'BOX_OFFICE' AND p.payment_method IS NOT NULL
+            AND ($3::uuid IS NULL OR r.refunded_by_id = $3) AND ($4::int IS NULL OR p.performance_id = $4)
+         UNION ALL
+         -- An operator's whole refund gave back what the partial refunds before it left.
+         SELECT p.id::text, 'REFUND', p.canceled_by_id, p.performance_id, p.currency, p.payment_method,
+                whole.amount::text, p.canceled_at
+           FROM purchases p
+          CROSS JOIN LATERAL (SELECT p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r
+                                                          WHERE r.purchase_id = p.id), 0) AS amount) whole
+          WHERE p.canceled_by_id IS NOT NULL AND p.canceled_at >= $1 AND p.canceled_at < $2 AND whole.amount > 0
+            AND p.sale_channel = 'BOX_OFFICE' AND p.payment_method IS NOT NULL
+            AND ($3::uuid IS NULL OR p.canceled_by_id = $3) AND ($4::int IS NULL OR p.performance_id = $4)
          UNION ALL
          SELECT w.purchase_id::text, 'OWED_PAID', w.paid_by_id, w.performance_id, w.currency, w.payment_method,
                 w.amount::text, w.paid_at
            FROM window_refunds w
           WHERE w.status = 'PAID' AND w.paid_at >= $1 AND w.paid_at < $2
             AND ($3::uuid IS NULL OR w.paid_by_id = $3) AND ($4::int IS NULL OR w.performance_id = $4)`,
-        [from, to, clerkId, performanceId, actions.refund],
+        [from, to, clerkId, performanceId],
       );
       const ids = new Set<string>([
         ...sales.map((sale) => sale.clerkId),

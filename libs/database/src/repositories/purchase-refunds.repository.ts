@@ -27,6 +27,12 @@ export interface PurchaseRefund {
   chargeId: string;
   /** When Redis decided it (Redis TIME). */
   refundedAt: Date;
+  /**
+   * The operator's account that made it (for a box office sale, who gave the money back at the
+   * window: the cash-up counts it by this): `purchase_refunds.refunded_by_id`. Absent or null for an
+   * entry an older version wrote.
+   */
+  refundedById?: string | null;
 }
 
 /** An owed partial refund a reconciler claimed (`claimOwed`). */
@@ -89,12 +95,13 @@ export async function writePartialRefunds(
     `WITH input AS (
        SELECT * FROM json_to_recordset($1::json) AS ("refundId" uuid, "purchaseId" uuid, "seatIds" int[],
                                                      "keptSeatIds" int[], amount bigint, currency char(3),
-                                                     "chargeId" varchar, "refundedAt" timestamptz)
+                                                     "chargeId" varchar, "refundedAt" timestamptz,
+                                                     "refundedById" uuid)
      ), inserted AS (
        INSERT INTO purchase_refunds (id, purchase_id, seat_ids, kept_seat_ids, amount, currency, charge_id, status,
-                                     refunded_at, resolved_at, touched_at)
+                                     refunded_at, refunded_by_id, resolved_at, touched_at)
        SELECT "refundId", "purchaseId", "seatIds", "keptSeatIds", amount, currency, NULLIF("chargeId", ''),
-              CASE WHEN settled THEN 'REFUNDED' ELSE 'OWED' END, "refundedAt",
+              CASE WHEN settled THEN 'REFUNDED' ELSE 'OWED' END, "refundedAt", "refundedById",
               CASE WHEN settled THEN clock_timestamp() END,
               CASE WHEN $2::text = 'api' THEN clock_timestamp() ELSE '-infinity'::timestamptz END
          FROM (SELECT input.*,

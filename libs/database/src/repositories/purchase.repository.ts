@@ -94,6 +94,13 @@ export interface PurchaseCancellation {
    * writes a purchase's partial refunds before its cancellation, in one transaction).
    */
   amount?: number;
+  /**
+   * An operator's cancel: the operator's account (for a box office sale, who gave the money back at
+   * the window: the cash-up counts it by this), written to `purchases.canceled_by_id` by the write
+   * that cancels it. Absent or null: a buyer's cancel, a canceled show's bulk refund, or an entry an
+   * older version wrote.
+   */
+  canceledById?: string | null;
 }
 
 /** What one flush writes, in one transaction. */
@@ -299,7 +306,8 @@ export class PurchaseRepository {
   /**
    * Writes one cancellation now, as the flush of its cancel entry would (`cancel` below: the
    * purchase and its tickets CANCELED, the cancellation notice in the outbox saying who canceled
-   * (`canceledBy`, and `amount`: what it gives back as Redis decided, in minor units, when given), the
+   * (`canceledBy`, and `amount`: what it gives back as Redis decided, in minor units, when given;
+   * `canceledById`: an operator's cancel, the operator, kept as `purchases.canceled_by_id`), the
    * payment attempt REFUND_OWED unless REFUNDED); the flush's replay of it later changes nothing. Answers where the
    * purchase stands in PostgreSQL afterwards: 'canceled' (the cancellation is durable there),
    * 'absent' (not flushed yet: the cancel entry brings it canceled), or 'paid' (written by a flush
@@ -312,11 +320,12 @@ export class PurchaseRepository {
     canceledBy: CanceledBy,
     keptSeatIds: readonly number[] = [],
     amount?: number,
+    canceledById: string | null = null,
   ): Promise<'canceled' | 'absent' | 'paid'> {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        await cancel(manager, [{ purchaseId, canceledAt, canceledBy, keptSeatIds, amount }], 'api');
+        await cancel(manager, [{ purchaseId, canceledAt, canceledBy, keptSeatIds, amount, canceledById }], 'api');
         const rows: { status: PurchaseStatus }[] = await manager.query(`SELECT status FROM purchases WHERE id = $1`, [
           purchaseId,
         ]);
@@ -583,8 +592,8 @@ async function cancel(
   // as it happens, so owes nothing.
   await manager.query(
     `WITH canceled AS (
-       UPDATE purchases p SET status = 'CANCELED', canceled_at = c.canceled_at
-       FROM unnest($1::uuid[], $2::timestamptz[]) AS c(id, canceled_at)
+       UPDATE purchases p SET status = 'CANCELED', canceled_at = c.canceled_at, canceled_by_id = c.canceled_by_id
+       FROM unnest($1::uuid[], $2::timestamptz[], $7::uuid[]) AS c(id, canceled_at, canceled_by_id)
        WHERE p.id = c.id AND p.status = 'PAID'
        RETURNING p.id, p.canceled_at
      ), cause AS (
@@ -623,6 +632,8 @@ async function cancel(
       cancellations.map((c) => (c.keptSeatIds ?? []).join(',')),
       // Null (no `amount` in the notice: jsonb_strip_nulls) when the cancellation does not know it.
       cancellations.map((c) => c.amount ?? null),
+      // The operator who canceled it (who gave a window sale's money back), written with the cancellation.
+      cancellations.map((c) => c.canceledById ?? null),
     ],
   );
   // Tickets that went ACTIVE → CANCELED here and were transferred: their holder gets a notice of its

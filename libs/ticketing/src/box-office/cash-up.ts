@@ -9,12 +9,11 @@ import {
   CashUpSale,
   Role,
 } from '@app/database';
-import { REFUND_ACTION } from '../purchases/admin-purchases';
 import { PurchaseStore } from '../purchases/purchase.store';
 import { BOX_OFFICE_SALE_ACTION } from './box-office';
 
-/** The audit rows the cash-up reads: who sold at the window, who gave money back there. */
-const ACTIONS = { sale: BOX_OFFICE_SALE_ACTION, refund: REFUND_ACTION };
+/** The audit rows the cash-up reads: who sold at the window (its refunds are read from the refunds' own records). */
+const ACTIONS = { sale: BOX_OFFICE_SALE_ACTION };
 
 /** The longest range one cash-up covers: 31 days (a month's shifts), in ms. */
 export const MAX_CASH_UP_RANGE_MS = 31 * 24 * 60 * 60 * 1000;
@@ -140,7 +139,6 @@ export class CashUpService {
     }
     const rows = await this.repository.read(
       scoped,
-      ACTIONS,
       unflushed.map((sale) => sale.clerkId),
     );
     const sales = new Map(rows.sales.map((sale) => [sale.id, sale]));

@@ -40,7 +40,7 @@ describe('AdminPurchases.refund', () => {
   it('cancels as an operator for the buyer and records who refunded', async () => {
     const { service, cancellation, audit } = admin(paid, async () => ({ ...paid, status: 'CANCELED' }));
     expect((await service.refund(operator, 'p1')).status).toBe('CANCELED');
-    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('buyer', 'p1', 'operator', undefined);
+    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('buyer', 'p1', 'operator', 'admin', undefined);
     expect(audit.record).toHaveBeenCalledWith(
       expect.objectContaining({ actorId: 'admin', actorEmail: operator.email, action: REFUND_ACTION, subjectId: 'p1' }),
     );
@@ -51,7 +51,7 @@ describe('AdminPurchases.refund', () => {
     const { service, cancellation, audit } = admin(canceled, async () => ({ ...canceled, replayed: true }));
     const answer = await service.refund(operator, 'p1', { resellCheckedInSeats: true, idempotencyKey: 'k1' });
     expect(answer).toMatchObject({ status: 'CANCELED', replayed: true });
-    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('buyer', 'p1', 'operator', {
+    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('buyer', 'p1', 'operator', 'admin', {
       operatorId: 'admin',
       idempotencyKey: 'k1',
     });
@@ -78,7 +78,13 @@ describe('AdminPurchases.refund', () => {
       keptSeatIds: [1],
     }));
     expect((await service.refund(operator, 'p1', { resellCheckedInSeats: false })).keptSeatIds).toEqual([1]);
-    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('buyer', 'p1', 'operator-keep-checked-in', undefined);
+    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith(
+      'buyer',
+      'p1',
+      'operator-keep-checked-in',
+      'admin',
+      undefined,
+    );
     expect(audit.record).toHaveBeenCalledWith(
       expect.objectContaining({ details: expect.objectContaining({ keptSeatIds: [1] }) }),
     );

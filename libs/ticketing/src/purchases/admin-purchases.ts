@@ -79,7 +79,10 @@ export class AdminPurchases {
    * SeatAlreadyRefundedError, so of concurrent refunds of a seat one wins it. Answers the purchase
    * as it is now with this refund's part (`refundedNow`). A box office sale is refunded at the
    * window, whole or in part (refund `at-window`, no gateway call; the audit row's `refundMethod`
-   * says CASH or CARD_TERMINAL). Throws NotFoundError('purchase').
+   * says CASH or CARD_TERMINAL). The operator is recorded with the refund itself, in its script run
+   * and write (`purchase_refunds.refunded_by_id`, `purchases.canceled_by_id`): the cash-up counts a
+   * window refund by those, so an api killed before the audit row changes nothing there.
+   * Throws NotFoundError('purchase').
    *
    * With `idempotencyKey` (the operator's; a window clerk's client always sends one), the key is
    * recorded with the refund in its Redis script run: a retry of the same request (purchase, seats,
@@ -106,9 +109,16 @@ export class AdminPurchases {
     let refunded: SeatsRefunded;
     try {
       if (options.seatIds) {
-        refunded = await this.cancellation.refundSeats(purchase.userId, purchaseId, options.seatIds, mode, key);
+        refunded = await this.cancellation.refundSeats(
+          purchase.userId,
+          purchaseId,
+          options.seatIds,
+          mode,
+          operator.id,
+          key,
+        );
       } else {
-        const canceled = await this.cancellation.cancelAsOperator(purchase.userId, purchaseId, mode, key);
+        const canceled = await this.cancellation.cancelAsOperator(purchase.userId, purchaseId, mode, operator.id, key);
         refunded = { ...canceled, refundedNow: { seatIds: canceled.seatIds, amount: canceled.amount } };
       }
     } catch (error) {

@@ -62,7 +62,11 @@
           ('' for none; read for 'buyer' only): the Redis marks of accepts expire
   ARGV[7] with KEYS[14]: what the refund asks for (refund-request.lua's `request`), else ''
   ARGV[8] with KEYS[14]: how long the key's record is kept, ms, else ''
-  ARGV[9..] optional: the persisted record as field, value pairs (used only when KEYS[3] is
+  ARGV[9] an operator's cancel: the operator's account id (who gives the money back), carried on the
+          cancel entry as `operatorId`, so the cancellation's write records who made it
+          (`purchases.canceled_by_id`); '' for a buyer's cancel or a canceled show's bulk refund
+          (the entry has no `operatorId` then)
+  ARGV[10..] optional: the persisted record as field, value pairs (used only when KEYS[3] is
             missing)
 
   Returns one of
@@ -111,6 +115,7 @@ local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
 local seating = { free = KEYS[7], layout = KEYS[8], runs = KEYS[9], info = KEYS[10] }
 local purchaseId, userId, mode, knownCheckedIn, canceledBy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local requestKey, request, retention = KEYS[14], ARGV[7], tonumber(ARGV[8])
+local operatorId = ARGV[9]
 
 -- The refusal for what the purchase is, or nil, on either path its record comes by. A buyer's cancel
 -- of a box office sale or a guest comp (`boxOffice` or `deliveryEmail`: the venue's) is refused before anything
@@ -142,10 +147,10 @@ local cancelClosed = mode == 'buyer'
 -- seat an operator's partial refund kept sold (refund-seats.lua) left `seats` with it: the
 -- purchase's no more, so its check-in neither refuses this cancel nor is kept by it.
 local persisted, persistedFields, seatList = nil, nil, nil
-if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 8 then
+if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 9 then
   persisted, persistedFields = {}, {}
-  for i = 9, #ARGV do persisted[#persisted + 1] = ARGV[i] end
-  for i = 9, #ARGV - 1, 2 do persistedFields[ARGV[i]] = ARGV[i + 1] end
+  for i = 10, #ARGV do persisted[#persisted + 1] = ARGV[i] end
+  for i = 10, #ARGV - 1, 2 do persistedFields[ARGV[i]] = ARGV[i + 1] end
   seatList = persistedFields.seats
 else
   seatList = redis.call('HGET', purchaseKey, 'seats')
@@ -228,7 +233,12 @@ local keptList = table.concat(kept, ',')
 redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now, 'canceledBy', canceledBy, 'keptSeatIds', keptList)
 -- Kept until the cancellation is written to PostgreSQL; the flusher gives it a TTL then.
 redis.call('PERSIST', purchaseKey)
-redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now,
-  'canceledBy', canceledBy, 'keptSeatIds', keptList)
+local entry = { 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now,
+  'canceledBy', canceledBy, 'keptSeatIds', keptList }
+if operatorId ~= '' then
+  entry[#entry + 1] = 'operatorId'
+  entry[#entry + 1] = operatorId
+end
+redis.call('XADD', streamKey, '*', unpack(entry))
 return keepRefundAnswer(requestKey, request, '', '',
   {'CANCELED', now, purchase[4] or '', keptList, purchase[6] or '', purchase[7] or '', purchase[8] or ''}, retention)

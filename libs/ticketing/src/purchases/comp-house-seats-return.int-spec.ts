@@ -54,6 +54,7 @@ describe("a comp's house seats when the comp is canceled or refunded", () => {
     checkedIn: [],
     transferredSeatIds: [],
     mode: 'operator' as const,
+    operatorId: 'op1',
   };
 
   it('its purchase keeps the house seats; a whole cancel blocks them again and frees the other; a buyer is refused them', async () => {

@@ -29,6 +29,8 @@ import { PurchaseStore } from './purchase.store';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 
 const PURCHASE = newIdOf(7);
+/** The operator's account in operators' cancels. */
+const OPERATOR = newIdOf(9);
 /** An id of the previous version's layout: it names no performance. */
 const OLD_PURCHASE = '0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f';
 const canceled: Purchase = {
@@ -163,7 +165,7 @@ describe('PurchaseCancellation', () => {
   it('writes the cancel of a free purchase (amount 0, no charge) to PostgreSQL and refunds nothing: none owed', async () => {
     const { service, purchases, attempts, gateway } = cancellation(canceledNow({ chargeId: '', amount: 0 }));
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ status: 'CANCELED', refund: 'none' });
-    expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer', [], 0);
+    expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer', [], 0, null);
     expect(gateway.refund).not.toHaveBeenCalled();
     expect(attempts.markRefunded).not.toHaveBeenCalled();
   });
@@ -194,7 +196,7 @@ describe('PurchaseCancellation', () => {
       const { service, purchases, gateway } = cancellation(canceledNow());
       purchases.cancelWritten.mockResolvedValueOnce(there);
       await service.cancel('buyer', PURCHASE);
-      expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer', [], 1500);
+      expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer', [], 1500, null);
       expect(gateway.refund.mock.invocationCallOrder[0]).toBeGreaterThan(
         purchases.cancelWritten.mock.invocationCallOrder[0],
       );
@@ -311,21 +313,29 @@ describe('PurchaseCancellation', () => {
   it("does not ask an operator's refund about transfers", async () => {
     const { service, tickets } = cancellation(canceledNow());
     tickets.transferredSeatIds.mockResolvedValue([3]);
-    await service.cancelAsOperator('buyer', PURCHASE, 'operator');
+    await service.cancelAsOperator('buyer', PURCHASE, 'operator', OPERATOR);
     expect(tickets.transferredSeatIds).not.toHaveBeenCalled();
   });
 
   it('records who canceled for the notice: an operator, or the bulk refund of a canceled performance', async () => {
     const result = canceledNow();
     const operator = cancellation(result);
-    await operator.service.cancelAsOperator('buyer', PURCHASE, 'operator');
+    await operator.service.cancelAsOperator('buyer', PURCHASE, 'operator', OPERATOR);
     expect(operator.store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
       mode: 'operator',
       canceledBy: 'operator',
       checkedIn: [],
       transferredSeatIds: [],
+      operatorId: OPERATOR,
     });
-    expect(operator.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'operator', [], 1500);
+    expect(operator.purchases.cancelWritten).toHaveBeenCalledWith(
+      PURCHASE,
+      new Date(2000),
+      'operator',
+      [],
+      1500,
+      OPERATOR,
+    );
     const called = cancellation(result);
     await called.service.cancelForCanceledPerformance('buyer', PURCHASE);
     expect(called.store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
@@ -334,16 +344,30 @@ describe('PurchaseCancellation', () => {
       checkedIn: [],
       transferredSeatIds: [],
     });
-    expect(called.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'performance', [], 1500);
+    expect(called.purchases.cancelWritten).toHaveBeenCalledWith(
+      PURCHASE,
+      new Date(2000),
+      'performance',
+      [],
+      1500,
+      null,
+    );
     // The seats a cancel kept sold go with its write, for the buyer's notice.
     const keeping = cancellation(canceledNow({ keptSeatIds: [4005] }));
-    await keeping.service.cancelAsOperator('buyer', PURCHASE, 'operator-keep-checked-in');
-    expect(keeping.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'operator', [4005], 1500);
+    await keeping.service.cancelAsOperator('buyer', PURCHASE, 'operator-keep-checked-in', OPERATOR);
+    expect(keeping.purchases.cancelWritten).toHaveBeenCalledWith(
+      PURCHASE,
+      new Date(2000),
+      'operator',
+      [4005],
+      1500,
+      OPERATOR,
+    );
   });
 
   it('tells an operator how to refund a checked-in purchase anyway', async () => {
     const { service } = cancellation({ outcome: 'CHECKED_IN', seatIds: [1, 2] });
-    await expect(service.cancelAsOperator('buyer', PURCHASE, 'operator')).rejects.toMatchObject({
+    await expect(service.cancelAsOperator('buyer', PURCHASE, 'operator', OPERATOR)).rejects.toMatchObject({
       code: 'PurchaseCheckedIn',
       message: expect.stringContaining('2 tickets of it were checked in at the door; to refund it anyway'),
     });

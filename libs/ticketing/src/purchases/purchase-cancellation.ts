@@ -110,6 +110,15 @@ export function flushRetryAfterSeconds(ageMs: number | null, flushAgeSeconds: nu
   return Math.min(Math.max(flushAgeSeconds, 1), OVERDUE_FLUSH_RETRY_MAX_SECONDS);
 }
 
+/**
+ * Who a cancellation is by: `canceledBy` words its notice; `canceledById`, an operator's cancel only,
+ * is the operator's account (who refunded it, at the window who gave the money back).
+ */
+interface CanceledByWhom {
+  canceledBy: CanceledBy;
+  canceledById?: string;
+}
+
 /** Canceling paid purchases: refund, seats for sale again, the cancellation written behind. */
 @Injectable()
 export class PurchaseCancellation {
@@ -147,12 +156,17 @@ export class PurchaseCancellation {
    * PostgreSQL write, a gateway refund: each under its own id, so nothing twice), even when the api
    * that made the first died before answering; the key sent with another request throws
    * IdempotencyKeyInUseError (409), refunding nothing.
+   *
+   * `operatorId`: who makes the refund (at the window, who gives the money back): carried on its
+   * stream entry and written with it (`purchase_refunds.refunded_by_id`, or `purchases.canceled_by_id`
+   * for its whole refund), whichever of the api and the flush writes it.
    */
   async refundSeats(
     buyerId: string,
     purchaseId: string,
     seatIds: readonly number[],
     mode: 'operator' | 'operator-keep-checked-in',
+    operatorId: string,
     key?: RefundKeyOf,
   ): Promise<SeatsRefunded> {
     if (!isUuid(purchaseId)) throw new NotFoundError('purchase');
@@ -166,6 +180,7 @@ export class PurchaseCancellation {
       refundId,
       seatIds,
       flushed: row !== null,
+      operatorId,
       ...(key ? { key: { ...key, request: refundRequestWords(purchaseId, mode, seatIds) } } : {}),
     };
     let performanceId = await this.store.performanceOfPurchase(purchaseId);
@@ -217,9 +232,10 @@ export class PurchaseCancellation {
         // CANCELED: its last seats, so its whole refund, as an operator's cancel settles it.
         const settled = await this.settle(where, () =>
           result.outcome === 'CANCELED'
-            ? this.settleRefund(purchaseId, result, 'operator')
+            ? this.settleRefund(purchaseId, result, { canceledBy: 'operator', canceledById: operatorId })
             : this.settlePartialRefund({
                 refundId,
+                refundedById: operatorId,
                 purchaseId,
                 seatIds: refundedSeatIds,
                 keptSeatIds: result.keptSeatIds,
@@ -269,7 +285,9 @@ export class PurchaseCancellation {
    * (`paymentMethod` not ''): paid at the window, so given back there ('at-window'); its row is
    * written REFUNDED (writePartialRefunds) and the gateway is never asked, now or by `batch`.
    */
-  private async settlePartialRefund(refund: PurchaseRefund & { paymentMethod: string }): Promise<CancelRefund> {
+  private async settlePartialRefund(
+    refund: PurchaseRefund & { refundedById: string; paymentMethod: string },
+  ): Promise<CancelRefund> {
     const { paymentMethod, ...row } = refund;
     const atWindow = paymentMethod !== '' && refund.amount > 0;
     try {
@@ -347,7 +365,7 @@ export class PurchaseCancellation {
    * performance), or known canceled to PostgreSQL alone, still throws PurchaseCanceledError.
    */
   async cancel(userId: string, purchaseId: string): Promise<CanceledPurchase> {
-    return this.cancelAs(userId, purchaseId, 'buyer', 'buyer');
+    return this.cancelAs(userId, purchaseId, 'buyer', { canceledBy: 'buyer' });
   }
 
   /**
@@ -356,15 +374,18 @@ export class PurchaseCancellation {
    * 'operator-keep-checked-in': then its checked-in seats stay sold, never to be resold, and the
    * others are freed. With `key` (an operator's Idempotency-Key), as `refundSeats` with one: recorded
    * with the cancel, a retry of the same request answered as the first (`replayed`), the key with
-   * another request refused (IdempotencyKeyInUseError). Otherwise as `cancel`.
+   * another request refused (IdempotencyKeyInUseError). `operatorId`: who refunds it (at the window,
+   * who gives the money back), carried on the cancel entry and written with the cancellation
+   * (`purchases.canceled_by_id`). Otherwise as `cancel`.
    */
   cancelAsOperator(
     buyerId: string,
     purchaseId: string,
     mode: 'operator' | 'operator-keep-checked-in',
+    operatorId: string,
     key?: RefundKeyOf,
   ): Promise<CanceledPurchase & RefundReplay> {
-    return this.cancelAs(buyerId, purchaseId, mode, 'operator', key);
+    return this.cancelAs(buyerId, purchaseId, mode, { canceledBy: 'operator', canceledById: operatorId }, key);
   }
 
   /**
@@ -373,7 +394,7 @@ export class PurchaseCancellation {
    * so its buyer's notice says so (and goes out even before a confirmation). Otherwise as `cancel`.
    */
   cancelForCanceledPerformance(buyerId: string, purchaseId: string): Promise<CanceledPurchase> {
-    return this.cancelAs(buyerId, purchaseId, 'operator-keep-checked-in', 'performance');
+    return this.cancelAs(buyerId, purchaseId, 'operator-keep-checked-in', { canceledBy: 'performance' });
   }
 
   /**
@@ -396,12 +417,12 @@ export class PurchaseCancellation {
     userId: string,
     purchaseId: string,
     mode: CancelMode,
-    canceledBy: CanceledBy,
+    by: CanceledByWhom,
     key?: RefundKeyOf,
   ): Promise<CanceledPurchase & RefundReplay> {
     if (!isUuid(purchaseId)) throw new NotFoundError('purchase');
     const asked = key ? { ...key, request: refundRequestWords(purchaseId, mode, null) } : undefined;
-    const answered = await this.cancelAnywhere(userId, purchaseId, { mode, canceledBy }, asked);
+    const answered = await this.cancelAnywhere(userId, purchaseId, { mode, ...by }, asked);
     const { performanceId } = answered;
     const replayed = answered.result.outcome === 'REPLAY';
     const result = answered.result.outcome === 'REPLAY' ? answered.result.first : answered.result;
@@ -436,7 +457,7 @@ export class PurchaseCancellation {
     // Test-only (refused outside NODE_ENV=test): a crash between the cancel and its refund.
     if (this.env.FAULT_CRASH_AFTER_CANCEL) process.kill(process.pid, 'SIGKILL');
     const where = { performanceId, purchaseId, buyerId: userId, node: cancelNode };
-    const settled = await this.settle(where, () => this.settleRefund(purchaseId, result, canceledBy));
+    const settled = await this.settle(where, () => this.settleRefund(purchaseId, result, by));
     return { ...settled, keptSeatIds: result.keptSeatIds, ...(replayed ? { replayed } : {}) };
   }
 
@@ -455,9 +476,9 @@ export class PurchaseCancellation {
       keptSeatIds: number[];
       paymentMethod: string;
     },
-    canceledBy: CanceledBy,
+    by: CanceledByWhom,
   ): Promise<CancelRefund> {
-    const durable = await this.durablyCanceled(purchaseId, result, canceledBy);
+    const durable = await this.durablyCanceled(purchaseId, result, by);
     if (result.amount === 0) return 'none';
     // Paid at the window, never through the gateway (no charge, no payment attempt): given back there.
     if (result.paymentMethod !== '') return 'at-window';
@@ -492,7 +513,7 @@ export class PurchaseCancellation {
   private async durablyCanceled(
     purchaseId: string,
     { canceledAt, keptSeatIds, amount }: { canceledAt: number; keptSeatIds: number[]; amount: number },
-    canceledBy: CanceledBy,
+    { canceledBy, canceledById }: CanceledByWhom,
   ): Promise<boolean> {
     try {
       // Redis's amount goes into the notice: the mailer waits for a partial refund Redis made before
@@ -503,6 +524,7 @@ export class PurchaseCancellation {
         canceledBy,
         keptSeatIds,
         amount,
+        canceledById ?? null,
       );
       return written === 'canceled';
     } catch (error) {
@@ -553,7 +575,7 @@ export class PurchaseCancellation {
   private async cancelAnywhere(
     userId: string,
     purchaseId: string,
-    cause: { mode: CancelMode; canceledBy: CanceledBy },
+    cause: { mode: CancelMode } & CanceledByWhom,
     key: OperatorRefundKey | undefined,
   ): Promise<{ performanceId: number; result: CancelPurchaseResult }> {
     const checkedIn = await this.tickets.checkedInSeats(purchaseId);
@@ -561,7 +583,14 @@ export class PurchaseCancellation {
     // to see (transfer-mark.lua marks before PostgreSQL records the accept). The script counts only
     // the seats the purchase still has: a partial refund, maybe only in Redis yet, took some off.
     const transferredSeatIds = cause.mode === 'buyer' ? await this.tickets.transferredSeatIds(purchaseId) : [];
-    const options = { ...cause, checkedIn, transferredSeatIds, ...(key ? { key } : {}) };
+    const { canceledById, ...asked } = cause;
+    const options = {
+      ...asked,
+      checkedIn,
+      transferredSeatIds,
+      ...(key ? { key } : {}),
+      ...(canceledById ? { operatorId: canceledById } : {}),
+    };
     const performanceId = await this.store.performanceOfPurchase(purchaseId);
     if (performanceId !== null) {
       const result = await this.cancelInRegistered(performanceId, purchaseId, userId, null, options);
@@ -597,6 +626,7 @@ export class PurchaseCancellation {
       checkedIn: readonly CheckedInSeat[];
       transferredSeatIds: readonly number[];
       key?: OperatorRefundKey;
+      operatorId?: string;
     },
   ): Promise<CancelPurchaseResult> {
     const result = await this.store.cancel(performanceId, purchaseId, userId, persisted, options);

@@ -298,11 +298,19 @@ describe('PurchaseFlusher (store faked)', () => {
     expect(log.indexOf('write cancel p1')).toBeGreaterThan(log.indexOf('write p2'));
   });
 
-  it('writes who canceled and the seats kept as each cancel entry says, and none for an entry an older version wrote', async () => {
+  it('writes who canceled (and the operator), and the seats kept, as each cancel entry says, and none for an entry an older version wrote', async () => {
     const { store, flusher, written } = flusherWith();
     const at = store.clock - 10_000;
     store.append(7, at, [...cancelFields('called-off', at), 'canceledBy', 'performance', 'keptSeatIds', '']);
-    store.append(7, at, [...cancelFields('kept', at), 'canceledBy', 'operator', 'keptSeatIds', '4005,4007']);
+    store.append(7, at, [
+      ...cancelFields('kept', at),
+      'canceledBy',
+      'operator',
+      'keptSeatIds',
+      '4005,4007',
+      'operatorId',
+      'op-1',
+    ]);
     store.append(7, at, cancelFields('older', at));
     expect(await flusher.flushOnce()).toBe(3);
     expect(written.flatMap((batch) => batch.cancellations)).toEqual([
@@ -319,6 +327,7 @@ describe('PurchaseFlusher (store faked)', () => {
         canceledAt: new Date(at),
         canceledBy: 'operator',
         keptSeatIds: [4005, 4007],
+        canceledById: 'op-1',
       },
       { purchaseId: 'older', userId: 'user-older', canceledAt: new Date(at), canceledBy: null, keptSeatIds: [] },
     ]);

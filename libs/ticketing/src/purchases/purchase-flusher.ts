@@ -589,6 +589,8 @@ export function cancellationFromEntry(entry: Record<string, string>): CancelEntr
     // Absent from an entry an older version wrote.
     canceledBy: canceledByOf(entry.canceledBy),
     keptSeatIds: entry.keptSeatIds ? entry.keptSeatIds.split(',').map(Number) : [],
+    // An operator's cancel names the operator (who gave a window sale's money back); absent otherwise.
+    ...(entry.operatorId ? { canceledById: entry.operatorId } : {}),
   };
 }
 
@@ -604,6 +606,8 @@ export function refundFromEntry(entry: Record<string, string>): RefundEntry {
     currency: entry.currency,
     chargeId: entry.chargeId,
     refundedAt: new Date(Number(entry.refundedAt)),
+    // Who made it; absent from an entry an older version wrote.
+    ...(entry.operatorId ? { refundedById: entry.operatorId } : {}),
   };
 }
 

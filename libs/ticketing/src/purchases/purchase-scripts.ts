@@ -322,7 +322,7 @@ function purchaseChangeKeys(keys: PerformanceKeys, purchaseId: string, key: Refu
   ];
 }
 
-/** The ARGV of cancel-purchase.lua and refund-seats.lua that carry an operator's Idempotency-Key (`key`), before the persisted record. */
+/** The ARGV of cancel-purchase.lua and refund-seats.lua that carry an operator's Idempotency-Key (`key`), before the operator's id. */
 function refundKeyArgs(key: RefundKey | undefined): string[] {
   return key ? [key.request, String(key.retentionMs)] : ['', ''];
 }
@@ -346,6 +346,8 @@ export async function cancelPurchase(
     transferredSeatIds: readonly number[];
     persisted: Record<string, string> | null;
     key?: RefundKey;
+    /** An operator's cancel: the operator's account id, carried on the cancel entry (`operatorId`). */
+    operatorId?: string;
   },
 ): Promise<CancelPurchaseResult> {
   const scriptKeys = purchaseChangeKeys(keys, request.purchaseId, request.key);
@@ -354,6 +356,7 @@ export async function cancelPurchase(
     request.canceledBy,
     request.transferredSeatIds.join(','),
     ...refundKeyArgs(request.key),
+    request.operatorId ?? '',
     ...Object.entries(request.persisted ?? {}).flat(),
   ]);
   const [outcome, second] = reply;
@@ -438,6 +441,8 @@ export async function refundSeats(
     flushed: boolean;
     persisted: Record<string, string> | null;
     key?: RefundKey;
+    /** Who makes the refund (gives the money back): carried on its stream entry (`operatorId`). */
+    operatorId: string;
   },
 ): Promise<RefundSeatsResult> {
   const scriptKeys = purchaseChangeKeys(keys, request.purchaseId, request.key);
@@ -447,6 +452,7 @@ export async function refundSeats(
     request.seatIds.join(','),
     request.flushed ? '1' : '0',
     ...refundKeyArgs(request.key),
+    request.operatorId,
     ...Object.entries(request.persisted ?? {}).flat(),
   ]);
   const [outcome, second] = reply;

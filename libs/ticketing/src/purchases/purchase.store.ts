@@ -307,7 +307,8 @@ export class PurchaseStore {
    * `options.transferredSeatIds` those it says were transferred (a buyer's cancel is refused while one
    * of them, or of the Redis marks, is still the purchase's). A purchase with a checked-in seat is
    * refused unless the mode keeps such seats sold. `options.key`: an operator's Idempotency-Key
-   * (OperatorRefundKey), recorded with the cancel, or its first answer replayed.
+   * (OperatorRefundKey), recorded with the cancel, or its first answer replayed. `options.operatorId`:
+   * an operator's cancel, the operator's account id, carried on the cancel entry (who refunded it).
    */
   cancel(
     performanceId: number,
@@ -320,6 +321,7 @@ export class PurchaseStore {
       checkedIn?: readonly CheckedInSeat[];
       transferredSeatIds?: readonly number[];
       key?: OperatorRefundKey;
+      operatorId?: string;
     } = {},
   ): Promise<CancelPurchaseResult> {
     const mode = options.mode ?? 'buyer';
@@ -332,6 +334,7 @@ export class PurchaseStore {
       transferredSeatIds: options.transferredSeatIds ?? [],
       persisted: persisted ? purchaseToRecord(persisted) : null,
       ...(options.key ? { key: refundKey(performanceId, options.key) } : {}),
+      ...(options.operatorId ? { operatorId: options.operatorId } : {}),
     });
   }
 
@@ -341,6 +344,7 @@ export class PurchaseStore {
    * seats cancels it as `cancel` does for an operator. `persisted` as for `cancel`; `flushed`:
    * PostgreSQL has the purchase (a partial refund of one it has not is refused). `request.key`: an
    * operator's Idempotency-Key (OperatorRefundKey), recorded with the refund, or its first answer replayed.
+   * `request.operatorId`: who makes the refund, carried on its stream entry.
    */
   refundSeats(
     performanceId: number,
@@ -354,6 +358,7 @@ export class PurchaseStore {
       seatIds: readonly number[];
       flushed: boolean;
       key?: OperatorRefundKey;
+      operatorId: string;
     },
   ): Promise<RefundSeatsResult> {
     const { key, ...asked } = request;

@@ -30,7 +30,10 @@
           refused ('NOT_WRITTEN'), so each partial refund's write finds its purchase's tickets
   ARGV[8] with KEYS[14]: what the refund asks for (refund-request.lua's `request`), else ''
   ARGV[9] with KEYS[14]: how long the key's record is kept, ms, else ''
-  ARGV[10..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
+  ARGV[10] the operator's account id (who gives the money back): on the stream entry (`operatorId`
+           of the 'refund' entry, or of the 'cancel' entry of a whole refund), so the write of the
+           refund records who made it (`purchase_refunds.refunded_by_id`, `purchases.canceled_by_id`)
+  ARGV[11..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
 
   Returns one of
     {'REPLAY', refund id, seat ids, the first answer's fields ...}  the key's refund made before
@@ -67,6 +70,7 @@ local seating = { free = KEYS[7], layout = KEYS[8], runs = KEYS[9], info = KEYS[
 local purchaseId, userId, mode, knownCheckedIn, refundId, named, flushed =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local requestKey, request, retention = KEYS[14], ARGV[8], tonumber(ARGV[9])
+local operatorId = ARGV[10]
 
 local answered = refundAnsweredBefore(requestKey, request)
 if answered then return answered end
@@ -84,11 +88,11 @@ local fields = { 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 
 -- The persisted record is read from ARGV and put back only by a refund that goes through: a refused
 -- one leaves no record behind (nor one without a TTL), as cancel-purchase.lua.
 local persisted, purchase = nil, nil
-if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 9 then
+if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 10 then
   persisted = {}
   local record = {}
-  for i = 10, #ARGV do persisted[#persisted + 1] = ARGV[i] end
-  for i = 10, #ARGV - 1, 2 do record[ARGV[i]] = ARGV[i + 1] end
+  for i = 11, #ARGV do persisted[#persisted + 1] = ARGV[i] end
+  for i = 11, #ARGV - 1, 2 do record[ARGV[i]] = ARGV[i + 1] end
   purchase = {}
   for i, field in ipairs(fields) do purchase[i] = record[field] or false end
 else
@@ -149,7 +153,7 @@ if namedCount == remainingCount then
     'keptSeatIds', keptList)
   redis.call('PERSIST', purchaseKey)
   redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now,
-    'canceledBy', 'operator', 'keptSeatIds', keptList)
+    'canceledBy', 'operator', 'keptSeatIds', keptList, 'operatorId', operatorId)
   return keepRefundAnswer(requestKey, request, refundId, named,
     {'CANCELED', now, purchase[4] or '', keptList, purchase[6] or '', purchase[7] or '', purchase[11] or ''}, retention)
 end
@@ -185,6 +189,6 @@ redis.call('HSET', purchaseKey, 'seats', table.concat(keepSeats, ','), 'prices',
 redis.call('PERSIST', purchaseKey)
 redis.call('XADD', streamKey, '*', 'type', 'refund', 'purchaseId', purchaseId, 'userId', userId, 'refundId', refundId,
   'seats', named, 'keptSeatIds', keptList, 'amount', amount, 'currency', purchase[7] or '',
-  'chargeId', purchase[4] or '', 'refundedAt', now)
+  'chargeId', purchase[4] or '', 'refundedAt', now, 'operatorId', operatorId)
 return keepRefundAnswer(requestKey, request, refundId, named,
   {'REFUNDED', now, purchase[4] or '', keptList, amount, purchase[7] or '', purchase[11] or ''}, retention)
