@@ -78,6 +78,40 @@ describe('emailKey', () => {
     expect(emailKey('STRASSE@straße.de')).toBe(emailKey('straße@xn--strae-oqa.de'));
   });
 
+  it('keys a domain IDNA refuses apart from every domain it accepts, and as its own key (generated)', () => {
+    expect(emailKey('0@xn--\u0131a.com')).not.toBe(emailKey('0@xn--ia.com'));
+    const piece = fc.constantFrom(
+      ...'abikxsz09-.',
+      'xn--',
+      'ia',
+      '\u0131',
+      '\u0130',
+      '\u00df',
+      'ẞ',
+      '\u212a',
+      'ｇ',
+      'é',
+      'Σ',
+      '\u0307',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { minLength: 1, maxLength: 12 }),
+        fc.constantFrom('com', 'XN--IA', 'de'),
+        (pieces, tld) => {
+          const address = `0@${pieces.join('')}.${tld}`;
+          const key = emailKey(address);
+          expect(emailKey(key)).toBe(key);
+          const keyDomain = key.slice(key.lastIndexOf('@') + 1);
+          const accepted = domainToASCII(address.normalize('NFKC').slice(2)) !== '';
+          // An accepted domain is keyed by ASCII that IDNA keeps as it is; a refused one never is.
+          expect(domainToASCII(keyDomain) === keyDomain).toBe(accepted);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it('gives every case variant of any Unicode address the key of the address, and is its own fold', () => {
     fc.assert(
       fc.property(

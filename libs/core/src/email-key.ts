@@ -34,10 +34,14 @@ export function emailKey(email: string): string {
  * its case fold. Full case folding merges domains that are different names, and so different
  * owners: "gmaıl.com" (a dotless ı) folded is "gmail.com", "straße.de" folded is "strasse.de"; the
  * owner of the one would have the account of every address at the other. A domain IDNA refuses
- * (no valid address has one) keeps its case fold.
+ * keeps its letters, lower-cased only: folded, "xn--ıa.com" (refused, a dotless ı in an A-label)
+ * would be "xn--ia.com", a name IDNA accepts and so another owner's. Once NFKC has run (it makes
+ * the Kelvin sign "K" a "K"), lower-casing keeps a non-ASCII domain non-ASCII, and IDNA refuses an
+ * ASCII domain in any case; so such a key is never the key of a domain IDNA accepts (ASCII that
+ * IDNA accepts).
  */
 function domainKey(domain: string): string {
-  return domainToASCII(domain) || foldCase(domain);
+  return domainToASCII(domain) || domain.toLowerCase();
 }
 
 /**
