@@ -1,7 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MigratedDatabase, openDatabaseBefore } from '@app/testing';
+import { foldCase } from '@app/core';
+import { insertShow, MigratedDatabase, openDatabaseBefore, writePaidPurchase } from '@app/testing';
 import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
+import { TicketTransfersRepository } from '../repositories/ticket-transfers.repository';
 import { EmailDomainIdnaKey1800000050000 } from './1800000050000-EmailDomainIdnaKey';
 
 describe('migration EmailDomainIdnaKey (real PostgreSQL)', () => {
@@ -79,5 +83,65 @@ describe('migration EmailDomainIdnaKey meeting an account with the same domain w
       'alice@gmail.com',
       'alice@xn--gmal-nza.com',
     ]);
+  });
+});
+
+describe('migration EmailDomainIdnaKey with pending ticket transfer offers to Unicode addresses (real PostgreSQL)', () => {
+  let database: MigratedDatabase;
+  const ids: Record<string, string> = {};
+
+  /** An account under `email` with the key the code before gave it (the whole address folded), its address confirmed. */
+  const oldAccount = async (old: DataSource, email: string): Promise<string> =>
+    (
+      await old.query(
+        `INSERT INTO users (email, email_key, name, password_hash, email_verified_at)
+         VALUES ($1, $2, 'Old', 'x', now()) RETURNING id`,
+        [email, foldCase(email).trim()],
+      )
+    )[0].id;
+
+  beforeAll(async () => {
+    database = await openDatabaseBefore(MIGRATIONS, EmailDomainIdnaKey1800000050000, async (old) => {
+      const { performanceId, seatIds } = await insertShow(old, { seats: 3 });
+      const sender = await oldAccount(old, 'sender@example.com');
+      // The recipients' accounts, under the address as they typed it at sign-up.
+      ids.bob = await oldAccount(old, 'Bob@Stra\u00dfe.de');
+      ids.owner = await oldAccount(old, 'alice@gma\u0131l.com');
+      const { ticketIds } = await writePaidPurchase(old, { userId: sender, performanceId, seatIds });
+      // Pending offers made before the upgrade, their recipients' keys folded as the code before did;
+      // the sender typed each address in another case than the recipient's account has it.
+      for (const [name, ticketId, recipientEmail] of [
+        ['toBob', ticketIds[0], 'BOB@stra\u00dfe.DE'],
+        ['toOwner', ticketIds[1], 'Alice@GMA\u0131L.com'],
+      ] as const) {
+        ids[name] = randomUUID();
+        await old.query(
+          `INSERT INTO ticket_transfers (id, ticket_id, sender_id, recipient_email, recipient_email_key, expires_at)
+           VALUES ($1, $2, $3, $4, $5, now() + interval '1 day')`,
+          [ids[name], ticketId, sender, recipientEmail, foldCase(recipientEmail).trim()],
+        );
+      }
+    });
+    expect(await runMigrations(database.db)).toContain(EmailDomainIdnaKey1800000050000.name);
+    // The ASCII domain's owner can sign up once the look-alike no longer holds its key.
+    ids.lookAlike = (
+      await database.db.query(
+        `INSERT INTO users (email, email_key, name, password_hash, email_verified_at)
+         VALUES ('alice@gmail.com', 'alice@gmail.com', 'New', 'x', now()) RETURNING id`,
+      )
+    )[0].id;
+  });
+  afterAll(() => database?.close());
+
+  it('leaves an offer to a Unicode address acceptable by the account at that address', async () => {
+    const transfers = new TicketTransfersRepository(database.db);
+    const accepted = await transfers.accept(ids.toBob, ids.bob, new Date());
+    expect(accepted.outcome).toBe('ACCEPTED');
+  });
+
+  it('gives an offer to a look-alike domain to its owner, not to the account at the ASCII domain it folded into', async () => {
+    const transfers = new TicketTransfersRepository(database.db);
+    expect(await transfers.accept(ids.toOwner, ids.lookAlike, new Date())).toEqual({ outcome: 'NOT_FOUND' });
+    expect((await transfers.accept(ids.toOwner, ids.owner, new Date())).outcome).toBe('ACCEPTED');
   });
 });
