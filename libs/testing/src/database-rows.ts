@@ -30,11 +30,23 @@ export function withClose(env: TestEnv, db: DataSource): MigratedDatabase {
   };
 }
 
-/** Makes the test file's database, runs the migrations on it and opens it as a TypeORM DataSource. */
+/**
+ * The test's own wait for a statement's answer, in ms: a fixture of hundreds of thousands of rows
+ * (the sales report's 200,000 tickets) took more than the api's 15 s on a loaded CI host. Specs of
+ * the wait itself open their own connection with theirs.
+ */
+const FIXTURE_QUERY_TIMEOUT_MS = 300_000;
+
+/**
+ * Makes the test file's database, runs the migrations on it and opens it as a TypeORM DataSource
+ * whose statements may run for up to FIXTURE_QUERY_TIMEOUT_MS.
+ */
 export async function openMigratedDatabase(): Promise<MigratedDatabase> {
   const env = await createTestEnv();
   await ensureDatabase(env.DATABASE_URL);
-  const db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
+  const db = await new DataSource(
+    dataSourceOptions({ ...parseEnv(env), DATABASE_QUERY_TIMEOUT_MS: FIXTURE_QUERY_TIMEOUT_MS }),
+  ).initialize();
   await runMigrations(db);
   return withClose(env, db);
 }
