@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { parseEnv } from '@app/config';
 import { dataSourceOptions, ensureDatabase, PurchaseRepository, PurchaseStatus, runMigrations } from '@app/database';
 import { dropDatabase } from './services';
@@ -37,6 +37,11 @@ export function withClose(env: TestEnv, db: DataSource): MigratedDatabase {
  */
 const FIXTURE_QUERY_TIMEOUT_MS = 300_000;
 
+/** The apps' DataSource options on `env`'s database, with the test's FIXTURE_QUERY_TIMEOUT_MS. */
+function testDataSourceOptions(env: TestEnv): DataSourceOptions {
+  return dataSourceOptions({ ...parseEnv(env), DATABASE_QUERY_TIMEOUT_MS: FIXTURE_QUERY_TIMEOUT_MS });
+}
+
 /**
  * Makes the test file's database, runs the migrations on it and opens it as a TypeORM DataSource
  * whose statements may run for up to FIXTURE_QUERY_TIMEOUT_MS.
@@ -44,9 +49,7 @@ const FIXTURE_QUERY_TIMEOUT_MS = 300_000;
 export async function openMigratedDatabase(): Promise<MigratedDatabase> {
   const env = await createTestEnv();
   await ensureDatabase(env.DATABASE_URL);
-  const db = await new DataSource(
-    dataSourceOptions({ ...parseEnv(env), DATABASE_QUERY_TIMEOUT_MS: FIXTURE_QUERY_TIMEOUT_MS }),
-  ).initialize();
+  const db = await new DataSource(testDataSourceOptions(env)).initialize();
   await runMigrations(db);
   return withClose(env, db);
 }
@@ -130,7 +133,7 @@ export async function writePaidPurchase(
 
 /** A DataSource on `env`'s database that knows only `migrations`, not initialized (a migration's int-spec runs them). */
 export function migrationDataSource(env: TestEnv, migrations: Function[]): DataSource {
-  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
+  return new DataSource({ ...testDataSourceOptions(env), migrations });
 }
 
 /**
