@@ -65,13 +65,15 @@ describe('emailKey', () => {
           const other = `${local}@${domain.slice(0, spot)}${to}${domain.slice(spot + from.length)}`;
           if (to === 'SS') expect(emailKey(other)).toBe(emailKey(ascii));
           else expect(emailKey(other)).not.toBe(emailKey(ascii));
-          // The key of a Unicode domain is the key of its A-label, and its own key.
-          const aLabel = `${local}@${domainToASCII(other.slice(other.lastIndexOf('@') + 1))}`;
-          expect(emailKey(other)).toBe(emailKey(aLabel));
+          // The key of a Unicode domain is the key of its A-label, and its own key; a domain IDNA
+          // refuses (a drawn label "xn--0" is no A-label) has none and is keyed lower-cased.
+          const aLabel = domainToASCII(other.slice(other.lastIndexOf('@') + 1));
+          expect(emailKey(other)).toBe(aLabel === '' ? other.toLowerCase() : emailKey(`${local}@${aLabel}`));
           expect(emailKey(emailKey(other))).toBe(emailKey(other));
         },
       ),
-      { numRuns: 500 },
+      // Met by a hunt of 10,000 runs (seed 301265631): a drawn label IDNA refuses, rarely drawn.
+      { numRuns: 500, examples: [['_', ['ia', 'xn--0'], 'com', 0, ['i', '\u0131']]] },
     );
     expect(emailKey('alice@gma\u0131l.com')).toBe('alice@xn--gmal-nza.com');
     expect(emailKey('Alice@GMAIL.com')).toBe('alice@gmail.com');

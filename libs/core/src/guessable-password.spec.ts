@@ -68,14 +68,16 @@ const repeated = fc
 
 /**
  * A run of 8–128 code points, each one after (or one before) the last, from anywhere in the BMP
- * below the surrogates or among the digits (which wrap: "7890123456").
+ * below the surrogates or among the digits (which wrap: "7890123456"). None is an invisible format
+ * character: the run is read without them, and one inside it is a gap ("៳…᠍\u180e᠏" reads "៳…᠍᠏").
  */
 const run = fc.oneof(
   fc
     .tuple(fc.integer({ min: 0x21, max: 0xd7ff - 130 }), fc.integer({ min: 8, max: 128 }), fc.boolean())
     .map(([start, length, up]) =>
       Array.from({ length }, (_, i) => String.fromCodePoint(up ? start + i : start + 130 - i)).join(''),
-    ),
+    )
+    .filter((password) => !/\p{Cf}/u.test(password)),
   fc
     .tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 8, max: 128 }), fc.boolean())
     .map(([start, length, up]) =>
@@ -151,6 +153,8 @@ describe('guessablePasswordReason (NIST SP 800-63B §5.1.1.2: repetitive and seq
     'abcdefgg',
     '1234321',
     '        x',
+    // A run of code points but for its invisible U+180E (Mongolian vowel separator): read without it, a gap.
+    '\u1806\u1807\u1808\u1809\u180a\u180b\u180c\u180d\u180e\u180f',
   ])('takes %j', (password) => {
     expect(guessablePasswordReason(password)).toBeNull();
     expect(() => assertSettablePassword(password)).not.toThrow();
