@@ -612,10 +612,8 @@ async function cancel(
        INSERT INTO window_refunds (purchase_id, performance_id, amount, currency, payment_method, status)
        SELECT p.id, p.performance_id, left_over.amount, p.currency, p.payment_method, 'OWED'
          FROM canceled JOIN cause ON cause.id = canceled.id JOIN purchases p ON p.id = canceled.id
-         -- What the cancel gave back as Redis decided it: PostgreSQL may not have an earlier partial
-         -- refund yet. Computed from PostgreSQL only for an entry an older version wrote.
-         CROSS JOIN LATERAL (SELECT coalesce(cause.amount, p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r
-                                                           WHERE r.purchase_id = p.id), 0)) AS amount) left_over
+         CROSS JOIN LATERAL (SELECT p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r
+                                                           WHERE r.purchase_id = p.id), 0) AS amount) left_over
         WHERE cause.canceled_by = 'performance' AND p.payment_method IS NOT NULL AND left_over.amount > 0
        ON CONFLICT (purchase_id) DO NOTHING
      )
