@@ -10,7 +10,7 @@ import { killWhileRowLocked } from './support/killed-api';
  * records it, and the mark refuses the buyer's cancel of the purchase (409 PurchaseTransferred)
  * for as long as it lives (24 h). A built api killed between the two leaves the mark behind with
  * the offer still pending. Once that offer can never be accepted (the sender canceled it, the
- * recipient declined it), the buyer cancels the purchase as if no accept had been tried.
+ * recipient declined it, or it expired), the buyer cancels the purchase as if no accept had been tried.
  * Real PostgreSQL and Redis; the api process SIGKILLed while PostgreSQL holds its accept at the
  * ticket's row lock.
  */
@@ -93,6 +93,42 @@ describe('a transfer accept whose api was killed after the Redis mark (built api
       const canceled = await call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
       expect(canceled.statusCode, canceled.body).toBe(200);
       expect(canceled.json()).toMatchObject({ id: purchaseId, status: 'CANCELED' });
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'once the offer has expired (nobody settled it), the buyer cancels the purchase; a late accept is refused',
+    async () => {
+      const { purchaseId, transferId } = await acceptKilledAfterMark();
+      const early = await call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
+      expect(early.statusCode, early.body).toBe(409);
+      // Its hours run out: nothing writes an expiry (it is read from expires_at).
+      await db.query(`UPDATE ticket_transfers SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+        transferId,
+      ]);
+
+      const canceled = await call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
+      expect(canceled.statusCode, canceled.body).toBe(200);
+      expect(canceled.json()).toMatchObject({ id: purchaseId, status: 'CANCELED' });
+      const { rows } = await db.query('SELECT status FROM ticket_transfers WHERE id = $1', [transferId]);
+      expect(rows).toEqual([{ status: 'EXPIRED' }]);
+      const late = await call('POST', `/ticket-transfers/${transferId}/accept`, { session: friend });
+      expect(late.statusCode, late.body).toBe(409);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'an offer of the ticket still pending keeps the mark: the buyer is refused while its accept may come',
+    async () => {
+      const { purchaseId, transferId } = await acceptKilledAfterMark();
+      await db.query(`UPDATE ticket_transfers SET expires_at = now() + interval '1 hour' WHERE id = $1`, [transferId]);
+      const refused = await call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
+      expect(refused.statusCode, refused.body).toBe(409);
+      expect(refused.json().message).toMatch(/transferred/);
+      const { rows } = await db.query('SELECT status FROM ticket_transfers WHERE id = $1', [transferId]);
+      expect(rows).toEqual([{ status: 'PENDING' }]);
     },
     PROCESS_TEST_TIMEOUT_MS,
   );

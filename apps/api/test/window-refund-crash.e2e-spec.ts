@@ -194,6 +194,46 @@ describe('a window refund whose api was killed before answering (built api, real
     PROCESS_TEST_TIMEOUT_MS,
   );
 
+  it.each([
+    ['asked as the whole purchase', false],
+    ['naming every seat it has left', true],
+  ] as const)(
+    'a whole refund (%s) made while an earlier partial refund waits in the stream: the cash-up counts what the window paid, before the flush and after it',
+    async (_, namingSeats) => {
+      const sale = await windowSale(3, 'CARD_TERMINAL');
+      const [before] = await cashUpTotals();
+      // The partial refund is made in Redis; its api dies before PostgreSQL writes it, and no flush
+      // runs (no batch here): only its stream entry has it.
+      await refundKilledBeforeAnswer(sale.id, { seatIds: [sale.seatIds[0]] }, `partial-${sale.id}`);
+      const written = await db.query(`SELECT 1 FROM purchase_refunds WHERE purchase_id = $1`, [sale.id]);
+      expect(written.rowCount).toBe(0);
+
+      const whole = await refund(sale.id, namingSeats ? { seatIds: sale.seatIds.slice(1) } : {});
+      expect(whole.statusCode, whole.body).toBe(200);
+      expect(whole.json()).toMatchObject({ status: 'CANCELED', refunded: { amount: 2 * PRICE } });
+      // Flush held back: the whole refund counts what its answer told the window to pay, not the sale
+      // less the partial refunds PostgreSQL has (none yet).
+      const [held] = await cashUpTotals();
+      expect({
+        refunds: held.refunds - before.refunds,
+        paid: held.cardTerminalRefunded - before.cardTerminalRefunded,
+      }).toEqual({
+        refunds: 1,
+        paid: 2 * PRICE,
+      });
+
+      await flushPurchases(api.app);
+      const [flushed] = await cashUpTotals();
+      expect({
+        refunds: flushed.refunds - before.refunds,
+        paid: flushed.cardTerminalRefunded - before.cardTerminalRefunded,
+      }).toEqual({ refunds: 2, paid: 3 * PRICE });
+      const books = await windowRefundBooks();
+      expect(books.cashUp).toEqual(books.report);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
   it('refuses the key with another body (409, nothing refunded); without a key a retry is 409 as before', async () => {
     const sale = await windowSale(3, 'CASH');
     const other = await windowSale(1, 'CASH');

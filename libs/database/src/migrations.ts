@@ -49,6 +49,7 @@ import { SessionsValidFromIndex1799780000001 } from './migrations/1799780000001-
 import { EmailDomainIdnaKey1800000050000 } from './migrations/1800000050000-EmailDomainIdnaKey';
 import { RefundOperators1800000090000 } from './migrations/1800000090000-RefundOperators';
 import { RefundOperatorsIndexes1800000090001 } from './migrations/1800000090001-RefundOperatorsIndexes';
+import { CanceledAmount1800000120000 } from './migrations/1800000120000-CanceledAmount';
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
 import { PaymentAttemptToken1799890000000 } from './migrations/1799890000000-PaymentAttemptToken';
@@ -116,4 +117,5 @@ export const MIGRATIONS: Function[] = [
   EmailDomainIdnaKey1800000050000,
   RefundOperators1800000090000,
   RefundOperatorsIndexes1800000090001,
+  CanceledAmount1800000120000,
 ];

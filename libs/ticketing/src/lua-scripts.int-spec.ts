@@ -967,6 +967,10 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       chargeId: 'c1',
       keptSeatIds: [],
     });
+    // Its cancel entry carries what it gave back (the amount less the partial refunds before it),
+    // which its write records whether or not PostgreSQL has those refunds yet.
+    const [[, p1Canceled]] = await redis.xrevrange(keys.purchaseStream, '+', '-', 'COUNT', 1);
+    expect(p1Canceled.slice(p1Canceled.indexOf('amount'), p1Canceled.indexOf('amount') + 2)).toEqual(['amount', '100']);
     expect(await redis.hgetall(keys.ticketsBought)).toEqual({});
     expect(await markCheckIn(redis, keys, 'p1', v0, 60)).toEqual({ outcome: 'CANCELED' });
     expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'CANCELED' });

@@ -32,8 +32,9 @@ export interface CashUpSale {
 /**
  * Money given back at the window: an operator's refund of a box office sale (`REFUND`), partial
  * (its `purchase_refunds` row: `refunded_by_id` gave it back at `refunded_at`) or whole (the
- * purchase's cancellation by an operator: `canceled_by_id` gave back what was left, the amount less
- * its partial refunds, at `canceled_at`), both written with the refund itself; or a refund owed
+ * purchase's cancellation by an operator: `canceled_by_id` gave back what was left, `canceled_amount`
+ * (the amount less the partial refunds Redis had made before it, written to PostgreSQL or not), at
+ * `canceled_at`), both written with the refund itself; or a refund owed
  * after the show's cancellation and marked paid (`OWED_PAID`, from `window_refunds`: who marked it, when).
  */
 export interface CashUpRefund {
@@ -125,12 +126,15 @@ export class CashUpRepository {
             AND p.sale_channel = 'BOX_OFFICE' AND p.payment_method IS NOT NULL
             AND ($3::uuid IS NULL OR r.refunded_by_id = $3) AND ($4::int IS NULL OR p.performance_id = $4)
          UNION ALL
-         -- An operator's whole refund gave back what the partial refunds before it left.
+         -- An operator's whole refund gave back what the partial refunds before it left, as Redis
+         -- decided it with the cancel (canceled_amount): an earlier partial refund may not be in
+         -- PostgreSQL yet. Computed here only for a cancellation written before it was recorded.
          SELECT p.id::text, 'REFUND', p.canceled_by_id, p.performance_id, p.currency, p.payment_method,
                 whole.amount::text, p.canceled_at
            FROM purchases p
-          CROSS JOIN LATERAL (SELECT p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r
-                                                          WHERE r.purchase_id = p.id), 0) AS amount) whole
+          CROSS JOIN LATERAL (SELECT coalesce(p.canceled_amount,
+                                              p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r
+                                                                    WHERE r.purchase_id = p.id), 0)) AS amount) whole
           WHERE p.canceled_by_id IS NOT NULL AND p.canceled_at >= $1 AND p.canceled_at < $2 AND whole.amount > 0
             AND p.sale_channel = 'BOX_OFFICE' AND p.payment_method IS NOT NULL
             AND ($3::uuid IS NULL OR p.canceled_by_id = $3) AND ($4::int IS NULL OR p.performance_id = $4)

@@ -89,9 +89,11 @@ export interface PurchaseCancellation {
   /**
    * What this cancellation gives back, as Redis decided it (the purchase's amount less every partial
    * refund Redis recorded before it), an integer in minor units of the purchase's currency: the
-   * api's cancel of a written purchase gives it, and its notice carries it, so the mailer can tell a
-   * partial refund Redis made first but PostgreSQL has not written yet. Absent: not known (the flush
-   * writes a purchase's partial refunds before its cancellation, in one transaction).
+   * api's cancel gives it and the cancel entry carries it (cancel-purchase.lua, refund-seats.lua).
+   * Written to `purchases.canceled_amount` (the cash-up counts an operator's whole refund by it) and
+   * carried by the notice, so the mailer can tell a partial refund Redis made first but PostgreSQL
+   * has not written yet. Absent: an entry an older version wrote (PostgreSQL's amount less its partial
+   * refunds stands in for it).
    */
   amount?: number;
   /**
@@ -592,8 +594,9 @@ async function cancel(
   // as it happens, so owes nothing.
   await manager.query(
     `WITH canceled AS (
-       UPDATE purchases p SET status = 'CANCELED', canceled_at = c.canceled_at, canceled_by_id = c.canceled_by_id
-       FROM unnest($1::uuid[], $2::timestamptz[], $7::uuid[]) AS c(id, canceled_at, canceled_by_id)
+       UPDATE purchases p SET status = 'CANCELED', canceled_at = c.canceled_at, canceled_by_id = c.canceled_by_id,
+                              canceled_amount = c.amount
+       FROM unnest($1::uuid[], $2::timestamptz[], $7::uuid[], $6::bigint[]) AS c(id, canceled_at, canceled_by_id, amount)
        WHERE p.id = c.id AND p.status = 'PAID'
        RETURNING p.id, p.canceled_at
      ), cause AS (
@@ -630,7 +633,7 @@ async function cancel(
       cancellations.map((c) => c.canceledBy),
       // One comma-separated list a cancellation ('' for none): unnest takes no ragged arrays.
       cancellations.map((c) => (c.keptSeatIds ?? []).join(',')),
-      // Null (no `amount` in the notice: jsonb_strip_nulls) when the cancellation does not know it.
+      // Null (no `amount` in the notice: jsonb_strip_nulls; `canceled_amount` NULL) when the cancellation does not know it.
       cancellations.map((c) => c.amount ?? null),
       // The operator who canceled it (who gave a window sale's money back), written with the cancellation.
       cancellations.map((c) => c.canceledById ?? null),

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthEventType } from '../entities/auth-event.entity';
 import { TicketTransferStatus } from '../entities/ticket-transfer.entity';
+import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import type { TicketIdentity } from './tickets.repository';
 
 /** Routing key of the transfer e-mails' messages (ROUTING.ticketTransfer of @app/messaging/contracts). */
@@ -418,6 +419,39 @@ export class TicketTransfersRepository {
       [transferId],
     );
     return ticket ? identityOf(ticket) : null;
+  }
+
+  /**
+   * Of seats `seatIds` of purchase `purchaseId`, those whose ticket no accept can still reach: it has
+   * no holder by an accepted transfer and no offer of it is PENDING once the offers past their
+   * EFFECTIVE_EXPIRY (PostgreSQL's clock) are written EXPIRED, first, in the same transaction. An
+   * accept locks its transfer's row and checks it is pending, so one in flight either committed
+   * before (the ticket has a holder: kept) or finds the offer EXPIRED and is refused. Read when a
+   * Redis accept mark (transfer-mark.lua) refuses the buyer's cancel: the mark of such a seat was left
+   * by an accept whose process stopped before its commit, and may be taken back. Ascending; waits for
+   * a row at most ROW_LOCK_TIMEOUT_MS, else throws DatabaseUnavailableError.
+   */
+  unacceptableSeats(purchaseId: string, seatIds: readonly number[]): Promise<number[]> {
+    return this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        await manager.query(
+          `UPDATE ticket_transfers tr SET status = 'EXPIRED'
+             FROM tickets t
+            WHERE t.id = tr.ticket_id AND t.purchase_id = $1 AND t.seat_id = ANY($2::int[])
+              AND tr.status = 'PENDING' AND ${EFFECTIVE_EXPIRY} <= clock_timestamp()`,
+          [purchaseId, seatIds],
+        );
+        const rows: { seat_id: number }[] = await manager.query(
+          `SELECT t.seat_id FROM tickets t
+            WHERE t.purchase_id = $1 AND t.seat_id = ANY($2::int[]) AND t.holder_id IS NULL
+              AND NOT EXISTS (SELECT 1 FROM ticket_transfers p WHERE p.ticket_id = t.id AND p.status = 'PENDING')
+            ORDER BY t.seat_id`,
+          [purchaseId, seatIds],
+        );
+        return rows.map((row) => Number(row.seat_id));
+      })
+      .catch(rethrowAsDatabaseError);
   }
 
   /**

@@ -11,13 +11,25 @@
   pause) and pausedAt (epoch ms, Redis TIME: when a waiting-room script first saw the current
   pause; the admission loop's next step, within WAITING_ROOM_ADMIT_PAUSE_MS while `batch` runs).
 
-  roomClock(stateKey, status, now): the room's time at `now` (Redis TIME, epoch ms), given the
-  performance's meta `status` (nil when ON_SALE); records the start or the end of a pause when it
-  is the first to see it. Never goes back: a slot past its end stays ended.
+  It also stands still for a stretch nobody saw it run: more than `gapMs` (the room's pollAfterMs)
+  since any script with a `gapMs` last read it (clockAt, Redis TIME). While the room is live,
+  admission steps (`batch`, every few ms) and buyers' polls read it far more often, so such a stretch
+  is an outage: Redis down (no buyer could hold or poll), or `batch` down with no buyer polling or
+  holding. An admitted buyer who could not hold loses none of their slot's time to it, and slot ends
+  and admission tokens' `exp`, both on this clock, move together (faults trial 2026-12-07, F3's
+  residual). The clock never goes back under anyone's eyes: the stretch is added only when nobody
+  read the clock in it.
+
+  roomClock(stateKey, status, now, gapMs): the room's time at `now` (Redis TIME, epoch ms), given the
+  performance's meta `status` (nil when ON_SALE); records the start or the end of a pause, or an
+  unseen stretch, when it is the first to see it. `gapMs` nil: reads only (a script that neither
+  records a read nor stops the clock; the next one with a `gapMs` does). Never goes back: a slot
+  past its end stays ended.
 ]]
-local function roomClock(stateKey, status, now)
-  local clock = redis.call('HMGET', stateKey, 'frozenMs', 'pausedAt')
-  local frozenMs, pausedAt = tonumber(clock[1]) or 0, tonumber(clock[2])
+local function roomClock(stateKey, status, now, gapMs)
+  local clock = redis.call('HMGET', stateKey, 'frozenMs', 'pausedAt', 'clockAt')
+  local frozenMs, pausedAt, clockAt = tonumber(clock[1]) or 0, tonumber(clock[2]), tonumber(clock[3])
+  if gapMs then redis.call('HSET', stateKey, 'clockAt', now) end
   if status == 'PAUSED' then
     if not pausedAt then
       pausedAt = now
@@ -26,9 +38,13 @@ local function roomClock(stateKey, status, now)
     return pausedAt - frozenMs
   end
   if pausedAt then
+    -- The pause covers any unseen stretch in it.
     frozenMs = frozenMs + math.max(0, now - pausedAt)
     redis.call('HSET', stateKey, 'frozenMs', frozenMs)
     redis.call('HDEL', stateKey, 'pausedAt')
+  elseif gapMs and clockAt and now - clockAt > gapMs then
+    frozenMs = frozenMs + (now - clockAt)
+    redis.call('HSET', stateKey, 'frozenMs', frozenMs)
   end
   return now - frozenMs
 end

@@ -57,7 +57,8 @@
           seat id counts as ever
   ARGV[5] who the cancellation is by, for the buyer's notice: 'buyer', 'operator', or 'performance'
           (the bulk refund of a canceled performance); kept on the hash and the cancel entry, as
-          are the seat ids kept sold (`keptSeatIds`, comma-separated, '' for none)
+          are the seat ids kept sold (`keptSeatIds`, comma-separated, '' for none); the entry also
+          carries what the cancel gives back (`amount`: the purchase's amount less its partial refunds)
   ARGV[6] seats PostgreSQL says were transferred (an accepted transfer's holder), comma-separated
           ('' for none; read for 'buyer' only): the Redis marks of accepts expire
   ARGV[7] with KEYS[14]: what the refund asks for (refund-request.lua's `request`), else ''
@@ -233,8 +234,10 @@ local keptList = table.concat(kept, ',')
 redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now, 'canceledBy', canceledBy, 'keptSeatIds', keptList)
 -- Kept until the cancellation is written to PostgreSQL; the flusher gives it a TTL then.
 redis.call('PERSIST', purchaseKey)
+-- What it gives back (the amount less the partial refunds made before), so whichever write reaches
+-- PostgreSQL records it (`purchases.canceled_amount`), written or not are those partial refunds.
 local entry = { 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now,
-  'canceledBy', canceledBy, 'keptSeatIds', keptList }
+  'canceledBy', canceledBy, 'keptSeatIds', keptList, 'amount', purchase[6] or '' }
 if operatorId ~= '' then
   entry[#entry + 1] = 'operatorId'
   entry[#entry + 1] = operatorId

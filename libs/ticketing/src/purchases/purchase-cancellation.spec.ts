@@ -10,6 +10,7 @@ import {
   PurchaseRepository,
   PurchaseStatus,
   TicketsRepository,
+  TicketTransfersRepository,
 } from '@app/database';
 import { Logger } from '@nestjs/common';
 import {
@@ -89,6 +90,7 @@ function cancellation(
     cancel: vi.fn(async (): Promise<CancelPurchaseResult> => (answers.length > 1 ? answers.shift()! : answers[0])),
     read: vi.fn(async (): Promise<Purchase | null> => canceled),
     index: vi.fn(async () => {}),
+    unmarkTransfers: vi.fn(async () => {}),
   };
   const purchases = {
     findById: vi.fn(async () => persisted),
@@ -102,6 +104,8 @@ function cancellation(
   };
   const rebuilder = { ensure: vi.fn(async () => {}) };
   const performances = { findById: vi.fn(async () => ({ id: 7, timeZone: 'Asia/Seoul' })) };
+  // By default every marked seat's accept may still come (a pending offer): no mark is dead.
+  const transfers = { unacceptableSeats: vi.fn(async (): Promise<number[]> => []) };
   const service = new PurchaseCancellation(
     store as unknown as PurchaseStore,
     purchases as unknown as PurchaseRepository,
@@ -117,8 +121,9 @@ function cancellation(
     } as Env,
     performances as unknown as PerformanceRepository,
     {} as PurchaseRefundsRepository,
+    transfers as unknown as TicketTransfersRepository,
   );
-  return { service, store, purchases, attempts, gateway, tickets, rebuilder, performances };
+  return { service, store, purchases, attempts, gateway, tickets, rebuilder, performances, transfers };
 }
 
 describe('PurchaseCancellation', () => {
@@ -305,9 +310,28 @@ describe('PurchaseCancellation', () => {
   });
 
   it('refuses the buyer when the script saw an accept under way (its Redis mark), refunding nothing', async () => {
-    const { service, gateway } = cancellation({ outcome: 'TRANSFERRED', seatIds: [1] });
+    const { service, store, gateway } = cancellation({ outcome: 'TRANSFERRED', seatIds: [1] });
     await expect(service.cancel('buyer', PURCHASE)).rejects.toBeInstanceOf(PurchaseTransferredError);
     expect(gateway.refund).not.toHaveBeenCalled();
+    expect(store.unmarkTransfers).not.toHaveBeenCalled();
+  });
+
+  it('takes back the marks no accept can follow any more and asks again, once; a mark that may still be followed refuses', async () => {
+    const { service, store, transfers, gateway } = cancellation([
+      { outcome: 'TRANSFERRED', seatIds: [1, 2] },
+      { outcome: 'TRANSFERRED', seatIds: [2] },
+    ]);
+    transfers.unacceptableSeats.mockResolvedValueOnce([1]);
+    await expect(service.cancel('buyer', PURCHASE)).rejects.toMatchObject({ details: { seatIds: [2] } });
+    expect(transfers.unacceptableSeats).toHaveBeenCalledWith(PURCHASE, [1, 2]);
+    expect(store.unmarkTransfers).toHaveBeenCalledWith(7, PURCHASE, [1]);
+    expect(store.cancel).toHaveBeenCalledTimes(2);
+    expect(gateway.refund).not.toHaveBeenCalled();
+
+    const dead = cancellation([{ outcome: 'TRANSFERRED', seatIds: [1] }, canceledNow()]);
+    dead.transfers.unacceptableSeats.mockResolvedValueOnce([1]);
+    await expect(dead.service.cancel('buyer', PURCHASE)).resolves.toMatchObject({ status: 'CANCELED' });
+    expect(dead.store.unmarkTransfers).toHaveBeenCalledWith(7, PURCHASE, [1]);
   });
 
   it("does not ask an operator's refund about transfers", async () => {

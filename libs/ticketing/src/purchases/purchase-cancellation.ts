@@ -11,6 +11,7 @@ import {
   PurchaseRepository,
   PurchaseStatus,
   TicketsRepository,
+  TicketTransfersRepository,
 } from '@app/database';
 import {
   CancellationClosedError,
@@ -134,6 +135,7 @@ export class PurchaseCancellation {
     @Inject(Env) private readonly env: Env,
     private readonly performances: PerformanceRepository,
     private readonly partialRefunds: PurchaseRefundsRepository,
+    private readonly transfers: TicketTransfersRepository,
   ) {}
 
   /**
@@ -422,7 +424,17 @@ export class PurchaseCancellation {
   ): Promise<CanceledPurchase & RefundReplay> {
     if (!isUuid(purchaseId)) throw new NotFoundError('purchase');
     const asked = key ? { ...key, request: refundRequestWords(purchaseId, mode, null) } : undefined;
-    const answered = await this.cancelAnywhere(userId, purchaseId, { mode, ...by }, asked);
+    let answered = await this.cancelAnywhere(userId, purchaseId, { mode, ...by }, asked);
+    if (answered.result.outcome === 'TRANSFERRED') {
+      // Refused for accept marks: those no accept can follow any more (its offer expired, or was
+      // settled otherwise, after an accept's process stopped between its mark and its commit) are
+      // taken back, and the cancel asked again, once (faults trial 2026-12-07, F2's residual).
+      const dead = await this.transfers.unacceptableSeats(purchaseId, answered.result.seatIds);
+      if (dead.length > 0) {
+        await this.store.unmarkTransfers(answered.performanceId, purchaseId, dead);
+        answered = await this.cancelAnywhere(userId, purchaseId, { mode, ...by }, asked);
+      }
+    }
     const { performanceId } = answered;
     const replayed = answered.result.outcome === 'REPLAY';
     const result = answered.result.outcome === 'REPLAY' ? answered.result.first : answered.result;

@@ -591,6 +591,8 @@ export function cancellationFromEntry(entry: Record<string, string>): CancelEntr
     keptSeatIds: entry.keptSeatIds ? entry.keptSeatIds.split(',').map(Number) : [],
     // An operator's cancel names the operator (who gave a window sale's money back); absent otherwise.
     ...(entry.operatorId ? { canceledById: entry.operatorId } : {}),
+    // What it gave back, as Redis decided it; absent from an entry an older version wrote.
+    ...(entry.amount !== undefined && entry.amount !== '' ? { amount: Number(entry.amount) } : {}),
   };
 }
 

@@ -229,6 +229,16 @@ export class PurchaseStore {
   }
 
   /**
+   * Takes back the transfer accept marks (transfer-mark.lua) of `seatIds` of the purchase: marks of
+   * accepts that can no longer commit (TicketTransfersRepository.unacceptableSeats), which would
+   * refuse the buyer's cancel for their whole lifetime.
+   */
+  async unmarkTransfers(performanceId: number, purchaseId: string, seatIds: readonly number[]): Promise<void> {
+    if (seatIds.length === 0) return;
+    await this.redis.srem(performanceKeys(performanceId).transferred(purchaseId), ...seatIds.map(String));
+  }
+
+  /**
    * What the partial refunds Redis's record of `purchaseId` lists gave back (its `refundedAmount`),
    * minor units; 0 when none or when Redis no longer holds the record. A record put back from
    * PostgreSQL carries PostgreSQL's sum, so more than PostgreSQL's sum means partial refunds whose

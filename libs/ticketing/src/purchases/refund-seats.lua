@@ -6,7 +6,7 @@
   'refund'), so `batch` writes it to PostgreSQL and the payment reconciler gives its money back if
   the api does not. The purchase stays PAID with its other seats. Naming every seat it still has is
   its whole refund: done exactly as cancel-purchase.lua cancels it (status CANCELED, a 'cancel'
-  entry), so the cancel's flush, notice and refund follow. Of two refunds of a seat (any two scripts
+  entry with what it gives back, `amount`), so the cancel's flush, notice and refund follow. Of two refunds of a seat (any two scripts
   of the purchase) Redis runs one first: the second finds the seat refunded. Redis TIME is the only clock.
 
   When the purchase record is no longer in Redis (written to PostgreSQL long ago), the caller
@@ -153,7 +153,7 @@ if namedCount == remainingCount then
     'keptSeatIds', keptList)
   redis.call('PERSIST', purchaseKey)
   redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now,
-    'canceledBy', 'operator', 'keptSeatIds', keptList, 'operatorId', operatorId)
+    'canceledBy', 'operator', 'keptSeatIds', keptList, 'amount', purchase[6] or '', 'operatorId', operatorId)
   return keepRefundAnswer(requestKey, request, refundId, named,
     {'CANCELED', now, purchase[4] or '', keptList, purchase[6] or '', purchase[7] or '', purchase[11] or ''}, retention)
 end

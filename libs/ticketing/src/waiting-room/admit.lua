@@ -2,8 +2,9 @@
   One admission step of a performance's waiting room; any number of `batch` processes may run
   it at once: each run is atomic, so no ticket is admitted twice and the bucket is shared.
   1. Slots past their end (idle admission, or session over) are freed: the ticket ends EXPIRED.
-     Slots end on the room's clock (room-clock.lua), which stands still while the sale is PAUSED:
-     a pause costs an admitted buyer none of their slot's time.
+     Slots end on the room's clock (room-clock.lua), which stands still while the sale is PAUSED,
+     and for a stretch of more than pollAfterMs in which no step, poll or use read it (Redis down):
+     neither costs an admitted buyer any of their slot's time.
   2. Waiting and pre-queue tickets not polled for 2 x pollAfterMs drop out: DROPPED. Not for a
      silence nobody could break: after a stretch of more than pollAfterMs with no step (Redis
      down, so no poll could be recorded either, or every `batch` down), the tickets seen less than
@@ -66,7 +67,7 @@ local opensAt, rate, maxActive = tonumber(cfg[1]), tonumber(cfg[2]), tonumber(cf
 local admissionTtlMs, pollAfterMs, opened = tonumber(cfg[4]), tonumber(cfg[5]), cfg[6] == '1'
 
 local now = redisNow()
-local roomNow = roomClock(stateKey, status, now)
+local roomNow = roomClock(stateKey, status, now, pollAfterMs)
 
 local expired = redis.call('ZRANGEBYSCORE', activeKey, '-inf', roomNow, 'LIMIT', 0, sweepLimit)
 for _, ticket in ipairs(expired) do

@@ -76,7 +76,7 @@ local opensAt, admitPerSecond, pollAfterMs = tonumber(cfg[1]), tonumber(cfg[2]),
 local opened = cfg[4] == '1'
 
 local now = redisNow()
-local roomNow = roomClock(stateKey, status, now)
+local roomNow = roomClock(stateKey, status, now, pollAfterMs)
 
 -- Why a ticket has ended, or nil. A slot past its end is over even before admit.lua frees it.
 local function endReason(ticket)

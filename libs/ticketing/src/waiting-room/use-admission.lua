@@ -5,7 +5,8 @@
   retried purchase (Idempotency-Key) must get its first answer, and the holds it may buy were
   made while the slot was held, or before the queue was turned on (made under no queue, they are
   the buyer's to buy until they expire: a hold's lifetime at most). Slot ends and the token's
-  `exp` are on the room's clock (room-clock.lua), which stands still while the sale is PAUSED, as
+  `exp` are on the room's clock (room-clock.lua), which stands still while the sale is PAUSED and
+  for a stretch longer than pollAfterMs nobody saw (Redis down), as
   admit.lua and queue-ticket.lua read them: the three agree on when an admission ends.
 
   KEYS[1] config    hash
@@ -33,10 +34,12 @@ local ticket, use, tokenUntil = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
 local status = redis.call('HGET', metaKey, 'status')
 if status == 'CANCELED' then return 'CANCELED' end
-local sessionTtlMs = redis.call('HGET', configKey, 'sessionTtlMs')
+local cfg = redis.call('HMGET', configKey, 'sessionTtlMs', 'pollAfterMs')
+local sessionTtlMs = cfg[1]
 if not sessionTtlMs then return 'NO_QUEUE' end
 local now = redisNow()
-local roomNow = roomClock(stateKey, status, now)
+-- The first use after an outage may come before the first step: it stops the clock for the outage too.
+local roomNow = roomClock(stateKey, status, now, tonumber(cfg[2]))
 if roomNow >= tokenUntil then return 'NOT_ADMITTED' end
 local slotEndsAt = redis.call('ZSCORE', activeKey, ticket)
 if not slotEndsAt or tonumber(slotEndsAt) <= roomNow then

@@ -299,6 +299,50 @@ describe('WaitingRoomStore (real Redis)', () => {
     });
   });
 
+  it('an outage longer than admissionTtl (nothing reads the room) costs an admitted buyer none of their slot; the clock runs again after it', async () => {
+    const performanceId = 32;
+    await store.configure(room(performanceId, { admissionTtlSeconds: 2, sessionTtlSeconds: 600 }), 1);
+    const redisMs = async () => {
+      const [seconds, micros] = await redis.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    };
+    const ticket = waiting(await store.join(performanceId, 'buyer', newIdOf(performanceId))).ticketId;
+    expect(await admitUntil(performanceId, 1)).toEqual([ticket]);
+    const admitted = await store.poll(performanceId, 'buyer', ticket);
+    if (admitted.outcome !== 'ADMITTED') throw new Error(`expected ADMITTED, got ${JSON.stringify(admitted)}`);
+    const left = admitted.slotEndsAt - (await redisMs());
+
+    // An outage (Redis down): for 3 s, longer than the 2 s slot and than pollAfter (1 s), no step,
+    // poll or use reaches the room.
+    const outageFrom = await redisMs();
+    await waitUntil(async () => (await redisMs()) > outageFrom + 3_000, 'an outage of 3 s', 10_000, 100);
+    // The first step after it expires no one; the admitted buyer still holds with the token they have.
+    expect((await store.admit(performanceId, 10)).expired).toBe(0);
+    expect(await store.useAdmission(performanceId, ticket, admitted.tokenUntil)).toBe('OK');
+    const after = await store.poll(performanceId, 'buyer', ticket);
+    expect(after).toMatchObject({ outcome: 'ADMITTED', tokenUntil: admitted.tokenUntil });
+    if (after.outcome !== 'ADMITTED') return;
+    // Its slot ends the time it had left after the outage (less the step above), not before.
+    expect(after.slotEndsAt - (await redisMs())).toBeGreaterThan(left - 1_000);
+  });
+
+  it('a slot whose time is watched runs out as ever: steps and polls within pollAfter stop no clock', async () => {
+    const performanceId = 33;
+    await store.configure(room(performanceId, { admissionTtlSeconds: 1 }), 1);
+    const ticket = waiting(await store.join(performanceId, 'buyer', newIdOf(performanceId))).ticketId;
+    expect(await admitUntil(performanceId, 1)).toEqual([ticket]);
+    await waitUntil(
+      async () => {
+        await store.admit(performanceId, 10);
+        return (await store.poll(performanceId, 'buyer', ticket)).outcome === 'ENDED';
+      },
+      'the slot to run out',
+      5_000,
+      200,
+    );
+    expect(await store.poll(performanceId, 'buyer', ticket)).toMatchObject({ outcome: 'ENDED', reason: 'EXPIRED' });
+  });
+
   it("a canceled performance's room admits no one: its waiting tickets stay unadmitted and read ENDED CANCELED", async () => {
     const performanceId = 5;
     await store.configure(room(performanceId), 300);
