@@ -130,7 +130,9 @@ export {
   TicketTransfersRepository,
 } from './repositories/ticket-transfers.repository';
 export type {
+  AcceptMarkScope,
   AcceptResult,
+  AcceptUnreachableSeats,
   CancelTransferResult,
   DeclineTransferResult,
   NewTicketTransfer,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertShow, insertUser, openMigratedDatabase, waitUntil, writePaidPurchase } from '@app/testing';
 import { PurchaseRepository } from './purchase.repository';
@@ -46,6 +46,39 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
     return { purchaseId, ticketId, transferId };
   };
 
+  /**
+   * The accept of `transferId` by the friend, as TicketTransfersRepository.accept writes it (the
+   * ticket's row, then the transfer's, locked; the holder and the status changed), left open.
+   */
+  const openAccept = async (ticketId: string, transferId: string): Promise<QueryRunner> => {
+    const accept = db.createQueryRunner();
+    await accept.connect();
+    await accept.startTransaction();
+    await accept.query('SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE', [ticketId]);
+    await accept.query('SELECT 1 FROM ticket_transfers WHERE id = $1 FOR UPDATE', [transferId]);
+    await accept.query(`UPDATE tickets SET holder_id = $2, code_version = code_version + 1 WHERE id = $1`, [
+      ticketId,
+      holderId,
+    ]);
+    await accept.query(
+      `UPDATE ticket_transfers SET status = 'ACCEPTED', accepted_at = now(), recipient_id = $2 WHERE id = $1`,
+      [transferId, holderId],
+    );
+    return accept;
+  };
+
+  /** Waits until a session of this database waits for a lock (`what` names it for the timeout). */
+  const someoneWaitsForALock = (what: string): Promise<void> =>
+    waitUntil(
+      async () =>
+        (
+          await db.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          )
+        ).length > 0,
+      what,
+    );
+
   it('refuses an accept once the performance started, also when a reschedule moved the start before the offer expiry', async () => {
     const { ticketId, transferId } = await offeredTicket();
     // Rescheduled to have started a minute ago: the offer's own expiry (a day on) is later.
@@ -65,32 +98,12 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
     const purchases = new PurchaseRepository(db);
     const { purchaseId, ticketId, transferId } = await offeredTicket();
 
-    // The accept's transaction, as TicketTransfersRepository.accept writes it, left open.
-    const accept = db.createQueryRunner();
-    await accept.connect();
+    const accept = await openAccept(ticketId, transferId);
     try {
-      await accept.startTransaction();
-      await accept.query('SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE', [ticketId]);
-      await accept.query(`UPDATE tickets SET holder_id = $2, code_version = code_version + 1 WHERE id = $1`, [
-        ticketId,
-        holderId,
-      ]);
-      await accept.query(
-        `UPDATE ticket_transfers SET status = 'ACCEPTED', accepted_at = now(), recipient_id = $2 WHERE id = $1`,
-        [transferId, holderId],
-      );
       // An operator's refund written meanwhile: it waits for the ticket's row.
       const canceling = purchases.cancelWritten(purchaseId, new Date(), 'operator');
       canceling.catch(() => undefined);
-      await waitUntil(
-        async () =>
-          (
-            await db.query(
-              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-            )
-          ).length > 0,
-        'the cancellation waiting for the ticket row',
-      );
+      await someoneWaitsForALock('the cancellation waiting for the ticket row');
       await accept.commitTransaction();
       expect(await canceling).toBe('canceled');
     } finally {
@@ -104,6 +117,61 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
     );
     expect(notices).toEqual([{ message_id: `ticket-transfer-canceled:${transferId}`, routing_key: 'ticket.transfer' }]);
   });
+
+  describe('seatsNoAcceptCanReach: the seats whose accept marks are dead', () => {
+    it('keeps a seat while its offer is pending; once it is past its expiry, writes it EXPIRED and answers the seat, by transfer or by purchase', async () => {
+      const transfers = new TicketTransfersRepository(db);
+      const { purchaseId, ticketId, transferId } = await offeredTicket();
+      try {
+        expect(await transfers.seatsNoAcceptCanReach({ transferId })).toBeNull();
+        expect(await transfers.seatsNoAcceptCanReach({ purchaseId, seatIds: [seatId] })).toBeNull();
+
+        await db.query(`UPDATE ticket_transfers SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+          transferId,
+        ]);
+        const dead = { performanceId, purchaseId, seatIds: [seatId] };
+        expect(await transfers.seatsNoAcceptCanReach({ purchaseId, seatIds: [seatId, seatId + 10_000] })).toEqual(dead);
+        expect(await db.query(`SELECT status FROM ticket_transfers WHERE id = $1`, [transferId])).toEqual([
+          { status: 'EXPIRED' },
+        ]);
+        expect(await transfers.seatsNoAcceptCanReach({ transferId })).toEqual(dead);
+        expect(await transfers.seatsNoAcceptCanReach({ transferId: randomUUID() })).toBeNull();
+      } finally {
+        await db.query(`UPDATE tickets SET status = 'CANCELED' WHERE id = $1`, [ticketId]);
+      }
+    });
+
+    it('keeps the seat of an accept that holds its overdue offer: it waits for the commit and sees the new holder', async () => {
+      const transfers = new TicketTransfersRepository(db);
+      const { purchaseId, ticketId, transferId } = await offeredTicket();
+      await db.query(`UPDATE ticket_transfers SET expires_at = now() + interval '2 seconds' WHERE id = $1`, [
+        transferId,
+      ]);
+      // The accept, its clock read before the offer's expiry, holds the offer's row past it.
+      const accept = await openAccept(ticketId, transferId);
+      try {
+        await waitUntil(
+          async () =>
+            (await db.query(`SELECT 1 FROM ticket_transfers WHERE id = $1 AND expires_at <= now()`, [transferId]))
+              .length > 0,
+          'the offer past its expiry',
+        );
+        const reading = transfers.seatsNoAcceptCanReach({ purchaseId, seatIds: [seatId] });
+        reading.catch(() => undefined);
+        await someoneWaitsForALock('the read waiting for the offer row');
+        await accept.commitTransaction();
+        expect(await reading).toBeNull();
+      } finally {
+        if (accept.isTransactionActive) await accept.rollbackTransaction();
+        await accept.release();
+        await db.query(`UPDATE tickets SET status = 'CANCELED' WHERE id = $1`, [ticketId]);
+      }
+      expect(await db.query(`SELECT status FROM ticket_transfers WHERE id = $1`, [transferId])).toEqual([
+        { status: 'ACCEPTED' },
+      ]);
+    });
+  });
+
   it('bounds offers a sender makes, and the senders an address is sent offers by, in an hour: concurrent offers counted one after the other', async () => {
     // A sender of its own: the tests above made offers of the buyer's.
     const sellerId = await insertUser(db, 'seller@example.test', 'Seller');

@@ -106,6 +106,20 @@ export type AcceptResult =
   | { outcome: 'CHECKED_IN' }
   | { outcome: 'PERFORMANCE_CANCELED' };
 
+/**
+ * Which tickets' accept marks to look at (TicketTransfersRepository.seatsNoAcceptCanReach): the
+ * ticket of one transfer, or seats of one purchase.
+ */
+export type AcceptMarkScope = { transferId: string } | { purchaseId: string; seatIds: readonly number[] };
+
+/** Seats of one purchase, of performance `performanceId`, whose ticket no accept can reach. */
+export interface AcceptUnreachableSeats {
+  performanceId: number;
+  purchaseId: string;
+  /** Ascending; never empty. */
+  seatIds: number[];
+}
+
 /** What a sender's cancel did. */
 export type CancelTransferResult =
   | { outcome: 'CANCELED'; transfer: TicketTransferRecord }
@@ -404,37 +418,34 @@ export class TicketTransfersRepository {
   }
 
   /**
-   * The ticket of transfer `transferId` when no accept of it stands or may still come: the ticket
-   * has no holder by an accepted transfer and no offer of it is PENDING (an accept of one may have
-   * marked the seat in Redis and be on its way to its commit). Null otherwise, and for an unknown
-   * transfer. Read once a cancel or a decline settled the transfer, to take back the Redis mark of
-   * an accept whose process stopped before its commit.
+   * The seats of `scope` whose accept marks (transfer-mark.lua) are dead: no accept of their ticket
+   * has committed or can still commit. `scope` is the ticket of one transfer (`transferId`, once its
+   * sender's cancel or its recipient's decline settled it) or seats `seatIds` of purchase
+   * `purchaseId` (those whose marks refused the buyer's cancel). A ticket is unreachable when it has
+   * no holder by an accepted transfer (`holder_id` NULL) and no offer of it is PENDING, once its
+   * offers past their EFFECTIVE_EXPIRY (PostgreSQL's clock) are written EXPIRED, first, in the same
+   * transaction.
+   *
+   * Safe against a concurrent accept: that UPDATE takes the row lock of each overdue offer, the lock
+   * an accept takes (`FOR UPDATE`, after the ticket's) before it checks its offer is pending. An
+   * accept holding it commits first: the UPDATE then finds the offer settled and leaves it, and the
+   * SELECT, a statement of its own (READ COMMITTED: a snapshot after that commit), sees the new
+   * holder, so the seat is kept. An accept coming after finds its offer EXPIRED and is refused. An
+   * offer still before its expiry is PENDING, so its seat is kept while its accept may come.
+   * Left open: an offer made and accepted between this read and the caller's take-back (its mark is
+   * then taken back before its commit; the buyer's cancel may pass meanwhile, and its write behind
+   * cancels the ticket as any ticket of a canceled purchase).
+   *
+   * Null when no seat is (or the transfer is unknown); seat ids ascending. Waits for a row lock at
+   * most ROW_LOCK_TIMEOUT_MS, else throws DatabaseUnavailableError.
    */
-  async unacceptedTicket(transferId: string): Promise<TicketIdentity | null> {
-    const [ticket]: Parameters<typeof identityOf>[0][] = await this.dataSource.query(
-      `SELECT t.id::text AS id, t.purchase_id, t.performance_id, t.seat_id, t.code_version
-         FROM ticket_transfers tr JOIN tickets t ON t.id = tr.ticket_id
-        WHERE tr.id = $1 AND t.holder_id IS NULL
-          AND NOT EXISTS (SELECT 1 FROM ticket_transfers p WHERE p.ticket_id = t.id AND p.status = 'PENDING')`,
-      [transferId],
-    );
-    return ticket ? identityOf(ticket) : null;
-  }
-
-  /**
-   * Of seats `seatIds` of purchase `purchaseId`, those whose ticket no accept can still reach: it has
-   * no holder by an accepted transfer and no offer of it is PENDING once the offers past their
-   * EFFECTIVE_EXPIRY (PostgreSQL's clock) are written EXPIRED, first, in the same transaction. An
-   * accept locks its transfer's row and checks it is pending, so one in flight either committed
-   * before (the ticket has a holder: kept) or finds the offer EXPIRED and is refused. Read when a
-   * Redis accept mark (transfer-mark.lua) refuses the buyer's cancel: the mark of such a seat was left
-   * by an accept whose process stopped before its commit, and may be taken back. Ascending; waits for
-   * a row at most ROW_LOCK_TIMEOUT_MS, else throws DatabaseUnavailableError.
-   */
-  unacceptableSeats(purchaseId: string, seatIds: readonly number[]): Promise<number[]> {
+  seatsNoAcceptCanReach(scope: AcceptMarkScope): Promise<AcceptUnreachableSeats | null> {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
+        const target = 'transferId' in scope ? await seatOfTransfer(manager, scope.transferId) : scope;
+        if (!target) return null;
+        const { purchaseId, seatIds } = target;
         await manager.query(
           `UPDATE ticket_transfers tr SET status = 'EXPIRED'
              FROM tickets t
@@ -442,14 +453,19 @@ export class TicketTransfersRepository {
               AND tr.status = 'PENDING' AND ${EFFECTIVE_EXPIRY} <= clock_timestamp()`,
           [purchaseId, seatIds],
         );
-        const rows: { seat_id: number }[] = await manager.query(
-          `SELECT t.seat_id FROM tickets t
+        const rows: { performance_id: number; seat_id: number }[] = await manager.query(
+          `SELECT t.performance_id, t.seat_id FROM tickets t
             WHERE t.purchase_id = $1 AND t.seat_id = ANY($2::int[]) AND t.holder_id IS NULL
               AND NOT EXISTS (SELECT 1 FROM ticket_transfers p WHERE p.ticket_id = t.id AND p.status = 'PENDING')
             ORDER BY t.seat_id`,
           [purchaseId, seatIds],
         );
-        return rows.map((row) => Number(row.seat_id));
+        if (rows.length === 0) return null;
+        return {
+          performanceId: Number(rows[0].performance_id),
+          purchaseId,
+          seatIds: rows.map((row) => Number(row.seat_id)),
+        };
       })
       .catch(rethrowAsDatabaseError);
   }
@@ -816,6 +832,18 @@ async function updated<T>(manager: EntityManager, sql: string, parameters: unkno
     return result[0] as T[];
   }
   return result as T[];
+}
+
+/** The purchase and seat of transfer `transferId`'s ticket (one seat); null for an unknown transfer. */
+async function seatOfTransfer(
+  manager: EntityManager,
+  transferId: string,
+): Promise<{ purchaseId: string; seatIds: number[] } | null> {
+  const [ticket]: { purchase_id: string; seat_id: number }[] = await manager.query(
+    `SELECT t.purchase_id, t.seat_id FROM ticket_transfers tr JOIN tickets t ON t.id = tr.ticket_id WHERE tr.id = $1`,
+    [transferId],
+  );
+  return ticket ? { purchaseId: ticket.purchase_id, seatIds: [Number(ticket.seat_id)] } : null;
 }
 
 function identityOf(ticket: {

@@ -10,7 +10,6 @@ import {
   PurchaseRepository,
   PurchaseStatus,
   TicketsRepository,
-  TicketTransfersRepository,
 } from '@app/database';
 import { Logger } from '@nestjs/common';
 import {
@@ -22,6 +21,7 @@ import {
   PurchaseTransferredError,
 } from '../errors';
 import { newIdOf } from '../ids';
+import type { DeadAcceptMarks } from './dead-accept-marks';
 import { PaymentGateway } from './payment-gateway';
 import type { Purchase } from './purchase';
 import { flushRetryAfterSeconds, PurchaseCancellation } from './purchase-cancellation';
@@ -90,7 +90,6 @@ function cancellation(
     cancel: vi.fn(async (): Promise<CancelPurchaseResult> => (answers.length > 1 ? answers.shift()! : answers[0])),
     read: vi.fn(async (): Promise<Purchase | null> => canceled),
     index: vi.fn(async () => {}),
-    unmarkTransfers: vi.fn(async () => {}),
   };
   const purchases = {
     findById: vi.fn(async () => persisted),
@@ -105,7 +104,7 @@ function cancellation(
   const rebuilder = { ensure: vi.fn(async () => {}) };
   const performances = { findById: vi.fn(async () => ({ id: 7, timeZone: 'Asia/Seoul' })) };
   // By default every marked seat's accept may still come (a pending offer): no mark is dead.
-  const transfers = { unacceptableSeats: vi.fn(async (): Promise<number[]> => []) };
+  const deadMarks = { takeBack: vi.fn(async (): Promise<number[]> => []) };
   const service = new PurchaseCancellation(
     store as unknown as PurchaseStore,
     purchases as unknown as PurchaseRepository,
@@ -121,9 +120,9 @@ function cancellation(
     } as Env,
     performances as unknown as PerformanceRepository,
     {} as PurchaseRefundsRepository,
-    transfers as unknown as TicketTransfersRepository,
+    deadMarks as unknown as DeadAcceptMarks,
   );
-  return { service, store, purchases, attempts, gateway, tickets, rebuilder, performances, transfers };
+  return { service, store, purchases, attempts, gateway, tickets, rebuilder, performances, deadMarks };
 }
 
 describe('PurchaseCancellation', () => {
@@ -310,28 +309,29 @@ describe('PurchaseCancellation', () => {
   });
 
   it('refuses the buyer when the script saw an accept under way (its Redis mark), refunding nothing', async () => {
-    const { service, store, gateway } = cancellation({ outcome: 'TRANSFERRED', seatIds: [1] });
+    const { service, store, gateway, deadMarks } = cancellation({ outcome: 'TRANSFERRED', seatIds: [1] });
     await expect(service.cancel('buyer', PURCHASE)).rejects.toBeInstanceOf(PurchaseTransferredError);
     expect(gateway.refund).not.toHaveBeenCalled();
-    expect(store.unmarkTransfers).not.toHaveBeenCalled();
+    expect(deadMarks.takeBack).toHaveBeenCalledWith({ purchaseId: PURCHASE, seatIds: [1] });
+    expect(store.cancel).toHaveBeenCalledTimes(1);
   });
 
   it('takes back the marks no accept can follow any more and asks again, once; a mark that may still be followed refuses', async () => {
-    const { service, store, transfers, gateway } = cancellation([
+    const { service, store, deadMarks, gateway } = cancellation([
       { outcome: 'TRANSFERRED', seatIds: [1, 2] },
       { outcome: 'TRANSFERRED', seatIds: [2] },
     ]);
-    transfers.unacceptableSeats.mockResolvedValueOnce([1]);
+    deadMarks.takeBack.mockResolvedValueOnce([1]);
     await expect(service.cancel('buyer', PURCHASE)).rejects.toMatchObject({ details: { seatIds: [2] } });
-    expect(transfers.unacceptableSeats).toHaveBeenCalledWith(PURCHASE, [1, 2]);
-    expect(store.unmarkTransfers).toHaveBeenCalledWith(7, PURCHASE, [1]);
+    expect(deadMarks.takeBack).toHaveBeenCalledTimes(1);
+    expect(deadMarks.takeBack).toHaveBeenCalledWith({ purchaseId: PURCHASE, seatIds: [1, 2] });
     expect(store.cancel).toHaveBeenCalledTimes(2);
     expect(gateway.refund).not.toHaveBeenCalled();
 
     const dead = cancellation([{ outcome: 'TRANSFERRED', seatIds: [1] }, canceledNow()]);
-    dead.transfers.unacceptableSeats.mockResolvedValueOnce([1]);
+    dead.deadMarks.takeBack.mockResolvedValueOnce([1]);
     await expect(dead.service.cancel('buyer', PURCHASE)).resolves.toMatchObject({ status: 'CANCELED' });
-    expect(dead.store.unmarkTransfers).toHaveBeenCalledWith(7, PURCHASE, [1]);
+    expect(dead.store.cancel).toHaveBeenCalledTimes(2);
   });
 
   it("does not ask an operator's refund about transfers", async () => {

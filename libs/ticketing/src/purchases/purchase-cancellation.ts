@@ -11,7 +11,6 @@ import {
   PurchaseRepository,
   PurchaseStatus,
   TicketsRepository,
-  TicketTransfersRepository,
 } from '@app/database';
 import {
   CancellationClosedError,
@@ -29,6 +28,7 @@ import {
 import { InvalidInputError } from '@app/core';
 import { isUuid } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { DeadAcceptMarks } from './dead-accept-marks';
 import { boundedGatewayCall } from './gateway-bound';
 import { PaymentGateway, partialRefundIdempotencyKey, refundIdempotencyKey } from './payment-gateway';
 import { Purchase, purchaseFromPersisted } from './purchase';
@@ -135,7 +135,7 @@ export class PurchaseCancellation {
     @Inject(Env) private readonly env: Env,
     private readonly performances: PerformanceRepository,
     private readonly partialRefunds: PurchaseRefundsRepository,
-    private readonly transfers: TicketTransfersRepository,
+    private readonly deadMarks: DeadAcceptMarks,
   ) {}
 
   /**
@@ -429,11 +429,8 @@ export class PurchaseCancellation {
       // Refused for accept marks: those no accept can follow any more (its offer expired, or was
       // settled otherwise, after an accept's process stopped between its mark and its commit) are
       // taken back, and the cancel asked again, once (faults trial 2026-12-07, F2's residual).
-      const dead = await this.transfers.unacceptableSeats(purchaseId, answered.result.seatIds);
-      if (dead.length > 0) {
-        await this.store.unmarkTransfers(answered.performanceId, purchaseId, dead);
-        answered = await this.cancelAnywhere(userId, purchaseId, { mode, ...by }, asked);
-      }
+      const takenBack = await this.deadMarks.takeBack({ purchaseId, seatIds: answered.result.seatIds });
+      if (takenBack.length > 0) answered = await this.cancelAnywhere(userId, purchaseId, { mode, ...by }, asked);
     }
     const { performanceId } = answered;
     const replayed = answered.result.outcome === 'REPLAY';

@@ -229,9 +229,9 @@ export class PurchaseStore {
   }
 
   /**
-   * Takes back the transfer accept marks (transfer-mark.lua) of `seatIds` of the purchase: marks of
-   * accepts that can no longer commit (TicketTransfersRepository.unacceptableSeats), which would
-   * refuse the buyer's cancel for their whole lifetime.
+   * Takes back the transfer accept marks (transfer-mark.lua) of `seatIds` of the purchase, marks of
+   * accepts that can no longer commit (see DeadAcceptMarks), which would refuse the buyer's cancel
+   * for their whole lifetime. One SREM; a seat not marked is left alone.
    */
   async unmarkTransfers(performanceId: number, purchaseId: string, seatIds: readonly number[]): Promise<void> {
     if (seatIds.length === 0) return;

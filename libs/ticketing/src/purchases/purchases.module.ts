@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import Redis from 'ioredis';
 import { Env } from '@app/config';
 import { AdminPurchases } from './admin-purchases';
+import { DeadAcceptMarks } from './dead-accept-marks';
 import { WindowRefunds } from './window-refunds';
 import { IdempotencyStore } from './idempotency.store';
 import { ApprovingPaymentGateway, PaymentGateway } from './payment-gateway';
@@ -43,6 +44,7 @@ import { TicketingModule } from '../ticketing.module';
     PurchaseService,
     PurchaseReader,
     PurchaseCancellation,
+    DeadAcceptMarks,
     PurchaseFlushStore,
     PurchaseFlusher,
     PaymentReconciler,
@@ -64,6 +66,7 @@ import { TicketingModule } from '../ticketing.module';
     AdminPurchases,
     WindowRefunds,
     PurchaseStore,
+    DeadAcceptMarks,
   ],
 })
 export class PurchasesModule {}

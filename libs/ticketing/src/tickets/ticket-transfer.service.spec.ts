@@ -14,6 +14,7 @@ import type {
 import { TicketStatus, TicketTransferStatus } from '@app/database';
 import { FakeClock } from '@app/testing';
 import { NotFoundError, PerformanceCanceledError } from '../errors';
+import type { DeadAcceptMarks } from '../purchases/dead-accept-marks';
 import type { CheckInStore } from './check-in.store';
 import type { TicketCodes } from './ticket-codes';
 import type { CheckInMarkResult } from './ticket-scripts';
@@ -53,8 +54,8 @@ function service(
     decline?: DeclineTransferResult;
     target?: (typeof ticket & { pending: boolean }) | null;
     mark?: CheckInMarkResult;
-    /** What TicketTransfersRepository.unacceptedTicket answers (default null: an accept stands or may come). */
-    unaccepted?: typeof ticket | null;
+    /** DeadAcceptMarks.takeBack fails with it (PostgreSQL or Redis unreachable). */
+    takeBackFails?: Error;
     /** UnmarkTransfer fails with it (Redis unreachable). */
     unmarkFails?: Error;
     canceledInRedis?: boolean;
@@ -74,7 +75,6 @@ function service(
     }),
     cancel: vi.fn(async () => options.cancel ?? { outcome: 'CANCELED', transfer }),
     decline: vi.fn(async () => options.decline ?? { outcome: 'DECLINED', transfer }),
-    unacceptedTicket: vi.fn(async () => options.unaccepted ?? null),
     listFor: vi.fn(async () => [] as TicketTransferRecord[]),
   };
   const heldRecord: TicketRecord = {
@@ -101,6 +101,12 @@ function service(
     }),
   };
   const codes = { sign: vi.fn(() => 'signed') };
+  const deadMarks = {
+    takeBack: vi.fn(async (): Promise<number[]> => {
+      if (options.takeBackFails) throw options.takeBackFails;
+      return [3];
+    }),
+  };
   const subject = new TicketTransferService(
     transfers as unknown as TicketTransfersRepository,
     tickets as unknown as TicketsRepository,
@@ -108,8 +114,9 @@ function service(
     codes as unknown as TicketCodes,
     new FakeClock(NOW),
     { TICKET_TRANSFER_OFFER_HOURS: 72, TICKET_TRANSFER_OFFERS_PER_HOUR: 10 } as Env,
+    deadMarks as unknown as DeadAcceptMarks,
   );
-  return { subject, transfers, tickets, marks, codes };
+  return { subject, transfers, tickets, marks, codes, deadMarks };
 }
 
 describe('TicketTransferService', () => {
@@ -263,31 +270,26 @@ describe('TicketTransferService', () => {
   });
 
   it.each(['cancel', 'decline'] as const)(
-    'once a %s settled the transfer, takes back the Redis mark an accept stopped before its commit left; none while an accept stands or may come',
+    'once a %s settled the transfer, takes back the dead accept marks of its ticket; a failure changes no answer',
     async (settle) => {
       const by = settle === 'cancel' ? 'buyer' : 'friend';
-      const dead = service({ unaccepted: ticket });
-      expect(await dead.subject[settle](by, TRANSFER)).toBe(transfer);
-      expect(dead.transfers.unacceptedTicket).toHaveBeenCalledWith(TRANSFER);
-      expect(dead.marks.unmarkTransfer).toHaveBeenCalledWith(7, 'p1', 3);
+      const settled = service();
+      expect(await settled.subject[settle](by, TRANSFER)).toBe(transfer);
+      expect(settled.deadMarks.takeBack).toHaveBeenCalledWith({ transferId: TRANSFER });
 
-      const live = service({ unaccepted: null });
-      expect(await live.subject[settle](by, TRANSFER)).toBe(transfer);
-      expect(live.marks.unmarkTransfer).not.toHaveBeenCalled();
-
-      // The transfer is settled in PostgreSQL either way: a Redis that fails the unmark changes no answer.
+      // The transfer is settled in PostgreSQL either way: a take-back that fails changes no answer.
       const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
       try {
-        const failing = service({ unaccepted: ticket, unmarkFails: new Error('connection reset') });
+        const failing = service({ takeBackFails: new Error('connection reset') });
         expect(await failing.subject[settle](by, TRANSFER)).toBe(transfer);
         expect(warn).toHaveBeenCalledWith(expect.stringContaining('(connection reset)'));
       } finally {
         warn.mockRestore();
       }
 
-      const refused = service({ unaccepted: ticket, [settle]: { outcome: 'NOT_FOUND' } });
+      const refused = service({ [settle]: { outcome: 'NOT_FOUND' } });
       await expect(refused.subject[settle](by, TRANSFER)).rejects.toBeInstanceOf(NotFoundError);
-      expect(refused.transfers.unacceptedTicket).not.toHaveBeenCalled();
+      expect(refused.deadMarks.takeBack).not.toHaveBeenCalled();
     },
   );
 

@@ -10,6 +10,7 @@ import {
   TicketTransfersRepository,
 } from '@app/database';
 import { NotFoundError, PerformanceCanceledError } from '../errors';
+import { DeadAcceptMarks } from '../purchases/dead-accept-marks';
 import { CheckInStore } from './check-in.store';
 import { TicketCodes } from './ticket-codes';
 import {
@@ -84,6 +85,7 @@ export class TicketTransferService {
     private readonly codes: TicketCodes,
     private readonly clock: Clock,
     @Inject(Env) private readonly env: Env,
+    private readonly deadMarks: DeadAcceptMarks,
   ) {}
 
   /**
@@ -242,17 +244,16 @@ export class TicketTransferService {
 
   /**
    * Takes back the Redis mark (transfer-mark.lua) an accept of transfer `transferId` left when its
-   * process stopped between the mark and PostgreSQL's commit (an api killed): once a cancel or a
-   * decline has settled the transfer, no accept of it can commit, and the mark would refuse the
-   * buyer's cancel of the purchase (409 PurchaseTransferred) for its whole lifetime
-   * (TRANSFER_MARK_LIFETIME_SECONDS). Kept while the ticket has a holder by an accepted transfer or
-   * another offer of it is pending (its accept may be under way). A failure is logged, not thrown:
-   * the transfer is settled either way, and the mark expires.
+   * process stopped between the mark and PostgreSQL's commit (an api killed), through
+   * DeadAcceptMarks: once a cancel or a decline has settled the transfer, no accept of it can
+   * commit, and the mark would refuse the buyer's cancel of the purchase (409 PurchaseTransferred)
+   * for its whole lifetime (TRANSFER_MARK_LIFETIME_SECONDS). Kept while the ticket has a holder by
+   * an accepted transfer or an offer of it is pending before its expiry (its accept may come). A failure
+   * is logged, not thrown: the transfer is settled either way, and the mark expires.
    */
   private async dropDeadAcceptMark(transferId: string): Promise<void> {
     try {
-      const ticket = await this.transfers.unacceptedTicket(transferId);
-      if (ticket) await this.marks.unmarkTransfer(ticket.performanceId, ticket.purchaseId, ticket.seatId);
+      await this.deadMarks.takeBack({ transferId });
     } catch (error) {
       this.logger.warn(
         `transfer ${transferId} settled, but a mark an interrupted accept may have left in Redis was not taken ` +
