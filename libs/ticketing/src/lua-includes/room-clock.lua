@@ -8,11 +8,14 @@
   who have not held against the seats available); SALES_NOT_OPEN admits no one to run out.
 
   Kept in the room's state hash: frozenMs (how long the clock has stood still before the current
-  pause) and pausedAt (epoch ms, Redis TIME: when a waiting-room script first saw the current
-  pause; the admission loop's next step, within WAITING_ROOM_ADMIT_PAUSE_MS while `batch` runs).
+  pause), pausedAt (epoch ms, Redis TIME: when a waiting-room script first saw the current
+  pause; the admission loop's next step, within WAITING_ROOM_ADMIT_PAUSE_MS while `batch` runs)
+  and clockAt (epoch ms, Redis TIME: its last read by a script with a `gapMs`).
 
   It also stands still for a stretch nobody saw it run: more than `gapMs` (the room's pollAfterMs)
-  since any script with a `gapMs` last read it (clockAt, Redis TIME). While the room is live,
+  since any script with a `gapMs` last read it (clockAt). Every script that reads it passes one
+  (admission steps, polls, admission uses, leaves), so whichever reaches the room first after such a
+  stretch sees the room's time the others will. While the room is live,
   admission steps (`batch`, every few ms) and buyers' polls read it far more often, so such a stretch
   is an outage: Redis down (no buyer could hold or poll), or `batch` down with no buyer polling or
   holding. An admitted buyer who could not hold loses none of their slot's time to it, and slot ends
@@ -21,10 +24,10 @@
   read the clock in it.
 
   roomClock(stateKey, status, now, gapMs): the room's time at `now` (Redis TIME, epoch ms), given the
-  performance's meta `status` (nil when ON_SALE); records the start or the end of a pause, or an
-  unseen stretch, when it is the first to see it. `gapMs` nil: reads only (a script that neither
-  records a read nor stops the clock; the next one with a `gapMs` does). Never goes back: a slot
-  past its end stays ended.
+  performance's meta `status` (nil when ON_SALE); records the read, and the start or the end of a
+  pause, or an unseen stretch, when it is the first to see it. `gapMs` nil (a config without
+  pollAfterMs): records no read and stops the clock for no stretch. Never goes back: a slot past
+  its end stays ended.
 ]]
 local function roomClock(stateKey, status, now, gapMs)
   local clock = redis.call('HMGET', stateKey, 'frozenMs', 'pausedAt', 'clockAt')

@@ -6,8 +6,8 @@
   made while the slot was held, or before the queue was turned on (made under no queue, they are
   the buyer's to buy until they expire: a hold's lifetime at most). Slot ends and the token's
   `exp` are on the room's clock (room-clock.lua), which stands still while the sale is PAUSED and
-  for a stretch longer than pollAfterMs nobody saw (Redis down), as
-  admit.lua and queue-ticket.lua read them: the three agree on when an admission ends.
+  for a stretch longer than pollAfterMs nobody saw (Redis down), as admit.lua, queue-ticket.lua and
+  end-ticket.lua read them: all agree on when an admission ends.
 
   KEYS[1] config    hash
   KEYS[2] active    sorted set ticket -> end of its slot (ms, the room's clock)

@@ -17,7 +17,7 @@ export interface WaitingRoomKeys {
   /**
    * Hash: seq (last arrival number), tokens and tokensAt (the admission bucket), admitted
    * (total), peakActive, rate (measured admissions per second), rateAt, rateCount; the room's
-   * clock (../lua-includes/room-clock.lua): frozenMs, pausedAt.
+   * clock (../lua-includes/room-clock.lua): frozenMs, pausedAt, clockAt.
    */
   state: string;
   /** Sorted set: tickets that joined before opensAt, scored by arrival number. */

@@ -326,6 +326,37 @@ describe('WaitingRoomStore (real Redis)', () => {
     expect(after.slotEndsAt - (await redisMs())).toBeGreaterThan(left - 1_000);
   });
 
+  it('a buyer who leaves first thing after an outage longer than their slot is recorded LEFT, not EXPIRED; the clock stood still for everyone', async () => {
+    const performanceId = 34;
+    await store.configure(room(performanceId, { admissionTtlSeconds: 2, sessionTtlSeconds: 600 }), 1);
+    const redisMs = async () => {
+      const [seconds, micros] = await redis.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    };
+    const [leaver, stayer] = [
+      waiting(await store.join(performanceId, 'leaver', newIdOf(performanceId))).ticketId,
+      waiting(await store.join(performanceId, 'stayer', newIdOf(performanceId))).ticketId,
+    ];
+    expect((await admitUntil(performanceId, 2)).sort()).toEqual([leaver, stayer].sort());
+    const before = await store.poll(performanceId, 'stayer', stayer);
+    if (before.outcome !== 'ADMITTED') throw new Error(`expected ADMITTED, got ${JSON.stringify(before)}`);
+    const left = before.slotEndsAt - (await redisMs());
+
+    // An outage (Redis down): for 3 s, longer than the 2 s slots and than pollAfter (1 s), no step,
+    // poll or use reaches the room. The first thing to reach it after: a buyer leaving.
+    const outageFrom = await redisMs();
+    await waitUntil(async () => (await redisMs()) > outageFrom + 3_000, 'an outage of 3 s', 10_000, 100);
+    expect(await store.end(performanceId, 'leaver', leaver, 'LEFT')).toEqual({ outcome: 'ENDED' });
+    expect(await store.poll(performanceId, 'leaver', leaver)).toMatchObject({ outcome: 'ENDED', reason: 'LEFT' });
+
+    // The outage cost the other admitted buyer nothing either: the next step expires no one.
+    expect((await store.admit(performanceId, 10)).expired).toBe(0);
+    const after = await store.poll(performanceId, 'stayer', stayer);
+    expect(after).toMatchObject({ outcome: 'ADMITTED', tokenUntil: before.tokenUntil });
+    if (after.outcome !== 'ADMITTED') return;
+    expect(after.slotEndsAt - (await redisMs())).toBeGreaterThan(left - 1_000);
+  });
+
   it('a slot whose time is watched runs out as ever: steps and polls within pollAfter stop no clock', async () => {
     const performanceId = 33;
     await store.configure(room(performanceId, { admissionTtlSeconds: 1 }), 1);

@@ -201,6 +201,7 @@ export class WaitingRoomStore {
         k.closed,
         performanceKeys(performanceId).meta,
         k.state,
+        k.config,
       ],
       [ticketId, userId, reason],
     );
