@@ -37,6 +37,11 @@ describe('WaitingRoomStore (real Redis)', () => {
     if (ticket.outcome !== 'WAITING') throw new Error(`expected WAITING, got ${JSON.stringify(ticket)}`);
     return ticket;
   };
+  /** Redis TIME, epoch ms: the clock the room's scripts go by. */
+  const redisMs = async () => {
+    const [seconds, micros] = await redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  };
   /** Admission steps until `count` were admitted in all; returns the admitted ticket ids. */
   const admitUntil = async (performanceId: number, count: number) => {
     const admitted: string[] = [];
@@ -269,10 +274,6 @@ describe('WaitingRoomStore (real Redis)', () => {
   it('a stretch with no admission step (Redis or batch down) drops no one who polled until it; one who never polls again drops after 2 × pollAfter', async () => {
     const performanceId = 31;
     await store.configure(room(performanceId, { opensAt: new Date(Date.now() + 60_000) }), 1);
-    const redisMs = async () => {
-      const [seconds, micros] = await redis.time();
-      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    };
     const ticket = waiting(await store.join(performanceId, 'buyer', newIdOf(performanceId)));
     const joinedAt = await redisMs();
     await waitUntil(
@@ -302,10 +303,6 @@ describe('WaitingRoomStore (real Redis)', () => {
   it('an outage longer than admissionTtl (nothing reads the room) costs an admitted buyer none of their slot; the clock runs again after it', async () => {
     const performanceId = 32;
     await store.configure(room(performanceId, { admissionTtlSeconds: 2, sessionTtlSeconds: 600 }), 1);
-    const redisMs = async () => {
-      const [seconds, micros] = await redis.time();
-      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    };
     const ticket = waiting(await store.join(performanceId, 'buyer', newIdOf(performanceId))).ticketId;
     expect(await admitUntil(performanceId, 1)).toEqual([ticket]);
     const admitted = await store.poll(performanceId, 'buyer', ticket);
@@ -329,10 +326,6 @@ describe('WaitingRoomStore (real Redis)', () => {
   it('a buyer who leaves first thing after an outage longer than their slot is recorded LEFT, not EXPIRED; the clock stood still for everyone', async () => {
     const performanceId = 34;
     await store.configure(room(performanceId, { admissionTtlSeconds: 2, sessionTtlSeconds: 600 }), 1);
-    const redisMs = async () => {
-      const [seconds, micros] = await redis.time();
-      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    };
     const [leaver, stayer] = [
       waiting(await store.join(performanceId, 'leaver', newIdOf(performanceId))).ticketId,
       waiting(await store.join(performanceId, 'stayer', newIdOf(performanceId))).ticketId,
