@@ -119,6 +119,70 @@ describe('PurchaseCheckout', () => {
     }
   });
 
+  it('renews the claims of concurrent attempts from one timer, each within 1.5 renewal periods, until its attempt ends', async () => {
+    vi.useFakeTimers();
+    try {
+      // Lease 2 × 100 ms, renewal period 40 ms: every attempt's claim is renewed by 60 ms after it was taken.
+      const { service, store, gateway } = checkout(sold, PaymentAttemptStatus.Pending, undefined, 100);
+      const charged: (() => void)[] = [];
+      gateway.charge.mockImplementation(
+        () => new Promise<{ chargeId: string }>((resolve) => charged.push(() => resolve({ chargeId: 'ch-1' }))),
+      );
+      const timersBefore = vi.getTimerCount();
+      const first = service.buy('buyer', 'hold-1', 7, 'purchase-1', live);
+      await vi.advanceTimersByTimeAsync(30);
+      const second = service.buy('buyer', 'hold-2', 7, 'purchase-2', live);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(charged).toHaveLength(2);
+      // Two attempts in flight, one renewal timer.
+      expect(vi.getTimerCount() - timersBefore).toBe(1);
+      await vi.advanceTimersByTimeAsync(10); // 40 ms: purchase-1's claim is 40 ms old, purchase-2's 10 ms
+      expect(store.renewHoldClaim.mock.calls).toEqual([[7, 'hold-1', 'purchase-1', 200]]);
+      await vi.advanceTimersByTimeAsync(40); // 80 ms: both due (purchase-2's 50 ms old)
+      expect(store.renewHoldClaim.mock.calls.slice(1)).toEqual([
+        [7, 'hold-1', 'purchase-1', 200],
+        [7, 'hold-2', 'purchase-2', 200],
+      ]);
+      charged[0]();
+      expect((await first).status).toBe('PAID');
+      await vi.advanceTimersByTimeAsync(40); // 120 ms: only purchase-2 is still charging
+      expect(store.renewHoldClaim.mock.calls.slice(3)).toEqual([[7, 'hold-2', 'purchase-2', 200]]);
+      charged[1]();
+      expect((await second).status).toBe('PAID');
+      // No attempt left: the timer is gone and nothing is renewed any more.
+      expect(vi.getTimerCount()).toBe(timersBefore);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(store.renewHoldClaim).toHaveBeenCalledTimes(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("stops renewing a claim the store says is no longer the attempt's, and keeps renewing the others", async () => {
+    vi.useFakeTimers();
+    try {
+      const { service, store, gateway } = checkout(sold, PaymentAttemptStatus.Pending, undefined, 100);
+      store.renewHoldClaim.mockImplementation(async (...args: unknown[]) => args[2] !== 'purchase-1');
+      const charged: (() => void)[] = [];
+      gateway.charge.mockImplementation(
+        () => new Promise<{ chargeId: string }>((resolve) => charged.push(() => resolve({ chargeId: 'ch-1' }))),
+      );
+      const first = service.buy('buyer', 'hold-1', 7, 'purchase-1', live);
+      const second = service.buy('buyer', 'hold-2', 7, 'purchase-2', live);
+      await vi.advanceTimersByTimeAsync(120);
+      expect(store.renewHoldClaim.mock.calls.map((call) => call[2])).toEqual([
+        'purchase-1',
+        'purchase-2',
+        'purchase-2',
+        'purchase-2',
+      ]);
+      charged.forEach((charge) => charge());
+      await Promise.all([first, second]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("sells a box office sale's hold (paid at the window) with no payment attempt and no charge", async () => {
     const { service, store, gateway, attempts } = checkout(sold);
     const purchase = await service.buy('staff', 'hold-1', 7, 'purchase-1', {

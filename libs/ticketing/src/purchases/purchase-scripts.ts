@@ -105,37 +105,46 @@ export type SalesRefusal = { reason: SalesClosedReason } | { reason: 'NOT_OPEN';
  * operator's hold (a comp's, a box office sale's), and that sees only those; off it such a hold
  * answers as no hold (every field null, claim NONE).
  */
-export async function claimHold(
+export function claimHold(
   redis: Redis,
   keys: PerformanceKeys,
   holdId: string,
   request: { userId: string; purchaseId: string; leaseMs: number; operator?: boolean },
-): Promise<{
-  claim: HoldClaim;
-  now: number;
-  fields: (string | null)[];
-  sales: SalesRefusal | null;
-  boxOffice: string | null;
-}> {
-  const [claim, now, ...rest] = await callScript<(string | null)[]>(
+): Promise<ClaimedHold> {
+  // A `then`, not an `async` layer: one promise fewer a purchase (each pays AsyncLocalStorage's hook).
+  return callScript<(string | null)[]>(
     redis,
     CLAIM_HOLD.name,
     [keys.hold(holdId), keys.meta],
     [request.userId, request.purchaseId, request.leaseMs, operatorFlag(request.operator)],
-  );
-  const fields = rest.slice(0, 6);
-  const [refusal, salesOpenAt, boxOffice] = rest.slice(6);
+  ).then(claimedHold);
+}
+
+/** What claimHold answers: claim-hold.lua's reply decoded. */
+export interface ClaimedHold {
+  claim: HoldClaim;
+  now: number;
+  /** userId, status, expiresAt, amount, currency, purchaseId as stored (null when absent; the reply ends at its first nil). */
+  fields: (string | null)[];
+  sales: SalesRefusal | null;
+  boxOffice: string | null;
+}
+
+/** claim-hold.lua's reply (see there) decoded; read by index, without rest arrays. */
+function claimedHold(reply: (string | null)[]): ClaimedHold {
+  const claim = reply[0];
+  const refusal = reply[8];
   const sales: SalesRefusal | null = !refusal
     ? null
     : refusal === 'NOT_OPEN'
-      ? { reason: refusal, salesOpenAt: Number(salesOpenAt) }
+      ? { reason: refusal, salesOpenAt: Number(reply[9]) }
       : { reason: refusal as SalesClosedReason };
   switch (claim) {
     case 'CLAIMED':
     case 'OWN':
     case 'BUSY':
     case 'NONE':
-      return { claim, now: Number(now), fields, sales, boxOffice: boxOffice || null };
+      return { claim, now: Number(reply[1]), fields: reply.slice(2, 8), sales, boxOffice: reply[10] || null };
     default:
       throw new Error(`claim-hold.lua answered ${JSON.stringify(claim)}`);
   }
@@ -164,7 +173,7 @@ export async function releaseHoldClaim(redis: Redis, holdKey: string, purchaseId
  * buyer's Cluster slot) a new sale also adds `member` to the buyer's index of purchases, scored
  * by its createdAt. Throws only what Redis throws (a refusal is an outcome).
  */
-export async function purchaseHold(
+export function purchaseHold(
   redis: Redis,
   keys: PerformanceKeys,
   request: PurchaseRequest,
@@ -192,22 +201,23 @@ export async function purchaseHold(
     scriptKeys.push(buyerIndex.key);
     args.push(buyerIndex.member);
   }
-  const [outcome, createdAt, performanceId, seats, amount, currency, prices] = await callScript<string[]>(
-    redis,
-    PURCHASE.name,
-    scriptKeys,
-    args,
-  );
+  // A `then`, not an `async` layer (as claimHold).
+  return callScript<string[]>(redis, PURCHASE.name, scriptKeys, args).then(purchaseResult);
+}
+
+/** purchase.lua's reply (see there) decoded. */
+function purchaseResult(reply: string[]): PurchaseResult {
+  const outcome = reply[0];
   switch (outcome) {
     case 'OK':
       return {
         outcome,
-        createdAt: Number(createdAt),
-        performanceId: Number(performanceId),
-        seats,
-        amount: Number(amount),
-        currency,
-        prices: prices ?? '',
+        createdAt: Number(reply[1]),
+        performanceId: Number(reply[2]),
+        seats: reply[3],
+        amount: Number(reply[4]),
+        currency: reply[5],
+        prices: reply[6] ?? '',
       };
     case 'NOT_FOUND':
     case 'PURCHASED':
@@ -218,9 +228,9 @@ export async function purchaseHold(
     case 'CANCELED':
       return { outcome };
     case 'SALES_CLOSED':
-      return { outcome, reason: createdAt as SalesClosedReason };
+      return { outcome, reason: reply[1] as SalesClosedReason };
     case 'SALES_NOT_OPEN':
-      return { outcome, salesOpenAt: Number(createdAt) };
+      return { outcome, salesOpenAt: Number(reply[1]) };
     default:
       throw new Error(`purchase.lua answered ${JSON.stringify(outcome)}`);
   }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
 import { refusedForLackOfReplicas } from '@app/redis';
 import { IdempotencyKeyInUseError, NotFoundError, PurchaseNotReplicatedError } from '../errors';
-import { newIdOf } from '../ids';
+import { newIdOf, performanceOfId } from '../ids';
 import { assertIdempotencyKey, assertUserId } from '../input';
 import {
   claimRenewalMs,
@@ -56,7 +56,9 @@ export class PurchaseService {
     assertUserId(userId);
     if (idempotencyKey !== undefined) assertIdempotencyKey(idempotencyKey);
     assertPaymentToken(paymentToken);
-    const performanceId = await this.store.performanceOfHold(holdId);
+    // An id that carries its performance (every hold since `ids`) is read without a promise: only
+    // an older id waits for its pointer key (PurchaseStore.performanceOfHold).
+    const performanceId = performanceOfId(holdId) ?? (await this.store.performanceOfHold(holdId));
     if (performanceId === null) throw new NotFoundError('reservation');
     if (idempotencyKey === undefined) {
       const purchaseId = newIdOf(performanceId);

@@ -95,20 +95,29 @@ export class PurchaseStore {
    * is live (claim-hold.lua): one round trip, Redis time and sales state included. See HoldCheck.
    * `operator`: the operator path (see claimHold of purchase-scripts); off it an operator's hold reads as none.
    */
-  async claimHold(
+  claimHold(
     performanceId: number,
     holdId: string,
     request: { userId: string; purchaseId: string; leaseMs: number; operator?: boolean },
   ): Promise<HoldCheck> {
-    const { claim, now, fields, sales, boxOffice } = await claimHold(
-      this.redis,
-      performanceKeys(performanceId),
-      holdId,
-      request,
+    // A `then`, not an `async` layer: one promise fewer a purchase.
+    return claimHold(this.redis, performanceKeys(performanceId), holdId, request).then(
+      ({ claim, now, fields, sales, boxOffice }): HoldCheck => {
+        const check: HoldCheck = {
+          owner: fields[0] ?? null,
+          status: fields[1] ?? null,
+          expiresAt: fields[2] ?? null,
+          amount: fields[3] ?? null,
+          currency: fields[4] ?? null,
+          boughtBy: fields[5] ?? null,
+          now,
+          claim,
+          sales,
+          boxOffice,
+        };
+        return request.operator === true ? { ...check, operator: true } : check;
+      },
     );
-    const [owner, status, expiresAt, amount, currency, boughtBy] = fields.map((field) => field ?? null);
-    const check: HoldCheck = { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales, boxOffice };
-    return request.operator === true ? { ...check, operator: true } : check;
   }
 
   /**
