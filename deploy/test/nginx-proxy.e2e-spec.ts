@@ -109,10 +109,12 @@ const unreadable: fc.Arbitrary<string> = fc.oneof(
       fc.constantFrom('', ' ', '\u0000', '\u0001', ' extra'),
       fc.constantFrom('HTTP/1.1', 'HTTP/2.0', 'HTTP/3.0', 'HTTP/9.9', 'HTTP/1.1 x', 'HTTX/1.1'),
     )
-    // At least one part wrong: a GET or POST of a plain path over HTTP/1.1 is a request.
+    // At least one part wrong: a GET or POST of a plain path over HTTP/1.1 is a request, also with
+    // two spaces before the version (RFC 9112 §3 lets a recipient split the line on white space, and
+    // Nginx does: the test below).
     .filter(
       ([method, target, inside, version]) =>
-        !(/^(GET|POST)$/.test(method) && target.startsWith('/api') && !inside && version === 'HTTP/1.1'),
+        !(/^(GET|POST)$/.test(method) && target.startsWith('/api') && inside.trim() === '' && version === 'HTTP/1.1'),
     )
     .map(
       ([method, target, inside, version]) =>
@@ -229,6 +231,20 @@ describe('Nginx in front of replicas (template as rendered for Compose and npm r
     await expectUniformError(response, 413, '');
   });
 
+  it('reads a request line with two spaces before the version as the request it is (RFC 9112 §3)', async () => {
+    reset();
+    // Drawn once by the generated test below as unreadable (seed 1766782322): Nginx splits the line
+    // on white space and sends the replica a request line of its own, single-spaced.
+    const answer = await rawExchange(
+      nginx.port,
+      'GET /api/v1/events  HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(answer.status).toBe(200);
+    expect(replicas.flatMap((replica) => replica.seen).map(({ method, url }) => `${method} ${url}`)).toEqual([
+      'GET /api/v1/events',
+    ]);
+  });
+
   it('answers every request it cannot read with a 4xx and the uniform error body, never HTML or a 5xx (generated)', async () => {
     reset();
     await fc.assert(
@@ -248,7 +264,7 @@ describe('Nginx in front of replicas (template as rendered for Compose and npm r
         });
         expect(answer.headers, what).toContain(`x-request-id: ${String(body.requestId).toLowerCase()}`);
       }),
-      { seed: 20261207, numRuns: 150 },
+      { numRuns: 150 },
     );
     expect(replicas.flatMap((replica) => replica.seen)).toEqual([]);
   });
