@@ -96,6 +96,32 @@ function rawExchange(port: number, request: string): Promise<{ status: number; h
 }
 
 /**
+ * Sends `request` raw and asserts the answer is one of `statuses` with the api's uniform JSON body
+ * and the request id in both the body and the header; answers the body.
+ */
+async function expectUniformRefusal(
+  port: number,
+  request: string,
+  statuses: number[],
+): Promise<Record<string, unknown>> {
+  const answer = await rawExchange(port, request);
+  const what = `${JSON.stringify(request.slice(0, 120))} -> ${answer.status} ${answer.body.slice(0, 120)}`;
+  expect(statuses, what).toContain(answer.status);
+  expect(answer.headers, what).toContain('content-type: application/json');
+  const body = JSON.parse(answer.body) as Record<string, unknown>;
+  expect(body, what).toEqual({
+    statusCode: answer.status,
+    error: STATUS_CODES[answer.status],
+    message: expect.any(String),
+    requestId: expect.stringMatching(/\S/),
+    path: expect.any(String),
+    timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/),
+  });
+  expect(answer.headers, what).toContain(`x-request-id: ${String(body.requestId).toLowerCase()}`);
+  return body;
+}
+
+/**
  * Requests Nginx refuses itself while reading them, each a kind of fault in the request line, the
  * headers or the body's framing, with generated values. Each closes the connection after its
  * answer (`Connection: close`, or an error Nginx closes on), so one exchange is one answer.
@@ -109,10 +135,12 @@ const unreadable: fc.Arbitrary<string> = fc.oneof(
       fc.constantFrom('', ' ', '\u0000', '\u0001', ' extra'),
       fc.constantFrom('HTTP/1.1', 'HTTP/2.0', 'HTTP/3.0', 'HTTP/9.9', 'HTTP/1.1 x', 'HTTX/1.1'),
     )
-    // At least one part wrong: a GET or POST of a plain path over HTTP/1.1 is a request.
+    // At least one part wrong: a GET or POST of a plain path over HTTP/1.1 is a request, also with
+    // two spaces before the version (RFC 9112 §3 lets a recipient split the line on white space, and
+    // Nginx does: the test below).
     .filter(
       ([method, target, inside, version]) =>
-        !(/^(GET|POST)$/.test(method) && target.startsWith('/api') && !inside && version === 'HTTP/1.1'),
+        !(/^(GET|POST)$/.test(method) && target.startsWith('/api') && inside.trim() === '' && version === 'HTTP/1.1'),
     )
     .map(
       ([method, target, inside, version]) =>
@@ -132,18 +160,22 @@ const unreadable: fc.Arbitrary<string> = fc.oneof(
     .map((header) => `GET /api/v1/events HTTP/1.1\r\nHost: x\r\n${header}\r\nConnection: close\r\n\r\n`),
   fc.constant('GET /api/v1/events HTTP/1.1\r\nConnection: close\r\n\r\n'),
   fc.constant('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
-  // A body whose framing does not add up: an unknown transfer coding, two lengths, a bad chunk.
+  // A body whose framing does not add up: an unknown transfer coding, two lengths, a bad chunk; to
+  // a route the api answers, or to one Nginx answers itself (it reads the body only to drop it).
   fc
-    .constantFrom(
-      'Transfer-Encoding: gzip\r\n\r\n',
-      'Transfer-Encoding: br, chunked\r\n\r\n0\r\n\r\n',
-      'Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
-      'Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
-      'Content-Length: -1\r\n\r\n',
-      'Content-Length: abc\r\n\r\n',
-      'Transfer-Encoding: chunked\r\n\r\nzz\r\n',
+    .tuple(
+      fc.constantFrom('/api/v1/auth/login', '/metrics'),
+      fc.constantFrom(
+        'Transfer-Encoding: gzip\r\n\r\n',
+        'Transfer-Encoding: br, chunked\r\n\r\n0\r\n\r\n',
+        'Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+        'Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
+        'Content-Length: -1\r\n\r\n',
+        'Content-Length: abc\r\n\r\n',
+        'Transfer-Encoding: chunked\r\n\r\nzz\r\n',
+      ),
     )
-    .map((framing) => `POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${framing}`),
+    .map(([path, framing]) => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${framing}`),
 );
 
 describe('Nginx in front of replicas (template as rendered for Compose and npm run start:cluster)', () => {
@@ -229,26 +261,27 @@ describe('Nginx in front of replicas (template as rendered for Compose and npm r
     await expectUniformError(response, 413, '');
   });
 
+  it('reads a request line with two spaces before the version as the request it is (RFC 9112 §3)', async () => {
+    reset();
+    // Drawn once by the generated test below as unreadable (seed 1766782322): Nginx splits the line
+    // on white space and sends the replica a request line of its own, single-spaced.
+    const answer = await rawExchange(
+      nginx.port,
+      'GET /api/v1/events  HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(answer.status).toBe(200);
+    expect(replicas.flatMap((replica) => replica.seen).map(({ method, url }) => `${method} ${url}`)).toEqual([
+      'GET /api/v1/events',
+    ]);
+  });
+
   it('answers every request it cannot read with a 4xx and the uniform error body, never HTML or a 5xx (generated)', async () => {
     reset();
     await fc.assert(
       fc.asyncProperty(unreadable, async (request) => {
-        const answer = await rawExchange(nginx.port, request);
-        const what = `${JSON.stringify(request.slice(0, 120))} -> ${answer.status} ${answer.body.slice(0, 120)}`;
-        expect([400, 405, 431], what).toContain(answer.status);
-        expect(answer.headers, what).toContain('content-type: application/json');
-        const body = JSON.parse(answer.body) as Record<string, unknown>;
-        expect(body, what).toEqual({
-          statusCode: answer.status,
-          error: STATUS_CODES[answer.status],
-          message: expect.any(String),
-          requestId: expect.stringMatching(/\S/),
-          path: expect.any(String),
-          timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/),
-        });
-        expect(answer.headers, what).toContain(`x-request-id: ${String(body.requestId).toLowerCase()}`);
+        await expectUniformRefusal(nginx.port, request, [400, 405, 431]);
       }),
-      { seed: 20261207, numRuns: 150 },
+      { numRuns: 150 },
     );
     expect(replicas.flatMap((replica) => replica.seen)).toEqual([]);
   });
@@ -303,6 +336,23 @@ describe('Nginx in front of replicas (template as rendered for Compose and npm r
     expect(replicas.flatMap((replica) => replica.seen).length).toBeLessThanOrEqual(11 + 2);
     await expectUniformError(limited[0], 429, '/api/v1/auth/signup');
     await Promise.all(responses.filter((response) => !response.bodyUsed).map((response) => response.body?.cancel()));
+  });
+  it('answers a malformed chunked body with the uniform 400 also where Nginx answers itself (404, 429)', async () => {
+    reset();
+    // Found by the generated test above from a fresh seed, once its bad chunks had used up the
+    // login limit: Nginx reads the body of a request it answers itself only to drop it, inside the
+    // error page, and answered its HTML 400 there.
+    const badChunk = (path: string) =>
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`;
+    expect((await expectUniformRefusal(nginx.port, badChunk('/metrics'), [400])).path).toBe('/metrics');
+    const logins = await Promise.all(
+      Array.from({ length: 40 }, () => fetch(`${nginx.url}/api/v1/auth/login`, { method: 'POST', body: '{}' })),
+    );
+    expect(logins.map((response) => response.status)).toContain(429);
+    await Promise.all(logins.map((response) => response.body?.cancel()));
+    expect((await expectUniformRefusal(nginx.port, badChunk('/api/v1/auth/login'), [400])).path).toBe(
+      '/api/v1/auth/login',
+    );
   });
 });
 

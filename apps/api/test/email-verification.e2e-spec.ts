@@ -560,7 +560,7 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
           expectUniform(answer, answer.statusCode);
         },
       ),
-      { numRuns: 150, seed: 20261205 },
+      { numRuns: 150 },
     );
   });
 

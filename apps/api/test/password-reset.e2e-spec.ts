@@ -451,7 +451,7 @@ describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → S
             expectUniform(answer, answer.statusCode);
           },
         ),
-        { numRuns: 150, seed: 20261204 },
+        { numRuns: 150 },
       );
     });
   });
