@@ -426,7 +426,9 @@ export class PurchaseRepository {
         // Partial refunds before cancellations: a purchase's whole cancel after some comes later in its stream.
         if (refunds.length > 0) await writePartialRefunds(manager, refunds, 'batch');
         if (batch.cancellations.length > 0) await cancel(manager, batch.cancellations, 'batch');
-        return this.insertPurchases(manager, batch.purchases);
+        const inserted = await this.insertPurchases(manager, batch.purchases);
+        if (batch.cancellations.length > 0) await recordCancelers(manager, batch.cancellations);
+        return inserted;
       });
     });
   }
@@ -568,6 +570,29 @@ const INSERT_PURCHASES = `
  * and refunds at once) or 'batch' (the flush wrote it; the api left the refund to the reconciler).
  */
 type RefundBy = 'api' | 'batch';
+
+/**
+ * Records who canceled and what was given back (`canceled_by_id`, `canceled_amount`) on purchases
+ * that are CANCELED without them: those inserted CANCELED (canceled in Redis before their flush; the
+ * flusher reads the cancel mark, which carries neither), whose cancel entry's UPDATE in `cancel`
+ * found no PAID row to change, in this batch (it runs before the insert) or a later one. Without it
+ * the cash-up missed a window sale's whole refund made before its flush (money2 trial 2026-12-07,
+ * T1). A row that has either already keeps it: a replay changes nothing.
+ */
+async function recordCancelers(manager: EntityManager, cancellations: PurchaseCancellation[]): Promise<void> {
+  const known = cancellations.filter((c) => c.amount !== undefined || c.canceledById);
+  if (known.length === 0) return;
+  await manager.query(
+    `UPDATE purchases p SET canceled_by_id = c.canceled_by_id, canceled_amount = c.amount
+       FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS c(id, canceled_by_id, amount)
+      WHERE p.id = c.id AND p.status = 'CANCELED' AND p.canceled_by_id IS NULL AND p.canceled_amount IS NULL`,
+    [
+      known.map((c) => c.purchaseId),
+      known.map((c) => c.canceledById ?? null),
+      known.map((c) => c.amount ?? null),
+    ],
+  );
+}
 
 async function cancel(
   manager: EntityManager,
