@@ -586,11 +586,7 @@ async function recordCancelers(manager: EntityManager, cancellations: PurchaseCa
     `UPDATE purchases p SET canceled_by_id = c.canceled_by_id, canceled_amount = c.amount
        FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS c(id, canceled_by_id, amount)
       WHERE p.id = c.id AND p.status = 'CANCELED' AND p.canceled_by_id IS NULL AND p.canceled_amount IS NULL`,
-    [
-      known.map((c) => c.purchaseId),
-      known.map((c) => c.canceledById ?? null),
-      known.map((c) => c.amount ?? null),
-    ],
+    [known.map((c) => c.purchaseId), known.map((c) => c.canceledById ?? null), known.map((c) => c.amount ?? null)],
   );
 }
 
