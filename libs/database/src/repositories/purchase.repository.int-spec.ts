@@ -283,6 +283,17 @@ describe('PurchaseRepository.writeBatch of a purchase canceled before its flush 
     expect(await recorded(sale.id)).toEqual({ status: 'CANCELED', canceled_by_id: operatorId, amount: 3750 });
   });
 
+  it('written from its cancel mark alone (its cancel entry written before, by another flusher), it records them', async () => {
+    const repository = new PurchaseRepository(db);
+    const sale = canceledSale(new Date());
+    await repository.writeBatch({ purchases: [], cancellations: [cancellation(sale)] }, BOUNDS);
+    await repository.writeBatch(
+      { purchases: [{ ...sale, canceledAmount: 3750, canceledById: operatorId }], cancellations: [] },
+      BOUNDS,
+    );
+    expect(await recorded(sale.id)).toEqual({ status: 'CANCELED', canceled_by_id: operatorId, amount: 3750 });
+  });
+
   it("a buyer's cancel entry records the amount and no operator", async () => {
     const repository = new PurchaseRepository(db);
     const sale = { ...canceledSale(new Date()), paymentMethod: null };
