@@ -435,6 +435,13 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       'cancel',
     ]);
     expect(canceledFields.slice(canceledFields.indexOf('operatorId'))).toEqual(['operatorId', 'op1']);
+    // So does its cancel mark, from which a flush that meets the purchase after its cancel entry was
+    // written (by another flusher) writes it CANCELED.
+    expect((await canceledPurchases(redis, [keys.purchase('kp1')])).get(0)).toMatchObject({
+      canceledBy: 'operator',
+      amount: 0,
+      canceledById: 'op1',
+    });
 
     await redis.hset(keys.meta, 'status', 'CANCELED');
     expect(await holdCompSeats(redis, keys, { ...comp, sale: press, holdId: 'k2', seatIds: [3] })).toEqual({
@@ -1006,6 +1013,12 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(entries).toHaveLength(3);
     expect(entries[2][1]).not.toContain('operatorId');
     expect([...(await canceledPurchases(redis, [keys.purchase('p1')])).keys()]).toEqual([0]);
+    // The buyer's cancel mark: what it gave back (the amount less the partial refund), no operator.
+    expect((await canceledPurchases(redis, [keys.purchase('p1')])).get(0)).toMatchObject({
+      canceledBy: 'buyer',
+      amount: 100,
+      canceledById: null,
+    });
     const acknowledged = await ackFlushed(redis, keys.purchaseStream, [keys.purchase('p1')], {
       group: 'flusher',
       retentionMs: 60_000,

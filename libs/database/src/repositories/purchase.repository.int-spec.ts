@@ -217,3 +217,90 @@ describe('PurchaseRepository.pageForOperators by e-mail (real PostgreSQL)', () =
     expect(await repository.pageForOperators({ email: 'strase.οδυσσεας@example.test' }, null, 10)).toEqual([]);
   });
 });
+
+/**
+ * A purchase canceled before its flush is inserted CANCELED (the flusher reads the cancel mark), so
+ * its cancel entry's UPDATE, which cancels only a PAID row, finds nothing to change: the operator who
+ * refunded it and what was given back must still reach `canceled_by_id` and `canceled_amount`, or the
+ * cash-up misses a window refund its clerk paid out (money2 trial 2026-12-07, T1).
+ */
+describe('PurchaseRepository.writeBatch of a purchase canceled before its flush (real PostgreSQL)', () => {
+  let db: DataSource;
+  let close: () => Promise<void>;
+  let clerkId: string;
+  let operatorId: string;
+  let performanceId: number;
+  const BOUNDS = { statementTimeoutMs: 30_000 };
+
+  beforeAll(async () => {
+    ({ db, close } = await openMigratedDatabase());
+    clerkId = await insertUser(db, 'clerk@example.test', 'Clerk');
+    operatorId = await insertUser(db, 'operator@example.test', 'Operator');
+    ({ performanceId } = await insertShow(db));
+  });
+  afterAll(() => close?.());
+
+  /** A window sale of 3750 canceled at `canceledAt`, as the flusher hands it over. */
+  const canceledSale = (canceledAt: Date): PurchaseRecord => ({
+    id: randomUUID(),
+    reservationId: randomUUID(),
+    userId: clerkId,
+    performanceId,
+    seatIds: [],
+    amount: 3750,
+    currency: 'EUR',
+    chargeId: '',
+    status: PurchaseStatus.Canceled,
+    createdAt: new Date(canceledAt.getTime() - 10),
+    canceledAt,
+    paymentMethod: 'CARD_TERMINAL',
+  });
+  const cancellation = (sale: PurchaseRecord) => ({
+    purchaseId: sale.id,
+    canceledAt: sale.canceledAt!,
+    canceledBy: 'operator' as const,
+    amount: 3750,
+    canceledById: operatorId,
+  });
+  const recorded = async (id: string) =>
+    (
+      await db.query(`SELECT status, canceled_by_id, canceled_amount::int AS amount FROM purchases WHERE id = $1`, [id])
+    )[0];
+
+  it('its cancel entry in the same batch records the operator and the amount', async () => {
+    const repository = new PurchaseRepository(db);
+    const sale = canceledSale(new Date());
+    await repository.writeBatch({ purchases: [sale], cancellations: [cancellation(sale)] }, BOUNDS);
+    expect(await recorded(sale.id)).toEqual({ status: 'CANCELED', canceled_by_id: operatorId, amount: 3750 });
+  });
+
+  it('its cancel entry in a later batch records them too, and a replay changes nothing', async () => {
+    const repository = new PurchaseRepository(db);
+    const sale = canceledSale(new Date());
+    await repository.writeBatch({ purchases: [sale], cancellations: [] }, BOUNDS);
+    await repository.writeBatch({ purchases: [], cancellations: [cancellation(sale)] }, BOUNDS);
+    await repository.writeBatch({ purchases: [sale], cancellations: [cancellation(sale)] }, BOUNDS);
+    expect(await recorded(sale.id)).toEqual({ status: 'CANCELED', canceled_by_id: operatorId, amount: 3750 });
+  });
+
+  it('written from its cancel mark alone (its cancel entry written before, by another flusher), it records them', async () => {
+    const repository = new PurchaseRepository(db);
+    const sale = canceledSale(new Date());
+    await repository.writeBatch({ purchases: [], cancellations: [cancellation(sale)] }, BOUNDS);
+    await repository.writeBatch(
+      { purchases: [{ ...sale, canceledAmount: 3750, canceledById: operatorId }], cancellations: [] },
+      BOUNDS,
+    );
+    expect(await recorded(sale.id)).toEqual({ status: 'CANCELED', canceled_by_id: operatorId, amount: 3750 });
+  });
+
+  it("a buyer's cancel entry records the amount and no operator", async () => {
+    const repository = new PurchaseRepository(db);
+    const sale = { ...canceledSale(new Date()), paymentMethod: null };
+    await repository.writeBatch(
+      { purchases: [sale], cancellations: [{ ...cancellation(sale), canceledBy: 'buyer', canceledById: null }] },
+      BOUNDS,
+    );
+    expect(await recorded(sale.id)).toEqual({ status: 'CANCELED', canceled_by_id: null, amount: 3750 });
+  });
+});

@@ -43,6 +43,13 @@ export interface PurchaseRecord {
   createdAt: Date;
   canceledAt: Date | null;
   /**
+   * Of one written CANCELED (canceled before its flush): what its cancel gave back, minor units
+   * (`purchases.canceled_amount`), and the operator of an operator's cancel (`canceled_by_id`);
+   * absent or null when not known (a buyer's cancel has no operator; an older version's none).
+   */
+  canceledAmount?: number | null;
+  canceledById?: string | null;
+  /**
    * A comp's note (complimentary tickets an operator issued: who and why, `purchases.comp_note`);
    * absent (or null) for a sale.
    */
@@ -426,7 +433,9 @@ export class PurchaseRepository {
         // Partial refunds before cancellations: a purchase's whole cancel after some comes later in its stream.
         if (refunds.length > 0) await writePartialRefunds(manager, refunds, 'batch');
         if (batch.cancellations.length > 0) await cancel(manager, batch.cancellations, 'batch');
-        return this.insertPurchases(manager, batch.purchases);
+        const inserted = await this.insertPurchases(manager, batch.purchases);
+        if (batch.cancellations.length > 0) await recordCancelers(manager, batch.cancellations);
+        return inserted;
       });
     });
   }
@@ -504,16 +513,17 @@ const INSERT_PURCHASES = `
                                       currency char(3), "chargeId" varchar, status purchase_status,
                                       "createdAt" text, "canceledAt" timestamptz, "seatIds" int[], "seatPrices" int[],
                                       "compNote" text, "paymentMethod" text, "ticketIds" bigint[],
-                                      "deliveryEmail" text, "deliveryName" text)
+                                      "deliveryEmail" text, "deliveryName" text, "canceledAmount" bigint,
+                                      "canceledById" uuid)
     ) WITH ORDINALITY AS r(id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status,
                            "createdAt", "canceledAt", "seatIds", "seatPrices", "compNote", "paymentMethod", "ticketIds",
-                           "deliveryEmail", "deliveryName", position)
+                           "deliveryEmail", "deliveryName", "canceledAmount", "canceledById", position)
   ), inserted AS (
     INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at,
-                           comp_note, sale_channel, payment_method, delivery_email, delivery_name)
+                           comp_note, sale_channel, payment_method, delivery_email, delivery_name, canceled_amount, canceled_by_id)
     SELECT id, "reservationId", "userId", "performanceId", amount, currency, NULLIF("chargeId", ''), status, "createdAt"::timestamptz,
            "canceledAt", "compNote", CASE WHEN "paymentMethod" IS NULL AND "deliveryEmail" IS NULL THEN 'ONLINE' ELSE 'BOX_OFFICE' END, "paymentMethod",
-           "deliveryEmail", "deliveryName"
+           "deliveryEmail", "deliveryName", "canceledAmount", "canceledById"
     FROM input ORDER BY position
     ON CONFLICT (id) DO NOTHING
     RETURNING id, performance_id, status, charge_id
@@ -568,6 +578,26 @@ const INSERT_PURCHASES = `
  * and refunds at once) or 'batch' (the flush wrote it; the api left the refund to the reconciler).
  */
 type RefundBy = 'api' | 'batch';
+
+/**
+ * Records who canceled and what was given back (`canceled_by_id`, `canceled_amount`) on purchases
+ * that are CANCELED without them: those inserted CANCELED (canceled in Redis before their flush) from
+ * a cancel mark an older version wrote, which carries neither (cancel-purchase.lua now keeps both on
+ * the hash, PurchaseRecord.canceledAmount/canceledById), whose cancel entry's UPDATE in `cancel` found
+ * no PAID row to change, in this batch (it runs before the insert) or a later one. Without them the
+ * cash-up missed a window sale's whole refund made before its flush (money2 trial 2026-12-07, T1). A
+ * row that has either already keeps it: a replay changes nothing.
+ */
+async function recordCancelers(manager: EntityManager, cancellations: PurchaseCancellation[]): Promise<void> {
+  const known = cancellations.filter((c) => c.amount !== undefined || c.canceledById);
+  if (known.length === 0) return;
+  await manager.query(
+    `UPDATE purchases p SET canceled_by_id = c.canceled_by_id, canceled_amount = c.amount
+       FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS c(id, canceled_by_id, amount)
+      WHERE p.id = c.id AND p.status = 'CANCELED' AND p.canceled_by_id IS NULL AND p.canceled_amount IS NULL`,
+    [known.map((c) => c.purchaseId), known.map((c) => c.canceledById ?? null), known.map((c) => c.amount ?? null)],
+  );
+}
 
 async function cancel(
   manager: EntityManager,

@@ -66,7 +66,8 @@
   ARGV[9] an operator's cancel: the operator's account id (who gives the money back), carried on the
           cancel entry as `operatorId`, so the cancellation's write records who made it
           (`purchases.canceled_by_id`); '' for a buyer's cancel or a canceled show's bulk refund
-          (the entry has no `operatorId` then)
+          (the entry has no `operatorId` then); the hash keeps it as `canceledById` ('' for none),
+          beside `canceledAmount` (the entry's `amount`)
   ARGV[10..] optional: the persisted record as field, value pairs (used only when KEYS[3] is
             missing)
 
@@ -231,7 +232,10 @@ end
 local keptList = table.concat(kept, ',')
 -- The kept seats go with the cancellation (hash and entry), so its notice tells the buyer which
 -- seats stay sold whichever write reaches PostgreSQL first.
-redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now, 'canceledBy', canceledBy, 'keptSeatIds', keptList)
+-- What it gives back and the operator too: a purchase canceled before its flush is written CANCELED
+-- from this hash (canceled-purchases.lua), also when another flusher wrote the cancel entry first.
+redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now, 'canceledBy', canceledBy, 'keptSeatIds', keptList,
+  'canceledAmount', purchase[6] or '', 'canceledById', operatorId)
 -- Kept until the cancellation is written to PostgreSQL; the flusher gives it a TTL then.
 redis.call('PERSIST', purchaseKey)
 -- What it gives back (the amount less the partial refunds made before), so whichever write reaches

@@ -29,6 +29,8 @@ class FakeFlushStore {
   private readonly delivered = new Set<string>();
   /** Purchase id → canceledAt, as the cancel script marks the purchase hash. */
   readonly canceled = new Map<string, number>();
+  /** An operator's cancel mark of a purchase in `canceled`: what it gave back and the operator's id. */
+  readonly byOperator = new Map<string, { amount: number; canceledById: string }>();
   /** What `confirmOnReplicas` answers: replicas that acknowledged, entries no longer on the node. */
   replication = { acked: 1, lost: 0 };
   /** Everything the flusher asked for that changes state, in order. */
@@ -92,12 +94,19 @@ class FakeFlushStore {
     return { claimed: entryIds.length - this.replication.lost, acked: this.replication.acked, node: 'fake:6379' };
   }
 
-  /** Each canceled purchase as canceled by its buyer. */
+  /** Each canceled purchase as canceled by its buyer (an older version's mark), or by `byOperator`'s operator. */
   async canceledPurchases(performanceId: number, purchaseIds: string[]): Promise<Map<number, CancelMark>> {
     const canceled = new Map<number, CancelMark>();
     purchaseIds.forEach((id, position) => {
-      if (this.canceled.has(id))
-        canceled.set(position, { canceledAt: this.canceled.get(id)!, canceledBy: 'buyer', keptSeatIds: [] });
+      if (!this.canceled.has(id)) return;
+      const operator = this.byOperator.get(id);
+      canceled.set(position, {
+        canceledAt: this.canceled.get(id)!,
+        canceledBy: operator ? 'operator' : 'buyer',
+        keptSeatIds: [],
+        amount: operator?.amount ?? null,
+        canceledById: operator?.canceledById ?? null,
+      });
     });
     return canceled;
   }
@@ -587,6 +596,41 @@ describe('PurchaseFlusher (store faked)', () => {
     expect(await flusher.flushOnce()).toBe(1);
     expect(batches).toEqual(['stale']);
     expect(store.pending.get(recent)?.consumer).toBe('stopped');
+  });
+
+  it("writes an operator's cancel before the write with its operator and amount, also a late one", async () => {
+    let calls = 0;
+    const { store, flusher, written, buy } = flusherWith({
+      write: async (batch) => {
+        if (calls++ === 0) {
+          store.canceled.set('late', NOW - 500);
+          store.byOperator.set('late', { amount: 300, canceledById: 'op-2' });
+        }
+        return batch.purchases.map((p) => p.id);
+      },
+    });
+    store.canceled.set('early', NOW - 1000);
+    store.byOperator.set('early', { amount: 700, canceledById: 'op-1' });
+    buy(7, ['early', 'late']);
+
+    expect(await flusher.flushOnce()).toBe(2);
+
+    expect(written[0].purchases.map((p) => [p.id, p.status, p.canceledAmount ?? null, p.canceledById ?? null])).toEqual(
+      [
+        ['early', PurchaseStatus.Canceled, 700, 'op-1'],
+        ['late', PurchaseStatus.Paid, null, null],
+      ],
+    );
+    expect(written[1].cancellations).toEqual([
+      {
+        purchaseId: 'late',
+        canceledAt: new Date(NOW - 500),
+        canceledBy: 'operator',
+        keptSeatIds: [],
+        amount: 300,
+        canceledById: 'op-2',
+      },
+    ]);
   });
 
   it('writes a purchase canceled before its write as CANCELED, and one canceled during it by a second write before the ack', async () => {

@@ -406,9 +406,12 @@ export class PurchaseFlusher {
       performanceId,
       purchases.map((purchase) => purchase.id),
     );
-    for (const [position, { canceledAt }] of canceled) {
+    for (const [position, { canceledAt, amount, canceledById }] of canceled) {
       purchases[position].status = PurchaseStatus.Canceled;
       purchases[position].canceledAt = new Date(canceledAt);
+      // Who gave it back and how much, for the cash-up: its cancel entry's write may find no row.
+      purchases[position].canceledAmount = amount;
+      purchases[position].canceledById = canceledById;
     }
 
     const outcome = await statements.submit({ purchases, cancellations, refunds });
@@ -503,11 +506,18 @@ export class PurchaseFlusher {
       purchases.map((purchase) => purchase.id),
     );
     const late: PurchaseCancellation[] = [];
-    for (const [position, { canceledAt, canceledBy, keptSeatIds }] of canceled) {
+    for (const [position, { canceledAt, canceledBy, keptSeatIds, amount, canceledById }] of canceled) {
       const purchase = purchases[position];
       // Inserted as CANCELED by this write: nothing left to do.
       if (purchase.status === PurchaseStatus.Canceled && inserted.has(purchase.id)) continue;
-      late.push({ purchaseId: purchase.id, canceledAt: new Date(canceledAt), canceledBy, keptSeatIds });
+      late.push({
+        purchaseId: purchase.id,
+        canceledAt: new Date(canceledAt),
+        canceledBy,
+        keptSeatIds,
+        ...(amount === null ? {} : { amount }),
+        ...(canceledById === null ? {} : { canceledById }),
+      });
     }
     if (late.length === 0) return;
     // Through the pass's statements, so they hold no connection beyond `inFlight`: sharing a

@@ -636,12 +636,16 @@ export const FORGET_FLUSHED: LuaScript = {
 
 /**
  * When a purchase was canceled (epoch ms) and by whom (null: its cancel recorded none, an older
- * version's), and the checked-in seats its cancel kept sold (empty: none, or an older version's).
+ * version's), the checked-in seats its cancel kept sold (empty: none, or an older version's), what
+ * it gave back (minor units; null: an older version's cancel) and, for an operator's cancel, the
+ * operator's account id (null: a buyer's or a show's cancel, or an older version's).
  */
 export interface CancelMark {
   canceledAt: number;
   canceledBy: CanceledBy | null;
   keptSeatIds: number[];
+  amount: number | null;
+  canceledById: string | null;
 }
 
 /** Which of `purchaseKeys` (hashes of one performance) were canceled: position in the list → its CancelMark. */
@@ -649,11 +653,13 @@ export async function canceledPurchases(redis: Redis, purchaseKeys: string[]): P
   const canceled = new Map<number, CancelMark>();
   if (purchaseKeys.length === 0) return canceled;
   const reply = await callScript<(number | string)[]>(redis, CANCELED_PURCHASES.name, purchaseKeys, []);
-  for (let i = 0; i + 3 < reply.length; i += 4) {
+  for (let i = 0; i + 5 < reply.length; i += 6) {
     canceled.set(Number(reply[i]) - 1, {
       canceledAt: Number(reply[i + 1]),
       canceledBy: canceledByOf(reply[i + 2]),
       keptSeatIds: seatList(String(reply[i + 3])),
+      amount: reply[i + 4] === '' ? null : Number(reply[i + 4]),
+      canceledById: reply[i + 5] === '' ? null : String(reply[i + 5]),
     });
   }
   return canceled;
