@@ -2,11 +2,36 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foldCase } from '@app/core';
-import { insertShow, MigratedDatabase, openDatabaseBefore, writePaidPurchase } from '@app/testing';
+import { insertShow, MigratedDatabase, openDatabaseBefore } from '@app/testing';
 import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { TicketTransfersRepository } from '../repositories/ticket-transfers.repository';
 import { EmailDomainIdnaKey1800000050000 } from './1800000050000-EmailDomainIdnaKey';
+
+/**
+ * A paid purchase of `seatIds` written as the schema before the migration has it (by SQL: the
+ * repository's statement names columns later migrations add); answers its ticket ids by seat.
+ */
+async function oldPaidPurchase(
+  old: DataSource,
+  userId: string,
+  performanceId: number,
+  seatIds: number[],
+): Promise<string[]> {
+  const purchaseId = randomUUID();
+  await old.query(
+    `INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at)
+     VALUES ($1, $2, $3, $4, $5, 'KRW', $6, 'PAID', now())`,
+    [purchaseId, randomUUID(), userId, performanceId, 1000 * seatIds.length, `charge-${purchaseId}`],
+  );
+  const rows: { id: string }[] = await old.query(
+    `INSERT INTO tickets (purchase_id, performance_id, seat_id, status, price)
+     SELECT $1, $2, seat_id, 'ACTIVE', 1000 FROM unnest($3::int[]) AS seat_id ORDER BY seat_id
+     RETURNING id::text AS id`,
+    [purchaseId, performanceId, seatIds],
+  );
+  return rows.map((row) => row.id);
+}
 
 describe('migration EmailDomainIdnaKey (real PostgreSQL)', () => {
   let database: MigratedDatabase;
@@ -107,7 +132,7 @@ describe('migration EmailDomainIdnaKey with pending ticket transfer offers to Un
       // The recipients' accounts, under the address as they typed it at sign-up.
       ids.bob = await oldAccount(old, 'Bob@Stra\u00dfe.de');
       ids.owner = await oldAccount(old, 'alice@gma\u0131l.com');
-      const { ticketIds } = await writePaidPurchase(old, { userId: sender, performanceId, seatIds });
+      const ticketIds = await oldPaidPurchase(old, sender, performanceId, seatIds);
       // Pending offers made before the upgrade, their recipients' keys folded as the code before did;
       // the sender typed each address in another case than the recipient's account has it.
       for (const [name, ticketId, recipientEmail] of [
