@@ -97,6 +97,7 @@ export async function insertShow(
 /**
  * Writes a PAID purchase of `seatIds` by `userId` as the flusher does (PurchaseRepository.writeBatch,
  * 30 s statement bound), for 1000 a seat in KRW. Answers its id and its tickets' ids in seat order.
+ * Needs today's schema (every migration run): not for a migration's spec before it runs.
  */
 export async function writePaidPurchase(
   db: DataSource,

@@ -21,7 +21,8 @@ function migrationsAround(all: Function[], migration: Function): { before: Funct
  * A database of its own with the migrations of `all` before `migration` run and `seed` given a
  * DataSource on it to write the rows the upgrade must carry; returned open on a DataSource that
  * knows the migrations up to `migration`, which is not run yet. `close` destroys the DataSource
- * and drops the database.
+ * and drops the database. `seed` writes by SQL of the schema before the migration, not through
+ * today's repositories: their statements name columns later migrations add.
  */
 export async function openDatabaseBefore(
   all: Function[],
