@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppProcess, createSession, PROCESS_TEST_TIMEOUT_MS, TestSession } from '@app/testing';
-import { createPerformance } from './purchase-helpers';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AppProcess, createSession, PROCESS_TEST_TIMEOUT_MS, TestSession, waitUntil } from '@app/testing';
+import { PurchaseStore } from '../../../libs/ticketing/src/purchases/purchase.store';
+import { createPerformance, flushPurchases } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
 import { buyTickets } from './support/door';
 import { killWhileRowLocked } from './support/killed-api';
@@ -129,6 +131,68 @@ describe('a transfer accept whose api was killed after the Redis mark (built api
       expect(refused.json().message).toMatch(/transferred/);
       const { rows } = await db.query('SELECT status FROM ticket_transfers WHERE id = $1', [transferId]);
       expect(rows).toEqual([{ status: 'PENDING' }]);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'a new offer accepted between the read of the dead marks and their take-back keeps its mark: the buyer is refused',
+    async () => {
+      const { purchaseId, transferId } = await acceptKilledAfterMark();
+      const [{ id: ticketId }] = (await db.query('SELECT ticket_id::text AS id FROM ticket_transfers WHERE id = $1', [
+        transferId,
+      ])).rows;
+      // The sender's cancel reads the dead mark in PostgreSQL; before its take-back runs in Redis, the
+      // ticket is offered again and that offer's accept marks the seat and waits, before its commit,
+      // on the ticket's row lock (held here).
+      const lock = new Client({ connectionString: api.env.DATABASE_URL });
+      await lock.connect();
+      const store = api.app.get(PurchaseStore);
+      const takeBack = store.unmarkTransfers.bind(store);
+      let secondAccept: Promise<{ statusCode: number; body: string }> | undefined;
+      const interleaved = vi.spyOn(store, 'unmarkTransfers').mockImplementationOnce(async (...args) => {
+        const offered = await call('POST', `/tickets/${ticketId}/transfers`, {
+          body: { email: friend.email },
+          session: buyer,
+        });
+        expect(offered.statusCode, offered.body).toBe(202);
+        await lock.query('BEGIN');
+        await lock.query('SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE', [ticketId]);
+        secondAccept = call('POST', `/ticket-transfers/${offered.json().id}/accept`, { session: friend });
+        await waitUntil(
+          async () =>
+            (
+              await db.query(
+                `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+              )
+            ).rowCount! > 0,
+          'the second accept waits on the ticket row lock',
+        );
+        return takeBack(...args);
+      });
+      try {
+        const settled = await call('POST', `/ticket-transfers/${transferId}/cancel`, { session: buyer });
+        expect(settled.statusCode, settled.body).toBe(200);
+        expect(interleaved).toHaveBeenCalledTimes(1);
+        // The second accept's mark stands: the buyer's cancel, which reads no holder in PostgreSQL
+        // yet, is refused by it.
+        const refused = await call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
+        expect(refused.statusCode, refused.body).toBe(409);
+        expect(refused.json().message).toMatch(/transferred/);
+      } finally {
+        await lock.query('ROLLBACK').catch(() => undefined);
+        await lock.end();
+        interleaved.mockRestore();
+      }
+      const accepted = await secondAccept!;
+      expect(accepted.statusCode, accepted.body).toBe(200);
+      await flushPurchases(api.app);
+      const { rows } = await db.query(
+        `SELECT t.holder_id, t.status, p.status AS purchase_status
+           FROM tickets t JOIN purchases p ON p.id = t.purchase_id WHERE t.id = $1`,
+        [ticketId],
+      );
+      expect(rows).toEqual([{ holder_id: friend.id, status: 'ACTIVE', purchase_status: 'PAID' }]);
     },
     PROCESS_TEST_TIMEOUT_MS,
   );

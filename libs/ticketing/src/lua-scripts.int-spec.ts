@@ -44,7 +44,14 @@ import {
 import { SeatStateStore } from './seats/seat-state.store';
 import { SEATING_FORMAT } from './seats/seating-layout';
 import { rebuildSeating } from './seats/seating-scripts';
-import { checkInEntry, checkInMarkMember, markCheckIn, markTransfer, undoCheckIn } from './tickets/ticket-scripts';
+import {
+  checkInEntry,
+  checkInMarkMember,
+  markCheckIn,
+  markTransfer,
+  undoCheckIn,
+  unmarkTransfers,
+} from './tickets/ticket-scripts';
 import { WaitingRoomStore } from './waiting-room/waiting-room.store';
 
 /**
@@ -854,14 +861,45 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       seatIds: [1],
     });
     await redis.del(keys.transferred('p1'));
-    // So does an accept of a transfer under way (its mark); taken back, the buyer may cancel.
-    expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: true });
-    expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: false });
+    // So does an accept of a transfer under way (its mark, owned by its transfer); taken back, the
+    // buyer may cancel.
+    const byT1 = { seatId: 1, transferId: 't1' };
+    expect(await markTransfer(redis, keys, 'p1', byT1, 60)).toEqual({ outcome: 'MARKED', added: true });
+    expect(await markTransfer(redis, keys, 'p1', byT1, 60)).toEqual({ outcome: 'MARKED', added: false });
+    expect(await redis.smembers(keys.transferred('p1'))).toEqual(['1']);
+    expect(await redis.hgetall(keys.transferOwners('p1'))).toEqual({ '1': 't1' });
+    expect(await redis.ttl(keys.transferOwners('p1'))).toBeGreaterThan(0);
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
       outcome: 'TRANSFERRED',
       seatIds: [1],
     });
-    await redis.srem(keys.transferred('p1'), '1');
+    // unmark-transfers.lua: a compare and delete. A newer accept (t2) marked the seat after t1's mark
+    // was read: the take-back of t1's mark keeps it; t2's own is taken back.
+    expect(await markTransfer(redis, keys, 'p1', { seatId: 1, transferId: 't2' }, 60)).toEqual({
+      outcome: 'MARKED',
+      added: false,
+    });
+    expect(await unmarkTransfers(redis, keys, 'p1', [byT1])).toEqual([]);
+    expect(await redis.smembers(keys.transferred('p1'))).toEqual(['1']);
+    expect(await unmarkTransfers(redis, keys, 'p1', [{ seatId: 1, transferId: 't2' }, byT1])).toEqual([1]);
+    expect(await redis.exists(keys.transferred('p1'), keys.transferOwners('p1'))).toBe(0);
+    // A mark of an earlier version (a bare seat id, no owner) is taken back as one without an owner,
+    // not once an accept of this version owns it; a seat not marked is left alone.
+    await redis.sadd(keys.transferred('p1'), '1', '2');
+    expect(await unmarkTransfers(redis, keys, 'p1', [byT1])).toEqual([]);
+    expect(
+      await unmarkTransfers(redis, keys, 'p1', [
+        { seatId: 1, transferId: null },
+        { seatId: 3, transferId: null },
+      ]),
+    ).toEqual([1]);
+    expect(await markTransfer(redis, keys, 'p1', { seatId: 2, transferId: 't3' }, 60)).toEqual({
+      outcome: 'MARKED',
+      added: false,
+    });
+    expect(await unmarkTransfers(redis, keys, 'p1', [{ seatId: 2, transferId: null }])).toEqual([]);
+    expect(await redis.smembers(keys.transferred('p1'))).toEqual(['2']);
+    await redis.del(keys.transferred('p1'), keys.transferOwners('p1'));
     // A purchase the flusher parked (PostgreSQL refused it for good) did not happen: not cancelable.
     await redis.hset(keys.purchase('p1'), 'parkedAt', 1);
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
@@ -903,8 +941,8 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     const refunded = { seatId: 2, codeVersion: 0, token: 'scanR' };
     expect(await markCheckIn(redis, keys, 'p1', refunded, 60)).toEqual({ outcome: 'CANCELED' });
     // Nor is it given away: an accept of an offer of it is refused, nothing marked.
-    expect(await markTransfer(redis, keys, 'p1', 2, 60)).toEqual({ outcome: 'CANCELED' });
-    expect(await redis.exists(keys.transferred('p1'))).toBe(0);
+    expect(await markTransfer(redis, keys, 'p1', { seatId: 2, transferId: 't4' }, 60)).toEqual({ outcome: 'CANCELED' });
+    expect(await redis.exists(keys.transferred('p1'), keys.transferOwners('p1'))).toBe(0);
     expect(await undoCheckIn(redis, keys, 'p1', checkInEntry(2, 'scanR'), ['2:0:scanR'], 60)).toEqual({
       outcome: 'CANCELED',
     });
@@ -980,7 +1018,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(p1Canceled.slice(p1Canceled.indexOf('amount'), p1Canceled.indexOf('amount') + 2)).toEqual(['amount', '100']);
     expect(await redis.hgetall(keys.ticketsBought)).toEqual({});
     expect(await markCheckIn(redis, keys, 'p1', v0, 60)).toEqual({ outcome: 'CANCELED' });
-    expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'CANCELED' });
+    expect(await markTransfer(redis, keys, 'p1', byT1, 60)).toEqual({ outcome: 'CANCELED' });
     // A canceled purchase's check-ins stand (a refund may have kept their seats): no undo.
     await redis.sadd(keys.checkedIn('p1'), '1:0:scanA');
     expect(await undoCheckIn(redis, keys, 'p1', checkInEntry(1, 'scanA'), ['1:0:scanA'], 60)).toEqual({
@@ -996,7 +1034,8 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       .add('boxofficeCancelPurchase')
       .add('boxofficeCheckInMark')
       .add('boxofficeCheckInUndo')
-      .add('boxofficeTransferMark');
+      .add('boxofficeTransferMark')
+      .add('boxofficeUnmarkTransfers');
 
     expect(await ensureFlushGroup(redis, keys, 'flusher')).toBe(true);
     // A removed performance (no meta hash) gets no group, and no stream either.

@@ -41,7 +41,7 @@ import {
   REOPEN_SALES,
 } from './seats/seat-scripts';
 import { REBUILD_SEATING, SEATING_FORMAT_STEP, WRITE_SEATING_LAYOUT } from './seats/seating-scripts';
-import { CHECK_IN_MARK, CHECK_IN_UNDO, TRANSFER_MARK } from './tickets/ticket-scripts';
+import { CHECK_IN_MARK, CHECK_IN_UNDO, TRANSFER_MARK, UNMARK_TRANSFERS } from './tickets/ticket-scripts';
 import { WAITING_ROOM_SCRIPTS } from './waiting-room/waiting-room-scripts';
 
 /**
@@ -80,6 +80,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   CHECK_IN_MARK,
   CHECK_IN_UNDO,
   TRANSFER_MARK,
+  UNMARK_TRANSFERS,
   ...WAITING_ROOM_SCRIPTS,
   SECTION_AVAILABILITY,
   FREE_SEATS_AFTER,

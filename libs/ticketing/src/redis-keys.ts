@@ -150,6 +150,12 @@ export interface PerformanceKeys {
    * it began (tickets/transfer-mark.lua, purchases/cancel-purchase.lua).
    */
   transferred(purchaseId: string): string;
+  /**
+   * Hash: seat id -> id of the transfer whose accept set the seat's mark in `transferred`
+   * (tickets/transfer-mark.lua), so a take-back removes only the mark it read as dead, never one a
+   * newer accept set since (tickets/unmark-transfers.lua). A mark an earlier version set has no entry.
+   */
+  transferOwners(purchaseId: string): string;
   /** Stream: purchases and cancellations waiting to be written to PostgreSQL by `batch`. */
   purchaseStream: string;
   /**
@@ -213,6 +219,7 @@ function newPerformanceKeys(performanceId: number): PerformanceKeys {
     checkedIn: (purchaseId) => `${tag}:checked-in:${purchaseId}`,
     checkInsUndone: (purchaseId) => `${tag}:check-ins-undone:${purchaseId}`,
     transferred: (purchaseId) => `${tag}:transferred:${purchaseId}`,
+    transferOwners: (purchaseId) => `${tag}:transferred-by:${purchaseId}`,
     purchaseStream: `${tag}:purchases`,
     purchaseDeadLetters: `${tag}:purchases-parked`,
     free: `${tag}:free`,

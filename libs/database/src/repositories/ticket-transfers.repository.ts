@@ -432,9 +432,9 @@ export class TicketTransfersRepository {
    * SELECT, a statement of its own (READ COMMITTED: a snapshot after that commit), sees the new
    * holder, so the seat is kept. An accept coming after finds its offer EXPIRED and is refused. An
    * offer still before its expiry is PENDING, so its seat is kept while its accept may come.
-   * Left open: an offer made and accepted between this read and the caller's take-back (its mark is
-   * then taken back before its commit; the buyer's cancel may pass meanwhile, and its write behind
-   * cancels the ticket as any ticket of a canceled purchase).
+   * An offer made and accepted after this read is the caller's to keep apart: DeadAcceptMarks takes
+   * back only the marks it read in Redis before its last call of this (owned by transfers this call
+   * found dead), never one a later accept set.
    *
    * Null when no seat is (or the transfer is unknown); seat ids ascending. Waits for a row lock at
    * most ROW_LOCK_TIMEOUT_MS, else throws DatabaseUnavailableError.

@@ -7,6 +7,7 @@ import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfHold, redisMillis } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
 import { performanceKeys, purchasePointerKey, userPurchasesKey, userPurchasesMember } from '../redis-keys';
+import { TransferMark, unmarkTransfers } from '../tickets/ticket-scripts';
 import { Purchase, purchaseFromRecord, purchaseToRecord } from './purchase';
 import { digestOfKey, IDEMPOTENCY_ANSWER_TTL_SECONDS } from './idempotency';
 import {
@@ -238,13 +239,32 @@ export class PurchaseStore {
   }
 
   /**
-   * Takes back the transfer accept marks (transfer-mark.lua) of `seatIds` of the purchase, marks of
-   * accepts that can no longer commit (see DeadAcceptMarks), which would refuse the buyer's cancel
-   * for their whole lifetime. One SREM; a seat not marked is left alone.
+   * The transfer accept marks (transfer-mark.lua) of `seatIds` of the purchase, each with the
+   * transfer whose accept set it (null: a mark of an earlier version, which recorded none); seats not
+   * marked are left out. Two reads, not atomic: whichever owner it reads of a mark that moves between
+   * them, it read it before the caller's check in PostgreSQL that follows (see DeadAcceptMarks).
    */
-  async unmarkTransfers(performanceId: number, purchaseId: string, seatIds: readonly number[]): Promise<void> {
-    if (seatIds.length === 0) return;
-    await this.redis.srem(performanceKeys(performanceId).transferred(purchaseId), ...seatIds.map(String));
+  async transferMarks(performanceId: number, purchaseId: string, seatIds: readonly number[]): Promise<TransferMark[]> {
+    if (seatIds.length === 0) return [];
+    const keys = performanceKeys(performanceId);
+    const [marked, owners] = await Promise.all([
+      this.redis.smembers(keys.transferred(purchaseId)),
+      this.redis.hmget(keys.transferOwners(purchaseId), ...seatIds.map(String)),
+    ]);
+    const markedSeats = new Set(marked);
+    return seatIds.flatMap((seatId, index) =>
+      markedSeats.has(String(seatId)) ? [{ seatId, transferId: owners[index] }] : [],
+    );
+  }
+
+  /**
+   * Takes back the transfer accept marks `marks` of the purchase, as read by `transferMarks` and
+   * found dead since (see DeadAcceptMarks): each only while its seat is still marked by the same
+   * transfer (unmark-transfers.lua), so the mark of an accept made after the read is kept. Answers
+   * the seats whose marks it took back, in `marks`' order.
+   */
+  unmarkTransfers(performanceId: number, purchaseId: string, marks: readonly TransferMark[]): Promise<number[]> {
+    return unmarkTransfers(this.redis, performanceKeys(performanceId), purchaseId, marks);
   }
 
   /**

@@ -11,6 +11,7 @@ import {
   markTransfer,
   undoCheckIn,
   UndoCheckInResult,
+  unmarkTransfers,
 } from './ticket-scripts';
 
 /**
@@ -148,22 +149,31 @@ export class CheckInStore {
   }
 
   /**
-   * Marks `seatId` of the purchase as given away by a transfer for `lifetimeSeconds`, unless the
-   * purchase or its performance was canceled or the seat refunded (transfer-mark.lua): a buyer's cancel of the purchase
-   * is refused from then on. `added`: false when the seat was marked already.
+   * Marks `seatId` of the purchase as given away by the accept of transfer `transferId` for
+   * `lifetimeSeconds`, unless the purchase or its performance was canceled or the seat refunded
+   * (transfer-mark.lua): a buyer's cancel of the purchase is refused from then on. `added`: false
+   * when the seat was marked already.
    */
   markTransfer(
     performanceId: number,
     purchaseId: string,
-    seatId: number,
+    seat: { seatId: number; transferId: string },
     lifetimeSeconds: number,
   ): Promise<CheckInMarkResult> {
-    return markTransfer(this.redis, performanceKeys(performanceId), purchaseId, seatId, lifetimeSeconds);
+    return markTransfer(this.redis, performanceKeys(performanceId), purchaseId, seat, lifetimeSeconds);
   }
 
-  /** Takes the transfer mark of `seatId` of the purchase back (an accept PostgreSQL refused). */
-  async unmarkTransfer(performanceId: number, purchaseId: string, seatId: number): Promise<void> {
-    await this.redis.srem(performanceKeys(performanceId).transferred(purchaseId), String(seatId));
+  /**
+   * Takes back the transfer mark of `seat.seatId` of the purchase (an accept PostgreSQL refused), only
+   * while the accept of `seat.transferId` set it last (unmark-transfers.lua): a mark a newer accept
+   * of the ticket set meanwhile is kept.
+   */
+  async unmarkTransfer(
+    performanceId: number,
+    purchaseId: string,
+    seat: { seatId: number; transferId: string },
+  ): Promise<void> {
+    await unmarkTransfers(this.redis, performanceKeys(performanceId), purchaseId, [seat]);
   }
 }
 

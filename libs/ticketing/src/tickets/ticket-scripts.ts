@@ -18,6 +18,11 @@ export const TRANSFER_MARK: LuaScript = {
   file: join(__dirname, 'transfer-mark.lua'),
 };
 
+export const UNMARK_TRANSFERS: LuaScript = {
+  name: 'boxofficeUnmarkTransfers',
+  file: join(__dirname, 'unmark-transfers.lua'),
+};
+
 export type CheckInMarkResult =
   { outcome: 'MARKED'; added: boolean } | { outcome: 'CANCELED' } | { outcome: 'PERFORMANCE_CANCELED' };
 
@@ -50,8 +55,7 @@ export function markCheckIn(
     redis,
     CHECK_IN_MARK,
     [keys.purchase(purchaseId), keys.checkedIn(purchaseId), keys.meta],
-    checkInMarkMember(seat.seatId, seat.codeVersion, seat.token),
-    lifetimeSeconds,
+    [checkInMarkMember(seat.seatId, seat.codeVersion, seat.token), String(lifetimeSeconds)],
   );
 }
 
@@ -101,41 +105,68 @@ export function checkInEntry(seatId: number, checkIn: string): string {
 }
 
 /**
- * Marks `seatId` of the purchase as given away by a transfer (transfer-mark.lua) for
- * `lifetimeSeconds`, unless the purchase or its performance was canceled or the seat refunded. `added`: false when the
- * seat was marked already (a concurrent accept, or an earlier transfer of the ticket).
+ * Marks `seatId` of the purchase as given away by the accept of transfer `transferId`
+ * (transfer-mark.lua) for `lifetimeSeconds`, unless the purchase or its performance was canceled or
+ * the seat refunded; the mark records `transferId` as its owner, also over a mark already there.
+ * `added`: false when the seat was marked already (a concurrent accept, or an earlier transfer of
+ * the ticket).
  */
 export function markTransfer(
   redis: Redis,
   keys: PerformanceKeys,
   purchaseId: string,
-  seatId: number,
+  seat: { seatId: number; transferId: string },
   lifetimeSeconds: number,
 ): Promise<CheckInMarkResult> {
   return markSeat(
     redis,
     TRANSFER_MARK,
-    [keys.purchase(purchaseId), keys.transferred(purchaseId), keys.meta],
-    String(seatId),
-    lifetimeSeconds,
+    [keys.purchase(purchaseId), keys.transferred(purchaseId), keys.meta, keys.transferOwners(purchaseId)],
+    [String(seat.seatId), seat.transferId, String(lifetimeSeconds)],
   );
 }
 
 /**
- * Runs one of the two mark scripts (the same KEYS — purchase, mark set, meta — ARGV and outcomes:
- * see check-in-mark.lua) and decodes its answer.
+ * A transfer accept mark as read from Redis: its seat and the transfer whose accept set it (null:
+ * a mark of an earlier version, which recorded none).
+ */
+export interface TransferMark {
+  seatId: number;
+  transferId: string | null;
+}
+
+/**
+ * Takes back `marks` of the purchase (unmark-transfers.lua), each only while its seat is still marked
+ * by the same transfer (a mark without an owner: while it still has none), so a mark a newer accept
+ * set since the caller's read is kept. Answers the seats whose marks it took back, in `marks`' order.
+ */
+export async function unmarkTransfers(
+  redis: Redis,
+  keys: PerformanceKeys,
+  purchaseId: string,
+  marks: readonly TransferMark[],
+): Promise<number[]> {
+  if (marks.length === 0) return [];
+  const taken = await callScript<string[]>(
+    redis,
+    UNMARK_TRANSFERS.name,
+    [keys.transferred(purchaseId), keys.transferOwners(purchaseId)],
+    marks.flatMap((mark) => [String(mark.seatId), mark.transferId ?? '']),
+  );
+  return taken.map(Number);
+}
+
+/**
+ * Runs one of the two mark scripts (the same first KEYS — purchase, mark set, meta — and outcomes:
+ * see check-in-mark.lua and transfer-mark.lua) and decodes its answer.
  */
 async function markSeat(
   redis: Redis,
   script: LuaScript,
-  keys: [purchase: string, marks: string, meta: string],
-  member: string,
-  lifetimeSeconds: number,
+  keys: readonly string[],
+  args: readonly string[],
 ): Promise<CheckInMarkResult> {
-  const [outcome, added] = await callScript<[string, number?]>(redis, script.name, keys, [
-    member,
-    String(lifetimeSeconds),
-  ]);
+  const [outcome, added] = await callScript<[string, number?]>(redis, script.name, [...keys], [...args]);
   switch (outcome) {
     case 'MARKED':
       return { outcome, added: added === 1 };

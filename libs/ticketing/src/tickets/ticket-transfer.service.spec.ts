@@ -166,7 +166,13 @@ describe('TicketTransferService', () => {
     it('marks the seat in Redis before PostgreSQL records the accept, and keeps the mark', async () => {
       const { subject, transfers, marks } = service();
       expect(await subject.accept('friend', TRANSFER)).toBe(transfer);
-      expect(marks.markTransfer).toHaveBeenCalledWith(7, 'p1', 3, TRANSFER_MARK_LIFETIME_SECONDS);
+      // The mark names its transfer, so only this accept's take-back removes it.
+      expect(marks.markTransfer).toHaveBeenCalledWith(
+        7,
+        'p1',
+        { seatId: 3, transferId: TRANSFER },
+        TRANSFER_MARK_LIFETIME_SECONDS,
+      );
       expect(marks.markTransfer.mock.invocationCallOrder[0]).toBeLessThan(transfers.accept.mock.invocationCallOrder[0]);
       expect(marks.unmarkTransfer).not.toHaveBeenCalled();
     });
@@ -207,11 +213,11 @@ describe('TicketTransferService', () => {
       [{ outcome: 'CHECKED_IN' }, TicketCheckedInError],
       [{ outcome: 'NOT_FOUND' }, NotFoundError],
     ] as [AcceptResult, new (...args: never[]) => Error][])(
-      'takes its own mark back when PostgreSQL refuses (%o)',
+      'takes its own mark back (the mark of its transfer) when PostgreSQL refuses (%o)',
       async (accept, error) => {
         const { subject, marks } = service({ accept });
         await expect(subject.accept('friend', TRANSFER)).rejects.toBeInstanceOf(error);
-        expect(marks.unmarkTransfer).toHaveBeenCalledWith(7, 'p1', 3);
+        expect(marks.unmarkTransfer).toHaveBeenCalledWith(7, 'p1', { seatId: 3, transferId: TRANSFER });
       },
     );
 

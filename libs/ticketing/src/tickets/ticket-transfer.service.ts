@@ -173,25 +173,22 @@ export class TicketTransferService {
     // A transfer no longer pending never is again: PostgreSQL refuses it (409 with its status)
     // without a mark, which would refuse the buyer's cancels meanwhile (or for the mark's whole
     // lifetime, were the api to stop before taking it back).
+    const seat = { seatId: target.seatId, transferId };
     const mark = target.pending
-      ? await this.marks.markTransfer(
-          target.performanceId,
-          target.purchaseId,
-          target.seatId,
-          TRANSFER_MARK_LIFETIME_SECONDS,
-        )
+      ? await this.marks.markTransfer(target.performanceId, target.purchaseId, seat, TRANSFER_MARK_LIFETIME_SECONDS)
       : null;
     // Refused before PostgreSQL saw anything; the flush of the cancellation cancels the transfer.
     if (mark?.outcome === 'CANCELED') throw new TicketCanceledError();
     if (mark?.outcome === 'PERFORMANCE_CANCELED') {
       throw new PerformanceCanceledError(target.performanceId, 'its tickets can no longer be transferred');
     }
-    // Only the accept that set the mark takes it back, and only while no accept of the ticket
-    // stands in PostgreSQL: the mark of a concurrent accept that won stays until its expiry.
+    // Only the accept that set the mark takes it back, only while no accept of the ticket stands in
+    // PostgreSQL (the mark of a concurrent accept that won stays until its expiry), and only while
+    // the mark is still this transfer's: an offer made and accepted since then marked it as its own.
     const unmark = async () => {
       if (!mark?.added) return;
       if ((await this.tickets.transferredSeatIds(target.purchaseId)).includes(target.seatId)) return;
-      await this.marks.unmarkTransfer(target.performanceId, target.purchaseId, target.seatId);
+      await this.marks.unmarkTransfer(target.performanceId, target.purchaseId, seat);
     };
     let result;
     try {
