@@ -13,6 +13,8 @@ import { killWhileRowLocked } from './support/killed-api';
  * for as long as it lives (24 h). A built api killed between the two leaves the mark behind with
  * the offer still pending. Once that offer can never be accepted (the sender canceled it, the
  * recipient declined it, or it expired), the buyer cancels the purchase as if no accept had been tried.
+ * The take-back of such a dead mark never removes the mark of a newer offer's accept made after it
+ * was read (the interleaving driven through a hook before the Redis take-back).
  * Real PostgreSQL and Redis; the api process SIGKILLed while PostgreSQL holds its accept at the
  * ticket's row lock.
  */
@@ -139,9 +141,9 @@ describe('a transfer accept whose api was killed after the Redis mark (built api
     'a new offer accepted between the read of the dead marks and their take-back keeps its mark: the buyer is refused',
     async () => {
       const { purchaseId, transferId } = await acceptKilledAfterMark();
-      const [{ id: ticketId }] = (await db.query('SELECT ticket_id::text AS id FROM ticket_transfers WHERE id = $1', [
-        transferId,
-      ])).rows;
+      const [{ id: ticketId }] = (
+        await db.query('SELECT ticket_id::text AS id FROM ticket_transfers WHERE id = $1', [transferId])
+      ).rows;
       // The sender's cancel reads the dead mark in PostgreSQL; before its take-back runs in Redis, the
       // ticket is offered again and that offer's accept marks the seat and waits, before its commit,
       // on the ticket's row lock (held here).
