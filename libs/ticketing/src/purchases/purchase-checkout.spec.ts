@@ -18,6 +18,7 @@ import {
   SalesNotOpenError,
   SeatsUnavailableError,
 } from '../errors';
+import { ClaimRenewals } from './claim-renewals';
 import { PaymentGateway } from './payment-gateway';
 import { PurchaseCheckout } from './purchase-checkout';
 import type { PurchaseResult } from './purchase-scripts';
@@ -85,6 +86,7 @@ function checkout(
     gateway as unknown as PaymentGateway,
     attempts as unknown as PaymentAttemptsRepository,
     env,
+    new ClaimRenewals(),
   );
   return { service, store, gateway, attempts };
 }

@@ -23,16 +23,9 @@ import { chargeRequestOf, PaymentGateway, refundIdempotencyKey } from './payment
 import { withoutPaymentToken } from './payment-token';
 import { Purchase, seatsFromLists } from './purchase';
 import type { PurchaseResult, SalesRefusal } from './purchase-scripts';
+import { ClaimRenewals } from './claim-renewals';
 import { claimRenewalMs } from './idempotency';
 import { HoldCheck, PurchaseStore } from './purchase.store';
-
-/** An attempt's claim on its hold while it charges and sells; `renewedAt`: when it was last taken or renewed (epoch ms). */
-interface LiveClaim {
-  performanceId: number;
-  holdId: string;
-  purchaseId: string;
-  renewedAt: number;
-}
 
 /**
  * Buying a hold: the checks before charging, the charge with its payment attempt (P9), the sale
@@ -42,16 +35,13 @@ interface LiveClaim {
 @Injectable()
 export class PurchaseCheckout {
   private readonly logger = new Logger(PurchaseCheckout.name);
-  /** The claims of the attempts charging and selling now (whileClaimed), renewed by one timer. */
-  private readonly liveClaims = new Set<LiveClaim>();
-  /** The shared renewal's timer while any claim is live; null otherwise. */
-  private renewal: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: PurchaseStore,
     private readonly gateway: PaymentGateway,
     private readonly attempts: PaymentAttemptsRepository,
     @Inject(Env) private readonly env: Env,
+    private readonly renewals: ClaimRenewals,
   ) {}
 
   /**
@@ -234,49 +224,23 @@ export class PurchaseCheckout {
    * still bounds what a dead attempt blocks: its process renews nothing, and the hold's own expiry
    * ends every claim on it (claim-hold.lua refuses an expired hold; purchase.lua refuses its sale,
    * and the charge is refunded, P9). A failed renewal is logged; the next one tries again.
-   * One timer renews every live claim of the process (see renewClaims), not one a purchase.
+   * One timer renews every live claim of the process (ClaimRenewals), not one a purchase.
    */
-  private async whileClaimed<T>(
+  private whileClaimed<T>(
     performanceId: number,
     holdId: string,
     purchaseId: string,
     work: () => Promise<T>,
   ): Promise<T> {
-    const claim: LiveClaim = { performanceId, holdId, purchaseId, renewedAt: Date.now() };
-    this.liveClaims.add(claim);
-    this.renewal ??= setInterval(() => this.renewClaims(), claimRenewalMs(holdClaimLeaseMs(this.env)));
-    try {
-      return await work();
-    } finally {
-      this.liveClaims.delete(claim);
-      if (this.liveClaims.size === 0 && this.renewal !== null) {
-        clearInterval(this.renewal);
-        this.renewal = null;
-      }
-    }
-  }
-
-  /**
-   * One tick of the shared renewal (every fifth of the lease while any claim is live): renews each
-   * live claim last renewed (or taken) at least half a period ago, so a claim waits at most 1.5
-   * periods (0.3 of its lease) between renewals, and one whose attempt ends within half a period
-   * (every purchase but a slow gateway's) is never renewed. A claim no longer this attempt's is
-   * renewed no more.
-   */
-  private renewClaims(): void {
     const leaseMs = holdClaimLeaseMs(this.env);
-    const now = Date.now();
-    const due = now - claimRenewalMs(leaseMs) / 2;
-    for (const claim of this.liveClaims) {
-      if (claim.renewedAt > due) continue;
-      claim.renewedAt = now;
-      this.store
-        .renewHoldClaim(claim.performanceId, claim.holdId, claim.purchaseId, leaseMs)
-        .then((renewed) => {
-          if (!renewed) this.liveClaims.delete(claim);
-        })
-        .catch((error: Error) => this.logger.warn(`claim of hold ${claim.holdId} not renewed: ${error.message}`));
-    }
+    return this.renewals.whileRenewed(
+      {
+        periodMs: claimRenewalMs(leaseMs),
+        renew: () => this.store.renewHoldClaim(performanceId, holdId, purchaseId, leaseMs),
+        what: `claim of hold ${holdId}`,
+      },
+      work,
+    );
   }
 
   /**

@@ -16,6 +16,7 @@ import {
   purchaseIdFor,
 } from './idempotency';
 import { IdempotencyStore } from './idempotency.store';
+import { ClaimRenewals } from './claim-renewals';
 import type { Purchase } from './purchase';
 import { PurchaseCheckout } from './purchase-checkout';
 import type { ClaimIdempotencyKeyResult } from './purchase-scripts';
@@ -90,6 +91,7 @@ function service(claimed: ClaimIdempotencyKeyResult = { outcome: 'CLAIMED' }) {
       keys as unknown as IdempotencyStore,
       checkout as unknown as PurchaseCheckout,
       { IDEMPOTENCY_CLAIM_LEASE_MS: LEASE_MS, PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: GATEWAY_TIMEOUT_MS } as Env,
+      new ClaimRenewals(),
     ),
     store,
     keys,

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { refusedForLackOfReplicas } from '@app/redis';
 import { IdempotencyKeyInUseError, NotFoundError, PurchaseNotReplicatedError } from '../errors';
@@ -13,6 +13,7 @@ import {
   newClaim,
   purchaseIdFor,
 } from './idempotency';
+import { ClaimRenewals } from './claim-renewals';
 import { IdempotencyStore } from './idempotency.store';
 import { Purchase } from './purchase';
 import { holdClaimLeaseMs, PurchaseCheckout, tokenReused } from './purchase-checkout';
@@ -27,13 +28,12 @@ import { HoldCheck, PurchaseStore } from './purchase.store';
  */
 @Injectable()
 export class PurchaseService {
-  private readonly logger = new Logger(PurchaseService.name);
-
   constructor(
     private readonly store: PurchaseStore,
     private readonly keys: IdempotencyStore,
     private readonly checkout: PurchaseCheckout,
     @Inject(Env) private readonly env: Env,
+    private readonly renewals: ClaimRenewals,
   ) {}
 
   /**
@@ -110,7 +110,8 @@ export class PurchaseService {
    * Claims the key before any work, so racing requests with one key charge once. A request
    * that meets another's live claim answers at once (409 with Retry-After), never waits; one
    * that meets the stored answer returns it. The claim is a short lease (IDEMPOTENCY_CLAIM_LEASE_MS)
-   * renewed while the request works: a claim whose request died lapses within a lease and a retry
+   * renewed while the request works (every fifth of it, by the process's one claim timer,
+   * ClaimRenewals: at most 1.5 of those periods apart): a claim whose request died lapses within a lease and a retry
    * takes over, finding the purchase the dead request may have made (its id comes from user, key
    * and hold).
    * A failed attempt drops its claim, so a retry runs again. The stored answer keeps a digest of the
@@ -167,29 +168,20 @@ export class PurchaseService {
         return renewed;
       });
     };
-    const renewal = setInterval(() => {
-      renew().catch((error: Error) => this.logger.warn(`Idempotency-Key claim not renewed: ${error.message}`));
-    }, claimRenewalMs(leaseMs));
     // Checked right before the charge. Within half a lease of its last confirmation the claim is
     // still this request's, with no round trip; past that (the process stalled: its timers too),
     // it is renewed, and a claim another request took over meanwhile is not charged on.
     const keyStillClaimed = () => (Date.now() - confirmedAt < leaseMs / 2 ? Promise.resolve(true) : renew());
     try {
-      purchase = await this.checkout.buy(
-        userId,
-        holdId,
-        performanceId,
-        purchaseId,
-        hold,
-        keyStillClaimed,
-        paymentToken,
+      // Renewed by the process's one claim timer (ClaimRenewals) while the buy works.
+      purchase = await this.renewals.whileRenewed(
+        { periodMs: claimRenewalMs(leaseMs), renew, what: 'Idempotency-Key claim' },
+        () => this.checkout.buy(userId, holdId, performanceId, purchaseId, hold, keyStillClaimed, paymentToken),
       );
     } catch (error) {
-      clearInterval(renewal);
       await this.keys.release(record, claim);
       throw error;
     }
-    clearInterval(renewal);
     await this.keys.answer(record, purchase, digestOfPaymentToken(paymentToken), IDEMPOTENCY_ANSWER_TTL_SECONDS);
     return purchase;
   }

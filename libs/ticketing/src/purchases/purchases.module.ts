@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import Redis from 'ioredis';
 import { Env } from '@app/config';
 import { AdminPurchases } from './admin-purchases';
+import { ClaimRenewals } from './claim-renewals';
 import { DeadAcceptMarks } from './dead-accept-marks';
 import { WindowRefunds } from './window-refunds';
 import { IdempotencyStore } from './idempotency.store';
@@ -40,6 +41,7 @@ import { TicketingModule } from '../ticketing.module';
     },
     PurchaseStore,
     IdempotencyStore,
+    ClaimRenewals,
     PurchaseCheckout,
     PurchaseService,
     PurchaseReader,
