@@ -59,8 +59,11 @@ const LEASE_MS = 2_000;
 /** The gateway bound in these tests (ms): a hold claim lasts twice that. */
 const GATEWAY_TIMEOUT_MS = 3_000;
 
-/** The service with faked stores and checkout; `claimed` is what the claim script answers. */
-function service(claimed: ClaimIdempotencyKeyResult = { outcome: 'CLAIMED' }) {
+/**
+ * The service with faked stores and checkout; `claimed` is what the claim script answers, `renewals`
+ * the process's claim timer (shared with the checkout's hold claims).
+ */
+function service(claimed: ClaimIdempotencyKeyResult = { outcome: 'CLAIMED' }, renewals = new ClaimRenewals()) {
   const store = {
     performanceOfHold: vi.fn(async (id: string) => performanceOfId(id)),
     claimHold: vi.fn(async (_p: number, _h: string, _r: object): Promise<HoldCheck> => hold),
@@ -91,7 +94,7 @@ function service(claimed: ClaimIdempotencyKeyResult = { outcome: 'CLAIMED' }) {
       keys as unknown as IdempotencyStore,
       checkout as unknown as PurchaseCheckout,
       { IDEMPOTENCY_CLAIM_LEASE_MS: LEASE_MS, PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: GATEWAY_TIMEOUT_MS } as Env,
-      new ClaimRenewals(),
+      renewals,
     ),
     store,
     keys,
@@ -270,6 +273,32 @@ describe('PurchaseService', () => {
     await vi.advanceTimersByTimeAsync(LEASE_MS * 2);
     expect(keys.renew).toHaveBeenCalledTimes(2);
   });
+  it("renews the key's claim from the process's one claim timer: a keyed buy adds no timer of its own", async () => {
+    vi.useFakeTimers();
+    const renewals = new ClaimRenewals();
+    // Another attempt's claim on its hold is being renewed already (PurchaseCheckout's, period 1.2 s).
+    let endOther!: () => void;
+    const other = renewals.whileRenewed(
+      { periodMs: 1_200, renew: async () => true, what: 'claim of hold other' },
+      () => new Promise<void>((resolve) => (endOther = resolve)),
+    );
+    const timersBefore = vi.getTimerCount();
+    const { purchases, keys, checkout } = service({ outcome: 'CLAIMED' }, renewals);
+    let finish!: () => void;
+    checkout.buy.mockImplementationOnce(
+      (_u, _h, _p, id) => new Promise<Purchase>((resolve) => (finish = () => resolve(bought(id)))),
+    );
+    const buying = purchases.purchase(USER, HOLD, 'key-1');
+    await vi.advanceTimersByTimeAsync(LEASE_MS / 2);
+    expect(vi.getTimerCount()).toBe(timersBefore);
+    expect(keys.renew).toHaveBeenCalledTimes(2);
+    finish();
+    await buying;
+    endOther();
+    await other;
+    expect(vi.getTimerCount()).toBe(timersBefore - 1);
+  });
+
   it('answers the key claim still held before the charge without a round trip within half a lease, and renews it past that', async () => {
     let now = 1_000_000;
     vi.spyOn(Date, 'now').mockImplementation(() => now);
