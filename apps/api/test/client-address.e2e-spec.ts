@@ -46,14 +46,24 @@ describe('the client address behind TRUST_PROXY (login rate limit, real Redis)',
   });
 
   it('counts an IPv6 client by its /64: rotating the host part (as any IPv6 host may) does not dodge the limit (accounts trial A1)', async () => {
-    const hosts = ['2001:db8:7:8::1', '2001:db8:7:8::2', '2001:db8:7:8:0:0:0:3', '2001:DB8:7:8:ffff::4', '2001:db8:7:8:1:2:3:4', '2001:db8:0007:0008::6'];
+    const hosts = [
+      '2001:db8:7:8::1',
+      '2001:db8:7:8::2',
+      '2001:db8:7:8:0:0:0:3',
+      '2001:DB8:7:8:ffff::4',
+      '2001:db8:7:8:1:2:3:4',
+      '2001:db8:0007:0008::6',
+    ];
     const tries = await sixthLogin(api, 'v6@example.test', (attempt) => ({
       remoteAddress: '127.0.0.1',
       'x-forwarded-for': hosts[attempt],
     }));
     expect(tries).toEqual([401, 401, 401, 401, 401, 429]);
     // Another /64 is another client.
-    const other = await sixthLogin(api, 'v6@example.test', () => ({ remoteAddress: '127.0.0.1', 'x-forwarded-for': '2001:db8:7:9::1' }));
+    const other = await sixthLogin(api, 'v6@example.test', () => ({
+      remoteAddress: '127.0.0.1',
+      'x-forwarded-for': '2001:db8:7:9::1',
+    }));
     expect(other).toEqual([401, 401, 401, 401, 401, 429]);
   });
 });
