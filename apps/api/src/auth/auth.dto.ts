@@ -83,6 +83,21 @@ export class AuthSignupDto {
   name: string;
 }
 
+export class AuthPasswordChangeDto {
+  /** The account's password now (counted as a login attempt from this address). @example "correct horse battery staple" */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
+  currentPassword: string;
+
+  /** The new password, by signup's rules (also not the account's e-mail address or name). @example "a new long passphrase 42" */
+  @IsString()
+  @MinLength(MIN_PASSWORD_LENGTH)
+  @MaxLength(128)
+  @NotGuessable()
+  newPassword: string;
+}
+
 export class AuthLoginDto {
   /** @example ada@example.com */
   @NormalizedEmail()
