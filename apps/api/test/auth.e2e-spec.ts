@@ -316,6 +316,42 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       }
     });
 
+    it('refuses a commonly used password, or one that is the e-mail address or the name, with a clear 400, storing nothing (accounts trial A2)', async () => {
+      for (const [payload, reason] of [
+        [
+          { email: newEmail(), password: 'Password1', name: 'Common' },
+          'password must not be a commonly used password, such as "password1" or "qwerty123"',
+        ],
+        [
+          { email: newEmail(), password: 'qwerty123!', name: 'Common' },
+          'password must not be a commonly used password, such as "password1" or "qwerty123"',
+        ],
+        [
+          { email: 'ada.lovelace.a2@example.test', password: 'Ada.Lovelace.A2', name: 'Ada' },
+          'password must not be your e-mail address or your name',
+        ],
+        [
+          { email: newEmail(), password: 'Grace Hopper 1906', name: 'Grace Hopper 1906' },
+          'password must not be your e-mail address or your name',
+        ],
+      ] as const) {
+        const res = await signup(payload);
+        expectUniformError(res, 400);
+        expect(res.json().message).toEqual([reason]);
+        expect(await db.query('SELECT 1 FROM users WHERE email = $1', [payload.email])).toHaveLength(0);
+      }
+      const admin = (await login(ADMIN.email, ADMIN.password, '10.0.0.9')).json();
+      const staffEmail = newEmail();
+      const staff = await inject({
+        method: 'POST',
+        url: '/api/v1/admin/staff',
+        headers: bearer(admin.accessToken),
+        payload: { email: staffEmail, password: staffEmail.toUpperCase(), name: 'Door' },
+      });
+      expectUniformError(staff, 400);
+      expect(staff.json().message).toEqual(['password must not be your e-mail address or your name']);
+    });
+
     it('rolls everything back when a step after the first insert fails', async () => {
       const email = newEmail();
       // Makes the second insert of the signup transaction (its audit record) fail.

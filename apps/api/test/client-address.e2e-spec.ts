@@ -44,6 +44,28 @@ describe('the client address behind TRUST_PROXY (login rate limit, real Redis)',
     }));
     expect(tries).toEqual([401, 401, 401, 401, 401, 401]);
   });
+
+  it('counts an IPv6 client by its /64: rotating the host part (as any IPv6 host may) does not dodge the limit (accounts trial A1)', async () => {
+    const hosts = [
+      '2001:db8:7:8::1',
+      '2001:db8:7:8::2',
+      '2001:db8:7:8:0:0:0:3',
+      '2001:DB8:7:8:ffff::4',
+      '2001:db8:7:8:1:2:3:4',
+      '2001:db8:0007:0008::6',
+    ];
+    const tries = await sixthLogin(api, 'v6@example.test', (attempt) => ({
+      remoteAddress: '127.0.0.1',
+      'x-forwarded-for': hosts[attempt],
+    }));
+    expect(tries).toEqual([401, 401, 401, 401, 401, 429]);
+    // Another /64 is another client.
+    const other = await sixthLogin(api, 'v6@example.test', () => ({
+      remoteAddress: '127.0.0.1',
+      'x-forwarded-for': '2001:db8:7:9::1',
+    }));
+    expect(other).toEqual([401, 401, 401, 401, 401, 429]);
+  });
 });
 
 describe('signup throttling per client address (SIGNUP_RATE_LIMIT, real Redis)', () => {
@@ -74,6 +96,20 @@ describe('signup throttling per client address (SIGNUP_RATE_LIMIT, real Redis)',
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     expect(refused.json().message).toBe('too many signups from this address, try again later');
     expect((await signup(0, '203.0.113.21')).statusCode).toBe(201);
+  });
+
+  it('counts IPv6 signups per /64, not per address (accounts trial A1)', async () => {
+    const statuses: number[] = [];
+    for (let n = 0; n < 4; n++) statuses.push((await signup(n, '127.0.0.1', `2001:db8:5:6::${n + 1}`)).statusCode);
+    expect(statuses).toEqual([201, 201, 201, 429]);
+    const neighbour = await api.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/signup',
+      payload: { email: 'throwaway-v6-next-net@example.test', password: 'long-enough-pw', name: 'T' },
+      headers: { 'x-forwarded-for': '2001:db8:5:7::1' },
+      remoteAddress: '127.0.0.1',
+    });
+    expect(neighbour.statusCode).toBe(201);
   });
 
   it('does not count logins against signups, nor signups against logins', async () => {

@@ -95,6 +95,29 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
   const outboxRelayed = () =>
     waitUntil(async () => (await db.query('SELECT count(*)::int AS n FROM outbox'))[0].n === 0, 'outbox relayed');
 
+  it("puts no name in the token e-mails: whoever signed up chose it, and may not be the address's owner (accounts trial A6)", async () => {
+    const email = `lure-${randomBytes(6).toString('hex')}@example.test`;
+    const lure = 'Win a prize at http://evil.example';
+    const answer = await call('POST', '/auth/signup', {
+      body: { email, password: TEST_PASSWORD, name: lure },
+      headers: { 'x-forwarded-for': nextAddress() },
+    });
+    expect(answer.statusCode, answer.body).toBe(201);
+    const reset = await call('POST', '/auth/password-reset', {
+      body: { email },
+      headers: { 'x-forwarded-for': nextAddress() },
+    });
+    expect(reset.statusCode).toBe(202);
+    const mails = await waitForValue(
+      () => (mailsTo(email).length >= 2 ? mailsTo(email) : undefined),
+      `two e-mails to ${email}`,
+    );
+    for (const mail of mails) {
+      expect(mail.text).toMatch(/^Hello,$/m);
+      for (const part of [mail.text, mail.html, mail.raw]) expect(part).not.toContain('evil.example');
+    }
+  });
+
   it('signup mails a single-use token; confirming it verifies the account and lifts the gate at once', async () => {
     const buyer = await signUp();
     expect(buyer.answer).toMatchObject({ email: buyer.email, role: 'USER', emailVerified: false });

@@ -110,7 +110,7 @@ export class AccountsService {
     role: Role.User | Role.Staff = Role.User,
     andThen?: (user: UserEntity, manager: EntityManager) => Promise<void>,
   ): Promise<UserEntity> {
-    assertSettablePassword(input.password);
+    assertSettablePassword(input.password, { email: input.email, name: input.name });
     const passwordHash = await this.hasher.hash(input.password);
     return this.transactions.run(async (manager) => {
       const user = await this.users.insertIfEmailFree(

@@ -42,7 +42,7 @@ export class AdminAccountsService {
     password: string;
     name?: string;
   }): Promise<{ user: UserEntity; granted: boolean }> {
-    assertSettablePassword(input.password);
+    assertSettablePassword(input.password, { email: input.email, name: input.name });
     const email = accountEmail(input.email);
     const existing = await this.users.findByEmail(email);
     // A stored value that is no argon2 hash (set by hand) cannot be the same password.
@@ -80,7 +80,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.env.ADMIN_EMAIL || !this.env.ADMIN_PASSWORD) return;
-    const weak = guessablePasswordReason(this.env.ADMIN_PASSWORD);
+    const weak = guessablePasswordReason(this.env.ADMIN_PASSWORD, { email: this.env.ADMIN_EMAIL });
     if (weak !== null) throw new Error(`ADMIN_PASSWORD: ${weak}`);
     const { user, granted } = await this.admins.ensureAdmin({
       email: this.env.ADMIN_EMAIL,

@@ -20,6 +20,7 @@ import {
 } from './login-throttler.guard';
 import { EmailVerificationService } from './email-verification.service';
 import { PasswordResetService } from './password-reset.service';
+import { PasswordChangeService } from './password-change.service';
 import { PasswordHasher } from './password-hasher';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 import { SessionRevocations } from './session-revocations';
@@ -65,6 +66,7 @@ import { TokenService } from './token.service';
     AdminAccountsService,
     StaffAccountsService,
     PasswordResetService,
+    PasswordChangeService,
     EmailVerificationService,
     CurrentRoleGuard,
     AdminBootstrap,
@@ -77,6 +79,7 @@ import { TokenService } from './token.service';
     AdminAccountsService,
     StaffAccountsService,
     PasswordResetService,
+    PasswordChangeService,
     EmailVerificationService,
     CurrentRoleGuard,
   ],

@@ -49,6 +49,7 @@ export { EmailVerificationService } from './email-verification.service';
 export type { VerificationOwnerProof } from './email-verification.service';
 export { MAIL_TOKEN_BYTES, MAIL_TOKEN_LIMITS } from './mail-token';
 export { PasswordResetService } from './password-reset.service';
+export { PasswordChangeService } from './password-change.service';
 export { RedisThrottlerStorage } from './redis-throttler.storage';
 export { ENDED_SESSIONS_KEY, SessionRevocations } from './session-revocations';
 export { SessionsService } from './sessions.service';

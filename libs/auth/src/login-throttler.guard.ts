@@ -10,6 +10,7 @@ import {
 } from '@nestjs/throttler';
 import { emailKey } from '@app/core';
 import { TooManyPasswordAttemptsError } from './auth.errors';
+import { clientAddressKey } from './client-address';
 
 export const LOGIN_THROTTLER = 'login';
 export const SIGNUP_THROTTLER = 'signup';
@@ -23,13 +24,14 @@ export const LOGIN_RATE_LIMIT = { limit: 5, ttl: 60_000, blockDuration: 60_000 }
 
 /**
  * The throttler key of password attempts at the account with this e-mail (in any letter case: its
- * key) from client address `clientIp`: one counter for the login and the e-mail confirm (which
- * takes the account's password too), so neither adds guesses to the other's. Hashed, as
+ * key) from client address `clientIp` (an IPv6 one by its /64: {@link clientAddressKey}): one counter
+ * for the login and the e-mail confirm (which takes the account's password too), so neither adds
+ * guesses to the other's. Hashed, as
  * @nestjs/throttler's own keys are: no address in clear in Redis.
  */
 function passwordAttemptKey(clientIp: string, email: string): string {
   return createHash('sha256')
-    .update(`password-attempts|${clientIp}|${emailKey(email)}`)
+    .update(`password-attempts|${clientAddressKey(clientIp)}|${emailKey(email)}`)
     .digest('hex');
 }
 
@@ -67,12 +69,15 @@ export const LoginRateLimited = () =>
     UseGuards(LoginThrottlerGuard),
   );
 
-/** A throttler counting per client address (behind TRUST_PROXY), refusing with 429, `refusal` and Retry-After. */
+/**
+ * A throttler counting per client address (behind TRUST_PROXY; an IPv6 one by its /64:
+ * {@link clientAddressKey}), refusing with 429, `refusal` and Retry-After.
+ */
 abstract class AddressThrottlerGuard extends ThrottlerGuard {
   protected abstract readonly refusal: string;
 
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
-    return String(request.ip);
+    return clientAddressKey(String(request.ip));
   }
 
   protected override async throwThrottlingException(

@@ -182,3 +182,53 @@ describe('guessablePasswordReason (NIST SP 800-63B §5.1.1.2: repetitive and seq
     );
   });
 });
+
+describe('guessablePasswordReason (NIST SP 800-63B §5.1.1.2: commonly used and context-specific passwords; accounts trial A2)', () => {
+  const COMMON = 'password must not be a commonly used password, such as "password1" or "qwerty123"';
+  const CONTEXT = 'password must not be your e-mail address or your name';
+
+  it.each([
+    'password',
+    'Password1',
+    'PASSWORD123!',
+    'passw0rd',
+    'P@ssw0rd!',
+    'qwerty123',
+    'qwertyuiop',
+    '1q2w3e4r5t',
+    'iloveyou!',
+    'letmein123',
+    'welcome2024',
+    'ｐａｓｓｗｏｒｄ１', // fullwidth, as NFKC reads it
+    'pass\u200bword1', // an invisible character left out
+    'boxoffice1',
+    '12341234',
+  ])('refuses the common %j', (password) => {
+    expect(guessablePasswordReason(password)).toBe(COMMON);
+    expect(() => assertSettablePassword(password)).toThrow(new InvalidInputError(COMMON));
+  });
+
+  it.each([
+    ['ada.lovelace@example.com', 'Ada Lovelace', 'ada.lovelace'],
+    ['ada.lovelace@example.com', 'Ada Lovelace', 'Ada.Lovelace2024'],
+    ['ada.lovelace@example.com', 'Ada Lovelace', 'ada.lovelace@example.com'],
+    ['ada@example.com', 'Ada Lovelace', 'adalovelace1'],
+    ['ada@example.com', 'Ada Lovelace', 'Ada Lovelace!'],
+  ])('refuses, for %j named %j, %j', (email, name, password) => {
+    expect(guessablePasswordReason(password, { email, name })).toBe(CONTEXT);
+    expect(() => assertSettablePassword(password, { email, name })).toThrow(new InvalidInputError(CONTEXT));
+    // Without the context it is not a common password.
+    expect(guessablePasswordReason(password)).toBeNull();
+  });
+
+  it.each([
+    'correct horse battery',
+    'password manager made this: 7Gk2',
+    'my qwerty keyboard is loud',
+    'another-Passw0rd!',
+    'test-password-123',
+    'ada lovelace was first',
+  ])('takes %j', (password) => {
+    expect(guessablePasswordReason(password, { email: 'ada@example.com', name: 'Ada Lovelace' })).toBeNull();
+  });
+});

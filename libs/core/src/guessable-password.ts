@@ -23,11 +23,18 @@ const WHITE_SPACE_ONLY = /^\p{White_Space}+$/u;
  *   ("1234567890", "0987654321", "٨٧٦٥٤٣٢١٠٩").
  * - fewer than MIN_PASSWORD_LENGTH visible characters, made up to the length with invisible ones
  *   ("\u200b" × 7 + "Z").
- * Nothing else: mixed case ("aAaAaAaA"), a run with anything around it ("12345678!") and every
- * other password pass. The length limits are the caller's; a password of fewer than 2 characters
- * is neither repeated nor a run.
+ * - a commonly used password: one of {@link COMMON_PASSWORD_STEMS} (in any letter case) with at
+ *   most digits, punctuation, symbols or white space after it ("Password1!", "qwerty123"), or one
+ *   of {@link COMMON_PASSWORDS} (the section's "passwords obtained from previous breach corpuses"
+ *   and "dictionary words", at their head: a breach list's top entries, not the whole list);
+ * - with `context`, the account's own e-mail address, its local part or its name (white space left
+ *   out), followed by at most digits, punctuation or symbols ("ada.lovelace2024" for
+ *   ada.lovelace@example.com: the section's "context-specific words, such as … the username").
+ * Nothing else: mixed case ("aAaAaAaA"), a run with anything around it ("12345678!"), a common word
+ * inside a longer password ("my qwerty keyboard") and every other password pass. The length limits
+ * are the caller's; a password of fewer than 2 characters is neither repeated nor a run.
  */
-export function guessablePasswordReason(password: string): string | null {
+export function guessablePasswordReason(password: string, context?: PasswordContext): string | null {
   const visible = password.normalize('NFKC').replace(INVISIBLE, '');
   if (password.length > 0 && (visible === '' || WHITE_SPACE_ONLY.test(visible))) {
     return 'password must not be only white space';
@@ -42,15 +49,132 @@ export function guessablePasswordReason(password: string): string | null {
   if (firstStep !== 0 && codes.every((code, i) => i === 0 || step(codes[i - 1], code) === firstStep)) {
     return 'password must not be a run of consecutive characters, such as 12345678 or abcdefgh';
   }
+  const folded = visible.toLowerCase();
+  const stem = folded.replace(TRAILING_FILLER, '');
+  if (COMMON_PASSWORDS.has(folded) || COMMON_PASSWORD_STEMS.has(stem)) {
+    return 'password must not be a commonly used password, such as "password1" or "qwerty123"';
+  }
+  const words = context ? contextWords(context) : undefined;
+  if (words && (words.has(folded.replace(WHITE_SPACE, '')) || words.has(stem.replace(WHITE_SPACE, '')))) {
+    return 'password must not be your e-mail address or your name';
+  }
   return null;
+}
+
+/** What a password is set for, read by {@link guessablePasswordReason}'s context-specific check. */
+export interface PasswordContext {
+  /** The account's e-mail address. */
+  email?: string;
+  /** The account's display name. */
+  name?: string;
+}
+
+/** Digits, punctuation, symbols and white space at the end: what people add to a word to pass a rule. */
+const TRAILING_FILLER = /[\p{N}\p{P}\p{S}\p{White_Space}]+$/u;
+const WHITE_SPACE = /\p{White_Space}+/gu;
+
+/**
+ * Words that, alone or with digits and symbols after them, make up most of the passwords breach
+ * corpuses show (the top of the Have I Been Pwned and RockYou lists, and their keyboard walks),
+ * lower case; and the service's own name.
+ */
+const COMMON_PASSWORD_STEMS = new Set([
+  'password',
+  'passw0rd',
+  'p@ssword',
+  'p@ssw0rd',
+  'pa$$word',
+  'passwort',
+  'motdepasse',
+  'contraseña',
+  'qwerty',
+  'qwertyuiop',
+  'qwertz',
+  'azerty',
+  'asdfgh',
+  'asdfghjkl',
+  'zxcvbn',
+  'zxcvbnm',
+  'qazwsx',
+  'qazwsxedc',
+  '1q2w3e4r',
+  '1q2w3e4r5t',
+  '1qaz2wsx',
+  'q1w2e3r4',
+  'zaq12wsx',
+  'qwe',
+  'abc',
+  'abcd',
+  'letmein',
+  'welcome',
+  'iloveyou',
+  'admin',
+  'administrator',
+  'changeme',
+  'trustno',
+  'secret',
+  'login',
+  'guest',
+  'test',
+  'user',
+  'hello',
+  'monkey',
+  'dragon',
+  'master',
+  'shadow',
+  'sunshine',
+  'princess',
+  'football',
+  'baseball',
+  'soccer',
+  'hockey',
+  'basketball',
+  'superman',
+  'batman',
+  'starwars',
+  'pokemon',
+  'whatever',
+  'freedom',
+  'computer',
+  'internet',
+  'michael',
+  'jennifer',
+  'jordan',
+  'charlie',
+  'boxoffice',
+  'tickets',
+]);
+
+/** Whole passwords of breach lists' top entries that no stem above covers (digits only, mostly). */
+const COMMON_PASSWORDS = new Set([
+  '12341234',
+  '11223344',
+  '12121212',
+  '12344321',
+  '123123123',
+  '1234512345',
+  '147258369',
+]);
+
+/** The e-mail address, its local part and the name (white space left out), lower case, in NFKC. */
+function contextWords({ email, name }: PasswordContext): Set<string> {
+  const words = new Set<string>();
+  if (email) {
+    const address = email.normalize('NFKC').toLowerCase().trim();
+    words.add(address);
+    words.add(address.slice(0, address.lastIndexOf('@')));
+  }
+  if (name) words.add(name.normalize('NFKC').toLowerCase().replace(WHITE_SPACE, ''));
+  words.delete('');
+  return words;
 }
 
 /**
  * Throws InvalidInputError (400) with {@link guessablePasswordReason}'s words when `password` may
  * not be set; the services that set a password call it, whatever route or command brought it.
  */
-export function assertSettablePassword(password: string): void {
-  const reason = guessablePasswordReason(password);
+export function assertSettablePassword(password: string, context?: PasswordContext): void {
+  const reason = guessablePasswordReason(password, context);
   if (reason !== null) throw new InvalidInputError(reason);
 }
 

@@ -28,3 +28,4 @@ export { MAX_INT4 } from './int4';
 export { CANCELED_BY } from './canceled-by';
 export type { CanceledBy } from './canceled-by';
 export { assertSettablePassword, guessablePasswordReason, MIN_PASSWORD_LENGTH } from './guessable-password';
+export type { PasswordContext } from './guessable-password';

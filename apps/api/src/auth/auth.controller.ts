@@ -14,6 +14,7 @@ import {
   CurrentUser,
   EmailVerificationService,
   LoginRateLimited,
+  PasswordChangeService,
   PasswordResetRateLimited,
   PasswordResetService,
   Public,
@@ -28,6 +29,7 @@ import {
   AuthEmailVerificationAcceptedDto,
   AuthEmailVerificationConfirmDto,
   AuthLoginDto,
+  AuthPasswordChangeDto,
   AuthPasswordResetAcceptedDto,
   AuthPasswordResetConfirmDto,
   AuthPasswordResetRequestDto,
@@ -49,6 +51,7 @@ export class AuthController {
     private readonly sessions: SessionsService,
     private readonly resets: PasswordResetService,
     private readonly verification: EmailVerificationService,
+    private readonly passwords: PasswordChangeService,
   ) {}
 
   /**
@@ -157,6 +160,39 @@ export class AuthController {
   })
   async confirmPasswordReset(@Body() body: AuthPasswordResetConfirmDto): Promise<void> {
     await this.resets.confirm(body.token, body.password);
+  }
+
+  /**
+   * Changes the signed-in account's password: `currentPassword` must be its password now (counted
+   * as a login attempt from this address: 429 past LOGIN_RATE_LIMIT, with Retry-After);
+   * `newPassword` follows signup's rules and is not the account's e-mail address or name. Every
+   * session of the account ends (its refresh tokens stop working, its access tokens are refused on
+   * every api), this caller's too; the answer is a new token pair, the one session left. 503 when
+   * Redis cannot announce the end: nothing changed.
+   */
+  @ApiBearerAuth()
+  @Post('password')
+  @HttpCode(HttpStatus.OK)
+  @ApiUnauthorizedResponse({
+    type: ErrorBodyDto,
+    description: "no valid access token, or `currentPassword` is not the account's (nothing changed)",
+  })
+  @ApiTooManyRequestsResponse({
+    type: ErrorBodyDto,
+    description:
+      'too many password attempts for this account from this address, counted with the login; see Retry-After',
+  })
+  @ApiResponse({
+    status: 503,
+    type: ErrorBodyDto,
+    description: 'Redis cannot announce the end of the sessions: nothing changed; retry',
+  })
+  changePassword(
+    @Body() body: AuthPasswordChangeDto,
+    @CurrentUser() caller: AuthenticatedUser,
+    @Req() request: FastifyRequest,
+  ): Promise<AuthTokensResponseDto> {
+    return this.passwords.change(caller.id, body.currentPassword, body.newPassword, String(request.ip));
   }
 
   /**

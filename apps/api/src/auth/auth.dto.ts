@@ -3,7 +3,7 @@ import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, ValidateBy } from 'class-validator';
 import { INVISIBLE_IN_EMAIL, normalizeEmail } from '@app/auth';
-import { guessablePasswordReason, MIN_PASSWORD_LENGTH } from '@app/core';
+import { guessablePasswordReason, MIN_PASSWORD_LENGTH, PasswordContext } from '@app/core';
 import { FreeText } from '../common/free-text';
 import { MaxLength, MinLength } from '../common/text-length';
 
@@ -24,18 +24,30 @@ export const NormalizedEmail = () =>
 
 /**
  * A password being set (signup, staff, password reset) that is not too easily guessed: not only
- * white space, not one character repeated, not a run such as 12345678 (`guessablePasswordReason`,
- * NIST SP 800-63B §5.1.1.2), with its reason as the field's message. Beside IsString, MinLength
- * and MaxLength on the property, which Swagger's compiler plugin reads by name.
+ * white space, not one character repeated, not a run such as 12345678, not a commonly used one,
+ * nor the body's own `email` or `name` (`guessablePasswordReason`, NIST SP 800-63B §5.1.1.2), with
+ * its reason as the field's message. Beside IsString, MinLength and MaxLength on the property,
+ * which Swagger's compiler plugin reads by name.
  */
 export const NotGuessable = () =>
   ValidateBy({
     name: 'notGuessable',
     validator: {
-      validate: (value: unknown) => typeof value !== 'string' || guessablePasswordReason(value) === null,
-      defaultMessage: (args) => guessablePasswordReason(String(args?.value)) ?? 'password is too easily guessed',
+      validate: (value: unknown, args) =>
+        typeof value !== 'string' || guessablePasswordReason(value, contextOf(args?.object)) === null,
+      defaultMessage: (args) =>
+        guessablePasswordReason(String(args?.value), contextOf(args?.object)) ?? 'password is too easily guessed',
     },
   });
+
+/** The `email` and `name` of the body a password came in, those that are strings. */
+function contextOf(body: object | undefined): PasswordContext {
+  const { email, name } = (body ?? {}) as { email?: unknown; name?: unknown };
+  return {
+    ...(typeof email === 'string' ? { email } : {}),
+    ...(typeof name === 'string' ? { name } : {}),
+  };
+}
 
 /**
  * The token of a mailed link (password reset, e-mail verification): a string of 1–256 characters
@@ -57,7 +69,7 @@ export class AuthSignupDto {
   @NormalizedEmail()
   email: string;
 
-  /** 8 to 128 characters (8 visible ones, when it has invisible ones such as zero-width spaces); not only white space, one character repeated ("aaaaaaaa"), or a run of consecutive characters ("12345678", "abcdefgh", "87654321"). @example "correct horse battery staple" */
+  /** 8 to 128 characters (8 visible ones, when it has invisible ones such as zero-width spaces); not only white space, one character repeated ("aaaaaaaa"), a run of consecutive characters ("12345678", "abcdefgh", "87654321"), a commonly used password ("Password1!", "qwerty123"), or the e-mail address or name of the body ("ada.lovelace2024"). @example "correct horse battery staple" */
   @IsString()
   @MinLength(MIN_PASSWORD_LENGTH)
   @MaxLength(128)
@@ -69,6 +81,21 @@ export class AuthSignupDto {
   @MinLength(1)
   @MaxLength(100)
   name: string;
+}
+
+export class AuthPasswordChangeDto {
+  /** The account's password now (counted as a login attempt from this address). @example "correct horse battery staple" */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
+  currentPassword: string;
+
+  /** The new password, by signup's rules (also not the account's e-mail address or name). @example "a new long passphrase 42" */
+  @IsString()
+  @MinLength(MIN_PASSWORD_LENGTH)
+  @MaxLength(128)
+  @NotGuessable()
+  newPassword: string;
 }
 
 export class AuthLoginDto {
@@ -107,7 +134,7 @@ export class AuthPasswordResetConfirmDto {
   @MailedToken()
   token: string;
 
-  /** The new password, by signup's rules: 8 to 128 characters (8 visible ones, when it has invisible ones); not only white space, one character repeated, or a run of consecutive characters. @example "correct horse battery staple" */
+  /** The new password, by signup's rules: 8 to 128 characters (8 visible ones, when it has invisible ones); not only white space, one character repeated, a run of consecutive characters, or a commonly used password. @example "correct horse battery staple" */
   @IsString()
   @MinLength(MIN_PASSWORD_LENGTH)
   @MaxLength(128)

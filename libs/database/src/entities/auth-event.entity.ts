@@ -13,6 +13,8 @@ export enum AuthEventType {
   PasswordResetRequested = 'PASSWORD_RESET_REQUESTED',
   /** The password was set with a reset token; every session of the account ended. */
   PasswordReset = 'PASSWORD_RESET',
+  /** The signed-in account changed its password (`POST /auth/password`); every session of it ended. */
+  PasswordChanged = 'PASSWORD_CHANGED',
   /** A "confirm your e-mail address" e-mail was issued (at signup, or asked for again). */
   EmailVerificationRequested = 'EMAIL_VERIFICATION_REQUESTED',
   /** The account confirmed its e-mail address with a verification token. */

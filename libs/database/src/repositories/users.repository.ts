@@ -172,6 +172,27 @@ export class UsersRepository {
   }
 
   /**
+   * Replaces the password hash of account `id` with `passwordHash` only while it is still
+   * `expectedHash` (the one the caller verified the current password against), inside the caller's
+   * transaction: one UPDATE, so of concurrent changes from one hash exactly one applies (the other
+   * waits for the row, then finds another hash). True when it applied.
+   */
+  async replacePasswordHash(
+    id: string,
+    expectedHash: string,
+    passwordHash: string,
+    manager: EntityManager,
+  ): Promise<boolean> {
+    // Through a CTE: TypeORM answers a bare UPDATE … RETURNING as [rows, count].
+    const rows: unknown[] = await manager.query(
+      `WITH changed AS (UPDATE users SET password_hash = $3, updated_at = now() WHERE id = $1 AND password_hash = $2 RETURNING 1)
+       SELECT 1 FROM changed`,
+      [id, expectedHash, passwordHash],
+    );
+    return rows.length === 1;
+  }
+
+  /**
    * Makes account `id` STAFF if it is a USER, inside the caller's transaction, having locked its
    * row: answers the role it had before (`USER` when this changed it), or null when there is no
    * such account. A STAFF or ADMIN account is left as it is.

@@ -2,9 +2,12 @@ import { escapeHtml, htmlPage, RenderedEmail } from './email-layout';
 import { mailLink } from './mail-link';
 import { formatStartTime } from './purchase-email.template';
 
-/** What an e-mail of a single-use token (e-mail verification, password reset) says: to whom, the token, and until when it works. */
+/**
+ * What an e-mail of a single-use token (e-mail verification, password reset) says: to which address,
+ * the token, and until when it works. No name: whoever signed up chose it, and need not own the
+ * address the e-mail goes to (a lure in a name would reach any inbox under the shop's sender).
+ */
 export interface TokenEmailInput {
-  name: string;
   email: string;
   /** The token, base64url. */
   token: string;
@@ -31,7 +34,7 @@ export interface TokenEmailWording {
 }
 
 /**
- * A token e-mail: the greeting, the intro; with `url` (its `{token}` replaced by the URL-encoded
+ * A token e-mail: the greeting (no name), the intro; with `url` (its `{token}` replaced by the URL-encoded
  * token) the link, and always the token to send to the API (the way without a link, or a fallback
  * beside it); that it works once, until `expiresAt` (UTC); what to do when the reader did not ask.
  */
@@ -44,7 +47,7 @@ export function renderTokenEmail(
   const link = url === undefined ? null : mailLink(url, input.token);
   const [sendFirst, ...sendRest] = wording.send.text;
   const text = [
-    `Hello ${input.name},`,
+    'Hello,',
     '',
     ...wording.intro,
     ...(link === null ? [] : [wording.linkLead.text, '', link, '', 'Or, without the link,']),
@@ -63,7 +66,7 @@ export function renderTokenEmail(
   const href = link === null ? null : escapeHtml(link);
   const html = htmlPage(
     wording.subject,
-    `<p>Hello ${escapeHtml(input.name)},</p>
+    `<p>Hello,</p>
 ${wording.introHtml}${
       href === null
         ? escapeHtml(wording.sendOpening)

@@ -104,12 +104,14 @@ describe.each(KINDS)('$service', (kind) => {
     const { deliver, sent, recorded } = serviceWith({});
     await expect(deliver(ownKey)).resolves.toBe('sent');
     expect(sent).toHaveLength(1);
-    expect(sent[0].to).toEqual({ name: 'Ana <b>', address: 'ana@example.test' });
+    // The address alone: the name was chosen by whoever signed up (accounts trial A6).
+    expect(sent[0].to).toEqual({ name: '', address: 'ana@example.test' });
     expect(sent[0].subject).toBe(kind.subject);
     expect(sent[0].stream).toBe('urgent');
     expect(sent[0].text).toContain(`Token:  ${TOKEN}`);
     expect(sent[0].html).toContain(TOKEN);
-    expect(sent[0].html).toContain('Ana &lt;b&gt;');
+    expect(sent[0].html).toContain('<p>Hello,</p>');
+    expect(sent[0].html).not.toContain('Ana');
     if (kind.link === null) expect(sent[0].text).not.toContain('http');
     else expect(sent[0].text).toContain(kind.link);
     expect(sent[0].messageIdHeader).toBe(`<${kind.messageId.replace(':', '.')}@boxoffice.local>`);

@@ -13,7 +13,7 @@ export type TokenMailOutcome = 'sent' | 'already-sent' | 'stale' | 'uncertain';
 
 /** Where a token e-mail goes: the account of a request whose token is live at `now`, null once it is not. */
 export interface LiveTokenRecipients {
-  recipientOfLive(requestId: string, now: Date): Promise<{ email: string; name: string } | null>;
+  recipientOfLive(requestId: string, now: Date): Promise<{ email: string } | null>;
 }
 
 /**
@@ -35,7 +35,7 @@ export async function sendTokenMail(
   tokens: LiveTokenRecipients,
   now: Date,
   request: { id: string; key: Buffer; sealedToken: string; messageId: string },
-  email: (recipient: { email: string; name: string }, token: string) => RenderedEmail,
+  email: (recipient: { email: string }, token: string) => RenderedEmail,
 ): Promise<TokenMailOutcome> {
   const recipient = await tokens.recipientOfLive(request.id, now);
   if (!recipient) return 'stale';
@@ -43,7 +43,8 @@ export async function sendTokenMail(
   return deliverInTransaction(deps, request.messageId, (manager) =>
     sendClaimed(deps, manager, { messageId: request.messageId, purchaseId: null, recipient: recipient.email }, () => ({
       ...email(recipient, token),
-      to: { name: recipient.name, address: recipient.email },
+      // The address alone: the account's name was chosen by whoever signed up (TokenEmailInput).
+      to: { name: '', address: recipient.email },
       // An account's own request, read at once: never behind a show's notices.
       stream: 'urgent',
     })),

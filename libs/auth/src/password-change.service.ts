@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import {
+  AuthEventsRepository,
+  AuthEventType,
+  RefreshTokensRepository,
+  TransactionRunner,
+  UsersRepository,
+} from '@app/database';
+import { assertSettablePassword, Clock } from '@app/core';
+import { InvalidTokenError, WrongAccountPasswordError } from './auth.errors';
+import { PasswordAttempts } from './login-throttler.guard';
+import { PasswordHasher } from './password-hasher';
+import { SessionRevocations } from './session-revocations';
+import { SessionsService, TokenPair } from './sessions.service';
+
+/** The signed-in account's change of its own password. */
+@Injectable()
+export class PasswordChangeService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly refreshTokens: RefreshTokensRepository,
+    private readonly events: AuthEventsRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly hasher: PasswordHasher,
+    private readonly attempts: PasswordAttempts,
+    private readonly revocations: SessionRevocations,
+    private readonly sessions: SessionsService,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Sets `newPassword` on account `userId` when `currentPassword` is its password, and ends every
+   * session of the account (its refresh tokens revoked, its access tokens refused on every api:
+   * SessionRevocations), recording PASSWORD_CHANGED, in one transaction; then answers a new token
+   * pair, the one session left. The current password is counted on the login's counter of
+   * `clientIp` and the account (PasswordAttempts), so the route adds no guesses to the login's.
+   * Throws, changing nothing: InvalidInputError (400) for a new password too easily guessed
+   * (`guessablePasswordReason`, with the account's e-mail and name); TooManyPasswordAttemptsError
+   * (429) past the login's limit; WrongAccountPasswordError (401) for a current password that is not
+   * the account's, also one a concurrent change or reset replaced meanwhile; InvalidTokenError (401)
+   * for an account that is gone; StoreUnavailableError (503) when Redis cannot announce the end of
+   * the sessions.
+   */
+  async change(userId: string, currentPassword: string, newPassword: string, clientIp: string): Promise<TokenPair> {
+    const account = await this.users.findById(userId);
+    if (!account) throw new InvalidTokenError('the account no longer exists');
+    assertSettablePassword(newPassword, { email: account.email, name: account.name });
+    await this.attempts.count(clientIp, account.email);
+    if (!(await this.hasher.verify(account.passwordHash, currentPassword))) throw new WrongAccountPasswordError();
+    const passwordHash = await this.hasher.hash(newPassword);
+    const changed = await this.transactions.run(async (manager) => {
+      if (!(await this.users.replacePasswordHash(userId, account.passwordHash, passwordHash, manager))) return false;
+      await this.refreshTokens.revokeUser(userId, this.clock.now(), manager);
+      await this.revocations.endAll(userId, manager);
+      await this.events.record(userId, AuthEventType.PasswordChanged, manager);
+      return true;
+    });
+    if (!changed) throw new WrongAccountPasswordError();
+    return this.sessions.login(account.email, newPassword);
+  }
+}
