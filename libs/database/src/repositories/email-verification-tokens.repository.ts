@@ -121,7 +121,7 @@ export class EmailVerificationTokensRepository {
   }
 
   /** Where the e-mail of verification request `verificationId` goes, while its token is live (see `recipientOfLiveToken`). */
-  recipientOfLive(verificationId: string, now: Date): Promise<{ email: string; name: string } | null> {
+  recipientOfLive(verificationId: string, now: Date): Promise<{ email: string } | null> {
     return recipientOfLiveToken(this.dataSource, TABLE, verificationId, now);
   }
 }

@@ -90,7 +90,7 @@ export class PasswordResetTokensRepository {
   }
 
   /** Where the e-mail of reset request `resetId` goes, while its token is live (see `recipientOfLiveToken`). */
-  recipientOfLive(resetId: string, now: Date): Promise<{ email: string; name: string } | null> {
+  recipientOfLive(resetId: string, now: Date): Promise<{ email: string } | null> {
     return recipientOfLiveToken(this.dataSource, TABLE, resetId, now);
   }
 }

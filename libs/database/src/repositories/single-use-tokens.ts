@@ -183,7 +183,7 @@ export async function consumeToken(
 }
 
 /**
- * Where the e-mail of token request `id` of `table` goes: its account's address and name, while
+ * Where the e-mail of token request `id` of `table` goes: its account's address, while
  * the request's token is live at `now`; null once it (or another token of the account) was used,
  * it was replaced as the oldest of too many, or expired (its e-mail would carry a token that no
  * longer works).
@@ -193,9 +193,9 @@ export async function recipientOfLiveToken(
   table: SingleUseTokenTable,
   id: string,
   now: Date,
-): Promise<{ email: string; name: string } | null> {
-  const rows: { email: string; name: string }[] = await db.query(
-    `SELECT u.email, u.name FROM ${table} t JOIN users u ON u.id = t.user_id WHERE t.id = $1 AND t.expires_at > $2`,
+): Promise<{ email: string } | null> {
+  const rows: { email: string }[] = await db.query(
+    `SELECT u.email FROM ${table} t JOIN users u ON u.id = t.user_id WHERE t.id = $1 AND t.expires_at > $2`,
     [id, now],
   );
   return rows[0] ?? null;

@@ -73,7 +73,7 @@ describe.each(KINDS)('$service', (kind) => {
     const recorded: string[] = [];
     const claims = new Set(options.claimed ?? []);
     const tokens: LiveTokenRecipients = {
-      recipientOfLive: async () => (options.live === false ? null : { email: 'ana@example.test', name: 'Ana <b>' }),
+      recipientOfLive: async () => (options.live === false ? null : { email: 'ana@example.test' }),
     };
     const deliveries = {
       claim: async (_manager: unknown, claim: DeliveryClaim) => {
@@ -111,7 +111,6 @@ describe.each(KINDS)('$service', (kind) => {
     expect(sent[0].text).toContain(`Token:  ${TOKEN}`);
     expect(sent[0].html).toContain(TOKEN);
     expect(sent[0].html).toContain('<p>Hello,</p>');
-    expect(sent[0].html).not.toContain('Ana');
     if (kind.link === null) expect(sent[0].text).not.toContain('http');
     else expect(sent[0].text).toContain(kind.link);
     expect(sent[0].messageIdHeader).toBe(`<${kind.messageId.replace(':', '.')}@boxoffice.local>`);
