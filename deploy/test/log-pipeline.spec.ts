@@ -126,6 +126,19 @@ describe('log pipeline configuration', () => {
       }
     }
 
+    // Every route that sells has its line on the sales panel, the window's too (presale trial
+    // 2026-12-07, L2: it counted only the online holds and purchases).
+    const sales = objects.find((object) => object.id === 'boxoffice-sales-per-minute')!;
+    const salesState = JSON.parse(String(sales.attributes.visState)) as {
+      aggs: { params: { filters?: { input: { query: string }; label: string }[] } }[];
+    };
+    const salesFilters = salesState.aggs.flatMap((agg) => agg.params.filters ?? []).map((filter) => filter.input.query);
+    expect(salesFilters).toEqual([
+      'url.route : "/api/v1/reservations"',
+      'url.route : "/api/v1/purchases"',
+      'url.route : "/api/v1/box-office/performances/:id/sales"',
+    ]);
+
     const dashboard = objects.find((object) => object.type === 'dashboard')!;
     const panels = JSON.parse(String(dashboard.attributes.panelsJSON)) as { panelRefName: string }[];
     expect(panels.map((panel) => panel.panelRefName).sort()).toEqual(

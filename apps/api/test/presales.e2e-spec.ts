@@ -262,6 +262,42 @@ describe('presales with access codes (real PostgreSQL and Redis)', () => {
     expect(fine.statusCode, fine.body).toBe(201);
   });
 
+  it('answers the right code tried before its presale opens 403 PresaleNotOpen with its window, counting no miss (presale trial 2026-12-07)', async () => {
+    const performance = await beforeOnSale(4);
+    const now = await redisNow(redis);
+    const window = (from: number, to: number) => ({
+      opensAt: new Date(now + from).toISOString(),
+      closesAt: new Date(now + to).toISOString(),
+    });
+    const path = `/admin/performances/${performance.id}/presales`;
+    const fans = await call('POST', path, {
+      body: { name: 'Fans', ...window(-1_000, 600_000), code: 'FANS-EARLY-1' },
+      session: admin,
+    });
+    const cards = await call('POST', path, {
+      body: { name: 'Card holders', ...window(300_000, 600_000), code: 'CARDS-EARLY-1' },
+      session: admin,
+    });
+    expect([fans.statusCode, cards.statusCode], cards.body).toEqual([201, 201]);
+    const fan = await createSession(api.app);
+    // Refreshing before the hour, more often than the wrong-code limit: told when, never locked out.
+    for (let i = 0; i < 11; i++) {
+      const form = i % 2 === 0 ? { seatIds: [performance.seatIds[0]] } : { quantity: 1 };
+      const early = await hold(fan, { performanceId: performance.id, ...form, accessCode: 'cards-early-1' });
+      expect(expectUniform(early, 403), `try ${i + 1}`).toMatchObject({
+        message: `the access code is that of the presale Card holders, which opens at ${window(300_000, 600_000).opensAt}`,
+        details: {
+          code: 'PresaleNotOpen',
+          presale: { id: cards.json().id, name: 'Card holders', ...window(300_000, 600_000) },
+        },
+      });
+    }
+    const counts = await redis.hgetall(performanceKeys(performance.id).counts);
+    expect(counts).toMatchObject({ held: '0', available: '4' });
+    const fine = await hold(fan, { performanceId: performance.id, quantity: 1, accessCode: 'FANS-EARLY-1' });
+    expect(fine.statusCode, fine.body).toBe(201);
+  });
+
   it('lets only admins create, list and delete presales (403), and no one once the performance is canceled (409)', async () => {
     const performance = await beforeOnSale(1);
     const body = {

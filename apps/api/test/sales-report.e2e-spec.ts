@@ -65,6 +65,8 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     boxOfficeRevenue: 0,
     cashRevenue: 0,
     cardTerminalRevenue: 0,
+    presalePurchases: 0,
+    presaleRevenue: 0,
     boxOfficePurchases: 0,
     boxOfficeCancellations: 0,
     windowRefundsOwed: 0,
@@ -77,6 +79,77 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     // Null in a performance's report until its check-in closes (these start in 2030).
     noShows: null,
     ...f,
+  });
+
+  it('counts the sales made in a presale apart, before and after the flush, canceled ones too (presale trial 2026-12-07)', async () => {
+    const event = await call('POST', '/events', { session: admin, body: { title: 'Presale report', venue: 'Hall' } });
+    const performance = await newPerformance(event.json().id);
+    const [now] = await api.app.get(Redis).time();
+    const at = (seconds: number) => new Date((Number(now) + seconds) * 1000).toISOString();
+    const later = await call('PATCH', `/performances/${performance.id}`, {
+      session: admin,
+      body: { salesOpenAt: at(3600) },
+    });
+    expect(later.statusCode, later.body).toBe(200);
+    const presale = await call('POST', `/admin/performances/${performance.id}/presales`, {
+      session: admin,
+      body: { name: 'Fan club', opensAt: at(-60), closesAt: at(3600), code: 'FANS-REPORT-1' },
+    });
+    expect(presale.statusCode, presale.body).toBe(201);
+    const [alice, bob, carol] = await Promise.all([
+      createSession(api.app),
+      createSession(api.app),
+      createSession(api.app),
+    ]);
+    const buyWithCode = async (session: TestSession, seatIds: number[], accessCode?: string) => {
+      const held = await call('POST', '/reservations', {
+        session,
+        body: { performanceId: performance.id, seatIds, ...(accessCode ? { accessCode } : {}) },
+      });
+      expect(held.statusCode, held.body).toBe(201);
+      const bought = await call('POST', '/purchases', { session, body: { reservationId: held.json().id } });
+      expect(bought.statusCode, bought.body).toBe(201);
+      return bought.json().id as string;
+    };
+    // In the presale: a VIP and a Floor seat (150), and a VIP seat canceled since (100).
+    await buyWithCode(alice, [performance.vip[0], performance.floor[0]], 'fans-report-1');
+    const canceled = await buyWithCode(bob, [performance.vip[1]], 'FANS-REPORT-1');
+    expect((await call('POST', `/purchases/${canceled}/cancel`, { session: bob })).statusCode).toBe(200);
+    // The general on-sale: a Floor seat (50), a code sent and ignored.
+    const open = await call('PATCH', `/performances/${performance.id}`, {
+      session: admin,
+      body: { salesOpenAt: at(-1) },
+    });
+    expect(open.statusCode, open.body).toBe(200);
+    await buyWithCode(carol, [performance.floor[1]], 'FANS-REPORT-1');
+
+    const expected = {
+      totals: expect.objectContaining({
+        purchases: 3,
+        cancellations: 1,
+        revenue: 200,
+        presalePurchases: 2,
+        presaleRevenue: 150,
+      }),
+      sections: [
+        expect.objectContaining({ name: 'VIP', purchases: 2, revenue: 100, presalePurchases: 2, presaleRevenue: 100 }),
+        expect.objectContaining({ name: 'Floor', purchases: 2, revenue: 100, presalePurchases: 1, presaleRevenue: 50 }),
+      ],
+    };
+    const report = async () => (await call('GET', `/performances/${performance.id}/sales`, { session: admin })).json();
+    expect(await report()).toMatchObject(expected); // in Redis
+    await flushAll();
+    expect(await report()).toMatchObject(expected); // in PostgreSQL
+    const stored = await db.query(
+      `SELECT presale_id::text AS "presaleId", count(*)::int AS n FROM purchases WHERE performance_id = $1 GROUP BY 1 ORDER BY 1`,
+      [performance.id],
+    );
+    expect(stored.rows).toEqual([
+      { presaleId: presale.json().id, n: 2 },
+      { presaleId: null, n: 1 },
+    ]);
+    const eventReport = await call('GET', `/events/${event.json().id}/sales`, { session: admin });
+    expect(eventReport.json().totals).toMatchObject({ presalePurchases: 2, presaleRevenue: 150 });
   });
 
   it('reports exact figures before and after the flush, with a cancellation in between, and sums an event', async () => {

@@ -50,6 +50,7 @@ import { EmailDomainIdnaKey1800000050000 } from './migrations/1800000050000-Emai
 import { RefundOperators1800000090000 } from './migrations/1800000090000-RefundOperators';
 import { RefundOperatorsIndexes1800000090001 } from './migrations/1800000090001-RefundOperatorsIndexes';
 import { CanceledAmount1800000120000 } from './migrations/1800000120000-CanceledAmount';
+import { PurchasePresale1800000140000 } from './migrations/1800000140000-PurchasePresale';
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
 import { PaymentAttemptToken1799890000000 } from './migrations/1799890000000-PaymentAttemptToken';
@@ -118,4 +119,5 @@ export const MIGRATIONS: Function[] = [
   RefundOperators1800000090000,
   RefundOperatorsIndexes1800000090001,
   CanceledAmount1800000120000,
+  PurchasePresale1800000140000,
 ];

@@ -42,6 +42,33 @@ export class AccessCodeInvalidError extends DomainError {
 }
 
 /**
+ * A hold's access code during a presale is that of another presale of the performance, one not open
+ * now (`upcoming`: not yet, else no longer); nothing was held and no miss was counted (a right
+ * code tried early is no guess). `details.presale`: that presale's id, name and window (RFC 3339),
+ * so the buyer is told when to come back.
+ */
+export class PresaleNotOpenError extends DomainError {
+  constructor(presale: { id: string; name: string; opensAt: Date; closesAt: Date; upcoming: boolean }) {
+    super(
+      'forbidden',
+      'PresaleNotOpen',
+      presale.upcoming
+        ? `the access code is that of the presale ${presale.name}, which opens at ${presale.opensAt.toISOString()}`
+        : `the access code is that of the presale ${presale.name}, which closed at ${presale.closesAt.toISOString()}`,
+      {
+        code: 'PresaleNotOpen',
+        presale: {
+          id: presale.id,
+          name: presale.name,
+          opensAt: presale.opensAt.toISOString(),
+          closesAt: presale.closesAt.toISOString(),
+        },
+      },
+    );
+  }
+}
+
+/**
  * The user sent `limit` wrong access codes for this performance within `windowMinutes`: every hold
  * of theirs with an access code for it is refused, the code unchecked, for `retryAfterSeconds`
  * more (the rest of the window); nothing was held. A hold without a code is not concerned.

@@ -20,6 +20,7 @@ export {
   SalesClosedError,
   SalesNotOpenError,
   AccessCodeInvalidError,
+  PresaleNotOpenError,
   TooManyAccessCodeAttemptsError,
   SeatBlocksNotReplicatedError,
   SeatsNotBlockableError,

@@ -159,7 +159,8 @@ export class ReservationCreateDto {
   /**
    * A presale's access code (either form): needed before `salesOpenAt` while a presale of the
    * performance is open (without it 403 `SalesNotOpen` naming the presale, `details.presales`;
-   * another code 403 `AccessCodeInvalid`, nothing held); ignored outside every presale and from
+   * the code of another presale, not open now, 403 `PresaleNotOpen` naming its window; another
+   * code 403 `AccessCodeInvalid`, nothing held); ignored outside every presale and from
    * `salesOpenAt` on. 4–64 printable ASCII characters without spaces, compared case-insensitively.
    * @example "FANCLUB-2027"
    */

@@ -53,7 +53,7 @@ export class ReservationsController {
     status: 403,
     type: ErrorBodyDto,
     description:
-      'sales not open yet (SalesNotOpen; while a presale is open and no `accessCode` was sent, the message says so and `details.presales` names the open presales: [{id, name}]), `AccessCodeInvalid` (a presale is open and `accessCode` is none of its; nothing held), no valid admission while the performance has a waiting room (`details.code`: `AdmissionRequired`: send the buyer to the queue), or EMAIL_VERIFICATION_REQUIRED and the buyer has not confirmed their e-mail address (`details.code`: `EmailNotVerified`)',
+      'sales not open yet (SalesNotOpen; while a presale is open and no `accessCode` was sent, the message says so and `details.presales` names the open presales: [{id, name}]), `AccessCodeInvalid` (a presale is open and `accessCode` is none of its; nothing held), `PresaleNotOpen` (a presale is open and `accessCode` is that of another presale of the performance, not open now: `details.presale` `{id, name, opensAt, closesAt}`; nothing held, not counted as a wrong code), no valid admission while the performance has a waiting room (`details.code`: `AdmissionRequired`: send the buyer to the queue), or EMAIL_VERIFICATION_REQUIRED and the buyer has not confirmed their e-mail address (`details.code`: `EmailNotVerified`)',
   })
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'unknown performance, seat, section or grade' })
   @ApiResponse({

@@ -102,6 +102,19 @@ export class SalesFiguresDto {
     description: 'of boxOfficeRevenue: taken on the card terminal, minor units',
   })
   cardTerminalRevenue: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 40,
+    description:
+      "of purchases: those made in a presale (a presale's access code let their holds in before the on-sale), canceled ones included",
+  })
+  presalePurchases: number;
+  @ApiProperty({
+    ...MONEY_SCHEMA,
+    example: 2000000,
+    description: 'of revenue: what the presale purchases brought, minor units',
+  })
+  presaleRevenue: number;
   @ApiProperty({ type: 'integer', example: 9, description: 'of purchases: box office sales, canceled ones included' })
   boxOfficePurchases: number;
   @ApiProperty({ type: 'integer', example: 1, description: 'of cancellations: box office sales refunded' })
@@ -215,7 +228,7 @@ function mapFigures(figures: SalesFigures, checkInClosed = true): SalesFiguresDt
   const { seatsTotal, available, held, sold, kept, blocked, unsold, revenue, purchases, cancellations } = figures;
   const { comps, compPurchases, compCancellations } = figures;
   const { onlineRevenue, boxOfficeRevenue, cashRevenue, cardTerminalRevenue } = figures;
-  const { boxOfficePurchases, boxOfficeCancellations, checkedIn, noShows } = figures;
+  const { presalePurchases, presaleRevenue, boxOfficePurchases, boxOfficeCancellations, checkedIn, noShows } = figures;
   const { windowRefundsOwed, cashRefundsOwed, cardTerminalRefundsOwed } = figures;
   const { windowRefundsPaid, cashRefundsPaid, cardTerminalRefundsPaid } = figures;
   return {
@@ -236,6 +249,8 @@ function mapFigures(figures: SalesFigures, checkInClosed = true): SalesFiguresDt
     boxOfficeRevenue,
     cashRevenue,
     cardTerminalRevenue,
+    presalePurchases,
+    presaleRevenue,
     boxOfficePurchases,
     boxOfficeCancellations,
     windowRefundsOwed,

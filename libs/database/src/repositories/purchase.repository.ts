@@ -50,6 +50,12 @@ export interface PurchaseRecord {
   canceledAmount?: number | null;
   canceledById?: string | null;
   /**
+   * The presale whose access code let its hold in before the on-sale (`purchases.presale_id`, a
+   * decimal string: `performance_presales.id`, kept when the presale is deleted); absent (or null)
+   * for a sale after the on-sale, a comp or a box office sale.
+   */
+  presaleId?: string | null;
+  /**
    * A comp's note (complimentary tickets an operator issued: who and why, `purchases.comp_note`);
    * absent (or null) for a sale.
    */
@@ -514,16 +520,17 @@ const INSERT_PURCHASES = `
                                       "createdAt" text, "canceledAt" timestamptz, "seatIds" int[], "seatPrices" int[],
                                       "compNote" text, "paymentMethod" text, "ticketIds" bigint[],
                                       "deliveryEmail" text, "deliveryName" text, "canceledAmount" bigint,
-                                      "canceledById" uuid)
+                                      "canceledById" uuid, "presaleId" bigint)
     ) WITH ORDINALITY AS r(id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status,
                            "createdAt", "canceledAt", "seatIds", "seatPrices", "compNote", "paymentMethod", "ticketIds",
-                           "deliveryEmail", "deliveryName", "canceledAmount", "canceledById", position)
+                           "deliveryEmail", "deliveryName", "canceledAmount", "canceledById", "presaleId", position)
   ), inserted AS (
     INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at,
-                           comp_note, sale_channel, payment_method, delivery_email, delivery_name, canceled_amount, canceled_by_id)
+                           comp_note, sale_channel, payment_method, delivery_email, delivery_name, canceled_amount, canceled_by_id,
+                           presale_id)
     SELECT id, "reservationId", "userId", "performanceId", amount, currency, NULLIF("chargeId", ''), status, "createdAt"::timestamptz,
            "canceledAt", "compNote", CASE WHEN "paymentMethod" IS NULL AND "deliveryEmail" IS NULL THEN 'ONLINE' ELSE 'BOX_OFFICE' END, "paymentMethod",
-           "deliveryEmail", "deliveryName", "canceledAmount", "canceledById"
+           "deliveryEmail", "deliveryName", "canceledAmount", "canceledById", "presaleId"
     FROM input ORDER BY position
     ON CONFLICT (id) DO NOTHING
     RETURNING id, performance_id, status, charge_id

@@ -30,6 +30,8 @@ export interface SalesPurchase {
   comp: boolean;
   /** A box office sale's payment method (`purchases.payment_method`); null for an online sale. */
   paymentMethod: BoxOfficePaymentMethod | null;
+  /** Made in a presale (`purchases.presale_id` set: its hold was let in by the presale's access code). */
+  presale: boolean;
   /**
    * A box office sale the bulk refund of its canceled show canceled: its refund owed at the window
    * (`OWED`) or given back there since (`PAID`), as `window_refunds` has it; null for any other.
@@ -121,7 +123,7 @@ export interface DoorCountRows {
  * report: tickets per purchase").
  */
 export const PERFORMANCE_PURCHASES_SQL = `SELECT p.id, p.status, p.currency, p.comp_note IS NOT NULL AS comp,
-                p.payment_method AS "paymentMethod",
+                p.payment_method AS "paymentMethod", p.presale_id IS NOT NULL AS presale,
                 (SELECT w.status FROM window_refunds w WHERE w.purchase_id = p.id) AS "windowRefund",
                 (p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0))::text
                   AS amount,

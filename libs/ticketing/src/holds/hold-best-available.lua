@@ -96,7 +96,8 @@
                        format than ARGV[7]: build it, call again)
     {'UNKNOWN_SECTION'} · {'UNKNOWN_GRADE'}
     {'SALES_NOT_OPEN', salesOpenAt} · {'PRESALE_CODE_REQUIRED', salesOpenAt, presale id, name, ...} ·
-    {'ACCESS_CODE_INVALID'} · {'ACCESS_CODE_ATTEMPTS', ms left} (hold-seats.lua) ·
+    {'PRESALE_NOT_NOW', presale id, opensAt, closesAt, 'UPCOMING' | 'OVER', name} · {'ACCESS_CODE_INVALID'} ·
+    {'ACCESS_CODE_ATTEMPTS', ms left} (hold-seats.lua) ·
     {'SALES_CLOSED', reason} · {'LIMIT', seats already held}
     {'TICKET_LIMIT', maxTicketsPerBuyer, seats bought, seats held} (hold-seats.lua)
     {'NO_FIT'}        nothing fits the request, for none of the reasons below; nothing held

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawHall, hallRegistration } from '../../test/halls';
 import { seatRange, TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
-import { AccessCodeInvalidError, SalesNotOpenError } from '../errors';
-import { accessCodeDigest } from '../presales/access-code';
+import { AccessCodeInvalidError, PresaleNotOpenError, SalesNotOpenError } from '../errors';
+import { PRESALE_MISS_LIMIT, accessCodeDigest } from '../presales/access-code';
 import { PresaleWindow } from '../presales/presale-fields';
 import { PresaleStore } from '../presales/presale.store';
 import { performanceKeys } from '../redis-keys';
@@ -83,12 +83,21 @@ describe('hold scripts before the on-sale, with presales', () => {
       salesOpenAt: new Date(now + 3_600_000).toISOString(),
       presales: [{ id: '11', name: 'Fans: the "early" one' }],
     });
-    // Wrong, and the code of a presale not open yet: refused alike, nothing held.
-    for (const code of ['FANS-2', 'LATER-1']) {
-      expect(await refusal(fx.holds.hold('alice', performanceId, [1], undefined, code))).toBeInstanceOf(
-        AccessCodeInvalidError,
-      );
-    }
+    // A wrong code, and the code of a presale not open yet (told when it opens): nothing held.
+    expect(await refusal(fx.holds.hold('alice', performanceId, [1], undefined, 'FANS-2'))).toBeInstanceOf(
+      AccessCodeInvalidError,
+    );
+    const early = await refusal(fx.holds.hold('alice', performanceId, [1], undefined, 'later-1'));
+    expect(early).toBeInstanceOf(PresaleNotOpenError);
+    expect((early as PresaleNotOpenError).details).toEqual({
+      code: 'PresaleNotOpen',
+      presale: {
+        id: '12',
+        name: 'Later',
+        opensAt: new Date(now + 1_800_000).toISOString(),
+        closesAt: new Date(now + 3_600_000).toISOString(),
+      },
+    });
     expect(await fx.truth(performanceId)).toEqual(before);
 
     const held = await fx.holds.hold('alice', performanceId, [1, 2], undefined, 'fans-1');
@@ -101,6 +110,39 @@ describe('hold scripts before the on-sale, with presales', () => {
     await expect(fx.holds.hold('alice', performanceId, [3, 4, 5], undefined, 'FANS-1')).rejects.toMatchObject({
       code: 'HoldLimitExceeded',
     });
+  });
+
+  it('counts no miss for the right code tried before its presale opens, by seat ids and best available (presale trial 2026-12-07)', async () => {
+    const performanceId = nextPerformance++;
+    const now = await redisNow(fx);
+    const drawn = drawHall([{ name: 'A', rows: ['......'] }]);
+    await fx.store.registerPerformance({
+      ...hallRegistration(performanceId, drawn),
+      salesOpenAt: new Date(now + 3_600_000),
+      presales: [
+        presale(performanceId, '51', 'Fan club', now, -60_000, 1_800_000, 'FANS-5'),
+        presale(performanceId, '52', 'Card holders', now, 600_000, 1_800_000, 'CARDS-5'),
+        presale(performanceId, '53', 'Over', now, -120_000, -60_000, 'OVER-5'),
+      ],
+    });
+    const request = { performanceId, quantity: 1, together: true, accessible: false, scope: { kind: 'all' as const } };
+    // A fan refreshing before the card holders' hour, more often than the miss limit allows wrong codes.
+    for (let i = 0; i < PRESALE_MISS_LIMIT; i++) {
+      expect(
+        await refusal(fx.holds.hold('erin', performanceId, [drawn.places[0].id], undefined, 'cards-5')),
+      ).toMatchObject({
+        code: 'PresaleNotOpen',
+        details: { presale: { id: '52', name: 'Card holders' } },
+      });
+      expect(await refusal(fx.holds.holdBestAvailable('erin', { ...request, accessCode: 'OVER-5' }))).toMatchObject({
+        code: 'PresaleNotOpen',
+        details: { presale: { id: '53', name: 'Over' } },
+      });
+    }
+    expect(await fx.redis.exists(performanceKeys(performanceId).presaleMisses('erin'))).toBe(0);
+    // Not locked out: the open presale's code still holds.
+    const held = await fx.holds.holdBestAvailable('erin', { ...request, accessCode: 'fans-5' });
+    expect(held.seatIds).toHaveLength(1);
   });
 
   it('checks best-available holds alike', async () => {

@@ -60,15 +60,28 @@ export type HoldSeatsResult =
 export type PresaleOutcome =
   | { outcome: 'PRESALE_CODE_REQUIRED'; salesOpenAt: number; presales: { id: string; name: string }[] }
   | { outcome: 'ACCESS_CODE_INVALID' }
+  /**
+   * The code is that of another presale, not open now by Redis TIME (`upcoming`: not yet, else
+   * over; `opensAt`, `closesAt`: epoch ms); no miss counted.
+   */
+  | {
+      outcome: 'PRESALE_NOT_NOW';
+      presale: { id: string; name: string; opensAt: number; closesAt: number; upcoming: boolean };
+    }
   /** The user's wrong codes reached PRESALE_MISS_LIMIT; `retryAfterMs`: what is left of the window. */
   | { outcome: 'ACCESS_CODE_ATTEMPTS'; retryAfterMs: number };
 
 /**
- * PRESALE_CODE_REQUIRED's, ACCESS_CODE_INVALID's or ACCESS_CODE_ATTEMPTS's reply as an outcome;
+ * PRESALE_CODE_REQUIRED's, PRESALE_NOT_NOW's, ACCESS_CODE_INVALID's or ACCESS_CODE_ATTEMPTS's reply as an outcome;
  * null for any other outcome.
  */
 export function presaleOutcome(outcome: string, rest: (string | number)[]): PresaleOutcome | null {
   if (outcome === 'ACCESS_CODE_INVALID') return { outcome };
+  if (outcome === 'PRESALE_NOT_NOW') {
+    const [id, opensAt, closesAt, state, name] = rest;
+    const presale = { id: String(id), name: String(name), opensAt: Number(opensAt), closesAt: Number(closesAt) };
+    return { outcome, presale: { ...presale, upcoming: state === 'UPCOMING' } };
+  }
   if (outcome === 'ACCESS_CODE_ATTEMPTS') return { outcome, retryAfterMs: Number(rest[0]) };
   if (outcome !== 'PRESALE_CODE_REQUIRED') return null;
   const presales: { id: string; name: string }[] = [];

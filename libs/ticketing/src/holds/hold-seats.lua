@@ -72,6 +72,8 @@
     {'UNKNOWN_SEATS', seat id, ...}
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}  before salesOpenAt, no presale open (presaleRefusal)
     {'PRESALE_CODE_REQUIRED', salesOpenAt, presale id, name, ...}  a presale is open: send its code
+    {'PRESALE_NOT_NOW', presale id, opensAt, closesAt, 'UPCOMING' | 'OVER', name}  a presale is open and the code sent is
+                         that of another presale, not open now (not counted as a miss); nothing held
     {'ACCESS_CODE_INVALID'}  a presale is open and the code sent is none of its (theirs); nothing held
     {'ACCESS_CODE_ATTEMPTS', ms left}  a code was sent before salesOpenAt and the user's wrong codes
                          reached the limit (presaleRefusal); the code is not checked, nothing held

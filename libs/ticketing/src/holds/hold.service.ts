@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import {
   AccessCodeInvalidError,
+  PresaleNotOpenError,
   DomainError,
   TooManyAccessCodeAttemptsError,
   HoldExpiredError,
@@ -494,6 +495,12 @@ function holdRefusal(
       return new SalesNotOpenError(new Date(result.salesOpenAt), result.presales);
     case 'ACCESS_CODE_INVALID':
       return new AccessCodeInvalidError();
+    case 'PRESALE_NOT_NOW':
+      return new PresaleNotOpenError({
+        ...result.presale,
+        opensAt: new Date(result.presale.opensAt),
+        closesAt: new Date(result.presale.closesAt),
+      });
     case 'ACCESS_CODE_ATTEMPTS':
       return accessCodeAttemptsError(result.retryAfterMs);
     case 'SALES_CLOSED':

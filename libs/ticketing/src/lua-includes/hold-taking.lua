@@ -92,7 +92,10 @@
     misses (`missesKey`) reached `code.limit` (the code is not looked at, so it tells nothing),
     {'SALES_NOT_OPEN', salesOpenAt} when no presale is open now (a code is not even looked at),
     {'PRESALE_CODE_REQUIRED', salesOpenAt, id, name, ...} (every presale open now) when no code
-    was sent, {'ACCESS_CODE_INVALID'} when the code is none of theirs (one miss more).
+    was sent, {'PRESALE_NOT_NOW', id, opensAt, closesAt, 'UPCOMING' | 'OVER', name} when the code is
+    that of another presale of the performance, not open now (not a miss: told only while some presale is open,
+    when wrong codes are counted), {'ACCESS_CODE_INVALID'} when the code is none of theirs (one
+    miss more).
 
   An Idempotency-Key (a buyer's hold only): the key's record `{perf:<id>}:hold-request:<user
   id>:<key digest>`, a hash, comes in KEYS right after the script's fixed keys; a hold record's
@@ -138,6 +141,7 @@ local function presaleRefusal(metaKey, salesOpenAt, code, now, missesKey)
   local codeDigest = code and code.digest
   local fields = redis.call('HGETALL', metaKey)
   local open = {}
+  local other
   for i = 1, #fields, 2 do
     local id = string.match(fields[i], '^presale:(%d+)$')
     if id then
@@ -146,11 +150,16 @@ local function presaleRefusal(metaKey, salesOpenAt, code, now, missesKey)
         if codeDigest == digest then return nil, id end
         open[#open + 1] = id
         open[#open + 1] = name
+      elseif opensAt and codeDigest == digest then
+        other = {'PRESALE_NOT_NOW', id, opensAt, closesAt, now < tonumber(opensAt) and 'UPCOMING' or 'OVER', name}
       end
     end
   end
   if #open == 0 then return {'SALES_NOT_OPEN', salesOpenAt} end
   if not codeDigest then return {'PRESALE_CODE_REQUIRED', salesOpenAt, unpack(open)} end
+  -- A right code tried before its own presale opens (fans refresh before the hour) is no guess:
+  -- counted as a miss it would lock its holder out of that presale when it opens.
+  if other then return other end
   -- The window runs from the first miss: later misses do not push it back.
   if redis.call('INCR', missesKey) == 1 then redis.call('PEXPIRE', missesKey, code.window) end
   return {'ACCESS_CODE_INVALID'}

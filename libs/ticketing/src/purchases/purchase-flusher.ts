@@ -587,6 +587,8 @@ function purchaseFromEntry(entry: Record<string, string>): PurchaseRecord {
     // And, when the window took them, where its e-mails go.
     ...(entry.deliveryEmail ? { deliveryEmail: entry.deliveryEmail } : {}),
     ...(entry.deliveryName ? { deliveryName: entry.deliveryName } : {}),
+    // The presale whose access code let its hold in (purchase.lua copies it from the hold).
+    ...(entry.presale ? { presaleId: entry.presale } : {}),
   };
 }
 

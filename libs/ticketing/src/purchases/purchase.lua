@@ -164,6 +164,11 @@ if comp then
     record[#record + 1] = hold[18]
   end
 end
+-- The presale whose access code let its hold in: the sales report counts presale sales by it.
+if hold[19] then
+  record[#record + 1] = 'presale'
+  record[#record + 1] = hold[19]
+end
 if boxOffice then
   record[#record + 1] = 'boxOffice'
   record[#record + 1] = boxOffice

@@ -17,8 +17,9 @@ const lifecycle: PerformanceSalesRows['lifecycle'] = {
 };
 type TestPurchase = Omit<
   PerformanceSalesRows['purchases'][number],
-  'checkedInSeatIds' | 'checkIns' | 'windowRefund' | 'windowPartialRefunds'
+  'checkedInSeatIds' | 'checkIns' | 'windowRefund' | 'windowPartialRefunds' | 'presale'
 > & {
+  presale?: boolean;
   checkedInSeatIds?: number[];
   checkIns?: PerformanceSalesRows['purchases'][number]['checkIns'];
   windowRefund?: 'OWED' | 'PAID' | null;
@@ -34,6 +35,7 @@ const rows = (purchases: TestPurchase[]): PerformanceSalesRows => ({
     checkIns: [],
     windowRefund: null,
     windowPartialRefunds: [],
+    presale: false,
     ...purchase,
   })),
 });
@@ -107,6 +109,25 @@ describe('performanceReport', () => {
       ['A', 100, 100, 0],
       ['B', 0, 0, 40],
     ]);
+  });
+
+  it("counts presale purchases apart, written (presale) or in the stream (its entry's presale), by what each seat brought", () => {
+    const written = purchaseRow({ presale: true });
+    const general = purchaseRow({ id: 'p3', seatIds: [2], seatPrices: [100], amount: 100 });
+    const inRedis = { ...record, id: 'p2', seats: '2', amount: '100', prices: '100', presale: '7' };
+    for (const [flushed, pending] of [
+      [[written, general], []],
+      [[general], [{ type: 'purchase' as const, record: { ...record, presale: '7' } }]],
+    ] as const) {
+      const report = performanceReport(rows([...flushed]), live([...pending]));
+      expect(report.totals).toMatchObject({ purchases: 2, revenue: 240, presalePurchases: 1, presaleRevenue: 140 });
+      expect(report.sections.map((s) => [s.name, s.presalePurchases, s.presaleRevenue])).toEqual([
+        ['A', 1, 100],
+        ['B', 1, 40],
+      ]);
+    }
+    const both = performanceReport(rows([]), live([{ type: 'purchase', record: inRedis }]));
+    expect(both.totals).toMatchObject({ presalePurchases: 1, presaleRevenue: 100 });
   });
 
   it('counts blocked seats (letter B) as blocked, not available', () => {
@@ -368,6 +389,7 @@ describe('section names in any casing (sectionNameKey)', () => {
         purchases: [
           {
             ...purchaseRow({ amount: 200, seatIds: [1, 2], seatPrices: [100, 100] }),
+            presale: false,
             windowRefund: null,
             windowPartialRefunds: [],
             checkedInSeatIds: [],
@@ -430,6 +452,8 @@ describe('section names in any casing (sectionNameKey)', () => {
       boxOfficeRevenue: 0,
       cashRevenue: 0,
       cardTerminalRevenue: 0,
+      presalePurchases: 0,
+      presaleRevenue: 0,
       boxOfficePurchases: 0,
       boxOfficeCancellations: 0,
       windowRefundsOwed: 0,

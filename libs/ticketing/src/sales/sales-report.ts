@@ -60,6 +60,14 @@ export interface SalesFigures {
   cashRevenue: number;
   /** Of `boxOfficeRevenue`, taken on the card terminal. */
   cardTerminalRevenue: number;
+  /**
+   * Of `purchases`, those made in a presale (its access code let their holds in before the
+   * on-sale; canceled ones included). Purchases written before purchases recorded their presale
+   * count as general sales.
+   */
+  presalePurchases: number;
+  /** Of `revenue` (and `onlineRevenue`), what the presale purchases brought. */
+  presaleRevenue: number;
   /** Of `purchases`, the box office sales (canceled ones included). */
   boxOfficePurchases: number;
   /** Of `cancellations`, the box office sales refunded. */
@@ -127,6 +135,8 @@ interface MergedPurchase {
   comp: boolean;
   /** A box office sale's payment method; null for an online sale. */
   paymentMethod: string | null;
+  /** Made in a presale (SalesPurchase.presale; the stream entry's `presale`). */
+  presale: boolean;
   /** Its refund owed at the window or paid there (SalesPurchase.windowRefund); null when none is recorded. */
   windowRefund: 'OWED' | 'PAID' | null;
   /**
@@ -167,6 +177,8 @@ export function emptyFigures(): SalesFigures {
     boxOfficeRevenue: 0,
     cashRevenue: 0,
     cardTerminalRevenue: 0,
+    presalePurchases: 0,
+    presaleRevenue: 0,
     boxOfficePurchases: 0,
     boxOfficeCancellations: 0,
     windowRefundsOwed: 0,
@@ -218,6 +230,7 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
       canceled: purchase.status === 'CANCELED',
       comp: purchase.comp,
       paymentMethod: purchase.paymentMethod,
+      presale: purchase.presale,
       windowRefund: purchase.windowRefund,
       canceledWithShowUnwritten: false,
       windowPartialRefunds: purchase.windowPartialRefunds,
@@ -249,6 +262,8 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
         comp: Boolean(entry.record.comp),
         // And a box office sale's payment method (`boxOffice`).
         paymentMethod: entry.record.boxOffice || null,
+        // And the presale whose access code let its hold in (`presale`).
+        presale: Boolean(entry.record.presale),
         // Not in PostgreSQL yet: no window refund recorded for it.
         windowRefund: null,
         canceledWithShowUnwritten: false,
@@ -350,7 +365,10 @@ export function performanceReport(
       purchase.amount,
       paid.map(({ weight }) => weight),
     );
-    paid.forEach(({ seat }, i) => addRevenue(sectionOf(seat), purchase.paymentMethod, shares[i]));
+    paid.forEach(({ seat }, i) => {
+      addRevenue(sectionOf(seat), purchase.paymentMethod, shares[i]);
+      if (purchase.presale) sectionOf(seat).presaleRevenue += shares[i];
+    });
     const windowRefund = windowRefundOf(purchase);
     if (windowRefund) {
       const seats = purchase.seatIds.flatMap((seatId, i) => {
@@ -387,6 +405,7 @@ export function performanceReport(
       } else {
         section.purchases += 1;
         if (purchase.canceled) section.cancellations += 1;
+        if (purchase.presale) section.presalePurchases += 1;
         if (purchase.paymentMethod !== null) {
           section.boxOfficePurchases += 1;
           if (purchase.canceled) section.boxOfficeCancellations += 1;
@@ -431,6 +450,7 @@ export function performanceReport(
   const comps = purchases.filter((purchase) => purchase.comp);
   totals.purchases = sales.length;
   totals.cancellations = sales.filter((purchase) => purchase.canceled).length;
+  totals.presalePurchases = sales.filter((purchase) => purchase.presale).length;
   totals.compPurchases = comps.length;
   totals.compCancellations = comps.filter((purchase) => purchase.canceled).length;
   const boxOffice = sales.filter((purchase) => purchase.paymentMethod !== null);
