@@ -576,14 +576,16 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
     ]);
     expect((await offer(s2)).statusCode).toBe(202);
     await flushPurchases(api.app);
-    await refusals(/no longer pending: it was canceled/);
-    // The flush ended the offer with its ticket; the ticket never changed hands.
+    await refusals(/no longer pending: it was canceled \(the ticket was canceled\)/);
+    // The flush ended the offer with its ticket, not with its purchase, which stands (transfers
+    // trial 2026-12-07, X2: the accept said "the ticket was canceled with its purchase"); the
+    // ticket never changed hands.
     const transfer = await db.query(
       `SELECT x.status, x.cancel_reason, t.holder_id FROM ticket_transfers x JOIN tickets t ON t.id = x.ticket_id
         WHERE x.id = $1`,
       [offered.json().id],
     );
-    expect(transfer.rows).toEqual([{ status: 'CANCELED', cancel_reason: 'PURCHASE_CANCELED', holder_id: null }]);
+    expect(transfer.rows).toEqual([{ status: 'CANCELED', cancel_reason: 'TICKET_CANCELED', holder_id: null }]);
     const withdrawn = await db.query('SELECT 1 FROM outbox WHERE message_id = $1', [
       `ticket-transfer-withdrawn:${offered.json().id}`,
     ]);

@@ -103,6 +103,32 @@ describe('re-sending tickets by e-mail (real PostgreSQL, RabbitMQ, mailer and SM
     const none = await call('POST', `/purchases/${purchaseId}/tickets/resend`, { session: buyer });
     expect(none.statusCode, none.body).toBe(409);
     expect(none.json().message).toContain('every ticket of this purchase was transferred to someone else');
+
+    // A ticket passed back to the buyer is the buyer's again: a resend carries it, with the code
+    // its return issued (transfers trial 2026-12-07, X1: it was left out, and a purchase whose
+    // every ticket came back was refused as "transferred to someone else").
+    const back = await call('POST', `/tickets/${now[1].id}/transfers`, {
+      session: friend,
+      body: { email: buyer.email },
+    });
+    expect(back.statusCode, back.body).toBe(202);
+    expect((await call('POST', `/ticket-transfers/${back.json().id}/accept`, { session: buyer })).statusCode).toBe(200);
+    const returned = (await call('GET', `/purchases/${purchaseId}/tickets`, { session: buyer })).json()
+      .items as TicketBody[];
+    expect(returned.map((ticket) => ticket.status)).toEqual(['TRANSFERRED', 'ACTIVE', 'TRANSFERRED']);
+    const again = await call('POST', `/purchases/${purchaseId}/tickets/resend`, { session: buyer });
+    expect(again.statusCode, again.body).toBe(202);
+    expect(again.json().ticketIds).toEqual([now[1].id]);
+    const againMail = await resentMail(again.json().resendId);
+    expect(againMail.text).toContain(returned[1].code);
+    expect(returned[1].code).not.toBe(now[1].code);
+    expect(againMail.text).not.toContain(now[1].code);
+    expect(
+      againMail.text
+        .split('\n')
+        .find((line) => line.startsWith('Seats:'))
+        ?.split(';'),
+    ).toHaveLength(1);
   });
 
   it("limits the buyer's resends (429 with Retry-After, nothing queued); an admin resends any purchase's, audited", async () => {

@@ -28,5 +28,6 @@ export const RECEIPT: PurchaseReceipt = {
   seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
   refundedSeats: [],
   tickets: [],
+  heldTickets: [],
   performanceCancellation: null,
 };

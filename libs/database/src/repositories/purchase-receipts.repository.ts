@@ -42,8 +42,17 @@ export interface PurchaseReceipt {
   seats: ReceiptSeat[];
   /** The seats its partial refunds took off it (an operator refunded them), in seat order. */
   refundedSeats: ReceiptSeat[];
-  /** The purchase's active tickets in seat order, with what their signed codes are made of. */
+  /**
+   * The purchase's active tickets its buyer holds and never gave away (`tickets.holder_id` null),
+   * in seat order, with what their signed codes are made of.
+   */
   tickets: ReceiptTicket[];
+  /**
+   * The purchase's active tickets its buyer holds now, in seat order: those of `tickets` and those a
+   * later transfer passed back to it (`tickets.holder_id` its own account), each with its current
+   * code version (a returned one's confirmation code is void). A resend carries these.
+   */
+  heldTickets: ReceiptTicket[];
   /** Whether a ticket of it was scanned in at the door: then the buyer can no longer cancel it. */
   checkedIn: boolean;
   /**
@@ -107,6 +116,7 @@ interface ReceiptRow {
   seats: ReceiptSeat[] | null;
   refunded_seats: ReceiptSeat[] | null;
   tickets: (Omit<ReceiptTicket, 'checkedInAt'> & { checkedInAt: string | null })[] | null;
+  held_tickets: (Omit<ReceiptTicket, 'checkedInAt'> & { checkedInAt: string | null })[] | null;
   checked_in: boolean;
   transferred_seats: { section: string; row: number; rowLabel: string; number: number }[] | null;
   transferred: boolean;
@@ -134,6 +144,18 @@ export interface TicketHolderFacts {
   recipientEmail: string;
 }
 
+/**
+ * The purchase `p`'s active tickets as ReceiptTicket JSON in seat order, of those the condition
+ * appended (on `t`, a ticket) selects: `${RECEIPT_TICKETS} t.holder_id IS NULL)`.
+ */
+const RECEIPT_TICKETS = `(SELECT json_agg(json_build_object('ticketId', t.id::text, 'purchaseId', t.purchase_id,
+                                                 'performanceId', t.performance_id, 'seatId', t.seat_id,
+                                                 'codeVersion', t.code_version, 'section', s.section, 'row', s."row", 'rowLabel', s.row_label,
+                                                 'number', s."number", 'checkedInAt', t.checked_in_at)
+                               ORDER BY s.position)
+                 FROM tickets t JOIN seats s ON s.id = t.seat_id
+                WHERE t.purchase_id = p.id AND t.status = 'ACTIVE' AND`;
+
 /** Reads a persisted purchase with its buyer, event, performance and seats, in one query. */
 @Injectable()
 export class PurchaseReceiptsRepository {
@@ -160,13 +182,8 @@ export class PurchaseReceiptsRepository {
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
                 WHERE t.purchase_id = p.id AND t.refund_id IS NOT NULL) AS refunded_seats,
-              (SELECT json_agg(json_build_object('ticketId', t.id::text, 'purchaseId', t.purchase_id,
-                                                 'performanceId', t.performance_id, 'seatId', t.seat_id,
-                                                 'codeVersion', t.code_version, 'section', s.section, 'row', s."row", 'rowLabel', s.row_label,
-                                                 'number', s."number", 'checkedInAt', t.checked_in_at)
-                               ORDER BY s.position)
-                 FROM tickets t JOIN seats s ON s.id = t.seat_id
-                WHERE t.purchase_id = p.id AND t.status = 'ACTIVE' AND t.holder_id IS NULL) AS tickets,
+              ${RECEIPT_TICKETS} t.holder_id IS NULL) AS tickets,
+              ${RECEIPT_TICKETS} (t.holder_id IS NULL OR t.holder_id = p.user_id)) AS held_tickets,
               EXISTS (SELECT 1 FROM tickets t WHERE t.purchase_id = p.id AND t.checked_in_at IS NOT NULL) AS checked_in,
               (SELECT json_agg(json_build_object('section', s.section, 'row', s."row", 'rowLabel', s.row_label,
                                                  'number', s."number")
@@ -204,10 +221,8 @@ export class PurchaseReceiptsRepository {
       purchasedAt: row.purchased_at,
       seats: row.seats ?? [],
       refundedSeats: row.refunded_seats ?? [],
-      tickets: (row.tickets ?? []).map((ticket) => ({
-        ...ticket,
-        checkedInAt: ticket.checkedInAt === null ? null : new Date(ticket.checkedInAt),
-      })),
+      tickets: (row.tickets ?? []).map(receiptTicket),
+      heldTickets: (row.held_tickets ?? []).map(receiptTicket),
       checkedIn: row.checked_in,
       transferredSeats: row.transferred_seats ?? [],
       transferred: row.transferred,
@@ -276,4 +291,9 @@ export class PurchaseReceiptsRepository {
       recipientEmail: row.recipient_email,
     };
   }
+}
+
+/** A receipt ticket as the receipt's JSON has it, its check-in time parsed. */
+function receiptTicket(ticket: Omit<ReceiptTicket, 'checkedInAt'> & { checkedInAt: string | null }): ReceiptTicket {
+  return { ...ticket, checkedInAt: ticket.checkedInAt === null ? null : new Date(ticket.checkedInAt) };
 }

@@ -37,8 +37,9 @@ export interface TicketTransferRecord {
 /**
  * Why a transfer was canceled: its sender withdrew it (`SENDER`); its purchase was canceled or
  * refunded (`PURCHASE_CANCELED`); its ticket was checked in at the door while it was pending
- * (`CHECKED_IN`, also an accept that found it so); an accept found the ticket canceled
- * (`TICKET_CANCELED`) or its performance canceled (`PERFORMANCE_CANCELED`).
+ * (`CHECKED_IN`, also an accept that found it so); its seat was refunded by a partial refund, or an
+ * accept found the ticket canceled (`TICKET_CANCELED`); an accept found its performance canceled
+ * (`PERFORMANCE_CANCELED`).
  */
 export type TransferCancelReason =
   'SENDER' | 'PURCHASE_CANCELED' | 'CHECKED_IN' | 'TICKET_CANCELED' | 'PERFORMANCE_CANCELED';
@@ -792,8 +793,9 @@ export async function cancelPendingTransfersOfPurchases(
 /**
  * Cancels the PENDING transfers of the tickets partial refunds voided (`tickets.refund_id` one of
  * `refundIds`; `purchaseIds` their purchases, which find the tickets by index), in the caller's
- * transaction: the write of the refunds, after its tickets were voided. As
- * `cancelPendingTransfersOfPurchases` for a whole cancel: `cancel_reason` PURCHASE_CANCELED, and
+ * transaction: the write of the refunds, after its tickets were voided. `cancel_reason`
+ * TICKET_CANCELED (the ticket went, its purchase stands: an accept's 409 and the transfer list say
+ * so, not "canceled with its purchase"); as `cancelPendingTransfersOfPurchases` for a whole cancel,
  * the recipient of an offer not expired yet gets the "withdrawn" e-mail (urgent queue). A replayed
  * refund finds no offer pending: nothing again.
  */
@@ -805,7 +807,7 @@ export async function cancelPendingTransfersOfRefunds(
   if (refundIds.length === 0) return;
   await manager.query(
     `WITH ended AS (
-       UPDATE ticket_transfers tr SET status = 'CANCELED', canceled_at = clock_timestamp(), cancel_reason = 'PURCHASE_CANCELED'
+       UPDATE ticket_transfers tr SET status = 'CANCELED', canceled_at = clock_timestamp(), cancel_reason = 'TICKET_CANCELED'
          FROM tickets t JOIN performances pf ON pf.id = t.performance_id
         WHERE t.id = tr.ticket_id AND t.purchase_id = ANY($1::uuid[]) AND t.refund_id = ANY($2::uuid[])
           AND tr.status = 'PENDING'

@@ -24,6 +24,7 @@ const receipt: PurchaseReceipt = {
     { seatId: 3, section: 'A', row: 1, rowLabel: 'A', number: 3 },
   ],
   tickets: [],
+  heldTickets: [],
   checkedIn: false,
   transferredSeats: [],
   transferred: false,

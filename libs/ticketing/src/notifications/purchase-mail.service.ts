@@ -211,7 +211,8 @@ export class PurchaseMailService {
    * Sends a purchase's tickets to its buyer again on request (a lost confirmation: the buyer's
    * `POST /purchases/:id/tickets/resend` or an operator's), once per request: the confirmation's
    * e-mail with the purchase as it is now, under its mail lock (tickets canceled or transferred
-   * away since are not in it; the start is today's, recorded as told). With `ticketId` (an
+   * away since are not in it, those passed back to the buyer are, with their current codes; the
+   * start is today's, recorded as told). With `ticketId` (an
    * operator's resend of one ticket), that ticket alone to whoever holds it now (see
    * resendTicket). `superseded`, nothing sent, when the purchase was canceled since the request or
    * has no ticket left to show. Throws PurchaseNotPersistedError.
@@ -226,9 +227,10 @@ export class PurchaseMailService {
       if (message.ticketId !== undefined) {
         return this.resendTicket(manager, messageId, receipt, message.ticketId, stream);
       }
-      if (receipt.tickets.length === 0) return 'superseded';
+      // The tickets the buyer holds now: also those a transfer passed back, with their current codes.
+      if (receipt.heldTickets.length === 0) return 'superseded';
       return this.claimAndSend(manager, messageId, receipt, stream, { tellsStart: true }, async () => {
-        const { tickets, attachments } = await ticketImages(this.codes, receipt.tickets);
+        const { tickets, attachments } = await ticketImages(this.codes, receipt.heldTickets);
         return { ...renderTicketsResentEmail(receipt, tickets, message.requestedBy), attachments };
       });
     });

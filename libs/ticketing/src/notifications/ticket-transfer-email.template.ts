@@ -28,8 +28,8 @@ export interface TicketTransferEmailInput {
   recipientEmail: string;
   /**
    * Why the offer ended (withdrawn e-mail): `SENDER` (its sender canceled it), `CHECKED_IN` (the
-   * ticket was checked in at the door) or `PURCHASE_CANCELED` (the ticket was canceled with its
-   * purchase, or its show).
+   * ticket was checked in at the door), `PURCHASE_CANCELED` (the ticket was canceled with its
+   * purchase, or its show) or `TICKET_CANCELED` (its seat refunded by a partial refund).
    */
   cancelReason?: string | null;
   /**
@@ -274,7 +274,7 @@ export function renderTicketTransferWithdrawnEmail(input: TicketTransferEmailInp
       ? `${input.sender.name} (${input.sender.email}) withdrew the ticket offered to you:`
       : input.cancelReason === 'CHECKED_IN'
         ? `The ticket ${input.sender.name} (${input.sender.email}) offered you was checked in at the door, so the offer is withdrawn:`
-        : `The ticket ${input.sender.name} (${input.sender.email}) offered you was canceled (its purchase was canceled or refunded, or the performance canceled), so the offer is withdrawn:`;
+        : `The ticket ${input.sender.name} (${input.sender.email}) offered you was canceled (its purchase was canceled or refunded, its seat refunded, or the performance canceled), so the offer is withdrawn:`;
   const after = 'There is nothing to accept any more; you need not do anything.';
   return transferEmail(input, `Withdrawn: the ticket offered to you for ${input.eventTitle}`, null, [why], {
     text: [after],

@@ -169,8 +169,8 @@ export class TicketResend {
   }
 
   /**
-   * The ids of the tickets the e-mail would carry now (active, held by the buyer: not transferred
-   * away). Throws CanceledPurchaseTicketsError (409 PurchaseCanceled) for a canceled or refunded purchase (also while
+   * The ids of the tickets the e-mail would carry now (active, held by the buyer: never
+   * transferred away, or passed back to it). Throws CanceledPurchaseTicketsError (409 PurchaseCanceled) for a canceled or refunded purchase (also while
    * the cancellation is only in Redis), TicketsNotIssuedError (409, Retry-After) before the purchase
    * is written to PostgreSQL, NoTicketsToSendError (409) when every ticket was transferred away.
    */
@@ -178,8 +178,10 @@ export class TicketResend {
     if (purchase.status === 'CANCELED') throw new CanceledPurchaseTicketsError();
     const persisted = await this.tickets.ofPurchase(purchase.id);
     if (!persisted) throw new TicketsNotIssuedError(this.env.PURCHASE_FLUSH_AGE_SECONDS + 1);
+    // A ticket passed back to the buyer by a later transfer is the buyer's again.
     const sendable = persisted.tickets.filter(
-      (ticket) => ticket.status === TicketStatus.Active && ticket.holderId === null,
+      (ticket) =>
+        ticket.status === TicketStatus.Active && (ticket.holderId === null || ticket.holderId === purchase.userId),
     );
     if (sendable.length === 0) throw new NoTicketsToSendError();
     return sendable.map((ticket) => ticket.ticketId);
