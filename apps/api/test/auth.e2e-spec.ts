@@ -603,6 +603,17 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       expect((await login(squatter.email, 'operator passphrase 9')).statusCode).toBe(200);
     });
 
+    it('refuses the name the promoted account keeps as its password, promoting nothing', async () => {
+      const email = newEmail();
+      expect((await signup({ email, password: 'a fine passphrase 7', name: 'Grace Hopper' })).statusCode).toBe(201);
+      const admins = api.app.get(AdminAccountsService);
+      await expect(admins.ensureAdmin({ email, password: 'Grace Hopper 1906' })).rejects.toThrow(
+        'password must not be your e-mail address or your name',
+      );
+      const [{ role }] = await db.query('SELECT role FROM users WHERE email = $1', [email]);
+      expect(role).toBe('USER');
+    });
+
     it('keeps its sessions when the same password is given again (every start), ends them when it changes', async () => {
       const email = newEmail();
       const admins = api.app.get(AdminAccountsService);

@@ -142,6 +142,20 @@ describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → S
     expect((await login(user.email, NEW_PASSWORD)).statusCode).toBe(200);
   });
 
+  it("refuses the token's own account's e-mail, local part or name with 400, keeping the token", async () => {
+    const user = await createSession(api.app, { name: 'Ada Lovelace' });
+    expect((await requestReset(user.email)).statusCode).toBe(202);
+    const token = await tokenFromMail(user.email);
+    const localPart = user.email.slice(0, user.email.indexOf('@'));
+    for (const password of [user.email.toUpperCase(), `${localPart}2024!`, 'Ada Lovelace 1815']) {
+      expect([expectUniform(await confirm({ token, password }), 400).message].flat(), password).toEqual([
+        'password must not be your e-mail address or your name',
+      ]);
+    }
+    expect((await login(user.email, TEST_PASSWORD)).statusCode).toBe(200);
+    expect((await confirm({ token, password: NEW_PASSWORD })).statusCode).toBe(204);
+  });
+
   it('takes a token pasted with white space and line breaks around it; a space inside makes it unknown', async () => {
     const user = await createSession(api.app);
     expect((await requestReset(user.email)).statusCode).toBe(202);

@@ -35,7 +35,8 @@ export class AdminAccountsService {
    * whoever signed up with the operator's address first, or knew the old password, keeps no way to
    * an admin token. The same password again (every start with ADMIN_PASSWORD) keeps the stored
    * hash and the sessions. InvalidInputError (nothing changed) for a password too easily guessed
-   * (`guessablePasswordReason`).
+   * (`guessablePasswordReason`, with the e-mail and the name the admin will have: `input.name`, else
+   * the existing account's).
    */
   async ensureAdmin(input: {
     email: string;
@@ -45,6 +46,8 @@ export class AdminAccountsService {
     assertSettablePassword(input.password, { email: input.email, name: input.name });
     const email = accountEmail(input.email);
     const existing = await this.users.findByEmail(email);
+    // An account promoted without a name keeps its own (upsertAdmin): that name is refused too.
+    if (existing && !input.name) assertSettablePassword(input.password, { name: existing.name });
     // A stored value that is no argon2 hash (set by hand) cannot be the same password.
     const samePassword =
       existing !== null && (await this.hasher.verify(existing.passwordHash, input.password).catch(() => false));

@@ -46,6 +46,7 @@ function serviceWith(options: { live?: boolean; consumes?: string | null; unveri
     rememberVerified: (id: string) => void calls.push(`remember ${id}`),
   } as unknown as AccountsService;
   const users = {
+    findById: async (id: string) => ({ id, email: 'ada@example.com', name: 'Ada' }),
     setPasswordHash: async (id: string, hash: string) => void calls.push(`password ${id} ${hash}`),
   } as unknown as UsersRepository;
   const refreshTokens = {

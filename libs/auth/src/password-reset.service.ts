@@ -73,8 +73,9 @@ export class PasswordResetService {
 
   /**
    * Sets `password` (already checked against signup's rules; InvalidInputError, 400, before the
-   * token is looked at, for one too easily guessed: `guessablePasswordReason`) on the account of
-   * `token`, and uses the token up, in one transaction with the end of every session of the
+   * token is looked at, for one too easily guessed: `guessablePasswordReason`; and, once the token
+   * names its account, for that account's own e-mail address or name, the token left live) on the
+   * account of `token`, and uses the token up, in one transaction with the end of every session of the
    * account (its refresh tokens revoked, its access tokens refused on every api at once:
    * SessionRevocations) and the PASSWORD_RESET audit record; every other reset
    * token of the account stops working. The token came to the account's inbox, so the address is
@@ -94,6 +95,10 @@ export class PasswordResetService {
       const now = this.clock.now();
       const userId = await this.resets.consume(tokenHash, now, manager);
       if (!userId) return null;
+      // The account is known only now: its own e-mail address and name are refused as signup
+      // refuses them (the throw rolls back, so the token stays live).
+      const account = await this.users.findById(userId, manager);
+      if (account) assertSettablePassword(password, { email: account.email, name: account.name });
       await this.users.setPasswordHash(userId, passwordHash, manager);
       await this.refreshTokens.revokeUser(userId, now, manager);
       await this.sessions.endAll(userId, manager);

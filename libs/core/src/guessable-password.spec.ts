@@ -203,6 +203,9 @@ describe('guessablePasswordReason (NIST SP 800-63B §5.1.1.2: commonly used and 
     'pass\u200bword1', // an invisible character left out
     'boxoffice1',
     '12341234',
+    // A stem that ends in a digit itself, alone and with more after it.
+    'q1w2e3r4',
+    'Q1W2E3R4!',
   ])('refuses the common %j', (password) => {
     expect(guessablePasswordReason(password)).toBe(COMMON);
     expect(() => assertSettablePassword(password)).toThrow(new InvalidInputError(COMMON));
@@ -214,6 +217,11 @@ describe('guessablePasswordReason (NIST SP 800-63B §5.1.1.2: commonly used and 
     ['ada.lovelace@example.com', 'Ada Lovelace', 'ada.lovelace@example.com'],
     ['ada@example.com', 'Ada Lovelace', 'adalovelace1'],
     ['ada@example.com', 'Ada Lovelace', 'Ada Lovelace!'],
+    // A local part or name ending in digits, then more after it (the digits are not the stem's).
+    ['jsmith1985@example.com', 'John Smith', 'jsmith1985!'],
+    ['jsmith1985@example.com', 'John Smith', 'JSmith1985 2024'],
+    ['grace@example.com', 'Grace Hopper 1906', 'Grace Hopper 1906!'],
+    ['r2d2@example.com', 'Artoo', 'R2D2!!'],
   ])('refuses, for %j named %j, %j', (email, name, password) => {
     expect(guessablePasswordReason(password, { email, name })).toBe(CONTEXT);
     expect(() => assertSettablePassword(password, { email, name })).toThrow(new InvalidInputError(CONTEXT));
@@ -228,6 +236,8 @@ describe('guessablePasswordReason (NIST SP 800-63B §5.1.1.2: commonly used and 
     'another-Passw0rd!',
     'test-password-123',
     'ada lovelace was first',
+    'ada lovelace-byron',
+    'adalovelaces',
   ])('takes %j', (password) => {
     expect(guessablePasswordReason(password, { email: 'ada@example.com', name: 'Ada Lovelace' })).toBeNull();
   });

@@ -50,12 +50,15 @@ export function guessablePasswordReason(password: string, context?: PasswordCont
     return 'password must not be a run of consecutive characters, such as 12345678 or abcdefgh';
   }
   const folded = visible.toLowerCase();
-  const stem = folded.replace(TRAILING_FILLER, '');
-  if (COMMON_PASSWORDS.has(folded) || COMMON_PASSWORD_STEMS.has(stem)) {
+  // A word with only filler after it, matched from the word's start: a word that ends in a digit
+  // itself ("q1w2e3r4", a local part "jsmith1985") lost it when the filler was stripped first.
+  const followedByFiller = (text: string, word: string) =>
+    text.startsWith(word) && ONLY_FILLER.test(text.slice(word.length));
+  if (COMMON_PASSWORDS.has(folded) || [...COMMON_PASSWORD_STEMS].some((word) => followedByFiller(folded, word))) {
     return 'password must not be a commonly used password, such as "password1" or "qwerty123"';
   }
-  const words = context ? contextWords(context) : undefined;
-  if (words && (words.has(folded.replace(WHITE_SPACE, '')) || words.has(stem.replace(WHITE_SPACE, '')))) {
+  const compact = folded.replace(WHITE_SPACE, '');
+  if (context && [...contextWords(context)].some((word) => followedByFiller(compact, word))) {
     return 'password must not be your e-mail address or your name';
   }
   return null;
@@ -69,8 +72,11 @@ export interface PasswordContext {
   name?: string;
 }
 
-/** Digits, punctuation, symbols and white space at the end: what people add to a word to pass a rule. */
-const TRAILING_FILLER = /[\p{N}\p{P}\p{S}\p{White_Space}]+$/u;
+/**
+ * Nothing, or only digits, punctuation, symbols and white space: what people add after a word to
+ * pass a rule.
+ */
+const ONLY_FILLER = /^[\p{N}\p{P}\p{S}\p{White_Space}]*$/u;
 const WHITE_SPACE = /\p{White_Space}+/gu;
 
 /**

@@ -78,6 +78,23 @@ describe('ClaimRenewals', () => {
     expect(await running).toEqual(['done', 'done']);
   });
 
+  it("keeps renewing on its period when the wall clock is set back (the process's clock is stepped, not slewed)", async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    const renewals = new ClaimRenewals();
+    const renewed = vi.fn(async () => true);
+    const running = work();
+    const renewing = renewals.whileRenewed({ periodMs: 100, what: 'claim', renew: renewed }, running.run);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(renewed).toHaveBeenCalledTimes(1);
+    // An NTP step or a VM resumed on another host sets the wall clock back an hour: the lease in
+    // Redis keeps running out on Redis' clock, so the claim must still be renewed every period.
+    vi.setSystemTime(Date.now() - 3_600_000);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(renewed).toHaveBeenCalledTimes(4);
+    running.end();
+    await renewing;
+  });
+
   it('stops with work that throws, and passes its error on', async () => {
     vi.useFakeTimers();
     const renewals = new ClaimRenewals();

@@ -11,7 +11,10 @@ export interface RenewedClaim {
 }
 
 interface LiveRenewal extends RenewedClaim {
-  /** When it was taken or last renewed (epoch ms, this process's clock). */
+  /**
+   * When it was taken or last renewed (`performance.now()`, ms): a monotonic clock, as the lease's
+   * own clock in Redis is; the wall clock set back would leave the claim unrenewed that long.
+   */
   renewedAt: number;
 }
 
@@ -40,7 +43,7 @@ export class ClaimRenewals {
    * whichever way, and answers or throws what it did.
    */
   async whileRenewed<T>(claim: RenewedClaim, work: () => Promise<T>): Promise<T> {
-    const renewal: LiveRenewal = { ...claim, renewedAt: Date.now() };
+    const renewal: LiveRenewal = { ...claim, renewedAt: performance.now() };
     this.live.add(renewal);
     if (this.timer === null || claim.periodMs < this.tickMs) {
       if (this.timer !== null) clearInterval(this.timer);
@@ -60,7 +63,7 @@ export class ClaimRenewals {
 
   /** One tick: renews each live claim due (see the class). */
   private renewDue(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const renewal of this.live) {
       if (now - renewal.renewedAt < renewal.periodMs - this.tickMs / 2) continue;
       renewal.renewedAt = now;
