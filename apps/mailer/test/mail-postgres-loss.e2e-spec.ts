@@ -17,8 +17,8 @@ import { deliveriesByPurchase, expectOneEmailEach, seedPerformance, seedPurchase
 /**
  * PostgreSQL lost between the SMTP server's answer and the commit of the delivery row: as the
  * test SMTP server takes each e-mail, before it answers, the test ends (pg_terminate_backend) the
- * session that sits in a transaction on the test's database, the mailer's, which holds the
- * claim; the commit that should follow the answer fails ("terminating connection due to
+ * sessions that sit in a transaction holding a claim (a lock on email_deliveries) on the test's
+ * database, the mailer's, and not the fixture's, still seeding later purchases; the commit that should follow the answer fails ("terminating connection due to
  * administrator command", the runner released). The same happens to a mailer whose PostgreSQL
  * restarts at that moment. Only the test's own database is touched on the shared server.
  */
@@ -56,7 +56,8 @@ describe('purchase e-mails when PostgreSQL ends the mailer’s connection after 
       if (ended.has(email.messageIdHeader)) return;
       const { rowCount } = await admin.query(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`,
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'
+            AND pid IN (SELECT pid FROM pg_locks WHERE relation = 'email_deliveries'::regclass)`,
       );
       ended.set(email.messageIdHeader, rowCount ?? 0);
     });
