@@ -180,13 +180,13 @@ describe('racing purchases of one hold (real PostgreSQL and Redis)', () => {
       takenOver = buyWith(second.id);
       expect((await takenOver).statusCode).toBe(201);
       // The stall as the stalled process's clock sees it once it runs again: past the lease.
-      const wokeAt = Date.now() + 10_000;
-      vi.spyOn(Date, 'now').mockImplementation(() => wokeAt);
+      const wokeAt = globalThis.performance.now() + 10_000;
+      vi.spyOn(globalThis.performance, 'now').mockImplementation(() => wokeAt);
       return begin(attempt);
     });
     const charge = vi.spyOn(api.app.get(PaymentGateway), 'charge');
     const stalled = await buyWith(first.id);
-    vi.mocked(Date.now).mockRestore();
+    vi.mocked(globalThis.performance.now).mockRestore();
     expect(stalled.statusCode).toBe(409);
     expect(stalled.json().message).toContain('lost its Idempotency-Key claim');
     expect((await takenOver).json()).toMatchObject({ reservationId: second.id, status: 'PAID' });

@@ -301,7 +301,7 @@ describe('PurchaseService', () => {
 
   it('answers the key claim still held before the charge without a round trip within half a lease, and renews it past that', async () => {
     let now = 1_000_000;
-    vi.spyOn(Date, 'now').mockImplementation(() => now);
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
     const { purchases, keys, checkout } = service();
     const checks: boolean[] = [];
     checkout.buy.mockImplementationOnce(async (_u, _h, _p, id, _hold, stillClaimed) => {
@@ -316,6 +316,27 @@ describe('PurchaseService', () => {
     await purchases.purchase(USER, HOLD, 'key-1');
     expect(checks).toEqual([true, false]);
     expect(keys.renew).toHaveBeenCalledWith('record', expect.stringMatching(/^pending:/), LEASE_MS);
+    vi.restoreAllMocks();
+  });
+
+  it('asks Redis before the charge once half a lease passed by the monotonic clock, though the wall clock was set back', async () => {
+    let monotonic = 5_000;
+    let wall = 1_800_000_000_000;
+    vi.spyOn(performance, 'now').mockImplementation(() => monotonic);
+    vi.spyOn(Date, 'now').mockImplementation(() => wall);
+    const { purchases, keys, checkout } = service();
+    let stillClaimed: boolean | undefined;
+    checkout.buy.mockImplementationOnce(async (_u, _h, _p, id, _hold, check) => {
+      // The process stalled past the lease while NTP set the wall clock back an hour.
+      monotonic += LEASE_MS * 2;
+      wall -= 3_600_000;
+      keys.renew.mockResolvedValueOnce(false);
+      stillClaimed = await check!();
+      return bought(id);
+    });
+    await purchases.purchase(USER, HOLD, 'key-1');
+    expect(stillClaimed).toBe(false);
+    expect(keys.renew).toHaveBeenCalledTimes(1);
     vi.restoreAllMocks();
   });
 });

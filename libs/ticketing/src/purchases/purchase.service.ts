@@ -132,7 +132,7 @@ export class PurchaseService {
     // Issued together, so they share one round trip; the pre-check is wasted only when the key
     // turns out taken. Concurrent commands, not one pipeline: the record is in another Redis
     // Cluster slot than the hold, and they cost the client less CPU (docs/performance.md).
-    const claimedAt = Date.now();
+    const claimedAt = performance.now();
     const [claimed, hold] = await Promise.all([
       this.keys.claim(record, claim, leaseMs),
       this.claimHold(performanceId, holdId, userId, purchaseId),
@@ -158,11 +158,12 @@ export class PurchaseService {
     }
 
     let purchase: Purchase;
-    // When the claim was last known to be this request's, by this process's clock (taken before
-    // the command that confirmed it, so never later than Redis counted the lease from).
+    // When the claim was last known to be this request's, by this process's monotonic clock (taken
+    // before the command that confirmed it, so never later than Redis counted the lease from; a wall
+    // clock set back would hide a stall).
     let confirmedAt = claimedAt;
     const renew = () => {
-      const askedAt = Date.now();
+      const askedAt = performance.now();
       return this.keys.renew(record, claim, leaseMs).then((renewed) => {
         if (renewed) confirmedAt = askedAt;
         return renewed;
@@ -171,7 +172,7 @@ export class PurchaseService {
     // Checked right before the charge. Within half a lease of its last confirmation the claim is
     // still this request's, with no round trip; past that (the process stalled: its timers too),
     // it is renewed, and a claim another request took over meanwhile is not charged on.
-    const keyStillClaimed = () => (Date.now() - confirmedAt < leaseMs / 2 ? Promise.resolve(true) : renew());
+    const keyStillClaimed = () => (performance.now() - confirmedAt < leaseMs / 2 ? Promise.resolve(true) : renew());
     try {
       // Renewed by the process's one claim timer (ClaimRenewals) while the buy works.
       purchase = await this.renewals.whileRenewed(
