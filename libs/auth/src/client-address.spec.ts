@@ -25,7 +25,16 @@ describe('clientAddressKey', () => {
     expect(clientAddressKey('2001:db8::7:8:9:1')).toBe('2001:db8:0:0::/64');
   });
 
+  it('keys an address written with a port (as some proxies forward it) as the address alone', () => {
+    expect(clientAddressKey('198.51.100.7:51234')).toBe('198.51.100.7');
+    expect(clientAddressKey('[2001:db8:7:8::1]:51234')).toBe('2001:db8:7:8::/64');
+    expect(clientAddressKey('[2001:db8:7:8::2]')).toBe('2001:db8:7:8::/64');
+    expect(clientAddressKey('[::ffff:198.51.100.7]:443')).toBe('198.51.100.7');
+  });
+
   it('leaves what is not an IP address as it is', () => {
+    expect(clientAddressKey('198.51.100.7:port')).toBe('198.51.100.7:port');
+    expect(clientAddressKey('[not-an-address]:1')).toBe('[not-an-address]:1');
     expect(clientAddressKey('undefined')).toBe('undefined');
     expect(clientAddressKey('')).toBe('');
   });

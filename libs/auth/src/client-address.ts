@@ -8,9 +8,12 @@ import { isIPv4, isIPv6 } from 'node:net';
  *   other spelling of an address in it: a host, a home line or a phone is given a whole /64 (RFC
  *   7934) and takes any address in it at will (temporary addresses, RFC 8981), so a limit per IPv6
  *   address would give one client 2^64 counters;
+ * - an address with a port, as some proxies write X-Forwarded-For (`198.51.100.7:51234`,
+ *   `[2001:db8::1]:51234`), as the address alone: the port changes with each connection;
  * - anything else (not an IP address) as given.
  */
-export function clientAddressKey(ip: string): string {
+export function clientAddressKey(given: string): string {
+  const ip = withoutPort(given);
   if (!isIPv6(ip)) return ip;
   const groups = ipv6Groups(ip);
   if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
@@ -35,4 +38,12 @@ function ipv6Groups(ip: string): number[] {
   const first = parse(head);
   const last = parse(tail);
   return [...first, ...Array<number>(8 - first.length - last.length).fill(0), ...last];
+}
+
+/** The address of `198.51.100.7:51234` or `[2001:db8::1]:51234` (or `[2001:db8::1]`); anything else as given. */
+function withoutPort(ip: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(ip);
+  if (bracketed && isIPv6(bracketed[1])) return bracketed[1];
+  const ipv4 = /^([\d.]+):\d{1,5}$/.exec(ip);
+  return ipv4 && isIPv4(ipv4[1]) ? ipv4[1] : ip;
 }
