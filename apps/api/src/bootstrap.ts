@@ -1,6 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BadRequestException, RequestMethod, UnsupportedMediaTypeException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -257,10 +259,12 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
     done();
   });
   // Keep-alive sockets (Nginx keeps a pool open) would hold shutdown forever: on close, drop the
-  // idle ones now and close each busy one right after its in-flight response.
-  let closing = false;
+  // idle ones now and close each busy one right after its in-flight response (drainConnections
+  // lets Nginx close them first).
+  const shutdown = { closing: false };
+  shutdownStates.set(fastify.server, shutdown);
   fastify.addHook('preClose', (done: () => void) => {
-    closing = true;
+    shutdown.closing = true;
     fastify.server.closeIdleConnections();
     done();
   });
@@ -270,7 +274,7 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
   // line, queued before the response leaves and written right after this turn (see
   // @app/logging): a replica killed with SIGKILL loses the lines of its last turn.
   fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: SendDone) => {
-    if (closing) void reply.header('connection', 'close');
+    if (shutdown.closing) void reply.header('connection', 'close');
     const route = request.routeOptions.url ?? 'unmatched';
     const elapsedMs = reply.elapsedTime;
     const statusCode = reply.statusCode;
@@ -324,6 +328,40 @@ function setupSwagger(app: NestFastifyApplication): void {
     return built;
   };
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+}
+
+/** Per api server: once true, every answer closes its connection (`Connection: close`). */
+const shutdownStates = new WeakMap<Server, { closing: boolean }>();
+
+/**
+ * Longest wait of `drainConnections`, in ms: above Nginx's upstream `keepalive_timeout` (4 s in
+ * deploy/nginx/nginx.conf.template), well within a shutdown's `SHUTDOWN_GRACE_MS` (15 s).
+ */
+export const DRAIN_MAX_MS = 6_000;
+
+/**
+ * Stops a replica taking requests without cutting one a proxy already sent it; run on SIGTERM
+ * before `app.close()`. It stops accepting connections (a new one is refused, which Nginx retries
+ * on another replica, a POST too: nothing was sent), answers every request still arriving on a
+ * kept-alive connection with `Connection: close`, and waits until no connection is left (Nginx
+ * closes its idle ones after its upstream `keepalive_timeout`), at most `maxMs` ms; then it drops
+ * the idle ones left and waits for the busy ones' answers. Dropping idle connections at once (what
+ * `app.close()` alone does) reset those Nginx had just written a request on that this busy process
+ * had not read yet, and Nginx, which never resends a POST it sent, answered 502: a hold or purchase
+ * failed at every rolling restart (ops trial 2026-12-07, O1).
+ */
+export async function drainConnections(app: NestFastifyApplication, maxMs = DRAIN_MAX_MS): Promise<void> {
+  const server = app.getHttpServer() as Server;
+  const state = shutdownStates.get(server);
+  if (state === undefined || !server.listening) return;
+  state.closing = true;
+  // net.Server's close: http.Server's would drop the idle connections at once. Its callback comes
+  // once the last connection ended.
+  const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+  const drained = await Promise.race([closed.then(() => true), sleep(maxMs, false, { ref: false })]);
+  if (drained) return;
+  server.closeIdleConnections();
+  await closed;
 }
 
 /**

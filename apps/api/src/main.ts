@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ConfigError, Env, loadEnv } from '@app/config';
 import { createLogger, MetricsServer, ShutdownSignals } from '@app/logging';
 import { ApiModule } from './api.module';
-import { createApiApp, listen } from './bootstrap';
+import { createApiApp, drainConnections, listen } from './bootstrap';
 import { HttpMetrics } from './metrics/http-metrics';
 
 async function main(): Promise<void> {
@@ -27,7 +27,14 @@ async function main(): Promise<void> {
     `api listening on http://127.0.0.1:${env.PORT} (docs at /docs, metrics ${metrics ? `on port ${metricsPort}` : 'at /metrics'})`,
     'Main',
   );
-  await signals.closeOnSignal(app, metrics);
+  // Connections drained first: a rolling restart behind Nginx cuts no request (drainConnections).
+  const drainThenClose = {
+    close: async () => {
+      await drainConnections(app);
+      await app.close();
+    },
+  };
+  await signals.closeOnSignal(drainThenClose, metrics);
 }
 
 main().catch((error: unknown) => {
