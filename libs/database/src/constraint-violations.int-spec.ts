@@ -1,8 +1,8 @@
 import { DataSource, QueryFailedError } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError } from '@app/core';
-import { openMigratedDatabase } from '@app/testing';
-import { translatingConstraintViolations } from './constraint-violations';
+import { insertShow, insertUser as insertBuyer, openMigratedDatabase, writePaidPurchase } from '@app/testing';
+import { secondActiveTicketSeat, translatingConstraintViolations } from './constraint-violations';
 import { PerformanceRepository } from './repositories/performance.repository';
 
 describe('constraint violations become domain errors (real PostgreSQL)', () => {
@@ -67,5 +67,16 @@ describe('constraint violations become domain errors (real PostgreSQL)', () => {
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error).toMatchObject({ message: 'event not found', details: { eventId: 987_654 } });
     expect(await db.query('SELECT count(*)::int AS n FROM seats')).toEqual([{ n: 0 }]);
+  });
+
+  it("names the seat of a second active ticket from PostgreSQL's own refusal, and nothing for another unique key", async () => {
+    const userId = await insertBuyer(db, 'seat-twice@example.test', 'Buyer');
+    const { performanceId, seatIds } = await insertShow(db, { seats: 2 });
+    await writePaidPurchase(db, { userId, performanceId, seatIds });
+    const refused = await writePaidPurchase(db, { userId, performanceId, seatIds: [seatIds[1]] }).catch((e) => e);
+    expect(refused).toBeInstanceOf(QueryFailedError);
+    expect(secondActiveTicketSeat(refused)).toBe(seatIds[1]);
+    await insertUser('unique-other@example.test');
+    expect(secondActiveTicketSeat(await insertUser('unique-other@example.test').catch((e) => e))).toBeUndefined();
   });
 });

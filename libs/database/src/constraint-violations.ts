@@ -32,6 +32,22 @@ export function refusedForGood(error: unknown): boolean {
   return code !== undefined && code.startsWith(INTEGRITY_CONSTRAINT_VIOLATION_CLASS) && code !== UNIQUE_VIOLATION;
 }
 
+/** The unique index that keeps a seat to one active ticket (migration Purchases). */
+export const SEAT_ACTIVE_TICKET_INDEX = 'tickets_seat_active_key';
+
+/**
+ * The seat of a write PostgreSQL refused because the seat already has an active ticket (a unique
+ * violation of `tickets_seat_active_key`), read from the error's detail (`Key (seat_id)=(123)
+ * already exists.`: a seat id, no personal value); undefined for any other error.
+ */
+export function secondActiveTicketSeat(error: unknown): number | undefined {
+  if (sqlStateOf(error) !== UNIQUE_VIOLATION) return undefined;
+  const driverError = (error as QueryFailedError).driverError as { constraint?: unknown; detail?: unknown };
+  if (driverError.constraint !== SEAT_ACTIVE_TICKET_INDEX || typeof driverError.detail !== 'string') return undefined;
+  const seat = /\(seat_id\)=\((\d+)\)/.exec(driverError.detail);
+  return seat ? Number(seat[1]) : undefined;
+}
+
 /**
  * Runs `work` and raises a unique or foreign-key violation as a {@link ConflictError}, or as
  * the error `specific` makes for its SQLSTATE, so no layer above persistence needs to know

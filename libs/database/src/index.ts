@@ -70,6 +70,7 @@ export { DatabaseUnavailableError } from './database-unavailable';
 export {
   FOREIGN_KEY_VIOLATION,
   refusedForGood,
+  secondActiveTicketSeat,
   sqlStateOf,
   translatingConstraintViolations,
   UNIQUE_VIOLATION,

@@ -163,7 +163,12 @@ function cancelFields(purchaseId: string, canceledAt: number): string[] {
 vi.mock('@app/database', async (original) => {
   const database = await original<typeof import('@app/database')>();
   const sqlStateOf = (error: unknown) => (error as { code?: string }).code;
-  return { ...database, sqlStateOf, refusedForGood: (error: unknown) => sqlStateOf(error) === '23503' };
+  return {
+    ...database,
+    sqlStateOf,
+    refusedForGood: (error: unknown) => sqlStateOf(error) === '23503',
+    secondActiveTicketSeat: (error: unknown) => (error as { seatId?: number }).seatId,
+  };
 });
 
 /**
@@ -415,6 +420,27 @@ describe('PurchaseFlusher (store faked)', () => {
 
     expect(statements).toContainEqual(['q', 'good1', 'good2']);
     expect(store.streams.get(4)).toEqual([]);
+    expect([...store.pending.keys()]).toEqual(failing);
+    expect(store.parked).toEqual([]);
+  });
+
+  it('names the seat of a second active ticket and the purchase selling it in the error of a write that keeps failing', async () => {
+    const { store, flusher, buy } = flusherWith({
+      write: async (batch) => {
+        if (batch.purchases.some((p) => p.id === 'again')) {
+          throw Object.assign(new Error('duplicate key value violates unique constraint "tickets_seat_active_key"'), {
+            code: '23505',
+            seatId: 8,
+          });
+        }
+        return batch.purchases.map((p) => p.id);
+      },
+    });
+    const failing = buy(3, ['again']);
+
+    await expect(flusher.flushOnce()).rejects.toThrow(
+      /^performance 3: duplicate key value violates unique constraint "tickets_seat_active_key": seat 8 has an active ticket in PostgreSQL and purchase again sells it again; retried until/,
+    );
     expect([...store.pending.keys()]).toEqual(failing);
     expect(store.parked).toEqual([]);
   });

@@ -13,6 +13,7 @@ import {
   PurchaseRepository,
   PurchaseStatus,
   refusedForGood,
+  secondActiveTicketSeat,
   sqlStateOf,
 } from '@app/database';
 import { seatsFromLists } from './purchase';
@@ -64,6 +65,28 @@ interface Batch {
 
 interface RefundEntry extends PurchaseRefund {
   userId: string;
+}
+
+/**
+ * The error of a batch PostgreSQL refused because a seat it sells already has an active ticket,
+ * with that seat and the batch's purchases selling it named, so that an operator can act on a
+ * flush that keeps failing; any other error as it is. The write is retried: a cancellation not
+ * yet written frees the seat. With none pending, Redis's state is older than PostgreSQL's (a copy
+ * restored: README, Backup and restore) and the purchases named must be refunded.
+ */
+function withSecondTicketNamed(error: unknown, batch: Batch): unknown {
+  const seatId = secondActiveTicketSeat(error);
+  if (seatId === undefined) return error;
+  const selling = batch.purchases.filter((purchase) => purchase.seatIds.includes(seatId)).map((p) => p.id);
+  const message = error instanceof Error ? error.message : String(error);
+  return new Error(
+    `${message}: seat ${seatId} has an active ticket in PostgreSQL and ${
+      selling.length > 0
+        ? `purchase ${selling.join(', ')} sells it again`
+        : 'this batch does not sell it (another batch of the statement does)'
+    }; retried until a cancellation freeing it is written (none pending: refund the purchase, README "Backup and restore")`,
+    { cause: error },
+  );
 }
 
 /**
@@ -344,7 +367,7 @@ export class PurchaseFlusher {
       await this.write(performanceId, batch, statements);
       return batch.entryIds.length;
     } catch (error) {
-      if (!refusedForGood(error)) throw error;
+      if (!refusedForGood(error)) throw withSecondTicketNamed(error, batch);
       if (batch.entries.length === 1) {
         // A lone cancellation refused: nothing to isolate it from, and parking it would lose it.
         if (batch.purchases.length !== 1) throw error;
