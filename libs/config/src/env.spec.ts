@@ -284,7 +284,12 @@ describe('parseEnv', () => {
     ['SMTP_URL', 'smtp://mail.example.com:25x', 'must be an smtp:// URL'],
     ['SMTP_BULK_URL', 'smtp://bulk.example.com:25x', 'must be an smtp:// URL'],
     ['SMTP_BULK_URL', 'https://api.postmarkapp.com/email/batch', 'must be an smtp:// URL'],
-  ])('refuses %s=%j, a URL that does not parse, with the rule it breaks', (name, value, rule) => {
+    // Port 0: no server listens there (the start failed later on the connection).
+    ['DATABASE_URL', 'postgres://h:0/x', 'must be a postgres:// URL with a port other than 0'],
+    ['REDIS_URL', 'redis://127.0.0.1:0', 'must be a redis:// URL with a port other than 0'],
+    ['RABBITMQ_URL', 'amqp://h:0', 'must be an amqp:// URL with a port other than 0'],
+    ['SMTP_URL', 'smtp://h:00', 'must be an smtp:// URL with a port other than 0'],
+  ])('refuses %s=%j, a URL that does not parse or names port 0, with the rule it breaks', (name, value, rule) => {
     expect(problemsOf({ [name]: value })).toEqual([`${name} ${rule} (got ${JSON.stringify(value)})`]);
   });
 

@@ -100,17 +100,20 @@ export function corsOrigins(value: string | undefined): string[] {
 
 /**
  * A URL of one of `schemes` (`postgres://postgres@127.0.0.1:5432/boxoffice`) that parses as a URL
- * (WHATWG, as `new URL()` and the clients read it): a port that is not a number or is over 65535,
- * a space or a broken address is refused here, at start, not by a client later. The local stack
- * scripts read the host and port of the validated value to check that the service answers.
+ * (WHATWG, as `new URL()` and the clients read it): a port that is not a number, is 0 (no server
+ * listens there) or is over 65535, a space or a broken address is refused here, at start, not by a
+ * client later. The local stack scripts read the host and port of the validated value to check
+ * that the service answers.
  */
 function IsServiceUrl(schemes: string[], message: string): PropertyDecorator {
   const pattern = new RegExp(`^(${schemes.join('|')})://[^\\s]+$`);
+  const portZero = (value: unknown) => typeof value === 'string' && URL.canParse(value) && new URL(value).port === '0';
   return ValidateBy({
     name: 'isServiceUrl',
     validator: {
-      validate: (value: unknown) => typeof value === 'string' && pattern.test(value) && URL.canParse(value),
-      defaultMessage: () => message,
+      validate: (value: unknown) =>
+        typeof value === 'string' && pattern.test(value) && URL.canParse(value) && !portZero(value),
+      defaultMessage: (args) => (portZero(args?.value) ? `${message} with a port other than 0` : message),
     },
   });
 }
