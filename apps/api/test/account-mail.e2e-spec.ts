@@ -250,6 +250,7 @@ describe('account notices and the change of e-mail address (API → outbox → R
       expect([a.statusCode, b.statusCode].sort()).toEqual([204, 409]);
       const loser = a.statusCode === 409 ? a : b;
       expectUniform(loser, 409);
+      expect(loser.json().message).toBe('e-mail is already registered');
       const owners = await db.query(`SELECT id, email FROM users WHERE email = $1`, [target]);
       expect(owners).toHaveLength(1);
       const losingId = owners[0].id === first.id ? second.id : first.id;
