@@ -52,7 +52,9 @@ describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → S
   const confirm = (body: object) => call('POST', '/auth/password-reset/confirm', { body });
   const login = (email: string, password: string) =>
     call('POST', '/auth/login', { body: { email, password }, headers: { 'x-forwarded-for': nextAddress() } });
-  const mailsTo = (email: string) => smtp.received.filter((mail) => mail.to.includes(email));
+  /** The reset e-mails to `email` (a completed reset also sends a notice: account-mail.e2e-spec.ts). */
+  const mailsTo = (email: string) =>
+    smtp.received.filter((mail) => mail.to.includes(email) && mail.subject === 'Reset your boxoffice password');
 
   /** The token of the `nth` (1-based) reset e-mail to `email`, once it arrived. */
   async function tokenFromMail(email: string, nth = 1): Promise<string> {

@@ -3,6 +3,8 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import { AmqpConnection, RetryPolicy, Topology } from '@app/messaging';
 import type {
+  AccountNoticeMailService,
+  EmailChangeMailService,
   EmailVerificationMailService,
   PasswordResetMailService,
   PurchaseMailService,
@@ -53,6 +55,8 @@ describe('PurchaseMailConsumer in-hand gauge during stop', () => {
       mail,
       {} as PasswordResetMailService,
       {} as EmailVerificationMailService,
+      {} as EmailChangeMailService,
+      {} as AccountNoticeMailService,
       {} as TicketTransferMailService,
       { MAIL_BULK_PREFETCH: 2 } as Env,
     );

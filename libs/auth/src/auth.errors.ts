@@ -130,3 +130,33 @@ export class TooManyVerificationEmailsError extends DomainError {
     );
   }
 }
+
+/** One answer for an e-mail-change token unknown, used, replaced, voided or expired, so none of these can be told apart. */
+export class InvalidEmailChangeTokenError extends DomainError {
+  constructor() {
+    super('invalid', 'InvalidEmailChangeToken', 'e-mail change token is invalid or expired; ask for a new one');
+  }
+}
+
+/** A change of the account's address to the address it has already (in any letter case): nothing to change. */
+export class SameEmailError extends DomainError {
+  constructor() {
+    super('invalid', 'SameEmail', 'the new e-mail address is the address of this account already');
+  }
+}
+
+/**
+ * A change of address past the account's limit (`issuedPerWindow` requests per `windowMs`
+ * milliseconds): 429 with Retry-After and `details.code` `TooManyEmailChanges`; nothing sent.
+ */
+export class TooManyEmailChangesError extends DomainError {
+  constructor(retryAfterSeconds: number, limit: { issuedPerWindow: number; windowMs: number }) {
+    super(
+      'too_many',
+      'TooManyEmailChanges',
+      `at most ${limit.issuedPerWindow} changes of address are asked for per ${limit.windowMs / 60_000} minutes; ask again in ${retryAfterSeconds} seconds`,
+      { code: 'TooManyEmailChanges' },
+      retryAfterSeconds,
+    );
+  }
+}

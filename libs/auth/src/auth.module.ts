@@ -21,6 +21,7 @@ import {
 import { EmailVerificationService } from './email-verification.service';
 import { PasswordResetService } from './password-reset.service';
 import { PasswordChangeService } from './password-change.service';
+import { EmailChangeService } from './email-change.service';
 import { PasswordHasher } from './password-hasher';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 import { SessionRevocations } from './session-revocations';
@@ -67,6 +68,7 @@ import { TokenService } from './token.service';
     StaffAccountsService,
     PasswordResetService,
     PasswordChangeService,
+    EmailChangeService,
     EmailVerificationService,
     CurrentRoleGuard,
     AdminBootstrap,
@@ -80,6 +82,7 @@ import { TokenService } from './token.service';
     StaffAccountsService,
     PasswordResetService,
     PasswordChangeService,
+    EmailChangeService,
     EmailVerificationService,
     CurrentRoleGuard,
   ],

@@ -19,10 +19,13 @@ export {
   EmailNotVerifiedError,
   EmailTakenError,
   InvalidCredentialsError,
+  InvalidEmailChangeTokenError,
   InvalidResetTokenError,
   InvalidTokenError,
   InvalidVerificationTokenError,
   MissingRoleError,
+  SameEmailError,
+  TooManyEmailChangesError,
   TooManyPasswordAttemptsError,
   TooManyVerificationEmailsError,
   VerificationOwnerRequiredError,
@@ -33,6 +36,8 @@ export { CurrentUser, IS_PUBLIC, Public, ROLES, Roles, SIGN_IN_OPTIONAL, SignInO
 export type { AuthenticatedUser, CallerRequest } from './decorators';
 export { AccessTokenGuard, accessTokenOf } from './guards';
 export {
+  EmailChangeRateLimited,
+  EmailChangeThrottlerGuard,
   LOGIN_RATE_LIMIT,
   LOGIN_THROTTLER,
   LoginRateLimited,
@@ -50,6 +55,7 @@ export type { VerificationOwnerProof } from './email-verification.service';
 export { MAIL_TOKEN_BYTES, MAIL_TOKEN_LIMITS } from './mail-token';
 export { PasswordResetService } from './password-reset.service';
 export { PasswordChangeService } from './password-change.service';
+export { EmailChangeService } from './email-change.service';
 export { RedisThrottlerStorage } from './redis-throttler.storage';
 export { ENDED_SESSIONS_KEY, SessionRevocations } from './session-revocations';
 export { SessionsService } from './sessions.service';

@@ -105,6 +105,23 @@ export const SignupRateLimited = () =>
   applyDecorators(SkipThrottle({ [LOGIN_THROTTLER]: true, ...SKIP_PASSWORD_RESET }), UseGuards(SignupThrottlerGuard));
 
 /**
+ * Counts changes of e-mail address asked for per client address (behind TRUST_PROXY), with the
+ * signup's limit (SIGNUP_RATE_LIMIT a minute): a taken address is answered 409 here as at signup,
+ * so this route tells no more, no faster, of which addresses are registered than signup does.
+ */
+@Injectable()
+export class EmailChangeThrottlerGuard extends AddressThrottlerGuard {
+  protected readonly refusal = 'too many changes of e-mail address from this address, try again later';
+}
+
+/** Rate-limits the change of e-mail address with SIGNUP_RATE_LIMIT per minute (0: no limit); over it, 429 with Retry-After. */
+export const EmailChangeRateLimited = () =>
+  applyDecorators(
+    SkipThrottle({ [LOGIN_THROTTLER]: true, ...SKIP_PASSWORD_RESET }),
+    UseGuards(EmailChangeThrottlerGuard),
+  );
+
+/**
  * Password-reset requests allowed per client address, and how long a blocked caller waits (ms): a
  * few a minute (a script probing or mail-bombing many addresses). Per e-mail address there is no
  * 429 (it would tell whose address it is, and let anyone shut an account out of its resets):

@@ -7,7 +7,7 @@ import { hashToken } from './token.service';
 export const MAIL_TOKEN_BYTES = 32;
 
 /**
- * Per account, for each kind of mailed token (password reset, e-mail verification): live tokens
+ * Per account, for each kind of mailed token (password reset, e-mail verification, e-mail change): live tokens
  * kept at most (a request past them replaces the oldest), and tokens issued per window at most (a
  * request past them issues nothing; a password reset's is answered alike, with no 429, which would
  * tell whose e-mail it is and let anyone shut an account out of its resets; a verification e-mail's,

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import {
-  AuthEventsRepository,
-  AuthEventType,
+  AccountNoticesRepository,
+  EmailChangeTokensRepository,
   RefreshTokensRepository,
   TransactionRunner,
   UsersRepository,
 } from '@app/database';
 import { assertSettablePassword, Clock } from '@app/core';
+import { ROUTING } from '@app/messaging/contracts';
 import { InvalidTokenError, WrongAccountPasswordError } from './auth.errors';
 import { PasswordAttempts } from './login-throttler.guard';
 import { PasswordHasher } from './password-hasher';
@@ -19,7 +20,8 @@ export class PasswordChangeService {
   constructor(
     private readonly users: UsersRepository,
     private readonly refreshTokens: RefreshTokensRepository,
-    private readonly events: AuthEventsRepository,
+    private readonly notices: AccountNoticesRepository,
+    private readonly emailChanges: EmailChangeTokensRepository,
     private readonly transactions: TransactionRunner,
     private readonly hasher: PasswordHasher,
     private readonly attempts: PasswordAttempts,
@@ -31,7 +33,8 @@ export class PasswordChangeService {
   /**
    * Sets `newPassword` on account `userId` when `currentPassword` is its password, and ends every
    * session of the account (its refresh tokens revoked, its access tokens refused on every api:
-   * SessionRevocations), recording PASSWORD_CHANGED, in one transaction; then answers a new token
+   * SessionRevocations), voiding its pending changes of address, recording PASSWORD_CHANGED and
+   * queueing the "your password was changed" notice to its address, in one transaction; then answers a new token
    * pair, the one session left. The current password is counted on the login's counter of
    * `clientIp` and the account (PasswordAttempts), so the route adds no guesses to the login's.
    * Throws, changing nothing: InvalidInputError (400) for a new password too easily guessed
@@ -52,7 +55,11 @@ export class PasswordChangeService {
       if (!(await this.users.replacePasswordHash(userId, account.passwordHash, passwordHash, manager))) return false;
       await this.refreshTokens.revokeUser(userId, this.clock.now(), manager);
       await this.revocations.endAll(userId, manager);
-      await this.events.record(userId, AuthEventType.PasswordChanged, manager);
+      await this.emailChanges.voidAll(userId, manager);
+      await this.notices.record(
+        { userId, kind: 'password-changed', email: account.email, routingKey: ROUTING.accountNotice },
+        manager,
+      );
       return true;
     });
     if (!changed) throw new WrongAccountPasswordError();

@@ -3,9 +3,12 @@ import { Env, parseEnv } from '@app/config';
 import { emailKey } from '@app/core';
 import { FakeClock } from '@app/testing';
 import {
+  type AccountNoticesRepository,
   AuthEventType,
   type AuthEventsRepository,
+  type EmailChangeTokensRepository,
   type EmailVerificationTokensRepository,
+  type NewAccountNotice,
   type NewPasswordReset,
   type PasswordResetTokensRepository,
   type RefreshTokensRepository,
@@ -58,6 +61,13 @@ function serviceWith(options: { live?: boolean; consumes?: string | null; unveri
   const events = {
     record: async (id: string, type: AuthEventType) => void calls.push(`event ${id} ${type}`),
   } as unknown as AuthEventsRepository;
+  const notices = {
+    record: async (notice: NewAccountNotice) =>
+      void calls.push(`notice ${notice.userId} ${notice.kind} to ${notice.email} via ${notice.routingKey}`),
+  } as unknown as AccountNoticesRepository;
+  const emailChanges = {
+    voidAll: async (id: string) => void calls.push(`void e-mail changes ${id}`),
+  } as unknown as EmailChangeTokensRepository;
   const transactions = {
     run: (work: (manager: unknown) => Promise<unknown>) => work({}),
   } as unknown as TransactionRunner;
@@ -70,6 +80,8 @@ function serviceWith(options: { live?: boolean; consumes?: string | null; unveri
     refreshTokens,
     sessions,
     events,
+    notices,
+    emailChanges,
     transactions,
     hasher as unknown as PasswordHasher,
     new FakeClock(NOW),
@@ -114,14 +126,15 @@ describe('PasswordResetService.request', () => {
 });
 
 describe('PasswordResetService.confirm', () => {
-  it('sets the password, ends every session, records the reset and confirms an unconfirmed address', async () => {
+  it('sets the password, ends every session, voids pending e-mail changes, records the reset with its notice and confirms an unconfirmed address', async () => {
     const { service, calls } = serviceWith();
     await service.confirm('token', 'new password');
     expect(calls).toEqual([
       `password ${USER} hash(new password)`,
       `revoke ${USER}`,
       `end sessions ${USER}`,
-      `event ${USER} ${AuthEventType.PasswordReset}`,
+      `void e-mail changes ${USER}`,
+      `notice ${USER} password-reset to ada@example.com via account.notice`,
       `verify ${USER}`,
       `event ${USER} ${AuthEventType.EmailVerified}`,
       `remember ${USER}`,

@@ -2,8 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { assertSettablePassword, Clock, emailKey } from '@app/core';
 import {
+  AccountNoticesRepository,
   AuthEventsRepository,
   AuthEventType,
+  EmailChangeTokensRepository,
   EmailVerificationTokensRepository,
   PasswordResetTokensRepository,
   RefreshTokensRepository,
@@ -46,6 +48,8 @@ export class PasswordResetService {
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly sessions: SessionRevocations,
     private readonly events: AuthEventsRepository,
+    private readonly notices: AccountNoticesRepository,
+    private readonly emailChanges: EmailChangeTokensRepository,
     private readonly transactions: TransactionRunner,
     private readonly hasher: PasswordHasher,
     private readonly clock: Clock,
@@ -77,8 +81,9 @@ export class PasswordResetService {
    * names its account, for that account's own e-mail address or name, the token left live) on the
    * account of `token`, and uses the token up, in one transaction with the end of every session of the
    * account (its refresh tokens revoked, its access tokens refused on every api at once:
-   * SessionRevocations) and the PASSWORD_RESET audit record; every other reset
-   * token of the account stops working. The token came to the account's inbox, so the address is
+   * SessionRevocations), the PASSWORD_RESET audit record and its "your password was changed" notice
+   * to the account's address; every other reset token of the account, and every pending change of
+   * its address, stops working. The token came to the account's inbox, so the address is
    * confirmed too (unless it was: `email_verified_at`, EMAIL_VERIFIED recorded, its verification
    * tokens deleted), in the same transaction. Of concurrent confirms of one account's tokens exactly one succeeds. Throws
    * {@link InvalidResetTokenError} (400) for a token unknown, used (or another of the account's
@@ -102,7 +107,13 @@ export class PasswordResetService {
       await this.users.setPasswordHash(userId, passwordHash, manager);
       await this.refreshTokens.revokeUser(userId, now, manager);
       await this.sessions.endAll(userId, manager);
-      await this.events.record(userId, AuthEventType.PasswordReset, manager);
+      await this.emailChanges.voidAll(userId, manager);
+      if (account) {
+        await this.notices.record(
+          { userId, kind: 'password-reset', email: account.email, routingKey: ROUTING.accountNotice },
+          manager,
+        );
+      }
       // The reset token came to the account's inbox: it proves the address as a verification
       // token does, and is the way in for an owner whose address someone else signed up with.
       if (await this.verifications.verifyByReset(userId, now, manager)) {

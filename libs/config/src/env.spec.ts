@@ -569,6 +569,12 @@ describe('parseEnv', () => {
     expect(problemsOf({ EMAIL_VERIFICATION_URL: 'https://shop.example.com/verify' })).toEqual([
       'EMAIL_VERIFICATION_URL must contain {token}',
     ]);
+    expect(env.EMAIL_CHANGE_URL).toBeUndefined();
+    const change = 'https://shop.example.com/change-email#token={token}';
+    expect(parseEnv({ EMAIL_CHANGE_URL: change }).EMAIL_CHANGE_URL).toBe(change);
+    expect(problemsOf({ EMAIL_CHANGE_URL: 'https://shop.example.com/change' })).toEqual([
+      'EMAIL_CHANGE_URL must contain {token}',
+    ]);
     expect(problemsOf({ EMAIL_VERIFICATION_REQUIRED: 'yes' })).toEqual([
       'EMAIL_VERIFICATION_REQUIRED must be true or false (got "yes")',
     ]);

@@ -725,6 +725,16 @@ export class Env {
   EMAIL_VERIFICATION_URL?: string;
 
   /**
+   * Where a reader of the "confirm your new e-mail address" e-mail (`POST /auth/email`) confirms
+   * it: an absolute http(s) URL with `{token}` in it, as PASSWORD_RESET_URL (same rules), e.g.
+   * `https://shop.example.com/change-email#token={token}`. Unset, the e-mail gives the bare token.
+   * Its token lives EMAIL_VERIFICATION_TTL_HOURS, as a verification token: it proves an address alike.
+   */
+  @IsOptional()
+  @IsString()
+  EMAIL_CHANGE_URL?: string;
+
+  /**
    * The shop's page for a ticket-transfer offer, where its recipient (signed in) accepts or
    * declines it: an absolute http(s) URL with `{transferId}` in it, which the offer e-mail fills
    * with the transfer's id (URL-encoded), by the rules of PASSWORD_RESET_URL (https when
@@ -866,6 +876,7 @@ export const ENV_KEYS: readonly string[] = [
   'REDIS_CLUSTER_NODES',
   'PASSWORD_RESET_URL',
   'EMAIL_VERIFICATION_URL',
+  'EMAIL_CHANGE_URL',
   'TICKET_TRANSFER_URL',
   'SMTP_BULK_URL',
   'MAIL_BULK_FROM',
@@ -997,6 +1008,7 @@ export const MAIL_LINK_TRANSFER_ID = '{transferId}';
 const MAIL_LINK_SETTINGS = [
   ['PASSWORD_RESET_URL', MAIL_LINK_TOKEN],
   ['EMAIL_VERIFICATION_URL', MAIL_LINK_TOKEN],
+  ['EMAIL_CHANGE_URL', MAIL_LINK_TOKEN],
   ['TICKET_TRANSFER_URL', MAIL_LINK_TRANSFER_ID],
 ] as const;
 

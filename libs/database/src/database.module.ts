@@ -14,6 +14,8 @@ import { EventRepository } from './repositories/event.repository';
 import { OutboxRepository } from './repositories/outbox.repository';
 import { PasswordResetTokensRepository } from './repositories/password-reset-tokens.repository';
 import { EmailVerificationTokensRepository } from './repositories/email-verification-tokens.repository';
+import { EmailChangeTokensRepository } from './repositories/email-change-tokens.repository';
+import { AccountNoticesRepository } from './repositories/account-notices.repository';
 import { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
 import { PurchaseRefundsRepository } from './repositories/purchase-refunds.repository';
 import { PerformanceRepository } from './repositories/performance.repository';
@@ -60,6 +62,8 @@ const REPOSITORIES = [
   SectionRepository,
   PasswordResetTokensRepository,
   EmailVerificationTokensRepository,
+  EmailChangeTokensRepository,
+  AccountNoticesRepository,
   TicketTransfersRepository,
   TicketPrintsRepository,
   TicketResendsRepository,

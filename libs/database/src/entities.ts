@@ -2,6 +2,7 @@ import { AdminAuditEntity } from './entities/admin-audit.entity';
 import { AuthEventEntity } from './entities/auth-event.entity';
 import { EmailDeliveryEntity } from './entities/email-delivery.entity';
 import { EmailVerificationTokenEntity } from './entities/email-verification-token.entity';
+import { EmailChangeTokenEntity } from './entities/email-change-token.entity';
 import { EventEntity } from './entities/event.entity';
 import { OutboxMessageEntity } from './entities/outbox-message.entity';
 import { PasswordResetRequestEntity } from './entities/password-reset-request.entity';
@@ -34,5 +35,6 @@ export const ENTITIES: Function[] = [
   PasswordResetTokenEntity,
   PasswordResetRequestEntity,
   EmailVerificationTokenEntity,
+  EmailChangeTokenEntity,
   TicketTransferEntity,
 ];

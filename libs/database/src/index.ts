@@ -90,6 +90,15 @@ export type { SingleUseTokenRequest } from './repositories/single-use-tokens';
 export { EmailVerificationTokenEntity } from './entities/email-verification-token.entity';
 export { EmailVerificationTokensRepository } from './repositories/email-verification-tokens.repository';
 export type { EmailVerificationIssue, NewEmailVerification } from './repositories/email-verification-tokens.repository';
+export { EmailChangeTokenEntity } from './entities/email-change-token.entity';
+export { EmailChangeTokensRepository } from './repositories/email-change-tokens.repository';
+export type {
+  EmailChangeHolder,
+  EmailChangeIssue,
+  NewEmailChange,
+} from './repositories/email-change-tokens.repository';
+export { AccountNoticesRepository } from './repositories/account-notices.repository';
+export type { AccountNoticeKind, NewAccountNotice } from './repositories/account-notices.repository';
 export type { NewUser } from './repositories/users.repository';
 export { BOX_OFFICE_PAYMENT_METHODS, PurchaseEntity, PurchaseStatus } from './entities/purchase.entity';
 export type { BoxOfficePaymentMethod, SaleChannel } from './entities/purchase.entity';

@@ -35,6 +35,8 @@ describe('Topology: the urgent and the bulk mail queue', () => {
       ROUTING.purchaseCanceled,
       ROUTING.passwordReset,
       ROUTING.emailVerification,
+      ROUTING.emailChange,
+      ROUTING.accountNotice,
       ROUTING.ticketTransfer,
     ]);
   });
@@ -76,6 +78,8 @@ describe('Topology: the urgent and the bulk mail queue', () => {
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'purchase.canceled'],
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'account.password-reset'],
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'account.email-verification'],
+      ['bindQueue', 'ns.purchase-completed', 'ns.events', 'account.email-change'],
+      ['bindQueue', 'ns.purchase-completed', 'ns.events', 'account.notice'],
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'ticket.transfer'],
       ['assertQueue', 'ns.purchase-completed.retry.1000ms', quorumTo('', 'ns.purchase-completed')],
       ['assertQueue', 'ns.purchase-completed.retry.2000ms', quorumTo('', 'ns.purchase-completed')],

@@ -12,6 +12,8 @@ import type { FastifyRequest } from 'fastify';
 import {
   AuthenticatedUser,
   CurrentUser,
+  EmailChangeRateLimited,
+  EmailChangeService,
   EmailVerificationService,
   LoginRateLimited,
   PasswordChangeService,
@@ -26,6 +28,9 @@ import { ErrorBodyDto } from '../common/error-body.dto';
 import { NoBody } from '../common/no-body';
 import { mapUser, UserResponseDto } from '../users/user-response.dto';
 import {
+  AuthEmailChangeAcceptedDto,
+  AuthEmailChangeConfirmDto,
+  AuthEmailChangeDto,
   AuthEmailVerificationAcceptedDto,
   AuthEmailVerificationConfirmDto,
   AuthLoginDto,
@@ -41,6 +46,10 @@ import {
 /** The one answer to a password-reset request, whether or not the account exists. */
 export const PASSWORD_RESET_ACCEPTED = 'if an account has this e-mail, a password reset e-mail is on its way';
 
+/** The answer to a change of e-mail address asked for. */
+export const EMAIL_CHANGE_ACCEPTED =
+  'an e-mail to confirm the new address is on its way to it; the address changes once its token is sent back';
+
 /** The answer to a verification e-mail request that sent one. */
 export const EMAIL_VERIFICATION_ACCEPTED = 'a new e-mail to confirm your address is on its way';
 
@@ -52,6 +61,7 @@ export class AuthController {
     private readonly resets: PasswordResetService,
     private readonly verification: EmailVerificationService,
     private readonly passwords: PasswordChangeService,
+    private readonly emailChanges: EmailChangeService,
   ) {}
 
   /**
@@ -265,6 +275,104 @@ export class AuthController {
     @Req() request: FastifyRequest,
   ): Promise<void> {
     await this.verification.confirm(body.token, {
+      callerId: caller?.id,
+      password: body.password,
+      clientIp: String(request.ip),
+    });
+  }
+
+  /**
+   * Asks to change the signed-in account's e-mail address to `newEmail`, with the account's
+   * `password` (counted as a login attempt from this address: 429 past LOGIN_RATE_LIMIT). A
+   * single-use token valid EMAIL_VERIFICATION_TTL_HOURS goes to the NEW address, a notice to the
+   * current one; the address changes only once the token comes back (`POST /auth/email/confirm`).
+   * Limited per client address as signup is (SIGNUP_RATE_LIMIT a minute) and to 3 requests per
+   * account in 15 minutes (429 TooManyEmailChanges with Retry-After). 409 when another account has
+   * the address, as signup answers.
+   */
+  @ApiBearerAuth()
+  @EmailChangeRateLimited()
+  @Post('email')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiResponse({
+    status: 202,
+    type: AuthEmailChangeAcceptedDto,
+    description: 'the token is on its way to the new address, a notice to the current one; nothing changed yet',
+  })
+  @ApiResponse({
+    status: 400,
+    type: ErrorBodyDto,
+    description: 'an invalid body or address, or the address of this account already (`SameEmail`)',
+  })
+  @ApiUnauthorizedResponse({
+    type: ErrorBodyDto,
+    description: "no valid access token, or `password` is not the account's (nothing sent)",
+  })
+  @ApiConflictResponse({ type: ErrorBodyDto, description: 'another account has this address (as signup answers)' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorBodyDto,
+    description:
+      'too many changes asked for from this client address (SIGNUP_RATE_LIMIT), too many password attempts for this account from it (counted with the login), or 3 changes asked for by the account in 15 minutes (`details.code`: `TooManyEmailChanges`); see Retry-After',
+  })
+  async requestEmailChange(
+    @Body() body: AuthEmailChangeDto,
+    @CurrentUser() caller: AuthenticatedUser,
+    @Req() request: FastifyRequest,
+  ): Promise<AuthEmailChangeAcceptedDto> {
+    await this.emailChanges.request(caller.id, body.password, body.newEmail, String(request.ip));
+    return { message: EMAIL_CHANGE_ACCEPTED };
+  }
+
+  /**
+   * Sets the new address with the token from the "confirm your new e-mail address" e-mail, and
+   * proof that the caller is the account: its access token (Bearer) or its `password`, as the
+   * verification confirm takes. The account is verified for the new address; its verification and
+   * reset tokens (mailed to the old one) stop working; every session of the account ends, this
+   * caller's too (access tokens name the address): sign in again with the new address. A notice
+   * goes to the old address. 409 when another account took the address first (of two accounts
+   * confirming one address, exactly one wins); the token still works then, for nothing.
+   */
+  @Public()
+  @SignInOptional()
+  @ApiBearerAuth()
+  @ApiSecurity({})
+  @Post('email/confirm')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiResponse({
+    status: 204,
+    description: 'the address is changed and confirmed; every session of the account has ended',
+  })
+  @ApiResponse({
+    status: 400,
+    type: ErrorBodyDto,
+    description:
+      "an invalid body, or a token unknown, used (or another of the account's was), replaced, voided by a change of password, or expired, or another account's access token (one message for all); nothing changed",
+  })
+  @ApiUnauthorizedResponse({
+    type: ErrorBodyDto,
+    description:
+      'neither an access token nor `password` (`details.code`: `VerificationOwnerRequired`), a wrong `password`, or an access token that is not valid; nothing changed, the token still works',
+  })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: 'another account has this address now; nothing changed',
+  })
+  @ApiTooManyRequestsResponse({
+    type: ErrorBodyDto,
+    description:
+      'too many password attempts for this account from this address, counted with the login; see Retry-After',
+  })
+  @ApiResponse({
+    status: 503,
+    type: ErrorBodyDto,
+    description: 'Redis cannot announce the end of the sessions: nothing changed, the token still works; retry',
+  })
+  async confirmEmailChange(
+    @Body() body: AuthEmailChangeConfirmDto,
+    @CurrentUser() caller: AuthenticatedUser | undefined,
+    @Req() request: FastifyRequest,
+  ): Promise<void> {
+    await this.emailChanges.confirm(body.token, {
       callerId: caller?.id,
       password: body.password,
       clientIp: String(request.ip),

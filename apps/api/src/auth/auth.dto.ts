@@ -155,6 +155,36 @@ export class AuthEmailVerificationConfirmDto {
   password?: string;
 }
 
+export class AuthEmailChangeDto {
+  /** The account's password now (counted as a login attempt from this address). @example "correct horse battery staple" */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
+  password: string;
+
+  /** The new address, normalized as signup's (`ｕ@Example.com` is `u@example.com`); not one another account has. @example ada.new@example.com */
+  @NormalizedEmail()
+  newEmail: string;
+}
+
+export class AuthEmailChangeAcceptedDto {
+  /** The e-mail with the token went to the new address, a notice to the current one. */
+  message: string;
+}
+
+export class AuthEmailChangeConfirmDto {
+  /** The token from the "confirm your new e-mail address" e-mail (base64url, 43 characters); it works once. White space around it is ignored. */
+  @MailedToken()
+  token: string;
+
+  /** The account's password, when the request carries no access token of the account (a page opened on another device); counted as a login attempt. @example "correct horse battery staple" */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
+  password?: string;
+}
+
 export class AuthEmailVerificationAcceptedDto {
   /** The e-mail went out. */
   message: string;

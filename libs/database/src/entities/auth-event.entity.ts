@@ -19,6 +19,13 @@ export enum AuthEventType {
   EmailVerificationRequested = 'EMAIL_VERIFICATION_REQUESTED',
   /** The account confirmed its e-mail address with a verification token. */
   EmailVerified = 'EMAIL_VERIFIED',
+  /**
+   * The signed-in account asked to change its address (`POST /auth/email`): a token went to the new
+   * address, a notice to the old one. Counted for the limit of such e-mails, as the mailed tokens are.
+   */
+  EmailChangeRequested = 'EMAIL_CHANGE_REQUESTED',
+  /** The account's address was changed with a token mailed to the new one; every session of it ended. */
+  EmailChanged = 'EMAIL_CHANGED',
   /** The account offered a ticket it holds to an e-mail address. */
   TicketTransferOffered = 'TICKET_TRANSFER_OFFERED',
   /** The account withdrew a pending offer of its ticket. */

@@ -6,7 +6,7 @@ import type { AuthEventType } from '../entities/auth-event.entity';
  * columns (`id`, `user_id`, `token_hash`, `expires_at`, `created_at`) and the same life (a few
  * live per account; using one deletes them all). Names from this list only, never from input.
  */
-export type SingleUseTokenTable = 'password_reset_tokens' | 'email_verification_tokens';
+export type SingleUseTokenTable = 'password_reset_tokens' | 'email_verification_tokens' | 'email_change_tokens';
 
 /** What every single-use token request stores and limits, whatever its kind (see {@link issueToken}). */
 export interface SingleUseTokenRequest {
@@ -53,16 +53,21 @@ export interface TokenAccountQuery {
  * `event`. Answers whether it issued a token: false with no account or past the limit, when the
  * statement wrote only what `account.prelude` writes (the same statement either way). The limits
  * hold under concurrency only while the caller's requests for one account take turns (a row or
- * advisory lock taken before).
+ * advisory lock taken before). `columns`: more columns of `table` to set on the token's row, by
+ * name (from code, never from input) with their values.
  */
 export async function issueToken(
   manager: EntityManager,
   table: SingleUseTokenTable,
   account: TokenAccountQuery,
   token: SingleUseTokenRequest & { id: string; event: AuthEventType },
+  columns: Record<string, unknown> = {},
 ): Promise<boolean> {
   // The shared parameters follow the account's: `at(1)` is the first of them.
   const at = (i: number): string => `$${account.parameters.length + i}`;
+  const extra = Object.keys(columns);
+  const extraNames = extra.map((name) => `, ${name}`).join('');
+  const extraValues = extra.map((_name, i) => `, ${at(12 + i)}`).join('');
   const rows: { user_id: string }[] = await manager.query(
     `WITH ${account.prelude ? `${account.prelude},` : ''}
      found AS (${account.select}),
@@ -83,8 +88,8 @@ export async function issueToken(
        )
      ),
      token AS (
-       INSERT INTO ${table} (id, user_id, token_hash, expires_at)
-       SELECT ${at(5)}, id, ${at(6)}, ${at(7)} FROM account
+       INSERT INTO ${table} (id, user_id, token_hash, expires_at${extraNames})
+       SELECT ${at(5)}, id, ${at(6)}, ${at(7)}${extraValues} FROM account
        RETURNING user_id
      ),
      event AS (INSERT INTO auth_events (user_id, type) SELECT user_id, ${at(8)} FROM token),
@@ -106,6 +111,7 @@ export async function issueToken(
       token.message.messageId,
       token.message.routingKey,
       JSON.stringify(token.message.payload),
+      ...Object.values(columns),
     ],
   );
   return rows.length > 0;

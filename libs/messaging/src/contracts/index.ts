@@ -64,3 +64,7 @@ export {
   toTicketHolderRescheduled,
 } from './ticket-holder-rescheduled';
 export type { TicketHolderRescheduledMessage } from './ticket-holder-rescheduled';
+export { EMAIL_CHANGE_TYPE, emailChangeMailKey, emailChangeMessageId, toEmailChange } from './email-change';
+export type { EmailChangeMessage } from './email-change';
+export { ACCOUNT_NOTICE_TYPE, accountNoticeMessageId, toAccountNotice } from './account-notice';
+export type { AccountNoticeEvent, AccountNoticeMessage } from './account-notice';

@@ -1,3 +1,5 @@
+import { AccountNoticeMessage, isAccountNoticeBody, toAccountNotice } from './account-notice';
+import { EmailChangeMessage, isEmailChangeBody, toEmailChange } from './email-change';
 import { EmailVerificationMessage, isEmailVerificationBody, toEmailVerification } from './email-verification';
 import { isTicketTransferBody, TicketTransferMessage, toTicketTransfer } from './ticket-transfer';
 import { isPasswordResetBody, PasswordResetMessage, toPasswordReset } from './password-reset';
@@ -19,7 +21,8 @@ import {
 /**
  * A message of the mail queues (urgent or bulk: any of them may come through either): a purchase
  * confirmation, a cancellation notice, a partial refund's notice, a notice that the purchase's performance moved, its
- * tickets sent again on request, a password reset, an e-mail address to confirm, a ticket transfer's offer or acceptance, or a
+ * tickets sent again on request, a password reset, an e-mail address to confirm, a new address to confirm, a notice of a change to
+ * an account, a ticket transfer's offer or acceptance, or a
  * notice to the holder of transferred tickets that their performance moved.
  */
 export type MailMessage =
@@ -30,12 +33,14 @@ export type MailMessage =
   | { kind: 'tickets-resent'; message: PurchaseTicketsResentMessage }
   | { kind: 'password-reset'; message: PasswordResetMessage }
   | { kind: 'email-verification'; message: EmailVerificationMessage }
+  | { kind: 'email-change'; message: EmailChangeMessage }
+  | { kind: 'account-notice'; message: AccountNoticeMessage }
   | { kind: 'ticket-transfer'; message: TicketTransferMessage }
   | { kind: 'holder-rescheduled'; message: TicketHolderRescheduledMessage };
 
 /**
  * Parses a body of a mail queue by its `type`: purchase-canceled, purchase-refunded, purchase-rescheduled,
- * purchase-tickets-resent, password-reset, email-verification, ticket-transfer or ticket-holder.rescheduled when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
+ * purchase-tickets-resent, password-reset, email-verification, email-change, account-notice, ticket-transfer or ticket-holder.rescheduled when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
  */
 export function parseMailMessage(content: Buffer): MailMessage {
   let body: unknown;
@@ -50,6 +55,8 @@ export function parseMailMessage(content: Buffer): MailMessage {
   if (isPurchaseTicketsResentBody(body)) return { kind: 'tickets-resent', message: toPurchaseTicketsResent(body) };
   if (isPasswordResetBody(body)) return { kind: 'password-reset', message: toPasswordReset(body) };
   if (isEmailVerificationBody(body)) return { kind: 'email-verification', message: toEmailVerification(body) };
+  if (isEmailChangeBody(body)) return { kind: 'email-change', message: toEmailChange(body) };
+  if (isAccountNoticeBody(body)) return { kind: 'account-notice', message: toAccountNotice(body) };
   if (isTicketTransferBody(body)) return { kind: 'ticket-transfer', message: toTicketTransfer(body) };
   if (isTicketHolderRescheduledBody(body)) {
     return { kind: 'holder-rescheduled', message: toTicketHolderRescheduled(body) };

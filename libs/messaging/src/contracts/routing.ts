@@ -25,6 +25,10 @@ export const ROUTING = {
   passwordReset: 'account.password-reset',
   /** "Confirm your e-mail address" e-mails: on the urgent mail queue, as password resets. */
   emailVerification: 'account.email-verification',
+  /** The token confirming a new address of an account, mailed to that address: on the urgent mail queue. */
+  emailChange: 'account.email-change',
+  /** Notices to an account's owner of a change to it (password, address): on the urgent mail queue. */
+  accountNotice: 'account.notice',
   /**
    * Ticket-transfer e-mails (an offer to the recipient's address, "accepted" to the sender): on the
    * urgent mail queue, one request each. TicketTransfersRepository writes this key in SQL.
@@ -35,13 +39,16 @@ export const ROUTING = {
 /**
  * The routing keys of the urgent mail queue (`<ns>.purchase-completed`): e-mails one person is
  * waiting for now, each caused by one request (a purchase, a buyer's cancel, an operator's refund of
- * one purchase, a password reset, an address to confirm, a ticket transfer).
+ * one purchase, a password reset, an address to confirm, a notice of a change to an account, a ticket
+ * transfer).
  */
 export const URGENT_MAIL_ROUTING: readonly string[] = [
   ROUTING.purchaseCompleted,
   ROUTING.purchaseCanceled,
   ROUTING.passwordReset,
   ROUTING.emailVerification,
+  ROUTING.emailChange,
+  ROUTING.accountNotice,
   ROUTING.ticketTransfer,
 ];
 

@@ -1,4 +1,6 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+import { AccountNoticeMailService } from './account-notice-mail.service';
+import { EmailChangeMailService } from './email-change-mail.service';
 import { EmailVerificationMailService } from './email-verification-mail.service';
 import { Mailer } from './mailer.port';
 import { PasswordResetMailService } from './password-reset-mail.service';
@@ -8,7 +10,7 @@ import { TicketCodes } from '../tickets/ticket-codes';
 
 /**
  * Purchase e-mails, with the tickets' signed codes as QR images, password-reset, "confirm your
- * e-mail address" and ticket-transfer e-mails. Needs the global Env and DatabaseModule. The process that sends binds the
+ * e-mail address", "confirm your new e-mail address", account notices and ticket-transfer e-mails. Needs the global Env and DatabaseModule. The process that sends binds the
  * `Mailer` port to its adapter (the mailer's SMTP one), so the rules load no mail transport.
  */
 @Module({})
@@ -23,6 +25,8 @@ export class NotificationsModule {
         PurchaseMailService,
         PasswordResetMailService,
         EmailVerificationMailService,
+        EmailChangeMailService,
+        AccountNoticeMailService,
         TicketTransferMailService,
       ],
       exports: [
@@ -30,6 +34,8 @@ export class NotificationsModule {
         PurchaseMailService,
         PasswordResetMailService,
         EmailVerificationMailService,
+        EmailChangeMailService,
+        AccountNoticeMailService,
         TicketTransferMailService,
       ],
     };
