@@ -51,6 +51,7 @@ import { RefundOperators1800000090000 } from './migrations/1800000090000-RefundO
 import { RefundOperatorsIndexes1800000090001 } from './migrations/1800000090001-RefundOperatorsIndexes';
 import { CanceledAmount1800000120000 } from './migrations/1800000120000-CanceledAmount';
 import { PurchasePresale1800000140000 } from './migrations/1800000140000-PurchasePresale';
+import { PresaleMaxSeats1800000150000 } from './migrations/1800000150000-PresaleMaxSeats';
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
 import { PaymentAttemptToken1799890000000 } from './migrations/1799890000000-PaymentAttemptToken';
@@ -120,4 +121,5 @@ export const MIGRATIONS: Function[] = [
   RefundOperatorsIndexes1800000090001,
   CanceledAmount1800000120000,
   PurchasePresale1800000140000,
+  PresaleMaxSeats1800000150000,
 ];
