@@ -96,7 +96,14 @@ describe('presale allocations in the scripts (presale trial 2026-12-07, M2)', ()
     expect(bySeats).toMatchObject({
       kind: 'conflict',
       code: 'PresaleAllocationExhausted',
-      details: { code: 'PresaleAllocationExhausted', presale: { id: '7', name: 'Fans' }, maxSeats: 5, seatsTaken: 3, seatsLeft: 2, requested: 3 },
+      details: {
+        code: 'PresaleAllocationExhausted',
+        presale: { id: '7', name: 'Fans' },
+        maxSeats: 5,
+        seatsTaken: 3,
+        seatsLeft: 2,
+        requested: 3,
+      },
     });
     const request = {
       performanceId: show.performanceId,
@@ -130,9 +137,9 @@ describe('presale allocations in the scripts (presale trial 2026-12-07, M2)', ()
     expect(await show.taken()).toBe('2');
     expect(await releaseHold(fx.redis, show.keys, first.id, 'alice')).toBe('ALREADY_RELEASED');
     expect(await show.taken()).toBe('2');
-    expect(
-      await fx.holds.hold('carol', show.performanceId, show.seatIds.slice(6, 9), undefined, CODE),
-    ).toMatchObject({ status: 'HELD' });
+    expect(await fx.holds.hold('carol', show.performanceId, show.seatIds.slice(6, 9), undefined, CODE)).toMatchObject({
+      status: 'HELD',
+    });
     expect(await show.taken()).toBe('5');
   });
 
