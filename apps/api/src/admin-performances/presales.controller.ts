@@ -86,7 +86,11 @@ export class PresalesController {
    */
   @Patch(':presaleId')
   @ApiParam({ name: 'presaleId', schema: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' } })
-  @ApiResponse({ status: 200, type: AdminPresaleDto, description: 'the presale with its new allocation and seats taken' })
+  @ApiResponse({
+    status: 200,
+    type: AdminPresaleDto,
+    description: 'the presale with its new allocation and seats taken',
+  })
   @ApiResponse({
     status: 400,
     type: ErrorBodyDto,

@@ -60,14 +60,17 @@ describe('PresaleService.create', () => {
 });
 
 describe('PresaleService maxSeats', () => {
-  it.each([0, -1, 1.5, 1_000_001, Number.NaN, '5'])('refuses %s as an allocation (400) before anything is written', async (maxSeats) => {
-    const s = service(false);
-    await expect(
-      s.service.create(3, { ...input, maxSeats: maxSeats as unknown as number }, operator),
-    ).rejects.toMatchObject({ code: 'InvalidInput' });
-    await expect(s.service.update(3, '7', maxSeats as unknown as number, operator)).rejects.toMatchObject({
-      code: 'InvalidInput',
-    });
-    expect(s.store.put).not.toHaveBeenCalled();
-  });
+  it.each([0, -1, 1.5, 1_000_001, Number.NaN, '5'])(
+    'refuses %s as an allocation (400) before anything is written',
+    async (maxSeats) => {
+      const s = service(false);
+      await expect(
+        s.service.create(3, { ...input, maxSeats: maxSeats as unknown as number }, operator),
+      ).rejects.toMatchObject({ code: 'InvalidInput' });
+      await expect(s.service.update(3, '7', maxSeats as unknown as number, operator)).rejects.toMatchObject({
+        code: 'InvalidInput',
+      });
+      expect(s.store.put).not.toHaveBeenCalled();
+    },
+  );
 });
