@@ -64,17 +64,21 @@ describe('presales with access codes (real PostgreSQL and Redis)', () => {
       name: 'Fan club: early',
       opensAt: opensAt.toISOString(),
       closesAt: performance.salesOpenAt,
+      maxSeats: null,
+      seatsTaken: 0,
     });
+    // Buyers see the window only.
+    const window = { id: presale.id, name: presale.name, opensAt: presale.opensAt, closesAt: presale.closesAt };
 
     // Reads show the window, never the code (nor its digest).
     const detail = await call('GET', `/performances/${performance.id}`);
-    expect(detail.json().presales).toEqual([presale]);
+    expect(detail.json().presales).toEqual([window]);
     expect(detail.body).not.toMatch(/fanclub/i);
     const listed = await call('GET', `/admin/performances/${performance.id}/presales`, { session: admin });
     expect(listed.json()).toEqual({ items: [presale] });
     expect(listed.body).not.toMatch(/fanclub|code/i);
     const page = await call('GET', `/events/${detail.json().eventId}/performances`);
-    expect(page.json().items[0].presales).toEqual([presale]);
+    expect(page.json().items[0].presales).toEqual([window]);
 
     // Before the window: as before any on-sale, whatever the code.
     const early = await hold(buyer, { performanceId: performance.id, seatIds: [s1], accessCode: 'FANCLUB-2027' });

@@ -51,6 +51,7 @@ import { RefundOperators1800000090000 } from './migrations/1800000090000-RefundO
 import { RefundOperatorsIndexes1800000090001 } from './migrations/1800000090001-RefundOperatorsIndexes';
 import { CanceledAmount1800000120000 } from './migrations/1800000120000-CanceledAmount';
 import { PurchasePresale1800000140000 } from './migrations/1800000140000-PurchasePresale';
+import { PresaleMaxSeats1800000150000 } from './migrations/1800000150000-PresaleMaxSeats';
 import { EmailChangeAndAccountNotices1800000160000 } from './migrations/1800000160000-EmailChangeAndAccountNotices';
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
@@ -121,5 +122,6 @@ export const MIGRATIONS: Function[] = [
   RefundOperatorsIndexes1800000090001,
   CanceledAmount1800000120000,
   PurchasePresale1800000140000,
+  PresaleMaxSeats1800000150000,
   EmailChangeAndAccountNotices1800000160000,
 ];

@@ -194,6 +194,33 @@ export class TicketLimitExceededError extends DomainError {
   }
 }
 
+/**
+ * A hold made with a presale's access code asks for more seats than are left of the presale's
+ * allocation (`maxSeats`: its code's seats in all, held and sold together); nothing was held (a
+ * best-available hold is never made smaller). `details.code` names it; `details.presale` (id,
+ * name), `maxSeats`, `seatsTaken`, `seatsLeft` and `requested` say by how much.
+ */
+export class PresaleAllocationExhaustedError extends DomainError {
+  constructor(presale: { id: string; name: string }, maxSeats: number, seatsTaken: number, requested: number) {
+    const seatsLeft = Math.max(0, maxSeats - seatsTaken);
+    super(
+      'conflict',
+      'PresaleAllocationExhausted',
+      seatsLeft === 0
+        ? `the presale ${presale.name} has no seats left of its ${maxSeats}`
+        : `the presale ${presale.name} has ${seatsLeft} of its ${maxSeats} seats left; you asked for ${requested}`,
+      {
+        code: 'PresaleAllocationExhausted',
+        presale: { id: presale.id, name: presale.name },
+        maxSeats,
+        seatsTaken,
+        seatsLeft,
+        requested,
+      },
+    );
+  }
+}
+
 export class HoldExpiredError extends DomainError {
   constructor() {
     super('conflict', 'HoldExpired', 'reservation has expired');

@@ -20,6 +20,7 @@ export {
   SalesClosedError,
   SalesNotOpenError,
   AccessCodeInvalidError,
+  PresaleAllocationExhaustedError,
   PresaleNotOpenError,
   TooManyAccessCodeAttemptsError,
   SeatBlocksNotReplicatedError,
@@ -39,10 +40,12 @@ export {
   MAX_PRESALES_PER_PERFORMANCE,
   PRESALE_CREATE_ACTION,
   PRESALE_DELETE_ACTION,
+  PRESALE_MAX_SEATS_LIMIT,
   PRESALE_NAME_MAX,
+  PRESALE_UPDATE_ACTION,
   PresaleService,
 } from './presales/presales';
-export type { NewPresale, Presale } from './presales/presales';
+export type { NewPresale, Presale, PresaleWithSeats } from './presales/presales';
 export {
   ACCESS_CODE_PATTERN,
   accessCodeDigest,

@@ -26,7 +26,8 @@ const MAX_PROBLEMS = 10;
  * Top-level body fields whose `null` means something (PATCH /performances/:id and POST
  * /events/:id/performances: salesCloseAt null = at startsAt, cancelUntil null = no self-service
  * cancel, maxTicketsPerBuyer null = no ticket limit per buyer, checkInOpensBeforeMinutes and
- * checkInClosesAfterMinutes null = the global check-in window); the DTOs that declare them handle
+ * checkInClosesAfterMinutes null = the global check-in window; and the presale routes' maxSeats
+ * null = no allocation); the DTOs that declare them handle
  * null, and every other DTO refuses them as unknown properties.
  */
 export const NULLABLE_BODY_FIELDS: ReadonlySet<string> = new Set([
@@ -35,6 +36,7 @@ export const NULLABLE_BODY_FIELDS: ReadonlySet<string> = new Set([
   'maxTicketsPerBuyer',
   'checkInOpensBeforeMinutes',
   'checkInClosesAfterMinutes',
+  'maxSeats',
 ]);
 
 /**

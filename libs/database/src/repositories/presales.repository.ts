@@ -15,6 +15,8 @@ export interface PresaleRecord {
   closesAt: Date;
   /** Hex SHA-256 (64 characters) of the performance id and the code in lower case (accessCodeDigest). */
   codeDigest: string;
+  /** The seats its code may take in all, held and sold together (a positive integer); null = no allocation. */
+  maxSeats: number | null;
 }
 
 /** What a presale change needs of its performance, read under the row lock. */
@@ -23,7 +25,7 @@ export interface PresalePerformance {
   salesOpenAt: Date;
 }
 
-const COLUMNS = 'id::text AS id, performance_id, name, opens_at, closes_at, code_digest';
+const COLUMNS = 'id::text AS id, performance_id, name, opens_at, closes_at, code_digest, max_seats';
 
 function presaleOf(row: Record<string, unknown>): PresaleRecord {
   return {
@@ -33,6 +35,7 @@ function presaleOf(row: Record<string, unknown>): PresaleRecord {
     opensAt: new Date(row.opens_at as string),
     closesAt: new Date(row.closes_at as string),
     codeDigest: String(row.code_digest),
+    maxSeats: row.max_seats === null || row.max_seats === undefined ? null : Number(row.max_seats),
   };
 }
 
@@ -103,6 +106,25 @@ export class PresalesRepository {
       .catch(rethrowAsDatabaseError);
     return rows.map(presaleOf);
   }
+
+  /**
+   * Per presale of the performance (by id, decimal digits), the seats of its purchases' active
+   * tickets (`purchases.presale_id`): the sold part of each presale's seats taken, from which a
+   * rebuild counts them again (its live holds went with Redis). Presales without any are absent,
+   * and so are deleted presales' sales. `manager`: read inside that transaction.
+   */
+  async seatsSold(performanceId: number, manager?: ReadTransaction): Promise<Map<string, number>> {
+    const rows: { presale_id: string; seats: string }[] = await (manager ?? this.dataSource.manager)
+      .query(
+        `SELECT p.presale_id::text AS presale_id, count(*) AS seats
+           FROM tickets t JOIN purchases p ON p.id = t.purchase_id
+          WHERE t.performance_id = $1 AND t.status = 'ACTIVE' AND p.presale_id IS NOT NULL
+          GROUP BY p.presale_id`,
+        [performanceId],
+      )
+      .catch(rethrowAsDatabaseError);
+    return new Map(rows.map((row) => [row.presale_id, Number(row.seats)]));
+  }
 }
 
 /** The writes of presales inside {@link PresalesRepository.whileLocked}'s transaction. */
@@ -124,11 +146,30 @@ export class PresaleWrites {
   /** Stores a new presale; the caller checked its code is not another presale's of the performance (under the lock). */
   async insert(presale: Omit<PresaleRecord, 'id' | 'performanceId'>): Promise<PresaleRecord> {
     const rows: Record<string, unknown>[] = await this.manager.query(
-      `INSERT INTO performance_presales (performance_id, name, opens_at, closes_at, code_digest)
-       VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-      [this.performanceId, presale.name, presale.opensAt, presale.closesAt, presale.codeDigest],
+      `INSERT INTO performance_presales (performance_id, name, opens_at, closes_at, code_digest, max_seats)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+      [this.performanceId, presale.name, presale.opensAt, presale.closesAt, presale.codeDigest, presale.maxSeats],
     );
     return presaleOf(rows[0]);
+  }
+
+  /**
+   * Sets the allocation of the performance's presale `id` (`maxSeats`: a positive integer, null
+   * for none); answers the presale as it was before and as it is now, null when the performance
+   * has none such.
+   */
+  async setMaxSeats(
+    id: string,
+    maxSeats: number | null,
+  ): Promise<{ before: PresaleRecord; after: PresaleRecord } | null> {
+    const before = (await this.list()).find((presale) => presale.id === id);
+    if (!before) return null;
+    // TypeORM answers an UPDATE as [rows RETURNING gave, rows updated].
+    const [rows]: [Record<string, unknown>[], number] = await this.manager.query(
+      `UPDATE performance_presales SET max_seats = $3 WHERE performance_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+      [this.performanceId, id, maxSeats],
+    );
+    return { before, after: presaleOf(rows[0]) };
   }
 
   /** Deletes the performance's presale `id`; answers it as it was, null when the performance has none such. */

@@ -129,6 +129,7 @@ export interface PurchaseFlushBatch {
 const SELECT_PURCHASE = `
   SELECT p.id, p.reservation_id, p.user_id, p.performance_id, p.amount, p.currency, p.charge_id, p.status,
          p.created_at, p.canceled_at, p.comp_note, p.payment_method, p.delivery_email, p.delivery_name,
+         p.presale_id::text AS presale_id,
          COALESCE((SELECT array_agg(t.seat_id ORDER BY t.seat_id) FROM tickets t
                     WHERE t.purchase_id = p.id AND t.refund_id IS NULL), '{}') AS seat_ids,
          (SELECT CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END
@@ -158,6 +159,7 @@ interface PurchaseQueryRow {
   payment_method: BoxOfficePaymentMethod | null;
   delivery_email: string | null;
   delivery_name: string | null;
+  presale_id: string | null;
   seat_ids: number[];
   /** Null when a ticket has no price (or there are no tickets). */
   seat_prices: number[] | null;
@@ -724,6 +726,7 @@ function toRecord(row: PurchaseQueryRow): PurchaseRecord {
     ...(row.payment_method !== null ? { paymentMethod: row.payment_method } : {}),
     ...(row.delivery_email !== null ? { deliveryEmail: row.delivery_email } : {}),
     ...(row.delivery_name !== null ? { deliveryName: row.delivery_name } : {}),
+    ...(row.presale_id !== null ? { presaleId: row.presale_id } : {}),
     ...(row.house_seat_ids !== null ? { houseSeatIds: row.house_seat_ids.map(Number) } : {}),
   };
 }

@@ -20,7 +20,7 @@ import {
 import { SECTION_PRICE_ACTION } from '../catalog/section-rules';
 import { BOX_OFFICE_SALE_ACTION } from '../box-office/box-office';
 import { COMP_ISSUE_ACTION } from '../comps/comps';
-import { PRESALE_CREATE_ACTION, PRESALE_DELETE_ACTION } from '../presales/presales';
+import { PRESALE_CREATE_ACTION, PRESALE_DELETE_ACTION, PRESALE_UPDATE_ACTION } from '../presales/presales';
 import { REFUND_ACTION } from '../purchases/admin-purchases';
 import { WINDOW_REFUND_PAID_ACTION } from '../purchases/window-refunds';
 import { ATTENDEES_EXPORT_ACTION } from '../sales/attendee-list';
@@ -42,6 +42,7 @@ export function auditedActions(): string[] {
     WAITING_ROOM_UPDATE_ACTION,
     WAITING_ROOM_DELETE_ACTION,
     PRESALE_CREATE_ACTION,
+    PRESALE_UPDATE_ACTION,
     PRESALE_DELETE_ACTION,
     SEAT_BLOCK_ACTION,
     SEAT_RELEASE_ACTION,

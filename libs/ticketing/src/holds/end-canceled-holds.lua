@@ -19,7 +19,8 @@
   KEYS[8] seat holds    hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took it
                         last: a seat another hold took since is not freed (freeSeats)
   KEYS[9] meta          hash of the performance: status (CANCELED here; anything else: nothing
-                        changes); gone when it is not registered
+                        changes); gone when it is not registered; a presale hold's seats go back to
+                        the presale's allocation there (the presale-allocation include)
   KEYS[10..9+n] holds   hashes of the holds named in ARGV[1..n]
 
   ARGV[1..n] hold ids, read from the expiry index (n = #KEYS - 9)
@@ -30,6 +31,7 @@
 --- @keys variable
 --- @include "redis-time"
 --- @include "free-seats"
+--- @include "presale-allocation"
 local seatsKey, countsKey, expiryKey, seatHoldsKey, metaKey = KEYS[1], KEYS[2], KEYS[3], KEYS[8], KEYS[9]
 local seating = { free = KEYS[4], layout = KEYS[5], runs = KEYS[6], info = KEYS[7] }
 if #ARGV ~= #KEYS - 9 then return redis.error_reply('ERR end-canceled-holds: one hold key per hold id') end
@@ -39,9 +41,10 @@ local now = redisNow()
 local ended, freed = 0, 0
 for i, holdId in ipairs(ARGV) do
   local holdKey = KEYS[9 + i]
-  local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock')
+  local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock', 'presale')
   if hold[1] == 'HELD' then
     freed = freed + endHeldSeats(seatsKey, countsKey, hold[3], hold[4], seating, seatHoldsKey, holdId)
+    presaleGiveBack(metaKey, hold[5], seatCount(hold[3]))
     if tonumber(hold[2]) <= now then
       redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
     else

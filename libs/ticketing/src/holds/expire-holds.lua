@@ -16,26 +16,30 @@
                     has none of them, and they are left alone
   KEYS[8] seat holds    hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took it
                         last: a seat another hold took since is not freed (freeSeats)
-  KEYS[9..8+n] holds    hashes of the candidate holds, the holds named in ARGV[1..n]
+  KEYS[9] meta          hash of the performance: a presale hold (the record's `presale`) gives its
+                        seats back to the presale's allocation there (the presale-allocation include)
+  KEYS[10..9+n] holds   hashes of the candidate holds, the holds named in ARGV[1..n]
 
-  ARGV[1..n] hold ids, candidates read from the expiry index (n = #KEYS - 8)
+  ARGV[1..n] hold ids, candidates read from the expiry index (n = #KEYS - 9)
 
   Returns {holds expired, seats freed (made available; not those blocked again)}.
 ]]
 --- @keys variable
 --- @include "redis-time"
 --- @include "free-seats"
-local seatsKey, countsKey, expiryKey = KEYS[1], KEYS[2], KEYS[3]
+--- @include "presale-allocation"
+local seatsKey, countsKey, expiryKey, metaKey = KEYS[1], KEYS[2], KEYS[3], KEYS[9]
 local seating = { free = KEYS[4], layout = KEYS[5], runs = KEYS[6], info = KEYS[7] }
-if #ARGV ~= #KEYS - 8 then return redis.error_reply('ERR expire-holds: one hold key per hold id') end
+if #ARGV ~= #KEYS - 9 then return redis.error_reply('ERR expire-holds: one hold key per hold id') end
 
 local now = redisNow()
 local expired, freed = 0, 0
 for i, holdId in ipairs(ARGV) do
-  local holdKey = KEYS[8 + i]
-  local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock')
+  local holdKey = KEYS[9 + i]
+  local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock', 'presale')
   if hold[1] == 'HELD' and tonumber(hold[2]) <= now then
     freed = freed + endHeldSeats(seatsKey, countsKey, hold[3], hold[4], seating, KEYS[8], holdId)
+    presaleGiveBack(metaKey, hold[5], seatCount(hold[3]))
     redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
     redis.call('ZREM', expiryKey, holdId)
     expired = expired + 1

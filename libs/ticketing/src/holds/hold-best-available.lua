@@ -45,7 +45,8 @@
   taken.
 
   KEYS[1] meta        hash: salesOpenAt, currency, closed (the sales-closure include),
-                      status, salesCloseAt, noOrphanSeats, maxTicketsPerBuyer (hold-seats.lua)
+                      status, salesCloseAt, noOrphanSeats, maxTicketsPerBuyer, presales and their
+                      allocations (hold-seats.lua)
   KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold, B blocked)
   KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
   KEYS[4] counts      hash total, available, held, sold, blocked
@@ -98,6 +99,8 @@
     {'SALES_NOT_OPEN', salesOpenAt} · {'PRESALE_CODE_REQUIRED', salesOpenAt, presale id, name, ...} ·
     {'PRESALE_NOT_NOW', presale id, opensAt, closesAt, 'UPCOMING' | 'OVER', name} · {'ACCESS_CODE_INVALID'} ·
     {'ACCESS_CODE_ATTEMPTS', ms left} (hold-seats.lua) ·
+    {'PRESALE_EXHAUSTED', presale id, maxSeats, seats taken, name} (hold-seats.lua: the quantity asked
+                      for does not fit in what is left of the presale's allocation; never fewer held) ·
     {'SALES_CLOSED', reason} · {'LIMIT', seats already held}
     {'TICKET_LIMIT', maxTicketsPerBuyer, seats bought, seats held} (hold-seats.lua)
     {'NO_FIT'}        nothing fits the request, for none of the reasons below; nothing held
@@ -177,10 +180,10 @@ if not layoutHead[2] then return {filter == 'grade' and 'UNKNOWN_GRADE' or 'UNKN
 
 local now = redisNow()
 if meta[5] and now >= tonumber(meta[5]) then return {'SALES_CLOSED', 'ENDED'} end
-local presale
+local presale, presaleName
 if now < tonumber(salesOpenAt) then
   local refusal
-  refusal, presale = presaleRefusal(metaKey, salesOpenAt, accessCodeArg(ARGV), now, missesKey)
+  refusal, presale, presaleName = presaleRefusal(metaKey, salesOpenAt, accessCodeArg(ARGV), now, missesKey)
   if refusal then return refusal end
 end
 
@@ -199,15 +202,21 @@ if #missing > 0 and not passedOnly then return {'END_HOLDS', unpack(missing)} en
 for _, dueId in ipairs(due) do
   local holdKey = passedHoldKeys[dueId]
   if holdKey then
-    local record = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock')
+    local record = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock', 'presale')
     if record[1] == 'HELD' and tonumber(record[2]) <= now then
       -- A comp's house seats (taken from their block, never bought) go back to it, not on offer.
       endHeldSeats(seatsKey, countsKey, record[3], record[4], seating, seatHoldsKey, dueId)
+      presaleGiveBack(metaKey, record[5], seatCount(record[3]))
       redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
     end
     -- An entry of a hold that ended some other way (or whose record is gone) is stale.
     if record[1] ~= 'HELD' or tonumber(record[2]) <= now then redis.call('ZREM', expiryKey, dueId) end
   end
+end
+-- After the expired holds above gave their seats back; the whole quantity fits, or nothing is held.
+if presale then
+  local refusal = presaleAllocationRefusal(metaKey, presale, presaleName, quantity)
+  if refusal then return refusal end
 end
 
 -- Rows whose seats seat-id holds took since their slot was refreshed: fresh before any is read.
@@ -1458,6 +1467,7 @@ local expiresAt, amount, prices = takeHold(taking, {
   arrangement = arrangement, places = places, rows = rows,
   indexUntil = indexUntil, presale = presale, newUserHolds = newUserHolds,
 })
+if presale then presaleCount(metaKey, presale, #seatIds) end
 local seatList = table.concat(seatIds, ',')
 if recordKey then
   keepAnswer(recordKey, request, holdId, expiresAt, amount, currency, prices, seatList, arrangement, retention)

@@ -135,7 +135,7 @@ local refusal, ending, house = seatsToTake(seatIds, statuses, seatHoldsKey, pass
 if refusal then return refusal end
 local ends = {
   seats = seatsKey, counts = countsKey, expiry = expiryKey, seatHolds = seatHoldsKey, seating = seating,
-  holds = passedHoldKeys,
+  holds = passedHoldKeys, meta = metaKey,
 }
 endExpiredHolds(ends, ending, now)
 if house and not takeBlocked then return {'UNAVAILABLE', unpack(house)} end

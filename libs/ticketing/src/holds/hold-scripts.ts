@@ -69,11 +69,16 @@ export type PresaleOutcome =
       presale: { id: string; name: string; opensAt: number; closesAt: number; upcoming: boolean };
     }
   /** The user's wrong codes reached PRESALE_MISS_LIMIT; `retryAfterMs`: what is left of the window. */
-  | { outcome: 'ACCESS_CODE_ATTEMPTS'; retryAfterMs: number };
+  | { outcome: 'ACCESS_CODE_ATTEMPTS'; retryAfterMs: number }
+  /**
+   * The code's presale has not the seats asked for left of its allocation (`maxSeats`, of which
+   * `seatsTaken` are held or sold); nothing held.
+   */
+  | { outcome: 'PRESALE_EXHAUSTED'; presale: { id: string; name: string }; maxSeats: number; seatsTaken: number };
 
 /**
- * PRESALE_CODE_REQUIRED's, PRESALE_NOT_NOW's, ACCESS_CODE_INVALID's or ACCESS_CODE_ATTEMPTS's reply as an outcome;
- * null for any other outcome.
+ * PRESALE_CODE_REQUIRED's, PRESALE_NOT_NOW's, ACCESS_CODE_INVALID's, ACCESS_CODE_ATTEMPTS's or
+ * PRESALE_EXHAUSTED's reply as an outcome; null for any other outcome.
  */
 export function presaleOutcome(outcome: string, rest: (string | number)[]): PresaleOutcome | null {
   if (outcome === 'ACCESS_CODE_INVALID') return { outcome };
@@ -83,6 +88,15 @@ export function presaleOutcome(outcome: string, rest: (string | number)[]): Pres
     return { outcome, presale: { ...presale, upcoming: state === 'UPCOMING' } };
   }
   if (outcome === 'ACCESS_CODE_ATTEMPTS') return { outcome, retryAfterMs: Number(rest[0]) };
+  if (outcome === 'PRESALE_EXHAUSTED') {
+    const [id, maxSeats, seatsTaken, name] = rest;
+    return {
+      outcome,
+      presale: { id: String(id), name: String(name) },
+      maxSeats: Number(maxSeats),
+      seatsTaken: Number(seatsTaken),
+    };
+  }
   if (outcome !== 'PRESALE_CODE_REQUIRED') return null;
   const presales: { id: string; name: string }[] = [];
   for (let i = 1; i + 1 < rest.length; i += 2) presales.push({ id: String(rest[i]), name: String(rest[i + 1]) });
@@ -478,7 +492,7 @@ export function releaseHold(
   return callScript<ReleaseHoldResult>(
     redis,
     RELEASE_HOLD.name,
-    [keys.seats, keys.counts, keys.expiry, keys.hold(holdId), ...seatingKeys(keys), keys.seatHolds],
+    [keys.seats, keys.counts, keys.expiry, keys.hold(holdId), ...seatingKeys(keys), keys.seatHolds, keys.meta],
     [holdId, userId, operator ? '1' : ''],
   );
 }
@@ -498,13 +512,14 @@ export interface ExpireHoldsResult {
 
 /**
  * Ends those of `holdIds` (candidates of one performance, read from its expiry index) that are
- * still HELD and past expiry, freeing their seats; each hold's record is passed in KEYS.
+ * still HELD and past expiry, freeing their seats and giving a presale hold's back to its
+ * allocation (in the meta hash); each hold's record is passed in KEYS.
  */
 export async function expireHolds(redis: Redis, keys: PerformanceKeys, holdIds: string[]): Promise<ExpireHoldsResult> {
   const [holds, seats] = await callScript<[number, number]>(
     redis,
     EXPIRE_HOLDS.name,
-    [...holdEndingKeys(keys), ...holdIds.map((holdId) => keys.hold(holdId))],
+    [...holdEndingKeys(keys), keys.meta, ...holdIds.map((holdId) => keys.hold(holdId))],
     holdIds,
   );
   return { holds, seats };

@@ -13,7 +13,10 @@
   ends the expired hold (its house seats blocked again, its other seats freed) and is refused
   (UNAVAILABLE naming them); that is the one refusal that changes something.
 
-  KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217), closed (closers' entries
+  KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217), presales and their
+                      allocations (presale:<id>, presale-max:<id>, presale-taken:<id>: the
+                      hold-taking and presale-allocation includes; a presale hold counts its seats
+                      there, an expired hold ended here gives its back), closed (closers' entries
                       while closed to sales: the sales-closure include; a lapsed lease counts as
                       absent), status (PAUSED, CLOSED or CANCELED; absent = ON_SALE), salesCloseAt
                       (epoch ms; absent = none), noOrphanSeats (1 = refuse a selection that leaves a
@@ -75,6 +78,9 @@
     {'PRESALE_NOT_NOW', presale id, opensAt, closesAt, 'UPCOMING' | 'OVER', name}  a presale is open and the code sent is
                          that of another presale, not open now (not counted as a miss); nothing held
     {'ACCESS_CODE_INVALID'}  a presale is open and the code sent is none of its (theirs); nothing held
+    {'PRESALE_EXHAUSTED', presale id, maxSeats, seats taken, name}  the presale whose code let the hold in
+                         has not the seats asked for left of its allocation (the presale-allocation
+                         include); nothing held
     {'ACCESS_CODE_ATTEMPTS', ms left}  a code was sent before salesOpenAt and the user's wrong codes
                          reached the limit (presaleRefusal); the code is not checked, nothing held
     {'SALES_CLOSED', reason}  refused: reason PAUSED, CLOSED or CANCELED (status, or CLOSED by a delete),
@@ -147,10 +153,10 @@ if #unknown > 0 then return {'UNKNOWN_SEATS', unpack(unknown)} end
 
 local now = redisNow()
 if meta[5] and now >= tonumber(meta[5]) then return {'SALES_CLOSED', 'ENDED'} end
-local presale
+local presale, presaleName
 if now < tonumber(salesOpenAt) then
   local refusal
-  refusal, presale = presaleRefusal(metaKey, salesOpenAt, code, now, missesKey)
+  refusal, presale, presaleName = presaleRefusal(metaKey, salesOpenAt, code, now, missesKey)
   if refusal then return refusal end
 end
 
@@ -159,12 +165,21 @@ local refusal, ending, house = seatsToTake(seatIds, statuses, seatHoldsKey, pass
 if refusal then return refusal end
 local ends = {
   seats = seatsKey, counts = countsKey, expiry = expiryKey, seatHolds = seatHoldsKey, seating = seating,
-  holds = passedHoldKeys,
+  holds = passedHoldKeys, meta = metaKey,
 }
 if house then
   -- A comp's house seats whose hold expired unbought: back to their block now, never a buyer's.
   endExpiredHolds(ends, ending, now)
   return {'UNAVAILABLE', unpack(house)}
+end
+if presale then
+  -- The presale's expired holds on these seats, ended below, give their seats back first.
+  local returning = 0
+  for _, hold in ipairs(ending) do
+    if hold[4] == presale then returning = returning + seatCount(hold[2]) end
+  end
+  local overAllocation = presaleAllocationRefusal(metaKey, presale, presaleName, #seatIds, returning)
+  if overAllocation then return overAllocation end
 end
 
 local alreadyHeld, newUserHolds = liveHeldSeats(userHoldsKey, expiryKey, now)
@@ -193,6 +208,7 @@ local expiresAt, amount, prices = takeHold(taking, {
   now = now, lifetime = lifetime, retention = retention, closesAt = meta[5] and tonumber(meta[5]), indexUntil = indexUntil,
   presale = presale, newUserHolds = newUserHolds,
 })
+if presale then presaleCount(metaKey, presale, #seatIds) end
 if recordKey then
   keepAnswer(recordKey, request, holdId, expiresAt, amount, currency, prices, table.concat(seatIds, ','), nil, retention)
 end

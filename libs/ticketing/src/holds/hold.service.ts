@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import {
   AccessCodeInvalidError,
+  PresaleAllocationExhaustedError,
   PresaleNotOpenError,
   DomainError,
   TooManyAccessCodeAttemptsError,
@@ -503,6 +504,8 @@ function holdRefusal(
       });
     case 'ACCESS_CODE_ATTEMPTS':
       return accessCodeAttemptsError(result.retryAfterMs);
+    case 'PRESALE_EXHAUSTED':
+      return new PresaleAllocationExhaustedError(result.presale, result.maxSeats, result.seatsTaken, asked);
     case 'SALES_CLOSED':
       return new SalesClosedError(result.reason);
     case 'LIMIT':

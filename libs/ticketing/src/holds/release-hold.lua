@@ -13,6 +13,8 @@
                     has none of them, and they are left alone
   KEYS[9] seat holds hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took it
                     last: a seat another hold took since is not freed (freeSeats)
+  KEYS[10] meta     hash of the performance: a presale hold (the record's `presale`) gives its seats
+                    back to the presale's allocation there (the presale-allocation include)
 
   ARGV[1] hold id
   ARGV[2] user id of the caller
@@ -26,14 +28,16 @@
   operator path, or a buyer's hold on it), 'ALREADY_RELEASED',
   'EXPIRED' or 'PURCHASED'.
 ]]
---- @keys 9
+--- @keys 10
 --- @include "redis-time"
 --- @include "free-seats"
+--- @include "presale-allocation"
 local seatsKey, countsKey, expiryKey, holdKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local seating = { free = KEYS[5], layout = KEYS[6], runs = KEYS[7], info = KEYS[8] }
 local holdId, userId = ARGV[1], ARGV[2]
 
-local hold = redis.call('HMGET', holdKey, 'userId', 'status', 'expiresAt', 'seats', 'comp', 'fromBlock', 'boxOffice')
+local hold = redis.call('HMGET', holdKey, 'userId', 'status', 'expiresAt', 'seats', 'comp', 'fromBlock', 'boxOffice',
+  'presale')
 if hold[1] ~= userId or ((hold[5] or hold[7]) and true or false) ~= (ARGV[3] == '1') then return 'NOT_FOUND' end
 local status = hold[2]
 if status == 'RELEASED' then return 'ALREADY_RELEASED' end
@@ -46,6 +50,7 @@ if tonumber(hold[3]) <= now then return 'EXPIRED' end
 -- House seats back to their block first, then only seats still held go back on sale: a seat marked
 -- sold by a rebuild stays sold.
 endHeldSeats(seatsKey, countsKey, hold[4], hold[6], seating, KEYS[9], holdId)
+presaleGiveBack(KEYS[10], hold[8], seatCount(hold[4]))
 redis.call('HSET', holdKey, 'status', 'RELEASED', 'endedAt', now)
 redis.call('ZREM', expiryKey, holdId)
 return 'RELEASED'

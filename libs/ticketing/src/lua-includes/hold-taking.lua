@@ -21,7 +21,8 @@
     to the sweeper, and the request is refused as for a live hold. `passedHoldKeys`: hold id ->
     record key of the expired holds the caller passed. Answers a refusal, {'UNAVAILABLE', seat id,
     ...} or {'END_HOLDS', hold id, ...} (expired holds whose records were not passed: call again
-    with them), or nil, the holds to end ({hold id, its seats, its house seats or nil}), for
+    with them), or nil, the holds to end ({hold id, its seats, its house seats or false, its
+    presale or false}), for
     endExpiredHolds, and the house seats among the requested ones (seat ids in request order, nil
     for none): seats an expired comp hold took out of their block (its record's `fromBlock`),
     which endExpiredHolds puts back to BLOCKED, not on sale. The caller decides: a buyer's hold (or
@@ -31,8 +32,9 @@
     HMGET that checks it): a hold of free seats reads nothing more.
 
   endExpiredHolds(k, ending, now): ends the expired holds seatsToTake listed as expire-holds.lua
-    does (their seats freed, their house seats blocked again, status EXPIRED, out of the expiry
-    index); k: { seats, counts, expiry, seatHolds, seating, holds } (holds: passedHoldKeys).
+    does (their seats freed, their house seats blocked again, a presale hold's seats given back to
+    its allocation, status EXPIRED, out of the expiry index);
+    k: { seats, counts, expiry, seatHolds, seating, holds, meta } (holds: passedHoldKeys).
 
   takeHold(k, hold): holds `hold.seatIds` (seat ids as strings, each AVAILABLE: the caller
     checked) for one user. Letters A -> H, counts, the seating data (refreshed now for a search's
@@ -87,7 +89,9 @@
   presaleMissesKey(keys, at): KEYS[at] when it is that count (its name), else nil.
 
   presaleRefusal(metaKey, salesOpenAt, code, now, missesKey): called before salesOpenAt. Answers
-    nil and the presale's id when a presale open at `now` has the code (`code.digest`); else the
+    nil, the presale's id and its name when a presale open at `now` has the code (`code.digest`)
+    (the caller then checks its allocation before it takes seats, presaleAllocationRefusal, and
+    counts them with the hold, presaleCount: the presale-allocation include); else the
     refusal: {'ACCESS_CODE_ATTEMPTS', ms left of the window} when a code was sent and the user's
     misses (`missesKey`) reached `code.limit` (the code is not looked at, so it tells nothing),
     {'SALES_NOT_OPEN', salesOpenAt} when no presale is open now (a code is not even looked at),
@@ -121,6 +125,7 @@
 ]]
 --- @include "free-seats"
 --- @include "seating"
+--- @include "presale-allocation"
 local function accessCodeArg(argv)
   local digest, limit, window = string.match(argv[#argv] or '', '^code:(%x+):(%d+):(%d+)$')
   if not digest then return nil end
@@ -147,7 +152,7 @@ local function presaleRefusal(metaKey, salesOpenAt, code, now, missesKey)
     if id then
       local opensAt, closesAt, digest, name = string.match(fields[i + 1], '^(%d+):(%d+):(%x+):(.*)$')
       if opensAt and tonumber(opensAt) <= now and now < tonumber(closesAt) then
-        if codeDigest == digest then return nil, id end
+        if codeDigest == digest then return nil, id, name end
         open[#open + 1] = id
         open[#open + 1] = name
       elseif opensAt and codeDigest == digest then
@@ -222,7 +227,7 @@ local function seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
 
   local ending, houseOf = {}, nil
   for _, endingId in ipairs(toEndIds) do
-    local record = redis.call('HMGET', passedHoldKeys[endingId], 'status', 'expiresAt', 'seats', 'fromBlock')
+    local record = redis.call('HMGET', passedHoldKeys[endingId], 'status', 'expiresAt', 'seats', 'fromBlock', 'presale')
     if record[1] ~= 'HELD' or tonumber(record[2]) > now then
       for i = 1, #seatIds do
         if statuses[i] == 'H' and string.match(holders[i], ':(.+)$') == endingId then
@@ -230,7 +235,7 @@ local function seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
         end
       end
     else
-      ending[#ending + 1] = {endingId, record[3], record[4]}
+      ending[#ending + 1] = {endingId, record[3], record[4], record[5]}
       if record[4] then
         houseOf = houseOf or {}
         houseOf[endingId] = {}
@@ -254,6 +259,7 @@ end
 local function endExpiredHolds(k, ending, now)
   for _, hold in ipairs(ending) do
     endHeldSeats(k.seats, k.counts, hold[2], hold[3], k.seating, k.seatHolds, hold[1])
+    presaleGiveBack(k.meta, hold[4], seatCount(hold[2]))
     redis.call('HSET', k.holds[hold[1]], 'status', 'EXPIRED', 'endedAt', now)
     redis.call('ZREM', k.expiry, hold[1])
   end

@@ -1,4 +1,4 @@
-/** What the hold scripts need of a presale: its window and its code's digest (the name is told in refusals). */
+/** What the hold scripts need of a presale: its window, its code's digest and its allocation (the name is told in refusals). */
 export interface PresaleWindow {
   /** Decimal digits (the presale's id). */
   id: string;
@@ -7,6 +7,8 @@ export interface PresaleWindow {
   closesAt: Date;
   /** Hex SHA-256 (accessCodeDigest). */
   codeDigest: string;
+  /** The seats its code may take in all, held and sold together; null or absent = no allocation. */
+  maxSeats?: number | null;
 }
 
 /**
@@ -19,4 +21,12 @@ export function presaleMetaField(presale: PresaleWindow): [string, string] {
     `presale:${presale.id}`,
     `${presale.opensAt.getTime()}:${presale.closesAt.getTime()}:${presale.codeDigest}:${presale.name}`,
   ];
+}
+
+/**
+ * The meta hash fields of a presale's allocation (the presale-allocation include): its maxSeats
+ * ('presale-max:<id>', absent = none) and the seats taken under it ('presale-taken:<id>').
+ */
+export function presaleAllocationFields(presaleId: string): { max: string; taken: string } {
+  return { max: `presale-max:${presaleId}`, taken: `presale-taken:${presaleId}` };
 }

@@ -3,10 +3,13 @@ import Redis from 'ioredis';
 import { callScript } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceKeys } from '../redis-keys';
-import { PresaleWindow, presaleMetaField } from './presale-fields';
+import { PresaleWindow, presaleAllocationFields, presaleMetaField } from './presale-fields';
 import { PUT_PRESALE } from './presale-scripts';
 
-/** A performance's presales in its meta hash, where the hold scripts check access codes (one field each). */
+/**
+ * A performance's presales in its meta hash, where the hold scripts check access codes and count
+ * each presale's seats taken against its allocation (a few fields each).
+ */
 @Injectable()
 export class PresaleStore {
   constructor(@Inject(Redis) private readonly redis: Redis) {
@@ -14,24 +17,40 @@ export class PresaleStore {
   }
 
   /**
-   * Writes `presale` into the performance's meta hash (put-presale.lua). One field, so presales
-   * written concurrently never overwrite each other. A performance not registered in Redis gets
-   * nothing (its registration or rebuild writes every presale): false then.
+   * Writes `presale` (its window, code and allocation) into the performance's meta hash
+   * (put-presale.lua); its count of seats taken starts at 0 and is kept by a later write (a change
+   * of its allocation). Its own fields only, so presales written concurrently never overwrite each
+   * other. A performance not registered in Redis gets nothing (its registration or rebuild writes
+   * every presale): false then.
    */
   async put(performanceId: number, presale: PresaleWindow): Promise<boolean> {
-    const [field, value] = presaleMetaField(presale);
+    const [, value] = presaleMetaField(presale);
     return (
       (await callScript<number>(
         this.redis,
         PUT_PRESALE.name,
         [performanceKeys(performanceId).meta],
-        [field, value],
+        [presale.id, value, presale.maxSeats == null ? '' : String(presale.maxSeats)],
       )) === 1
     );
   }
 
-  /** Removes the presale `presaleId` from the performance's meta hash (nothing when it is not there). */
+  /** Removes the presale `presaleId` (its code, allocation and count) from the performance's meta hash. */
   async remove(performanceId: number, presaleId: string): Promise<void> {
-    await this.redis.hdel(performanceKeys(performanceId).meta, `presale:${presaleId}`);
+    const { max, taken } = presaleAllocationFields(presaleId);
+    await this.redis.hdel(performanceKeys(performanceId).meta, `presale:${presaleId}`, max, taken);
+  }
+
+  /**
+   * Seats taken under each of `presaleIds` (held and sold, not given back), as the hold scripts
+   * count them; 0 for a presale without a count (none taken, or the performance not registered).
+   */
+  async seatsTaken(performanceId: number, presaleIds: readonly string[]): Promise<number[]> {
+    if (presaleIds.length === 0) return [];
+    const counts = await this.redis.hmget(
+      performanceKeys(performanceId).meta,
+      ...presaleIds.map((id) => presaleAllocationFields(id).taken),
+    );
+    return counts.map((count) => Math.max(0, Number(count ?? 0)));
   }
 }

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Clock } from '@app/core';
 import type { PresalesRepository } from '@app/database';
 import type { CatalogCache } from '../catalog/catalog-cache';
+import type { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { PresaleService } from './presales';
 import type { PresaleStore } from './presale.store';
 
@@ -16,6 +17,7 @@ function service(commitFails: boolean) {
     name: 'Fans',
     opensAt: new Date(now),
     closesAt: new Date(now + 3_600_000),
+    maxSeats: null,
   };
   const writes = { list: vi.fn(async () => []), insert: vi.fn(async () => stored), record: vi.fn(async () => {}) };
   const presales = {
@@ -35,6 +37,7 @@ function service(commitFails: boolean) {
       store as unknown as PresaleStore,
       cache as unknown as CatalogCache,
       clock as unknown as Clock,
+      { ensure: vi.fn(async () => {}) } as unknown as SeatStateRebuilder,
     ),
   };
 }
@@ -54,4 +57,20 @@ describe('PresaleService.create', () => {
     await expect(s.service.create(3, input, operator)).resolves.toMatchObject({ id: '7', name: 'Fans' });
     expect(s.store.remove).not.toHaveBeenCalled();
   });
+});
+
+describe('PresaleService maxSeats', () => {
+  it.each([0, -1, 1.5, 1_000_001, Number.NaN, '5'])(
+    'refuses %s as an allocation (400) before anything is written',
+    async (maxSeats) => {
+      const s = service(false);
+      await expect(
+        s.service.create(3, { ...input, maxSeats: maxSeats as unknown as number }, operator),
+      ).rejects.toMatchObject({ code: 'InvalidInput' });
+      await expect(s.service.update(3, '7', maxSeats as unknown as number, operator)).rejects.toMatchObject({
+        code: 'InvalidInput',
+      });
+      expect(s.store.put).not.toHaveBeenCalled();
+    },
+  );
 });

@@ -6,17 +6,22 @@ import { CatalogCache } from '../catalog/catalog-cache';
 import { InvalidInputError, NotFoundError, PerformanceCanceledError } from '../errors';
 import { assertPerformanceId } from '../input';
 import type { Operator } from '../purchases/admin-purchases';
+import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { accessCodeDigest, assertPresaleCode } from './access-code';
 import { PresaleStore } from './presale.store';
 
 /** The audit actions of an admin's creation and deletion of a presale (`admin_audit_log`, subject `performance:<id>`). */
 export const PRESALE_CREATE_ACTION = 'presale.create';
 export const PRESALE_DELETE_ACTION = 'presale.delete';
+/** The audit action of an admin's change of a presale's allocation (maxSeats). */
+export const PRESALE_UPDATE_ACTION = 'presale.update';
 
 /** Presales one performance may have: each is read by every hold before its on-sale. */
 export const MAX_PRESALES_PER_PERFORMANCE = 20;
 /** Longest presale name (characters). */
 export const PRESALE_NAME_MAX = 100;
+/** The largest allocation a presale may have (seats): PostgreSQL's `integer`, far above any hall. */
+export const PRESALE_MAX_SEATS_LIMIT = 1_000_000;
 
 /** A presale as operators and buyers see it: never its code. */
 export interface Presale {
@@ -27,6 +32,18 @@ export interface Presale {
   /** The window: from opensAt (inclusive) to closesAt (exclusive), at or before the performance's salesOpenAt. */
   opensAt: Date;
   closesAt: Date;
+  /** The seats its code may take in all, held and sold together; null = no allocation (the hall is the limit). */
+  maxSeats: number | null;
+}
+
+/** A presale as operators list it: with the seats taken under it. */
+export interface PresaleWithSeats extends Presale {
+  /**
+   * Seats taken under the presale now: held by live holds its code made and sold in their purchases,
+   * less those given back (released, expired, canceled, refunded). May exceed `maxSeats` after the
+   * allocation was lowered below it (no more holds are let in then).
+   */
+  seatsTaken: number;
 }
 
 /** An operator's new presale: its access code is given once and kept only as its digest. */
@@ -36,6 +53,8 @@ export interface NewPresale {
   closesAt: Date;
   /** 8–64 printable ASCII characters without spaces (PRESALE_CODE_PATTERN); compared case-insensitively. */
   code: string;
+  /** The seats its code may take in all (1–PRESALE_MAX_SEATS_LIMIT); absent or null = no allocation. */
+  maxSeats?: number | null;
 }
 
 /**
@@ -53,6 +72,7 @@ export class PresaleService {
     private readonly store: PresaleStore,
     private readonly cache: CatalogCache,
     private readonly clock: Clock,
+    private readonly rebuilder: SeatStateRebuilder,
   ) {}
 
   /**
@@ -61,7 +81,8 @@ export class PresaleService {
    * during its own window); a code is one presale's of the performance at most (compared
    * case-insensitively). Throws InvalidInputError (400: name, times, code), NotFoundError (no
    * such performance), PerformanceCanceledError (409), ConflictError (409: sales have opened; the
-   * code is another presale's of the performance; MAX_PRESALES_PER_PERFORMANCE reached). Audit
+   * code is another presale's of the performance; MAX_PRESALES_PER_PERFORMANCE reached);
+   * InvalidInputError too for a `maxSeats` not an integer 1–PRESALE_MAX_SEATS_LIMIT. Audit
    * log: `presale.create` naming `operator`, with the presale (never its code), in the
    * transaction of the change. The catalog version is renewed, so reads show it.
    */
@@ -86,6 +107,8 @@ export class PresaleService {
       });
     }
     assertPresaleCode(code);
+    const maxSeats = input.maxSeats ?? null;
+    assertMaxSeats(maxSeats);
     const codeDigest = accessCodeDigest(performanceId, code);
     let written: PresaleRecord | undefined;
     const created = await this.presales
@@ -109,7 +132,7 @@ export class PresaleService {
             limit: MAX_PRESALES_PER_PERFORMANCE,
           });
         }
-        const stored = await writes.insert({ name, opensAt, closesAt, codeDigest });
+        const stored = await writes.insert({ name, opensAt, closesAt, codeDigest, maxSeats });
         await writes.record(
           operatorAudit(operator, PRESALE_CREATE_ACTION, `performance:${performanceId}`, auditOf(stored)),
         );
@@ -130,14 +153,68 @@ export class PresaleService {
     return publicPresale(created);
   }
 
-  /** The performance's presales in opening order (never their codes). NotFoundError when there is no such performance. */
-  async list(performanceId: number): Promise<Presale[]> {
+  /**
+   * The performance's presales in opening order (never their codes), each with the seats taken
+   * under it (Redis's count, rebuilt from PostgreSQL first when Redis lost the performance).
+   * NotFoundError when there is no such performance; StoreUnavailableError (503) as
+   * SeatStateRebuilder.ensure.
+   */
+  async list(performanceId: number): Promise<PresaleWithSeats[]> {
     assertPerformanceId(performanceId);
     const presales = await this.presales.list(performanceId);
-    if (presales.length === 0 && !(await this.presales.performanceExists(performanceId))) {
-      throw new NotFoundError('performance', { performanceId });
+    if (presales.length === 0) {
+      if (!(await this.presales.performanceExists(performanceId))) {
+        throw new NotFoundError('performance', { performanceId });
+      }
+      return [];
     }
-    return presales.map(publicPresale);
+    await this.rebuilder.ensure(performanceId);
+    const taken = await this.store.seatsTaken(
+      performanceId,
+      presales.map((presale) => presale.id),
+    );
+    return presales.map((presale, i) => ({ ...publicPresale(presale), seatsTaken: taken[i] }));
+  }
+
+  /**
+   * Sets the allocation of the performance's presale `presaleId` (decimal digits): `maxSeats` a
+   * positive integer (1–PRESALE_MAX_SEATS_LIMIT), or null for none. The seats taken so far stay
+   * counted; an allocation lowered to them or below lets no further hold in (nothing held is
+   * taken back). Written into Redis under the row lock, as create. Throws InvalidInputError (400:
+   * maxSeats), NotFoundError (no such performance, or no such presale of it),
+   * PerformanceCanceledError (409), ConflictError (409: sales have opened). Audit log:
+   * `presale.update` with the allocation before and after. Answers the presale with its seats taken.
+   */
+  async update(
+    performanceId: number,
+    presaleId: string,
+    maxSeats: number | null,
+    operator: Operator,
+  ): Promise<PresaleWithSeats> {
+    assertPerformanceId(performanceId);
+    if (!/^[1-9][0-9]{0,15}$/.test(presaleId)) throw new NotFoundError('presale', { presaleId });
+    assertMaxSeats(maxSeats);
+    // Registered first (a rebuild reads the presales under the row's share lock, which this waits for).
+    await this.rebuilder.ensure(performanceId);
+    const updated = await this.presales.whileLocked(performanceId, async (performance, writes) => {
+      this.assertChangeable(performanceId, performance);
+      const changed = await writes.setMaxSeats(presaleId, maxSeats);
+      if (!changed) throw new NotFoundError('presale', { performanceId, presaleId });
+      await writes.record(
+        operatorAudit(operator, PRESALE_UPDATE_ACTION, `performance:${performanceId}`, {
+          ...auditOf(changed.after),
+          maxSeatsBefore: changed.before.maxSeats,
+        }),
+      );
+      // Before the commit, under the row lock, as create. Nothing undoes it when the commit fails:
+      // the allocation is then Redis's until the presale changes again or the performance is rebuilt.
+      await this.store.put(performanceId, changed.after);
+      return changed.after;
+    });
+    if (!updated) throw new NotFoundError('performance', { performanceId });
+    await this.cache.invalidateAfterCommit();
+    const [seatsTaken] = await this.store.seatsTaken(performanceId, [updated.id]);
+    return { ...publicPresale(updated), seatsTaken };
   }
 
   /**
@@ -186,7 +263,16 @@ export function publicPresale(record: PresaleRecord): Presale {
     name: record.name,
     opensAt: record.opensAt,
     closesAt: record.closesAt,
+    maxSeats: record.maxSeats,
   };
+}
+
+/** A presale's allocation: null (none) or an integer 1–PRESALE_MAX_SEATS_LIMIT; InvalidInputError otherwise. */
+function assertMaxSeats(maxSeats: unknown): asserts maxSeats is number | null {
+  if (maxSeats === null) return;
+  if (!Number.isSafeInteger(maxSeats) || (maxSeats as number) < 1 || (maxSeats as number) > PRESALE_MAX_SEATS_LIMIT) {
+    throw new InvalidInputError(`maxSeats must be an integer from 1 to ${PRESALE_MAX_SEATS_LIMIT}, or null for none`);
+  }
 }
 
 function auditOf(presale: PresaleRecord): Record<string, unknown> {
@@ -196,5 +282,6 @@ function auditOf(presale: PresaleRecord): Record<string, unknown> {
     name: presale.name,
     opensAt: presale.opensAt.toISOString(),
     closesAt: presale.closesAt.toISOString(),
+    maxSeats: presale.maxSeats,
   };
 }

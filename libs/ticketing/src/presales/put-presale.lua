@@ -1,17 +1,28 @@
 --[[
-  Writes one presale into a performance's meta hash, where the hold scripts check access codes,
-  only when the performance is registered (its meta hash has a currency): a field written into an
-  unregistered performance's hash would make the hash exist without the rest of it (close-sales.lua
-  reads existence as "registered"), and its registration or rebuild writes every presale anyway.
+  Writes one presale into a performance's meta hash, where the hold scripts check access codes and
+  allocations, only when the performance is registered (its meta hash has a currency): a field
+  written into an unregistered performance's hash would make the hash exist without the rest of it
+  (close-sales.lua reads existence as "registered"), and its registration or rebuild writes every
+  presale anyway. The seats taken under it (presale-taken:<id>) start at 0 and are never written
+  here again: a change of its allocation keeps the count.
 
-  KEYS[1] meta   hash: currency (present once registered), presale:<id> fields
+  KEYS[1] meta   hash: currency (present once registered), presale:<id>, presale-max:<id> and
+                 presale-taken:<id> fields (the hold-taking and presale-allocation includes)
 
-  ARGV[1] field  'presale:<id>'
-  ARGV[2] value  the presale's window, code digest and name (presale-fields.ts)
+  ARGV[1] the presale's id (decimal digits)
+  ARGV[2] its window, code digest and name (presale-fields.ts)
+  ARGV[3] its maxSeats (a positive integer), or '' for no allocation
 
   Returns 1 when written, 0 when the performance is not registered (nothing written).
 ]]
 --- @keys 1
 if redis.call('HEXISTS', KEYS[1], 'currency') == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local id = ARGV[1]
+redis.call('HSET', KEYS[1], 'presale:' .. id, ARGV[2])
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[1], 'presale-max:' .. id)
+else
+  redis.call('HSET', KEYS[1], 'presale-max:' .. id, ARGV[3])
+end
+redis.call('HSETNX', KEYS[1], 'presale-taken:' .. id, 0)
 return 1

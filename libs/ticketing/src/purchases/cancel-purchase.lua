@@ -24,7 +24,9 @@
   KEYS[3] purchase    hash of the purchase
   KEYS[4] stream      the performance's purchase stream
   KEYS[5] meta        hash of the performance: currency (present once it is registered),
-                      cancelUntil (epoch ms, or 'none' when buyers may not cancel; absent: no limit)
+                      cancelUntil (epoch ms, or 'none' when buyers may not cancel; absent: no limit);
+                      a presale purchase's (its `presale`) seats go back to that presale's
+                      allocation there (the presale-allocation include)
   KEYS[6] checked-in  set of the marks of the purchase's seats checked in at the door,
                       `<seat id>:<code version>:<scan token>` (check-in-mark.lua; `<seat id>:<code
                       version>` and a bare seat id from earlier versions count too)
@@ -112,6 +114,7 @@
 --- @include "redis-time"
 --- @include "free-seats"
 --- @include "refund-request"
+--- @include "presale-allocation"
 local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local seating = { free = KEYS[7], layout = KEYS[8], runs = KEYS[9], info = KEYS[10] }
@@ -202,7 +205,7 @@ if persisted then
 end
 
 local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency',
-  'boxOffice', 'comp', 'fromBlock', 'deliveryEmail', 'canceledBy')
+  'boxOffice', 'comp', 'fromBlock', 'deliveryEmail', 'canceledBy', 'presale')
 -- The venue's, not its owning account's: a box office sale, or a guest comp (a delivery address).
 local venues = purchase[8] or purchase[11]
 -- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
@@ -229,6 +232,9 @@ freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
 if not venues and redis.call('HINCRBY', KEYS[11], userId, -(#toFree + #kept)) <= 0 then
   redis.call('HDEL', KEYS[11], userId)
 end
+-- Its presale's allocation gets every seat back, the kept ones too: their tickets are canceled, and
+-- a rebuild counts active tickets only.
+presaleGiveBack(metaKey, purchase[13], #toFree + #kept)
 local keptList = table.concat(kept, ',')
 -- The kept seats go with the cancellation (hash and entry), so its notice tells the buyer which
 -- seats stay sold whichever write reaches PostgreSQL first.

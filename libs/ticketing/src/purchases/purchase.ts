@@ -71,6 +71,12 @@ export interface Purchase {
   deliveryEmail?: string;
   deliveryName?: string;
   /**
+   * The presale whose access code let its hold in before the on-sale (decimal digits, the hash's
+   * `presale`, `purchases.presale_id`): its cancel or refund gives the seats back to that presale's
+   * allocation. Absent for a sale after the on-sale, a comp or a box office sale.
+   */
+  presaleId?: string;
+  /**
    * A comp's house seats: those it took out of their block (CompService with includeBlocked),
    * which its cancel or refund gives back to the block, not to public sale. Absent when none.
    */
@@ -129,6 +135,7 @@ export function purchaseFromRecord(record: Record<string, string>): Purchase {
     ...(record.deliveryEmail ? { deliveryEmail: record.deliveryEmail } : {}),
     ...(record.deliveryName ? { deliveryName: record.deliveryName } : {}),
     ...(record.fromBlock ? { houseSeatIds: record.fromBlock.split(',').map(Number) } : {}),
+    ...(record.presale ? { presaleId: record.presale } : {}),
   };
 }
 
@@ -158,6 +165,7 @@ export function purchaseToRecord(purchase: Purchase): Record<string, string> {
     ...(purchase.houseSeatIds && purchase.houseSeatIds.length > 0
       ? { fromBlock: purchase.houseSeatIds.join(',') }
       : {}),
+    ...(purchase.presaleId ? { presale: purchase.presaleId } : {}),
   };
 }
 
@@ -184,6 +192,7 @@ export function purchaseFromPersisted(row: PurchaseRecord): Purchase {
     ...(row.deliveryEmail ? { deliveryEmail: row.deliveryEmail } : {}),
     ...(row.deliveryName ? { deliveryName: row.deliveryName } : {}),
     ...(row.houseSeatIds ? { houseSeatIds: row.houseSeatIds } : {}),
+    ...(row.presaleId ? { presaleId: row.presaleId } : {}),
   };
 }
 

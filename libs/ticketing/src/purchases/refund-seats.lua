@@ -4,7 +4,8 @@
   `fromBlock`, go back to BLOCKED, as cancel-purchase.lua gives them back), their prices are taken
   off the purchase's amount, and the refund is appended to the performance's purchase stream (type
   'refund'), so `batch` writes it to PostgreSQL and the payment reconciler gives its money back if
-  the api does not. The purchase stays PAID with its other seats. Naming every seat it still has is
+  the api does not. A presale purchase's (its `presale`) refunded seats go back to that presale's
+  allocation, in the meta hash (the presale-allocation include). The purchase stays PAID with its other seats. Naming every seat it still has is
   its whole refund: done exactly as cancel-purchase.lua cancels it (status CANCELED, a 'cancel'
   entry with what it gives back, `amount`), so the cancel's flush, notice and refund follow. Of two refunds of a seat (any two scripts
   of the purchase) Redis runs one first: the second finds the seat refunded. Redis TIME is the only clock.
@@ -64,6 +65,7 @@
 --- @include "redis-time"
 --- @include "free-seats"
 --- @include "refund-request"
+--- @include "presale-allocation"
 local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local seating = { free = KEYS[7], layout = KEYS[8], runs = KEYS[9], info = KEYS[10] }
@@ -84,7 +86,7 @@ for entry in string.gmatch(knownCheckedIn, '[^,]+') do
 end
 
 local fields = { 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency', 'prices', 'refundedSeats',
-  'refundedAmount', 'boxOffice', 'createdAt', 'fromBlock', 'deliveryEmail' }
+  'refundedAmount', 'boxOffice', 'createdAt', 'fromBlock', 'deliveryEmail', 'presale' }
 -- The persisted record is read from ARGV and put back only by a refund that goes through: a refused
 -- one leaves no record behind (nor one without a TTL), as cancel-purchase.lua.
 local persisted, purchase = nil, nil
@@ -133,6 +135,8 @@ end
 -- The refunded seats leave the buyer's tickets bought, never below 0; a box office sale's or a guest
 -- comp's (a delivery address) were never in the owning operator's count (purchase.lua).
 local function uncount()
+  -- The refunded seats go back to the purchase's presale's allocation (the kept ones too, as cancel-purchase.lua).
+  presaleGiveBack(metaKey, purchase[15], namedCount)
   if purchase[11] or purchase[14] then return end
   if redis.call('HINCRBY', KEYS[11], userId, -namedCount) <= 0 then redis.call('HDEL', KEYS[11], userId) end
 end

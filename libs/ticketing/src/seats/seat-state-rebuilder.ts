@@ -168,7 +168,8 @@ export class SeatStateRebuilder {
 
   /**
    * Seats with an active ticket in PostgreSQL are registered SOLD, seats an operator blocked
-   * BLOCKED, the performance's presales written into its meta hash (the hold scripts' access codes), and each buyer's count of seats bought is written (the ticket limit per buyer). Purchases not flushed yet
+   * BLOCKED, the performance's presales written into its meta hash (the hold scripts' access codes,
+   * allocations, and seats taken: each presale's sold seats, from `purchases.presale_id`), and each buyer's count of seats bought is written (the ticket limit per buyer). Purchases not flushed yet
    * live in Redis only: Redis runs with AOF `appendfsync always`, so they survive a restart.
    * `lease`: the rebuild lease held (null at creation); false when it ended before the last write
    * (see SeatStateStore.registerPerformance). `manager`: read inside that transaction.
@@ -185,6 +186,8 @@ export class SeatStateRebuilder {
     const blocked = await this.blocks.blockedSeatIds(performance.id, manager);
     // Read under the same share lock: a presale created or deleted meanwhile waits for the rebuild.
     const presales = await this.presales.list(performance.id, manager);
+    // Each presale's seats taken start from its sales: its live holds were lost with the state.
+    const presaleSeatsSold = presales.length > 0 ? await this.presales.seatsSold(performance.id, manager) : undefined;
     return this.seatState.registerPerformance(
       {
         performanceId: performance.id,
@@ -197,6 +200,7 @@ export class SeatStateRebuilder {
         places,
         ticketsBought,
         presales,
+        presaleSeatsSold,
       },
       lease,
     );

@@ -31,7 +31,7 @@ import {
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
 import { WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys } from '../waiting-room/waiting-room-keys';
 import { keepClosedTickets } from '../waiting-room/waiting-room.store';
-import { PresaleWindow, presaleMetaField } from '../presales/presale-fields';
+import { PresaleWindow, presaleAllocationFields, presaleMetaField } from '../presales/presale-fields';
 
 export interface PerformanceRegistration {
   performanceId: number;
@@ -62,6 +62,12 @@ export interface PerformanceRegistration {
    * with the lifecycle, where the hold scripts check access codes (presaleMetaField).
    */
   presales?: readonly PresaleWindow[];
+  /**
+   * Per presale id, the seats taken under it (PostgreSQL's active tickets of its purchases): each
+   * presale's count against its allocation starts there (absent: 0). A live hold is not in it: a
+   * rebuild follows the loss of the holds with the rest of the state.
+   */
+  presaleSeatsSold?: ReadonlyMap<string, number>;
 }
 
 /** The lifecycle fields the hold, purchase and cancel scripts read from the performance's meta hash. */
@@ -187,6 +193,9 @@ export class SeatStateStore {
     for (const presale of registration.presales ?? []) {
       const [field, value] = presaleMetaField(presale);
       set[field] = value;
+      const allocation = presaleAllocationFields(presale.id);
+      if (presale.maxSeats != null) set[allocation.max] = presale.maxSeats;
+      set[allocation.taken] = registration.presaleSeatsSold?.get(presale.id) ?? 0;
     }
     // In the registry before the meta hash that makes it registered (isRegistered): a registration
     // cut between the two would otherwise leave a registered performance the flusher, the sweeper
