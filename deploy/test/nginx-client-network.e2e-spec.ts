@@ -20,13 +20,15 @@ function templateWithTestClients(): string {
   if (!template.includes(serverStart) || !template.includes(catchAll)) {
     throw new Error('the template changed: update templateWithTestClients');
   }
-  return template.replace(
-    serverStart,
-    `${serverStart}        set_real_ip_from 127.0.0.1;\n        real_ip_header ${CLIENT_HEADER};\n`,
-  ).replace(
-    catchAll,
-    `${catchAll}        location = /test/client-network {\n            return 200 $boxoffice_client_network;\n        }\n`,
-  );
+  return template
+    .replace(
+      serverStart,
+      `${serverStart}        set_real_ip_from 127.0.0.1;\n        real_ip_header ${CLIENT_HEADER};\n`,
+    )
+    .replace(
+      catchAll,
+      `${catchAll}        location = /test/client-network {\n            return 200 $boxoffice_client_network;\n        }\n`,
+    );
 }
 
 /** An IPv6 address as 8 groups (0 … 0xffff), written out whole with random leading zeros and case. */
@@ -69,7 +71,12 @@ describe('Nginx rate limits count an IPv6 client by its /64 (template as rendere
         fc.boolean(),
         async (groups, padded, upper) => {
           const key = await keyOf(written(groups, padded, upper));
-          expect(key.toString()).toBe(groups.slice(0, 4).map((group) => group.toString(16)).join(':'));
+          expect(key.toString()).toBe(
+            groups
+              .slice(0, 4)
+              .map((group) => group.toString(16))
+              .join(':'),
+          );
         },
       ),
       { numRuns: 400 },
