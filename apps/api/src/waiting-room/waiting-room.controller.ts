@@ -9,7 +9,7 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { catchError, concatMap, filter, finalize, interval, map, Observable, of, startWith, takeWhile } from 'rxjs';
+import { catchError, concatMap, filter, finalize, interval, map, Observable, of, startWith, takeUntil, takeWhile } from 'rxjs';
 import { DomainError } from '@app/core';
 import { RequestContext } from '@app/logging';
 import {
@@ -233,7 +233,9 @@ export class QueueTicketController {
         if (status >= 500) this.logger.warn(`queue ticket ${ticketId} stream ended: ${error.message}`);
         return of({ type: 'error' as const, data: errorBody(status, error.message, requestId, path, error.details) });
       }),
-      // However it ends: the last event, the client gone (Nest unsubscribes), a fault.
+      // The process stopping (drainConnections) ends it too: the client reconnects elsewhere.
+      takeUntil(this.streams.ending),
+      // However it ends: the last event, the client gone (Nest unsubscribes), a fault, the process stopping.
       finalize(release),
     );
   }
