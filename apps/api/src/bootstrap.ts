@@ -35,6 +35,7 @@ import {
 } from './common/input-guard';
 import { HttpMetrics } from './metrics/http-metrics';
 import { API_PREFIX } from './common/location';
+import { QueueStreams } from './waiting-room/queue-streams';
 
 const AUTH_PATH = `/${API_PREFIX}/auth/`;
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -343,8 +344,10 @@ export const DRAIN_MAX_MS = 6_000;
  * Stops a replica taking requests without cutting one a proxy already sent it; run on SIGTERM
  * before `app.close()`. It stops accepting connections (a new one is refused, which Nginx retries
  * on another replica, a POST too: nothing was sent), answers every request still arriving on a
- * kept-alive connection with `Connection: close`, and waits until no connection is left (Nginx
- * closes its idle ones after its upstream `keepalive_timeout`), at most `maxMs` ms; then it drops
+ * kept-alive connection with `Connection: close`, ends the waiting-room event streams (their
+ * clients reconnect to another replica: QueueStreams.ending), and waits until no connection is
+ * left (Nginx closes its idle ones after its upstream `keepalive_timeout`), at most `maxMs` ms;
+ * then it drops
  * the idle ones left and waits for the busy ones' answers. Dropping idle connections at once (what
  * `app.close()` alone does) reset those Nginx had just written a request on that this busy process
  * had not read yet, and Nginx, which never resends a POST it sent, answered 502: a hold or purchase
@@ -355,6 +358,8 @@ export async function drainConnections(app: NestFastifyApplication, maxMs = DRAI
   const state = shutdownStates.get(server);
   if (state === undefined || !server.listening) return;
   state.closing = true;
+  // Waiting-room event streams never end on their own: each would hold its connection to the end.
+  app.get(QueueStreams).endAll();
   // net.Server's close: http.Server's would drop the idle connections at once. Its callback comes
   // once the last connection ended.
   const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));

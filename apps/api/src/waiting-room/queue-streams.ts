@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Observable, ReplaySubject } from 'rxjs';
 import { Env } from '@app/config';
 import { DomainError } from '@app/core';
 
@@ -31,8 +32,26 @@ export class QueueStreams {
 
   private readonly limit: number;
 
+  /** Emits once this process stops taking requests; replayed to a stream opened after. */
+  private readonly stopping = new ReplaySubject<void>(1);
+
   constructor(env: Env) {
     this.limit = env.WAITING_ROOM_STREAMS_PER_USER;
+  }
+
+  /**
+   * Emits when this process drains its connections on SIGTERM (`endAll`), at once for a stream
+   * opened after: each stream ends there, as a stream of a finished ticket does, and the client's
+   * EventSource reconnects, through Nginx to another replica. A stream left open would hold its
+   * connection, and the shutdown, until SHUTDOWN_GRACE_MS killed the process.
+   */
+  get ending(): Observable<void> {
+    return this.stopping;
+  }
+
+  /** Ends every stream open on this process, and any opened after (see `ending`). */
+  endAll(): void {
+    this.stopping.next();
   }
 
   /**

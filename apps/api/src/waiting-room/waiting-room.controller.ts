@@ -9,7 +9,7 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { catchError, concatMap, filter, finalize, interval, map, Observable, of, startWith, takeWhile } from 'rxjs';
+import { catchError, concatMap, filter, finalize, interval, map, Observable, of, startWith, takeUntil, takeWhile } from 'rxjs';
 import { DomainError } from '@app/core';
 import { RequestContext } from '@app/logging';
 import {
@@ -176,7 +176,7 @@ export class QueueTicketController {
    * Server-Sent Events: the ticket as `GET /queue/:ticketId` answers it, at once and every
    * `pollAfterSeconds` (each event counts as a poll); the stream ends after the first event that
    * is not WAITING (ADMITTED with the token, or ENDED: a queue removed or a performance deleted
-   * reads ENDED with endReason CLOSED, a performance canceled ENDED with CANCELED). The first read
+   * reads ENDED with endReason CLOSED, a performance canceled ENDED with CANCELED), or when this api process stops (`QueueStreams.ending`: the client opens it again). The first read
    * comes before the stream starts, so anyone else's ticket is a 404, a store that cannot answer a
    * 503, and an account with WAITING_ROOM_STREAMS_PER_USER streams open on this api process a 429
    * (TooManyQueueStreams, Retry-After the poll interval), each with the uniform body, never an
@@ -192,7 +192,7 @@ export class QueueTicketController {
   @Sse(':ticketId/events')
   @ApiOkResponse({
     description:
-      "text/event-stream of QueueTicketResponseDto JSON events; a domain error met by a later poll, or the end of the caller's session (an expired access token, a password reset), ends it with `event: error` and the uniform error body as data (401 for the session)",
+      "text/event-stream of QueueTicketResponseDto JSON events, ending after the first that is not WAITING or when this api stops (SIGTERM: open it again); a domain error met by a later poll, or the end of the caller's session (an expired access token, a password reset), ends it with `event: error` and the uniform error body as data (401 for the session)",
     content: { 'text/event-stream': { schema: { type: 'string', example: 'data: {"status":"WAITING",…}\n\n' } } },
   })
   @ApiTooManyRequestsResponse({
@@ -233,7 +233,9 @@ export class QueueTicketController {
         if (status >= 500) this.logger.warn(`queue ticket ${ticketId} stream ended: ${error.message}`);
         return of({ type: 'error' as const, data: errorBody(status, error.message, requestId, path, error.details) });
       }),
-      // However it ends: the last event, the client gone (Nest unsubscribes), a fault.
+      // The process stopping (drainConnections) ends it too: the client reconnects elsewhere.
+      takeUntil(this.streams.ending),
+      // However it ends: the last event, the client gone (Nest unsubscribes), a fault, the process stopping.
       finalize(release),
     );
   }
