@@ -96,6 +96,16 @@ export class LocalNginx {
       .map((line) => JSON.parse(line) as NginxAccessLine);
   }
 
+  /**
+   * Rewrites the running configuration with `change` and reloads it (SIGHUP to the master): new
+   * workers take it, the old ones finish the requests they have and exit.
+   */
+  reload(change: (config: string) => string): void {
+    const configPath = join(this.runtimeDir, 'nginx.conf');
+    writeFileSync(configPath, change(readFileSync(configPath, 'utf8')));
+    this.child.kill('SIGHUP');
+  }
+
   errorLog(): string {
     return readFileSync(join(this.runtimeDir, 'error.log'), 'utf8');
   }
