@@ -52,7 +52,8 @@ const RECONCILE_COUNTED = [...RECONCILE_OUTCOMES, 'failed'] as const;
  * was not recorded: it crashed, or the gateway failed it). One whose purchase's cancellation is
  * in PostgreSQL is refunded and marked REFUNDED (canceled in Redis only, it is left open until the
  * flush writes it). One whose purchase happened (the hold bought by it, the purchase in
- * Redis or PostgreSQL) is marked COMPLETED; any other is refunded and marked REFUNDED once its hold
+ * Redis or PostgreSQL) is marked COMPLETED; any other is refunded and marked REFUNDED, with the
+ * outbox row of its buyer's e-mail saying so (`noticeRefund`), once its hold
  * can no longer be bought (gone, no longer HELD, or expired by Redis TIME), and left open until then:
  * after a failover lost a sale (answered 503), the buyer's retry with the same key sells the hold
  * again on the same charge, so refunding it first would refuse a purchase that can still happen.
