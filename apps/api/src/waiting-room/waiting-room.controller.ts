@@ -9,7 +9,19 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { catchError, concatMap, filter, finalize, interval, map, Observable, of, startWith, takeUntil, takeWhile } from 'rxjs';
+import {
+  catchError,
+  concatMap,
+  filter,
+  finalize,
+  interval,
+  map,
+  Observable,
+  of,
+  startWith,
+  takeUntil,
+  takeWhile,
+} from 'rxjs';
 import { DomainError } from '@app/core';
 import { RequestContext } from '@app/logging';
 import {
