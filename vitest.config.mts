@@ -48,6 +48,8 @@ const NOT_ON_CLUSTER = [
   'libs/ticketing/src/purchases/purchase-flusher.int-spec.ts',
   // Runs the bench's helpers on a private redis-server of its own: the same test twice.
   'bench/bench-helpers.int-spec.ts',
+  // Kills and restarts a private redis-server of its own: the same test twice.
+  'apps/batch/src/loops/seat-reconcile.loop.int-spec.ts',
   // Times block-seats.lua on a private redis-server of its own (SLOWLOG): the same test twice.
   'libs/ticketing/src/blocks/block-seats-timing.int-spec.ts',
   // Start their own private Cluster already (int runs them): the same test twice.

@@ -10,6 +10,9 @@ class CountingLoop extends PollingLoop {
   start(pauseMs: number): void {
     this.startLoop(pauseMs);
   }
+  askSoon(): void {
+    this.runSoon();
+  }
   protected async step(): Promise<boolean> {
     this.steps += 1;
     return this.steps < this.busyFor;
@@ -26,6 +29,9 @@ class GatedLoop extends PollingLoop {
   }
   start(pauseMs: number): void {
     this.startLoop(pauseMs);
+  }
+  askSoon(): void {
+    this.runSoon();
   }
   finishStep(): void {
     this.release?.();
@@ -103,6 +109,50 @@ describe('PollingLoop', () => {
     expect(stopped).toBe(true);
     await stopping;
     expect(loop.steps).toBe(1);
+  });
+});
+
+describe('PollingLoop.runSoon', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('ends a pause at once: the next step runs now, then the loop pauses for the whole pauseMs again', async () => {
+    const loop = new CountingLoop(1);
+    loop.start(60_000);
+    await advance(0);
+    expect(loop.steps).toBe(1);
+    await advance(30_000);
+    loop.askSoon();
+    await advance(0);
+    expect(loop.steps).toBe(2);
+    await advance(59_999);
+    expect(loop.steps).toBe(2);
+    await advance(1);
+    expect(loop.steps).toBe(3);
+    await loop.stop();
+  });
+
+  it('called during a step (any number of times), runs exactly one more step without the pause', async () => {
+    const loop = new GatedLoop(false);
+    loop.start(60_000);
+    await advance(0);
+    expect(loop.inStep).toBe(true);
+    loop.askSoon();
+    loop.askSoon();
+    loop.finishStep();
+    await advance(0);
+    expect(loop.steps).toBe(1);
+    expect(loop.inStep).toBe(true);
+    loop.finishStep();
+    await advance(59_999);
+    // The second step found nothing and nobody asked again: a whole pause.
+    expect(loop.steps).toBe(2);
+    expect(loop.inStep).toBe(false);
+    await advance(1);
+    expect(loop.inStep).toBe(true);
+    const stopping = loop.stop();
+    loop.finishStep();
+    await stopping;
   });
 });
 

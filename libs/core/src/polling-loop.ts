@@ -9,6 +9,8 @@ export abstract class PollingLoop implements BeforeApplicationShutdown {
   private running?: Promise<void>;
   private stopping = false;
   private wake?: () => void;
+  /** Set by `runSoon`: the step in progress, if any, is followed by the next one without a pause. */
+  private nextStepAsked = false;
 
   /** Whether `stop` was called: a step that waited may end without doing its work. */
   protected get stopRequested(): boolean {
@@ -25,6 +27,15 @@ export abstract class PollingLoop implements BeforeApplicationShutdown {
   }
 
   /** Resolves once the step in progress, if any, has finished. */
+  /**
+   * Starts the next step now instead of after the pause: ends the pause in progress, or skips the
+   * one after the step in progress (one more step, however often it is called meanwhile).
+   */
+  protected runSoon(): void {
+    this.nextStepAsked = true;
+    this.wake?.();
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
@@ -38,8 +49,9 @@ export abstract class PollingLoop implements BeforeApplicationShutdown {
 
   private async run(pauseMs: number): Promise<void> {
     while (!this.stopping) {
+      this.nextStepAsked = false;
       // A stop that came during the step ends the loop now: no pause to wait out first.
-      if (!(await this.step()) && !this.stopping) await this.pause(pauseMs);
+      if (!(await this.step()) && !this.stopping && !this.nextStepAsked) await this.pause(pauseMs);
     }
   }
 
@@ -48,6 +60,7 @@ export abstract class PollingLoop implements BeforeApplicationShutdown {
       const timer = setTimeout(resolve, ms);
       this.wake = () => {
         clearTimeout(timer);
+        this.wake = undefined;
         resolve();
       };
     });

@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+import type Redis from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import type { SeatReconciler } from '@app/ticketing';
@@ -25,6 +27,8 @@ function loops() {
     { reconcileOnce } as unknown as SeatReconciler,
     { SEAT_RECONCILE_INTERVAL_SECONDS: INTERVAL_MS / 1000 } as Env,
     flushLoop,
+    // Only the client's connection events are used here (seat-reconcile.loop.int-spec.ts: a real Redis restarted).
+    Object.assign(new EventEmitter(), { status: 'ready' }) as unknown as Redis,
   );
   const stopBoth = async () => {
     await reconcileLoop.stop();

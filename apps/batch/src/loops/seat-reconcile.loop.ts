@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import Redis from 'ioredis';
 import { Env } from '@app/config';
 import { PollingLoop, RepeatedFailureLog } from '@app/core';
 import { SeatReconciler } from '@app/ticketing';
@@ -18,6 +19,14 @@ import { PurchaseFlushLoop } from './purchase-flush.loop';
  * "The seat reconciler beside the flush"). Once the flush pass ended those entries are gone from
  * the stream. Only the timing changes: every repair is still checked again against the state of
  * its moment (reconcile-seats.lua, the row locks of blocks).
+ *
+ * After Redis comes back (the client's `ready` after a lost connection: a restart, a restore, a
+ * network cut) a pass starts at once rather than at the end of the pause: a Redis that lost writes
+ * (an AOF older than its last answers, a copy restored by mistake, README "Backup and restore")
+ * shows seats PostgreSQL has sold as free, and every second before the pass is a second in which
+ * they can be sold again. On a Redis Cluster the client's `ready` comes only when the whole cluster
+ * was lost; a failover is left to the regular passes (its sales waited for a replica,
+ * REDIS_WAIT_REPLICAS).
  */
 @Injectable()
 export class SeatReconcileLoop extends PollingLoop {
@@ -28,11 +37,21 @@ export class SeatReconcileLoop extends PollingLoop {
   );
   /** The pause between passes (ms), also the most a pass waits for flush passes in all. */
   private intervalMs = 0;
+  /** Whether the client was ready once since `start`: its next `ready` is a reconnection. */
+  private connectedBefore = false;
+  private readonly onReady = (): void => {
+    if (this.connectedBefore) {
+      this.logger.log('Redis is back: seat reconciliation runs now');
+      this.runSoon();
+    }
+    this.connectedBefore = true;
+  };
 
   constructor(
     private readonly reconciler: SeatReconciler,
     @Inject(Env) private readonly env: Env,
     private readonly flushLoop: PurchaseFlushLoop,
+    private readonly redis: Redis,
   ) {
     super();
   }
@@ -40,7 +59,15 @@ export class SeatReconcileLoop extends PollingLoop {
   /** `pauseMs`: milliseconds between passes; SEAT_RECONCILE_INTERVAL_SECONDS by default. */
   start(pauseMs = this.env.SEAT_RECONCILE_INTERVAL_SECONDS * 1000): void {
     this.intervalMs = pauseMs;
+    this.connectedBefore = this.redis.status === 'ready';
+    this.redis.off('ready', this.onReady);
+    this.redis.on('ready', this.onReady);
     this.startLoop(pauseMs);
+  }
+
+  async stop(): Promise<void> {
+    this.redis.off('ready', this.onReady);
+    await super.stop();
   }
 
   protected async step(): Promise<boolean> {
