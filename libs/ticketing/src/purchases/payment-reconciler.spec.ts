@@ -72,6 +72,7 @@ function reconciler(
     claimRecheck: vi.fn(async () => options.recheck ?? null),
     lockRecheck: vi.fn(async () => options.recheckLock ?? 'locked'),
     endRecheck: vi.fn(async () => undefined),
+    writeRefundNotice: vi.fn(async () => undefined),
   };
   const purchases = {
     findById: vi.fn(async () => (options.inPostgres ? { id: attempt.purchaseId, status: options.inPostgres } : null)),
@@ -176,6 +177,8 @@ describe('PaymentReconciler', () => {
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
     expect(gateway.charge).not.toHaveBeenCalled();
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager, null);
+    // The buyer is told, in the same transaction (ops trial O5).
+    expect(attempts.writeRefundNotice).toHaveBeenCalledWith(manager, 'p1', 3000, 'payment.refunded');
   });
 
   it.each([PurchaseStatus.Paid, undefined])(
