@@ -7,7 +7,7 @@ import { createSession, waitUntil } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
 import { dataSourceOf } from '../../mailer/test/mail-harness';
 import { createPerformance, flushPurchases, hold } from './purchase-helpers';
-import { MailStack, startMailStack } from './support/mail';
+import { MailStack, purchaseMail, startMailStack } from './support/mail';
 import { reconcileUntilSettled } from './support/payments';
 
 /**
@@ -88,6 +88,9 @@ describe('the reconciliation’s refund of a charge whose purchase was lost e-ma
     expect(bought.statusCode, bought.body).toBe(201);
     const purchaseId = bought.json().id as string;
     await flushPurchases(api.app);
+    // Confirmed first: a purchase canceled before the mailer took up its confirmation gets neither
+    // e-mail (P5), and this story would race the buyer's cancel against the mailer.
+    await purchaseMail(smtp, buyer.email, 'purchase-completed', purchaseId);
     const canceled = await call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
     expect(canceled.statusCode, canceled.body).toBe(200);
     await flushPurchases(api.app);
