@@ -4,6 +4,7 @@ import type { Env } from '@app/config';
 import { AmqpConnection, RetryPolicy, Topology } from '@app/messaging';
 import type {
   AccountNoticeMailService,
+  PaymentRefundedMailService,
   EmailChangeMailService,
   EmailVerificationMailService,
   PasswordResetMailService,
@@ -57,6 +58,7 @@ describe('PurchaseMailConsumer in-hand gauge during stop', () => {
       {} as EmailVerificationMailService,
       {} as EmailChangeMailService,
       {} as AccountNoticeMailService,
+      {} as PaymentRefundedMailService,
       {} as TicketTransferMailService,
       { MAIL_BULK_PREFETCH: 2 } as Env,
     );

@@ -14,6 +14,8 @@ import {
 import {
   AccountNoticeMailService,
   AccountNoticeOutcome,
+  PaymentRefundedMailService,
+  PaymentRefundedOutcome,
   DeliveryOutcome,
   EmailChangeMailService,
   EmailVerificationMailService,
@@ -35,7 +37,7 @@ export type MailQueueName = MailStream;
  * Feeds the two mail queues to {@link PurchaseMailService}: purchase-completed messages (the
  * confirmation), purchase-canceled ones (the cancellation notice) and purchase-rescheduled ones
  * (the notice that the performance moved); password-reset messages to
- * {@link PasswordResetMailService}, e-mail-verification ones to {@link EmailVerificationMailService}, e-mail-change ones to {@link EmailChangeMailService}, account notices to {@link AccountNoticeMailService}, and ticket-transfer ones to {@link TicketTransferMailService}. Retries and dead-letters through the broker.
+ * {@link PasswordResetMailService}, e-mail-verification ones to {@link EmailVerificationMailService}, e-mail-change ones to {@link EmailChangeMailService}, account notices to {@link AccountNoticeMailService}, notices of a charge refunded because its purchase was lost to {@link PaymentRefundedMailService}, and ticket-transfer ones to {@link TicketTransferMailService}. Retries and dead-letters through the broker.
  *
  * Two consumers side by side, each on a channel of its own with its own prefetch: the urgent
  * queue (`<ns>.purchase-completed`: confirmations, a buyer's or an operator's cancellation,
@@ -83,6 +85,7 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
     private readonly verificationMail: EmailVerificationMailService,
     private readonly changeMail: EmailChangeMailService,
     private readonly noticeMail: AccountNoticeMailService,
+    private readonly refundNoticeMail: PaymentRefundedMailService,
     private readonly transferMail: TicketTransferMailService,
     private readonly env: Env,
   ) {
@@ -158,6 +161,8 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
         return this.changeMail.deliver(parsed.message);
       case 'account-notice':
         return this.noticeMail.deliver(parsed.message);
+      case 'payment-refunded':
+        return this.refundNoticeMail.deliver(parsed.message);
       case 'ticket-transfer':
         return this.transferMail.deliver(parsed.message, queue);
       case 'holder-rescheduled':
@@ -194,12 +199,12 @@ const MAIL_QUEUES: readonly MailQueueName[] = ['urgent', 'bulk'];
  * What became of one message: a purchase mail's outcome, or a token or transfer mail's (`stale`: its
  * token no longer works, or what a transfer e-mail would say is gone).
  */
-type Outcome = DeliveryOutcome | TokenMailOutcome | TransferMailOutcome | AccountNoticeOutcome;
+type Outcome = DeliveryOutcome | TokenMailOutcome | TransferMailOutcome | AccountNoticeOutcome | PaymentRefundedOutcome;
 
 /**
  * What a log line calls a message's e-mail: `purchase <id>`, `cancellation of purchase <id>`,
  * `new date (move <id>) of purchase <id>`, `tickets of purchase <id> sent again (request <id>)`,
- * `password reset <id>`, `e-mail verification <id>`, `e-mail change <id>`, `account notice <id> (<event>)`,
+ * `password reset <id>`, `e-mail verification <id>`, `e-mail change <id>`, `account notice <id> (<event>)`, `refund notice of payment <id>`,
  * `new date (move <id>) to ticket holder <account id>`.
  */
 function subjectOf(parsed: MailMessage): string {
@@ -222,6 +227,8 @@ function subjectOf(parsed: MailMessage): string {
       return `e-mail change ${parsed.message.changeId}`;
     case 'account-notice':
       return `account notice ${parsed.message.eventId} (${parsed.message.event})`;
+    case 'payment-refunded':
+      return `refund notice of payment ${parsed.message.purchaseId}`;
     case 'ticket-transfer':
       return parsed.message.event === 'rescheduled'
         ? `new date (move ${parsed.message.rescheduleId}) of ticket transfer ${parsed.message.transferId}`

@@ -207,15 +207,17 @@ describe('AMQP connection and consumer stopped during their start (real broker)'
   });
 
   it('a start makes the calls the rounds stop at', () => {
-    // The urgent mail queue is bound to seven routing keys (purchase completed, canceled, password
-    // reset, e-mail verification, ticket transfer, account notice, e-mail change); then its retry
-    // queue, its dead-letter queue and that one's binding. The bulk mail queue, bound to the two
-    // bulk keys, then its retry and dead-letter queues. Last, the urgent queue unbound from the two
-    // bulk keys (rescheduled, canceled with its performance), which earlier versions bound to it.
+    // The urgent mail queue is bound to eight routing keys (purchase completed, canceled, password
+    // reset, e-mail verification, ticket transfer, account notice, e-mail change, payment refunded);
+    // then its retry queue, its dead-letter queue and that one's binding. The bulk mail queue, bound
+    // to the two bulk keys, then its retry and dead-letter queues. Last, the urgent queue unbound
+    // from the two bulk keys (rescheduled, canceled with its performance), which earlier versions
+    // bound to it.
     const topology = [
       'assertExchange',
       'assertExchange',
       'assertQueue',
+      'bindQueue',
       'bindQueue',
       'bindQueue',
       'bindQueue',

@@ -8,7 +8,12 @@ export { ATTEMPTS_HEADER, LAST_ERROR_HEADER, ORIGINAL_ROUTING_KEY_HEADER, Retryi
 export type { RetryingConsumerOptions } from './retrying-consumer';
 export { MalformedMessageError, parsePurchaseCompleted, purchaseCompletedMessageId, ROUTING } from './contracts';
 export type { PurchaseCompletedMessage } from './contracts';
-export { parseMailMessage, purchaseCanceledMessageId, purchaseRefundedMessageId } from './contracts';
+export {
+  parseMailMessage,
+  paymentRefundedMessageId,
+  purchaseCanceledMessageId,
+  purchaseRefundedMessageId,
+} from './contracts';
 export type { MailMessage, PurchaseCanceledMessage, PurchaseRefundedMessage } from './contracts';
 export { OutboxRelay } from './outbox/outbox-relay';
 export type { RelayResult } from './outbox/outbox-relay';

@@ -37,6 +37,7 @@ describe('Topology: the urgent and the bulk mail queue', () => {
       ROUTING.emailVerification,
       ROUTING.emailChange,
       ROUTING.accountNotice,
+      ROUTING.paymentRefunded,
       ROUTING.ticketTransfer,
     ]);
   });
@@ -80,6 +81,7 @@ describe('Topology: the urgent and the bulk mail queue', () => {
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'account.email-verification'],
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'account.email-change'],
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'account.notice'],
+      ['bindQueue', 'ns.purchase-completed', 'ns.events', 'payment.refunded'],
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'ticket.transfer'],
       ['assertQueue', 'ns.purchase-completed.retry.1000ms', quorumTo('', 'ns.purchase-completed')],
       ['assertQueue', 'ns.purchase-completed.retry.2000ms', quorumTo('', 'ns.purchase-completed')],

@@ -182,6 +182,8 @@ export { EmailVerificationMailService } from './notifications/email-verification
 export { EmailChangeMailService } from './notifications/email-change-mail.service';
 export { AccountNoticeMailService } from './notifications/account-notice-mail.service';
 export type { AccountNoticeOutcome } from './notifications/account-notice-mail.service';
+export { PaymentRefundedMailService } from './notifications/payment-refunded-mail.service';
+export type { PaymentRefundedOutcome } from './notifications/payment-refunded-mail.service';
 export { TicketTransferMailService } from './notifications/ticket-transfer-mail.service';
 export type { TransferMailOutcome } from './notifications/ticket-transfer-mail.service';
 export type { TokenMailOutcome } from './notifications/token-mail';

@@ -365,6 +365,44 @@ export class PaymentAttemptsRepository {
   }
 
   /**
+   * Writes the buyer's notice that the reconciliation refunded `amount` (minor units of the
+   * attempt's currency, above 0) of the attempt's charge because its purchase never happened or was
+   * lost: an outbox row `payment-refunded:<purchase id>` under `routingKey`, whose body (a
+   * `PaymentRefundedMessage` of `@app/messaging/contracts`) carries the buyer's address and name,
+   * the event, venue and start of the performance, and the attempt's `resolved_at` as the refund's
+   * time. In `manager`'s transaction, the one that marks the attempt REFUNDED, so the notice goes out
+   * exactly when the refund is recorded. Writes nothing when a purchase of that id is in PostgreSQL
+   * (its own notices tell its buyer), when the buyer's account is gone, or when the row exists
+   * already (a notice is written once). True when it wrote the row.
+   */
+  async writeRefundNotice(
+    manager: EntityManager,
+    purchaseId: string,
+    amount: number,
+    routingKey: string,
+  ): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      `INSERT INTO outbox (message_id, routing_key, payload)
+       SELECT 'payment-refunded:' || a.purchase_id, $3, jsonb_build_object(
+         'type', 'payment-refunded', 'purchaseId', a.purchase_id, 'email', u.email, 'name', u.name,
+         'amount', $2::bigint, 'currency', a.currency, 'eventTitle', e.title, 'venue', e.venue,
+         'timeZone', e.time_zone,
+         'startsAt', to_char(pf.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+         'refundedAt', to_char(coalesce(a.resolved_at, clock_timestamp()) AT TIME ZONE 'UTC',
+                               'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+         FROM payment_attempts a
+         JOIN users u ON u.id = a.user_id
+         JOIN performances pf ON pf.id = a.performance_id
+         JOIN events e ON e.id = pf.event_id
+        WHERE a.purchase_id = $1 AND NOT EXISTS (SELECT 1 FROM purchases p WHERE p.id = a.purchase_id)
+       ON CONFLICT (message_id) DO NOTHING
+       RETURNING message_id`,
+      [purchaseId, amount, routingKey],
+    );
+    return rows.length > 0;
+  }
+
+  /**
    * One `begin` for many attempts: one upsert, and a read only for attempts it left alone (over, or
    * recorded with another payment token: the upsert's condition leaves those untouched). The
    * existing rows of the group are locked first with `SKIP LOCKED`: one held by another session is

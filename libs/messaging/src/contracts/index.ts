@@ -68,3 +68,10 @@ export { EMAIL_CHANGE_TYPE, emailChangeMailKey, emailChangeMessageId, toEmailCha
 export type { EmailChangeMessage } from './email-change';
 export { ACCOUNT_NOTICE_TYPE, accountNoticeMessageId, toAccountNotice } from './account-notice';
 export type { AccountNoticeEvent, AccountNoticeMessage } from './account-notice';
+export {
+  isPaymentRefundedBody,
+  PAYMENT_REFUNDED_TYPE,
+  paymentRefundedMessageId,
+  toPaymentRefunded,
+} from './payment-refunded';
+export type { PaymentRefundedMessage } from './payment-refunded';

@@ -2,6 +2,7 @@ import { AccountNoticeMessage, isAccountNoticeBody, toAccountNotice } from './ac
 import { EmailChangeMessage, isEmailChangeBody, toEmailChange } from './email-change';
 import { EmailVerificationMessage, isEmailVerificationBody, toEmailVerification } from './email-verification';
 import { isTicketTransferBody, TicketTransferMessage, toTicketTransfer } from './ticket-transfer';
+import { isPaymentRefundedBody, PaymentRefundedMessage, toPaymentRefunded } from './payment-refunded';
 import { isPasswordResetBody, PasswordResetMessage, toPasswordReset } from './password-reset';
 import { isPurchaseCanceledBody, PurchaseCanceledMessage, toPurchaseCanceled } from './purchase-canceled';
 import { isPurchaseRefundedBody, PurchaseRefundedMessage, toPurchaseRefunded } from './purchase-refunded';
@@ -22,7 +23,7 @@ import {
  * A message of the mail queues (urgent or bulk: any of them may come through either): a purchase
  * confirmation, a cancellation notice, a partial refund's notice, a notice that the purchase's performance moved, its
  * tickets sent again on request, a password reset, an e-mail address to confirm, a new address to confirm, a notice of a change to
- * an account, a ticket transfer's offer or acceptance, or a
+ * an account, the refund of a charge whose purchase was lost, a ticket transfer's offer or acceptance, or a
  * notice to the holder of transferred tickets that their performance moved.
  */
 export type MailMessage =
@@ -35,12 +36,13 @@ export type MailMessage =
   | { kind: 'email-verification'; message: EmailVerificationMessage }
   | { kind: 'email-change'; message: EmailChangeMessage }
   | { kind: 'account-notice'; message: AccountNoticeMessage }
+  | { kind: 'payment-refunded'; message: PaymentRefundedMessage }
   | { kind: 'ticket-transfer'; message: TicketTransferMessage }
   | { kind: 'holder-rescheduled'; message: TicketHolderRescheduledMessage };
 
 /**
  * Parses a body of a mail queue by its `type`: purchase-canceled, purchase-refunded, purchase-rescheduled,
- * purchase-tickets-resent, password-reset, email-verification, email-change, account-notice, ticket-transfer or ticket-holder.rescheduled when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
+ * purchase-tickets-resent, password-reset, email-verification, email-change, account-notice, payment-refunded, ticket-transfer or ticket-holder.rescheduled when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
  */
 export function parseMailMessage(content: Buffer): MailMessage {
   let body: unknown;
@@ -57,6 +59,7 @@ export function parseMailMessage(content: Buffer): MailMessage {
   if (isEmailVerificationBody(body)) return { kind: 'email-verification', message: toEmailVerification(body) };
   if (isEmailChangeBody(body)) return { kind: 'email-change', message: toEmailChange(body) };
   if (isAccountNoticeBody(body)) return { kind: 'account-notice', message: toAccountNotice(body) };
+  if (isPaymentRefundedBody(body)) return { kind: 'payment-refunded', message: toPaymentRefunded(body) };
   if (isTicketTransferBody(body)) return { kind: 'ticket-transfer', message: toTicketTransfer(body) };
   if (isTicketHolderRescheduledBody(body)) {
     return { kind: 'holder-rescheduled', message: toTicketHolderRescheduled(body) };

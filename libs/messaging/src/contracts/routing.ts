@@ -30,6 +30,11 @@ export const ROUTING = {
   /** Notices to an account's owner of a change to it (password, address): on the urgent mail queue. */
   accountNotice: 'account.notice',
   /**
+   * The notice to a buyer that `batch`'s payment reconciliation refunded a charge whose purchase
+   * never happened or was lost: on the urgent mail queue.
+   */
+  paymentRefunded: 'payment.refunded',
+  /**
    * Ticket-transfer e-mails (an offer to the recipient's address, "accepted" to the sender): on the
    * urgent mail queue, one request each. TicketTransfersRepository writes this key in SQL.
    */
@@ -40,7 +45,7 @@ export const ROUTING = {
  * The routing keys of the urgent mail queue (`<ns>.purchase-completed`): e-mails one person is
  * waiting for now, each caused by one request (a purchase, a buyer's cancel, an operator's refund of
  * one purchase, a password reset, an address to confirm, a notice of a change to an account, a ticket
- * transfer).
+ * transfer, the refund of a charge whose purchase was lost).
  */
 export const URGENT_MAIL_ROUTING: readonly string[] = [
   ROUTING.purchaseCompleted,
@@ -49,6 +54,7 @@ export const URGENT_MAIL_ROUTING: readonly string[] = [
   ROUTING.emailVerification,
   ROUTING.emailChange,
   ROUTING.accountNotice,
+  ROUTING.paymentRefunded,
   ROUTING.ticketTransfer,
 ];
 

@@ -4,13 +4,14 @@ import { EmailChangeMailService } from './email-change-mail.service';
 import { EmailVerificationMailService } from './email-verification-mail.service';
 import { Mailer } from './mailer.port';
 import { PasswordResetMailService } from './password-reset-mail.service';
+import { PaymentRefundedMailService } from './payment-refunded-mail.service';
 import { PurchaseMailService } from './purchase-mail.service';
 import { TicketTransferMailService } from './ticket-transfer-mail.service';
 import { TicketCodes } from '../tickets/ticket-codes';
 
 /**
  * Purchase e-mails, with the tickets' signed codes as QR images, password-reset, "confirm your
- * e-mail address", "confirm your new e-mail address", account notices and ticket-transfer e-mails. Needs the global Env and DatabaseModule. The process that sends binds the
+ * e-mail address", "confirm your new e-mail address", account notices, notices of a charge refunded because its purchase was lost, and ticket-transfer e-mails. Needs the global Env and DatabaseModule. The process that sends binds the
  * `Mailer` port to its adapter (the mailer's SMTP one), so the rules load no mail transport.
  */
 @Module({})
@@ -27,6 +28,7 @@ export class NotificationsModule {
         EmailVerificationMailService,
         EmailChangeMailService,
         AccountNoticeMailService,
+        PaymentRefundedMailService,
         TicketTransferMailService,
       ],
       exports: [
@@ -36,6 +38,7 @@ export class NotificationsModule {
         EmailVerificationMailService,
         EmailChangeMailService,
         AccountNoticeMailService,
+        PaymentRefundedMailService,
         TicketTransferMailService,
       ],
     };

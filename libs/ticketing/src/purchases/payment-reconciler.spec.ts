@@ -72,6 +72,7 @@ function reconciler(
     claimRecheck: vi.fn(async () => options.recheck ?? null),
     lockRecheck: vi.fn(async () => options.recheckLock ?? 'locked'),
     endRecheck: vi.fn(async () => undefined),
+    writeRefundNotice: vi.fn(async () => undefined),
   };
   const purchases = {
     findById: vi.fn(async () => (options.inPostgres ? { id: attempt.purchaseId, status: options.inPostgres } : null)),
@@ -176,6 +177,8 @@ describe('PaymentReconciler', () => {
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
     expect(gateway.charge).not.toHaveBeenCalled();
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager, null);
+    // The buyer is told, in the same transaction (ops trial O5).
+    expect(attempts.writeRefundNotice).toHaveBeenCalledWith(manager, 'p1', 3000, 'payment.refunded');
   });
 
   it.each([PurchaseStatus.Paid, undefined])(
@@ -208,6 +211,8 @@ describe('PaymentReconciler', () => {
     expect(await subject.reconcileOnce()).toBe('refunded');
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager, null);
+    // A cancellation's refund: the buyer canceled, no refund notice.
+    expect(attempts.writeRefundNotice).not.toHaveBeenCalled();
   });
 
   it('refunds a REFUND_OWED attempt (its purchase canceled, the api refund unrecorded) without reading the sale', async () => {
@@ -218,6 +223,7 @@ describe('PaymentReconciler', () => {
     expect(store.saleTrace).not.toHaveBeenCalled();
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager, null);
+    expect(attempts.writeRefundNotice).not.toHaveBeenCalled();
   });
 
   it('leaves a canceled purchase’s refund open while Redis lists partial refunds PostgreSQL does not have yet', async () => {
@@ -308,6 +314,7 @@ describe('PaymentReconciler', () => {
       expect(gateway.charge).not.toHaveBeenCalled();
       expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_key-1'));
       expect(attempts.endRecheck).toHaveBeenCalledWith(manager, 'p1', 'ch_key-1');
+      expect(attempts.writeRefundNotice).toHaveBeenCalledWith(manager, 'p1', 3000, 'payment.refunded');
       expect((await subject.reconciled.get()).values).toContainEqual({
         labels: { outcome: 'recheck_refunded' },
         value: 1,

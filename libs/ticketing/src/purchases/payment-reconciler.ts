@@ -11,6 +11,7 @@ import {
   PurchaseStatus,
   TransactionRunner,
 } from '@app/database';
+import { ROUTING } from '@app/messaging/contracts';
 import { boundedGatewayCall } from './gateway-bound';
 import { chargeLookupOf, PaymentGateway, partialRefundIdempotencyKey, refundIdempotencyKey } from './payment-gateway';
 import { PurchaseStore } from './purchase.store';
@@ -51,7 +52,8 @@ const RECONCILE_COUNTED = [...RECONCILE_OUTCOMES, 'failed'] as const;
  * was not recorded: it crashed, or the gateway failed it). One whose purchase's cancellation is
  * in PostgreSQL is refunded and marked REFUNDED (canceled in Redis only, it is left open until the
  * flush writes it). One whose purchase happened (the hold bought by it, the purchase in
- * Redis or PostgreSQL) is marked COMPLETED; any other is refunded and marked REFUNDED once its hold
+ * Redis or PostgreSQL) is marked COMPLETED; any other is refunded and marked REFUNDED, with the
+ * outbox row of its buyer's e-mail saying so (`noticeRefund`), once its hold
  * can no longer be bought (gone, no longer HELD, or expired by Redis TIME), and left open until then:
  * after a failover lost a sale (answered 503), the buyer's retry with the same key sells the hold
  * again on the same charge, so refunding it first would refuse a purchase that can still happen.
@@ -205,7 +207,9 @@ export class PaymentReconciler {
       const lock = await this.attempts.lockClaimed(manager, attempt);
       if (lock !== 'locked') return lock;
       const settled =
-        state === 'happened' ? { outcome: 'completed' as const, chargeId: null } : await this.refund(attempt, manager);
+        state === 'happened'
+          ? { outcome: 'completed' as const, chargeId: null, amount: 0 }
+          : await this.refund(attempt, manager);
       const status = {
         completed: PaymentAttemptStatus.Completed,
         refunded: PaymentAttemptStatus.Refunded,
@@ -221,6 +225,9 @@ export class PaymentReconciler {
         manager,
         recheckAfterMs,
       );
+      // A charge whose purchase never happened or was lost (not a cancellation: that has its own
+      // notice): its buyer, who may hold a `201`, is told of the refund with it.
+      if (state === 'over' && settled.outcome === 'refunded') await this.noticeRefund(manager, attempt, settled.amount);
       return settled;
     });
     if (outcome === 'changed' || outcome === 'busy') return this.leftAlone(attempt, outcome);
@@ -252,6 +259,7 @@ export class PaymentReconciler {
         attempt.purchaseId,
         settled.outcome === 'refunded' ? settled.chargeId : null,
       );
+      if (settled.outcome === 'refunded') await this.noticeRefund(manager, attempt, settled.amount);
       return {
         outcome: settled.outcome === 'refunded' ? ('recheck_refunded' as const) : ('recheck_uncharged' as const),
         chargeId: settled.chargeId,
@@ -259,6 +267,20 @@ export class PaymentReconciler {
     });
     if (outcome === 'changed' || outcome === 'busy') return this.leftAlone(attempt, outcome);
     return this.report(attempt, outcome);
+  }
+
+  /**
+   * Writes, in `manager`'s transaction (the one recording the refund), the notice telling the buyer
+   * that `amount` (minor units) of the attempt's charge was refunded and no tickets were issued. None
+   * when nothing was given back (`amount` 0: a free purchase, or one refunded in whole by an
+   * operator's partial refunds already), or when a purchase of that id is in PostgreSQL.
+   */
+  private async noticeRefund(
+    manager: Parameters<PaymentAttemptsRepository['writeRefundNotice']>[0],
+    attempt: OpenPaymentAttempt | RecheckedPaymentAttempt,
+    amount: number,
+  ): Promise<void> {
+    if (amount > 0) await this.attempts.writeRefundNotice(manager, attempt.purchaseId, amount, ROUTING.paymentRefunded);
   }
 
   /** Counts and logs an attempt left to another session (`changed`: superseded; `busy`: contended). */
@@ -327,14 +349,15 @@ export class PaymentReconciler {
    * and recorded) is settled REFUNDED with no gateway call: there is nothing to give back, and real processors refuse
    * an amount of 0, so asking would leave a refund owed for ever. A purchase partially refunded
    * before (an operator refunded some seats) gets back only the rest of its charge: its partial
-   * refunds Redis lists are in PostgreSQL by now (see `partialRefundsUnwritten`).
+   * refunds Redis lists are in PostgreSQL by now (see `partialRefundsUnwritten`). `amount`: what was
+   * given back, in minor units (0 when nothing was).
    */
   private async refund(
     attempt: OpenPaymentAttempt | RecheckedPaymentAttempt,
     manager: Parameters<PurchaseRefundsRepository['refundedAmount']>[1],
-  ): Promise<{ outcome: 'refunded' | 'uncharged'; chargeId: string | null }> {
+  ): Promise<{ outcome: 'refunded' | 'uncharged'; chargeId: string | null; amount: number }> {
     const amount = attempt.amount - (await this.partialRefunds.refundedAmount(attempt.purchaseId, manager));
-    if (amount <= 0) return { outcome: 'refunded', chargeId: attempt.chargeId };
+    if (amount <= 0) return { outcome: 'refunded', chargeId: attempt.chargeId, amount: 0 };
     let chargeId = attempt.chargeId;
     if (chargeId === null) {
       // The request died around its charge: the gateway is asked whether a charge was made under the
@@ -346,7 +369,7 @@ export class PaymentReconciler {
         'findCharge',
         this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS,
       );
-      if (found === null) return { outcome: 'uncharged', chargeId: null };
+      if (found === null) return { outcome: 'uncharged', chargeId: null, amount: 0 };
       chargeId = found.chargeId;
     }
     // The key every refund of this purchase carries (the api's, the bulk refund's): a refund made
@@ -358,7 +381,7 @@ export class PaymentReconciler {
       currency: attempt.currency,
     };
     await boundedGatewayCall(this.gateway.refund(refund), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);
-    return { outcome: 'refunded', chargeId };
+    return { outcome: 'refunded', chargeId, amount };
   }
 
   /**
