@@ -7,6 +7,7 @@ describe('AdminBootstrap', () => {
     const ensured: unknown[] = [];
     const admins = {
       ensureAdmin: async (input: unknown) => void ensured.push(input),
+      bootstrapAdmin: async (input: unknown) => void ensured.push(input),
     } as unknown as AdminAccountsService;
     for (const [password, reason] of [
       ['        ', 'password must not be only white space'],

@@ -185,7 +185,8 @@ export class AuthController {
   @HttpCode(HttpStatus.OK)
   @ApiUnauthorizedResponse({
     type: ErrorBodyDto,
-    description: "no valid access token, or `currentPassword` is not the account's (nothing changed)",
+    description:
+      "no valid access token, `currentPassword` is not the account's, or the session ended while the change ran (a change of e-mail address was confirmed: sign in with the new address); nothing changed",
   })
   @ApiTooManyRequestsResponse({
     type: ErrorBodyDto,
@@ -202,7 +203,7 @@ export class AuthController {
     @CurrentUser() caller: AuthenticatedUser,
     @Req() request: FastifyRequest,
   ): Promise<AuthTokensResponseDto> {
-    return this.passwords.change(caller.id, body.currentPassword, body.newPassword, String(request.ip));
+    return this.passwords.change(caller, body.currentPassword, body.newPassword, String(request.ip));
   }
 
   /**
