@@ -135,10 +135,14 @@ describe('account security: pending e-mail changes, a change racing a password c
         const token = await askChange(user, target);
         // Half the confirms prove the account with the session, half with the password.
         const proof = round % 2 === 0 ? { token } : { token, password: TEST_PASSWORD };
-        const [changed, confirmed] = await Promise.all([
-          post('/auth/password', { currentPassword: TEST_PASSWORD, newPassword: NEW_PASSWORD }, user.accessToken),
-          post('/auth/email/confirm', proof, round % 2 === 0 ? user.accessToken : undefined),
-        ]);
+        const change = () =>
+          post('/auth/password', { currentPassword: TEST_PASSWORD, newPassword: NEW_PASSWORD }, user.accessToken);
+        const confirm = () => post('/auth/email/confirm', proof, round % 2 === 0 ? user.accessToken : undefined);
+        // Each sent first in half the rounds of each proof, so that both orders come about.
+        const [changed, confirmed] =
+          round % 4 < 2
+            ? await Promise.all([change(), confirm()])
+            : await Promise.all([confirm(), change()]).then(([second, first]) => [first, second]);
         const key = `password ${changed.statusCode}, confirm ${confirmed.statusCode}`;
         outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
         const state = await stateOf(user.id);

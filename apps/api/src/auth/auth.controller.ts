@@ -347,7 +347,7 @@ export class AuthController {
     status: 400,
     type: ErrorBodyDto,
     description:
-      "an invalid body, or a token unknown, used (or another of the account's was), replaced, voided by a change of password, or expired, or another account's access token (one message for all); nothing changed",
+      "an invalid body, or a token unknown, used (or another of the account's was), replaced, voided by a change of password or of the address (by hand too), or expired, or another account's access token (one message for all); nothing changed",
   })
   @ApiUnauthorizedResponse({
     type: ErrorBodyDto,
