@@ -7,6 +7,7 @@ describe('AdminBootstrap', () => {
     const ensured: unknown[] = [];
     const admins = {
       ensureAdmin: async (input: unknown) => void ensured.push(input),
+      bootstrapAdmin: async (input: unknown) => void ensured.push(input),
     } as unknown as AdminAccountsService;
     for (const [password, reason] of [
       ['        ', 'password must not be only white space'],
@@ -19,5 +20,21 @@ describe('AdminBootstrap', () => {
       );
     }
     expect(ensured).toEqual([]);
+  });
+
+  it('starts when the admin it made has moved to another address, creating nothing, with a warning naming it', async () => {
+    const admins = {
+      bootstrapAdmin: async () => ({ outcome: 'moved', user: { id: 'a1', email: 'ops-new@example.test' } }),
+    } as unknown as AdminAccountsService;
+    const env = { ADMIN_EMAIL: 'ops@example.test', ADMIN_PASSWORD: 'operator passphrase 31' } as Env;
+    const bootstrap = new AdminBootstrap(env, admins);
+    const warnings: string[] = [];
+    (bootstrap as unknown as { logger: { warn(message: string): void } }).logger = {
+      warn: (message) => void warnings.push(message),
+    };
+    await bootstrap.onApplicationBootstrap();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('account a1');
+    expect(warnings[0]).toContain('Set ADMIN_EMAIL to ops-new@example.test');
   });
 });

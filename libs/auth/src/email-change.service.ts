@@ -124,7 +124,8 @@ export class EmailChangeService {
    * the inbox). Throws, changing nothing (the token still works unless said otherwise):
    * VerificationOwnerRequiredError (401) with neither an access token nor a password;
    * InvalidEmailChangeTokenError (400) for a token unknown, used (or another of the account's was),
-   * replaced, voided by a change of password, or expired, and alike for another account's access
+   * replaced, voided by a change of password or of the address (any, by hand too: the trigger
+   * `users_email_change_unverifies`), or expired, and alike for another account's access
    * token; TooManyPasswordAttemptsError (429) past the login's limit; WrongAccountPasswordError
    * (401) for a wrong password (also one changed while this confirm ran); EmailTakenError (409)
    * when another account has the address now (a signup, or another account's confirm, came first:

@@ -54,6 +54,8 @@ import { PurchasePresale1800000140000 } from './migrations/1800000140000-Purchas
 import { PresaleMaxSeats1800000150000 } from './migrations/1800000150000-PresaleMaxSeats';
 import { EmailChangeAndAccountNotices1800000160000 } from './migrations/1800000160000-EmailChangeAndAccountNotices';
 import { PaymentRefundedNotices1800000180000 } from './migrations/1800000180000-PaymentRefundedNotices';
+import { AddressChangeVoidsEmailChanges1800000190000 } from './migrations/1800000190000-AddressChangeVoidsEmailChanges';
+import { AdminBootstrapRecord1800000190001 } from './migrations/1800000190001-AdminBootstrapRecord';
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
 import { PaymentAttemptToken1799890000000 } from './migrations/1799890000000-PaymentAttemptToken';
@@ -126,4 +128,6 @@ export const MIGRATIONS: Function[] = [
   PresaleMaxSeats1800000150000,
   EmailChangeAndAccountNotices1800000160000,
   PaymentRefundedNotices1800000180000,
+  AddressChangeVoidsEmailChanges1800000190000,
+  AdminBootstrapRecord1800000190001,
 ];

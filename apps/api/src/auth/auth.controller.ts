@@ -185,7 +185,8 @@ export class AuthController {
   @HttpCode(HttpStatus.OK)
   @ApiUnauthorizedResponse({
     type: ErrorBodyDto,
-    description: "no valid access token, or `currentPassword` is not the account's (nothing changed)",
+    description:
+      "no valid access token, `currentPassword` is not the account's, or the session ended while the change ran (a change of e-mail address was confirmed: sign in with the new address); nothing changed",
   })
   @ApiTooManyRequestsResponse({
     type: ErrorBodyDto,
@@ -202,7 +203,7 @@ export class AuthController {
     @CurrentUser() caller: AuthenticatedUser,
     @Req() request: FastifyRequest,
   ): Promise<AuthTokensResponseDto> {
-    return this.passwords.change(caller.id, body.currentPassword, body.newPassword, String(request.ip));
+    return this.passwords.change(caller, body.currentPassword, body.newPassword, String(request.ip));
   }
 
   /**
@@ -346,7 +347,7 @@ export class AuthController {
     status: 400,
     type: ErrorBodyDto,
     description:
-      "an invalid body, or a token unknown, used (or another of the account's was), replaced, voided by a change of password, or expired, or another account's access token (one message for all); nothing changed",
+      "an invalid body, or a token unknown, used (or another of the account's was), replaced, voided by a change of password or of the address (by hand too), or expired, or another account's access token (one message for all); nothing changed",
   })
   @ApiUnauthorizedResponse({
     type: ErrorBodyDto,

@@ -88,7 +88,8 @@ export class EmailChangeTokensRepository {
    * sets the address it confirms on the account, marked verified at `now`, inside the caller's
    * transaction. The account's row is locked first (see `consumeToken`). Changing `users.email`
    * fires `users_email_change_unverifies` (the account's verification and reset tokens, mailed to
-   * the old address, stop working); the address is then verified: the token came to its inbox.
+   * the old address, stop working; its change tokens are gone already); the address is then
+   * verified: the token came to its inbox.
    * Answers the account's id, its old and its new address; null when the token is unknown, used
    * (or another of the account's was), replaced or expired. Throws the unique violation of
    * `users_email_key_key` when another account has the address now (the caller rolls back).

@@ -65,6 +65,27 @@ export class UsersRepository {
     return { user: toEntity(rows[0]), wasAdmin: rows[0].was_admin };
   }
 
+  /**
+   * The start's admin bootstrap record (table `admin_bootstrap`), its one row locked FOR UPDATE
+   * until the caller's transaction ends, so that bootstraps starting together take turns: the
+   * account it made or promoted (null: none yet, or the account is gone) and the key
+   * (`emailKey`) of the ADMIN_EMAIL it did so for.
+   */
+  async lockBootstrapAdmin(manager: EntityManager): Promise<{ userId: string | null; emailKey: string | null }> {
+    const rows: { user_id: string | null; email_key: string | null }[] = await manager.query(
+      'SELECT user_id, email_key FROM admin_bootstrap FOR UPDATE',
+    );
+    return { userId: rows[0]?.user_id ?? null, emailKey: rows[0]?.email_key ?? null };
+  }
+
+  /** Records account `userId` as the admin the bootstrap made for ADMIN_EMAIL `email`, in the caller's transaction. */
+  async recordBootstrapAdmin(userId: string, email: string, manager: EntityManager): Promise<void> {
+    await manager.query('UPDATE admin_bootstrap SET user_id = $1, email_key = $2, updated_at = now()', [
+      userId,
+      emailKey(email),
+    ]);
+  }
+
   /** The account whose e-mail is `email` in any letter case (same {@link emailKey}), or null. */
   async findByEmail(email: string): Promise<UserEntity | null> {
     const rows: UserRow[] = await this.dataSource.query(`SELECT ${USER_COLUMNS} FROM users WHERE email_key = $1`, [
@@ -108,6 +129,19 @@ export class UsersRepository {
   async roleOf(id: string): Promise<Role | null> {
     const rows: { role: Role }[] = await this.dataSource.query('SELECT role FROM users WHERE id = $1', [id]);
     return rows[0]?.role ?? null;
+  }
+
+  /**
+   * Account `id` as it is once its row is locked FOR NO KEY UPDATE until the caller's transaction
+   * ends (the lock an UPDATE of the row takes, and a token's consume: a change of the account's
+   * address, password or role committed meanwhile is waited for and read); null when there is no
+   * such account.
+   */
+  async lockForChange(id: string, manager: EntityManager): Promise<UserEntity | null> {
+    const rows: UserRow[] = await manager.query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1 FOR NO KEY UPDATE`, [
+      id,
+    ]);
+    return rows[0] ? toEntity(rows[0]) : null;
   }
 
   /**

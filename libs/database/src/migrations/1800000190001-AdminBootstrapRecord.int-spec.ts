@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MigratedDatabase, openDatabaseBefore } from '@app/testing';
+import { MIGRATIONS } from '../migrations';
+import { AdminBootstrapRecord1800000190001 } from './1800000190001-AdminBootstrapRecord';
+
+const ADMIN = '00000000-0000-4000-8000-0000000000b1';
+
+/**
+ * Migration AdminBootstrapRecord on real PostgreSQL: `admin_bootstrap` is made with its one empty
+ * row (no admin recorded: the first start after the upgrade records the account of ADMIN_EMAIL),
+ * takes no second row, forgets an account that goes; down drops it.
+ */
+describe('migration AdminBootstrapRecord (real PostgreSQL)', () => {
+  let database: MigratedDatabase;
+
+  beforeAll(async () => {
+    database = await openDatabaseBefore(MIGRATIONS, AdminBootstrapRecord1800000190001, async (old) => {
+      await old.query(
+        `INSERT INTO users (id, email, email_key, name, role, password_hash)
+         VALUES ($1, 'ops@example.test', 'ops@example.test', 'Ops', 'ADMIN', 'x')`,
+        [ADMIN],
+      );
+    });
+  });
+  afterAll(async () => database?.close());
+
+  it('makes the one empty record, keeps it one, forgets a deleted account, and undoes cleanly', async () => {
+    const { db } = database;
+    await db.runMigrations({ transaction: 'each' });
+    expect(await db.query('SELECT singleton, user_id, email_key FROM admin_bootstrap')).toEqual([
+      { singleton: true, user_id: null, email_key: null },
+    ]);
+    await expect(db.query('INSERT INTO admin_bootstrap (singleton) VALUES (false)')).rejects.toThrow(
+      /admin_bootstrap_singleton_check/,
+    );
+    await expect(db.query('INSERT INTO admin_bootstrap (singleton) VALUES (true)')).rejects.toThrow(
+      /admin_bootstrap_pkey/,
+    );
+    await db.query(`UPDATE admin_bootstrap SET user_id = $1, email_key = 'ops@example.test'`, [ADMIN]);
+    await db.query('DELETE FROM users WHERE id = $1', [ADMIN]);
+    expect(await db.query('SELECT user_id, email_key FROM admin_bootstrap')).toEqual([
+      { user_id: null, email_key: 'ops@example.test' },
+    ]);
+
+    await db.undoLastMigration({ transaction: 'each' });
+    await expect(db.query('SELECT 1 FROM admin_bootstrap')).rejects.toThrow(/does not exist/);
+  });
+});
