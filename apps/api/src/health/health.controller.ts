@@ -56,11 +56,12 @@ export class HealthController {
   @ApiOkResponse({
     type: ReadinessDto,
     description:
-      'PostgreSQL and Redis are reachable; `status` is `degraded` (and `degraded` names RabbitMQ) while the broker is not',
+      'PostgreSQL and Redis are reachable (with REDIS_WAIT_REPLICAS, every Redis primary has that many connected replicas); `status` is `degraded` (and `degraded` names RabbitMQ) while the broker is not',
   })
   @ApiServiceUnavailableResponse({
     type: ErrorBodyDto,
-    description: 'PostgreSQL or Redis is down: the message names which (why: in the log); see Retry-After',
+    description:
+      'PostgreSQL or Redis is down: the message names which (why: in the log), and the setting Redis cannot meet when that is why (`not ready: redis down: REDIS_WAIT_REPLICAS=1 but the primary has 0 connected replicas`); see Retry-After',
   })
   async ready(): Promise<ReadinessDto> {
     let result: HealthCheckResult;
