@@ -55,6 +55,8 @@ const NOT_ON_CLUSTER = [
   // Start their own private Cluster already (int runs them): the same test twice.
   'apps/api/test/redis-cluster.e2e-spec.ts',
   'apps/api/test/purchase-durability.e2e-spec.ts',
+  'apps/api/test/redis-wait-replicas.e2e-spec.ts',
+  'apps/batch/src/batch-readiness.int-spec.ts',
   'libs/redis/src/cluster.int-spec.ts',
   'libs/redis/src/bounded-commands.int-spec.ts',
   // Use no Redis at all: on the Cluster, the same test twice (admin-cli: seven starts of the built

@@ -230,6 +230,8 @@ export function defineFaultDrill({ buyers, seats, outageMs }: DrillScale): void 
       PURCHASE_FLUSH_AGE_SECONDS: '2',
       RESERVATION_TTL_SECONDS: String(HOLD_TTL_SECONDS),
       PURCHASE_CLAIM_IDLE_SECONDS: '3',
+      // At most the claim idle time (refused at start above it).
+      PURCHASE_BATCH_STATEMENT_TIMEOUT_MS: '3000',
       // Orphaned charges (an api killed between charge and sale) are refunded within the drill.
       PAYMENT_RECONCILE_AFTER_SECONDS: '3',
       ADMIN_EMAIL: ADMIN.email,

@@ -6,7 +6,7 @@ import { ConfigModule, EnvSource } from '@app/config';
 import { CoreModule } from '@app/core';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
-import { RedisModule } from '@app/redis';
+import { RedisModule, ReplicaWatch } from '@app/redis';
 import {
   CancellationsModule,
   CatalogModule,
@@ -105,6 +105,7 @@ export class ApiModule {
         AdmissionEnd,
         QueueStreams,
         TicketPdf,
+        ReplicaWatch,
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],
     };

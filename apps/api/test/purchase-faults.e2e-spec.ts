@@ -94,6 +94,8 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
       // Cut-off now: a backlog made before the start is all due at once, with no wait for the clock.
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       PURCHASE_CLAIM_IDLE_SECONDS: '1',
+      // At most the claim idle time (refused at start above it); a batch here writes in milliseconds.
+      PURCHASE_BATCH_STATEMENT_TIMEOUT_MS: '1000',
       // Small batches, several in flight: the backlog takes many of them, so the kill lands mid-flush.
       PURCHASE_FLUSH_BATCH_SIZE: '100',
     });

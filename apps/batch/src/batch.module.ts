@@ -3,7 +3,7 @@ import { ConfigModule, EnvSource } from '@app/config';
 import { CoreModule } from '@app/core';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule, OutboxRelayModule } from '@app/messaging';
-import { RedisModule } from '@app/redis';
+import { RedisModule, ReplicaWatch } from '@app/redis';
 import {
   CancellationsModule,
   PurchasesModule,
@@ -48,6 +48,7 @@ export class BatchModule {
         SeatReconcileLoop,
         BulkRefundLoop,
         RescheduleNoticeLoop,
+        ReplicaWatch,
       ],
     };
   }

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ConfigError, Env, loadEnv } from '@app/config';
 import { createLogger, MetricsServer, ShutdownSignals } from '@app/logging';
 import { batchMetrics } from './batch-metrics';
+import { batchReadiness } from './batch-readiness';
 import { BatchModule } from './batch.module';
 import { BulkRefundLoop } from './loops/bulk-refund.loop';
 import { RescheduleNoticeLoop } from './loops/reschedule-notice.loop';
@@ -41,13 +42,14 @@ async function main(): Promise<void> {
   // Queues one new-date notice per paid purchase of each performance whose startsAt moved; any
   // number of batch processes may run it (a page per transaction, the move's row locked).
   app.get(RescheduleNoticeLoop).start();
-  // Liveness and metrics for Docker's health check and Prometheus, when METRICS_PORT is set.
+  // Liveness, readiness and metrics for Docker's health check, a probe and Prometheus, when
+  // METRICS_PORT is set.
   const metricsPort = app.get(Env).METRICS_PORT;
   const metrics =
     metricsPort === undefined
       ? undefined
-      : await MetricsServer.start(batchMetrics(app), metricsPort, app.get(Env).HOST);
-  logger.log(`batch started${metrics ? ` (metrics and liveness on port ${metricsPort})` : ''}`, 'Main');
+      : await MetricsServer.start(batchMetrics(app), metricsPort, app.get(Env).HOST, batchReadiness(app));
+  logger.log(`batch started${metrics ? ` (metrics, liveness and readiness on port ${metricsPort})` : ''}`, 'Main');
   await signals.closeOnSignal(app, metrics);
 }
 

@@ -81,6 +81,50 @@ describe('parseEnv', () => {
     }
   });
 
+  it('takes PURCHASE_CLAIM_IDLE_SECONDS only at or above the flush statement bound, 40 by default (generated)', () => {
+    const defaults = parseEnv({});
+    expect(defaults.PURCHASE_CLAIM_IDLE_SECONDS).toBe(40);
+    expect(defaults.PURCHASE_CLAIM_IDLE_SECONDS * 1000).toBeGreaterThanOrEqual(
+      defaults.PURCHASE_BATCH_STATEMENT_TIMEOUT_MS,
+    );
+    // The trial's setting (O6): refused, the variable named, the bound given.
+    expect(problemsOf({ PURCHASE_CLAIM_IDLE_SECONDS: '1' })).toEqual([
+      'PURCHASE_CLAIM_IDLE_SECONDS must be at least 30 (PURCHASE_BATCH_STATEMENT_TIMEOUT_MS=30000 in seconds, rounded up), ' +
+        'or a batch write still running is taken over by another batch and written twice (got 1)',
+    ]);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3600 }),
+        // Often near the bound: a whole number of seconds, one ms either side.
+        fc.oneof(
+          fc.integer({ min: 100, max: 600_000 }),
+          fc.integer({ min: 1, max: 599 }).chain((s) => fc.constantFrom(s * 1000 - 1, s * 1000, s * 1000 + 1)),
+        ),
+        (idleSeconds, statementMs) => {
+          const source = {
+            PURCHASE_CLAIM_IDLE_SECONDS: String(idleSeconds),
+            PURCHASE_BATCH_STATEMENT_TIMEOUT_MS: String(statementMs),
+          };
+          const problems = problemsOf(source);
+          if (idleSeconds * 1000 >= statementMs) {
+            expect(problems).toEqual([]);
+            expect(parseEnv(source).PURCHASE_CLAIM_IDLE_SECONDS).toBe(idleSeconds);
+          } else {
+            expect(problems).toEqual([
+              `PURCHASE_CLAIM_IDLE_SECONDS must be at least ${Math.ceil(statementMs / 1000)} ` +
+                `(PURCHASE_BATCH_STATEMENT_TIMEOUT_MS=${statementMs} in seconds, rounded up), or a batch write ` +
+                `still running is taken over by another batch and written twice (got ${idleSeconds})`,
+            ]);
+            // The bound given is one that is taken.
+            expect(
+              problemsOf({ ...source, PURCHASE_CLAIM_IDLE_SECONDS: String(Math.ceil(statementMs / 1000)) }),
+            ).toEqual([]);
+          }
+        },
+      ),
+    );
+  });
+
   it('bounds a reconciler gateway call by PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, 10000 by default, in range only', () => {
     expect(parseEnv({}).PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS).toBe(10_000);
     expect(parseEnv({ PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: '2000' }).PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS).toBe(2000);

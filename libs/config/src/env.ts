@@ -512,13 +512,17 @@ export class Env {
 
   /**
    * A buffered purchase delivered to a flusher and not acknowledged for this long is taken over
-   * by another: the flusher died. Keep it well above the time one batch takes to write.
+   * by another: the flusher died. At least PURCHASE_BATCH_STATEMENT_TIMEOUT_MS (in seconds, rounded
+   * up; refused at start below it), so a write still running within its bound is not taken over
+   * and written a second time beside it; keep it well above the time one batch takes to write.
+   * 40 by default: the default statement bound (30 s), the 5 s the flusher waits past it for the
+   * server's cancel, and a margin.
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()
   @Min(1)
   @Max(3600)
-  PURCHASE_CLAIM_IDLE_SECONDS = 10;
+  PURCHASE_CLAIM_IDLE_SECONDS = 40;
 
   /**
    * Longest time, in milliseconds, one statement of a purchase batch write may run in PostgreSQL,
@@ -883,6 +887,24 @@ export const ENV_KEYS: readonly string[] = [
 ];
 
 /**
+ * Why PURCHASE_CLAIM_IDLE_SECONDS is refused beside PURCHASE_BATCH_STATEMENT_TIMEOUT_MS, or null:
+ * a flusher's write may run a statement that long, and entries idle for PURCHASE_CLAIM_IDLE_SECONDS
+ * are taken over by another flusher, which would write them again while the first still works
+ * (harmless, the write is idempotent, but double work, and the most of it while PostgreSQL is slow).
+ */
+export function purchaseClaimIdleProblem(
+  env: Pick<Env, 'PURCHASE_CLAIM_IDLE_SECONDS' | 'PURCHASE_BATCH_STATEMENT_TIMEOUT_MS'>,
+): string | null {
+  if (env.PURCHASE_CLAIM_IDLE_SECONDS * 1000 >= env.PURCHASE_BATCH_STATEMENT_TIMEOUT_MS) return null;
+  const least = Math.ceil(env.PURCHASE_BATCH_STATEMENT_TIMEOUT_MS / 1000);
+  return (
+    `PURCHASE_CLAIM_IDLE_SECONDS must be at least ${least} (PURCHASE_BATCH_STATEMENT_TIMEOUT_MS=` +
+    `${env.PURCHASE_BATCH_STATEMENT_TIMEOUT_MS} in seconds, rounded up), or a batch write still running is ` +
+    `taken over by another batch and written twice (got ${env.PURCHASE_CLAIM_IDLE_SECONDS})`
+  );
+}
+
+/**
  * Validates the environment once, with the rules of `app` when given (the mailer: see
  * {@link mailerPoolProblem}); throws a ConfigError naming every bad variable.
  */
@@ -941,6 +963,8 @@ export function parseEnv(source: EnvSource, app?: EnvApp): Readonly<Env> {
   }
   const poolProblem = app === 'mailer' ? mailerPoolProblem(env) : null;
   if (poolProblem) problems.push(poolProblem);
+  const claimIdleProblem = purchaseClaimIdleProblem(env);
+  if (claimIdleProblem) problems.push(claimIdleProblem);
   if (env.MAIL_RETRY_MAX_MS < env.MAIL_RETRY_BASE_MS) {
     problems.push('MAIL_RETRY_MAX_MS must not be below MAIL_RETRY_BASE_MS');
   }

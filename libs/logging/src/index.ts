@@ -6,3 +6,4 @@ export { RequestContext } from './request-context';
 export type { RequestContextStore } from './request-context';
 export { SHUTDOWN_GRACE_MS, ShutdownSignals } from './shutdown';
 export { MetricsServer } from './metrics-server';
+export type { Readiness } from './metrics-server';

@@ -12,6 +12,8 @@ export {
 } from './cluster';
 export type { RedisCommand } from './cluster';
 export { probeScripts } from './readiness-probe';
+export { REPLICA_WATCH_PERIOD_MS, replicaShortfall, ReplicaWatch } from './replica-watch';
+export type { ReplicaShortfall } from './replica-watch';
 export { hmgetMany, keyFirstCommand, RepeatedHmget } from './wide-commands';
 export { perTurn } from './per-turn';
 export { asStoreUnavailable, raiseStoreUnavailable, refusedForLackOfReplicas } from './unavailable';

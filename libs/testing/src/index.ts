@@ -6,12 +6,20 @@ export { apiContract, builtApiContract } from './built-openapi';
 export { OpenApiContract } from './openapi-contract';
 export type { ContractAnswer, ContractDocument, ContractVerdict } from './openapi-contract';
 export { deleteRedisKeys, deleteTopology, destroyTestEnv, dropDatabase, keysMatching } from './services';
-export { createTestEnv, createTestEnvWithoutDatabase, RABBITMQ_URL, REDIS_URL, SERVER_DATABASE_URL } from './test-env';
+export {
+  createTestEnv,
+  createTestEnvWithoutDatabase,
+  RABBITMQ_URL,
+  REDIS_URL,
+  SERVER_DATABASE_URL,
+  testRedisClusterNodes,
+} from './test-env';
 export type { TestEnv } from './test-env';
 export { AppProcess, builtEntry, killRunningAppProcesses, PROCESS_TEST_TIMEOUT_MS, READY_LINES } from './processes';
 export type { AppName } from './processes';
 export { FakeClock } from './fake-clock';
 export { PrivatePostgres } from './private-postgres';
+export { PrivateRedis } from './private-redis';
 export { freePort } from './free-port';
 export { TestSmtpServer } from './test-smtp-server';
 export type { ReceivedEmail } from './test-smtp-server';

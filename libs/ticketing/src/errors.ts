@@ -405,17 +405,23 @@ export class IdempotencyKeyInUseError extends DomainError {
   }
 }
 
+/** PurchaseNotReplicatedError's reason when the primary refused the write (`NOREPLICAS`). */
+export const REFUSED_FOR_LACK_OF_REPLICAS =
+  'the Redis primary refuses writes for lack of connected replicas (min-replicas-to-write)';
+
 /**
  * The sale ran on the Redis primary, but not enough replicas confirmed it within
  * REDIS_WAIT_TIMEOUT_MS (or the primary refused writes for lack of replicas): a failover could
  * still undo it, so it is not confirmed. Retry with the same Idempotency-Key (README, Redis Cluster).
+ * `reason` (no address: the client reads it) says which, e.g. "it reached 0 of the 1 Redis
+ * replicas REDIS_WAIT_REPLICAS requires within REDIS_WAIT_TIMEOUT_MS".
  */
 export class PurchaseNotReplicatedError extends DomainError {
-  constructor() {
+  constructor(reason?: string) {
     super(
       'unavailable',
       'PurchaseNotReplicated',
-      'the purchase could not be confirmed durably; retry with the same Idempotency-Key',
+      `the purchase could not be confirmed durably${reason ? ` (${reason})` : ''}; retry with the same Idempotency-Key`,
       undefined,
       1,
     );

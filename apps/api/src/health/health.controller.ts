@@ -9,7 +9,7 @@ import {
 import Redis from 'ioredis';
 import { StoreUnavailableError } from '@app/core';
 import { AmqpConnection } from '@app/messaging';
-import { probeScripts } from '@app/redis';
+import { probeScripts, ReplicaWatch } from '@app/redis';
 import { Public } from '@app/auth';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { IndicatorState, LivenessDto, ReadinessDto } from './health.dto';
@@ -31,6 +31,7 @@ export class HealthController {
     private readonly db: TypeOrmHealthIndicator,
     private readonly redis: Redis,
     private readonly amqp: AmqpConnection,
+    private readonly replicas: ReplicaWatch,
   ) {}
 
   /** The process is up (for a liveness probe: never checks dependencies). */
@@ -42,9 +43,12 @@ export class HealthController {
   }
 
   /**
-   * Ready to serve the sale: PostgreSQL is reachable and Redis runs a Lua script; 503 (with
-   * Retry-After: 5) names the ones that are not, and only them: why each is down (an address, a
-   * driver's message) goes to the log, not to whoever asks. RabbitMQ is not needed to serve (purchases reach it later through the outbox): while it
+   * Ready to serve the sale: PostgreSQL is reachable and Redis runs a Lua script, and with
+   * REDIS_WAIT_REPLICAS every Redis primary has that many connected replicas (ReplicaWatch); 503
+   * (with Retry-After: 5) names the ones that are not, and only them: why each is down (an address,
+   * a driver's message) goes to the log, not to whoever asks, except a replica shortfall, which
+   * the message gives ("not ready: redis down: REDIS_WAIT_REPLICAS=1 but the primary has 0
+   * connected replicas"). RabbitMQ is not needed to serve (purchases reach it later through the outbox): while it
    * is unreachable the answer is still 200, with `status: "degraded"` and the broker under
    * `degraded`.
    */
@@ -52,11 +56,12 @@ export class HealthController {
   @ApiOkResponse({
     type: ReadinessDto,
     description:
-      'PostgreSQL and Redis are reachable; `status` is `degraded` (and `degraded` names RabbitMQ) while the broker is not',
+      'PostgreSQL and Redis are reachable (with REDIS_WAIT_REPLICAS, every Redis primary has that many connected replicas); `status` is `degraded` (and `degraded` names RabbitMQ) while the broker is not',
   })
   @ApiServiceUnavailableResponse({
     type: ErrorBodyDto,
-    description: 'PostgreSQL or Redis is down: the message names which (why: in the log); see Retry-After',
+    description:
+      'PostgreSQL or Redis is down: the message names which (why: in the log), and the setting Redis cannot meet when that is why (`not ready: redis down: REDIS_WAIT_REPLICAS=1 but the primary has 0 connected replicas`); see Retry-After',
   })
   async ready(): Promise<ReadinessDto> {
     let result: HealthCheckResult;
@@ -70,8 +75,10 @@ export class HealthController {
         const failed = Object.entries((error.getResponse() as HealthCheckResult).error ?? {});
         const why = failed.map(([name, info]) => (info?.message ? `${name} (${String(info.message)})` : name));
         this.logger.warn(`not ready: ${why.join(', ')} down`);
+        // A setting the deployment cannot meet is said to whoever asks; an address or a driver's message is not.
+        const settings = failed.flatMap(([, info]) => (info?.setting ? [String(info.setting)] : []));
         throw new ServiceUnavailableException({
-          message: `not ready: ${failed.map(([name]) => name).join(', ')} down`,
+          message: `not ready: ${failed.map(([name]) => name).join(', ')} down${settings.length > 0 ? `: ${settings.join('; ')}` : ''}`,
           retryAfter: NOT_READY_RETRY_AFTER_S,
         });
       }
@@ -94,6 +101,9 @@ export class HealthController {
       );
       // A real script, not PING: a Redis that answers PING but cannot run scripts cannot sell.
       await Promise.race([probeScripts(this.redis), timeout]);
+      // Every purchase would answer 503 while REDIS_WAIT_REPLICAS cannot be met: not ready to sell.
+      const shortfall = await Promise.race([this.replicas.check(), timeout]);
+      if (shortfall !== null) return check.down({ message: shortfall, setting: shortfall });
       return check.up();
     } catch (error) {
       // For the operator: what Redis or ioredis said, behind the domain's StoreUnavailableError.

@@ -504,9 +504,16 @@ export class PurchaseCancellation {
   private async confirmReplicated(performanceId: number, purchaseId: string, cancelNode: string): Promise<void> {
     const wanted = this.env.REDIS_WAIT_REPLICAS;
     if (wanted === 0) return;
-    const why = await this.store.unreplicated(performanceId, cancelNode, wanted, this.env.REDIS_WAIT_TIMEOUT_MS);
-    if (why === null) return;
-    this.logger.warn(`cancel of purchase ${purchaseId} not confirmed: ${why}; answered 503, refund left to batch`);
+    const unconfirmed = await this.store.unreplicated(
+      performanceId,
+      cancelNode,
+      wanted,
+      this.env.REDIS_WAIT_TIMEOUT_MS,
+    );
+    if (unconfirmed === null) return;
+    this.logger.warn(
+      `cancel of purchase ${purchaseId} not confirmed: ${unconfirmed.why}; answered 503, refund left to batch`,
+    );
     throw new CancellationNotReplicatedError();
   }
 

@@ -14,6 +14,7 @@ import {
   PurchaseCanceledError,
   PurchaseInProgressError,
   PurchaseNotReplicatedError,
+  REFUSED_FOR_LACK_OF_REPLICAS,
   SalesClosedError,
   SalesNotOpenError,
   SeatsUnavailableError,
@@ -137,7 +138,7 @@ export class PurchaseCheckout {
         .catch((error: unknown) => {
           // min-replicas-to-write: the primary refused the script, nothing was sold. The charge
           // stays CHARGED and `batch` refunds it (P9) unless a retry with the key sells it.
-          if (refusedForLackOfReplicas(error)) throw new PurchaseNotReplicatedError();
+          if (refusedForLackOfReplicas(error)) throw new PurchaseNotReplicatedError(REFUSED_FOR_LACK_OF_REPLICAS);
           throw error;
         });
       return { chargeId: charged, completed, result: sold };
@@ -210,10 +211,10 @@ export class PurchaseCheckout {
   private async confirmReplicated(performanceId: number, purchaseId: string, saleNode: string): Promise<void> {
     const wanted = this.env.REDIS_WAIT_REPLICAS;
     if (wanted === 0) return;
-    const why = await this.store.unreplicated(performanceId, saleNode, wanted, this.env.REDIS_WAIT_TIMEOUT_MS);
-    if (why === null) return;
-    this.logger.warn(`purchase ${purchaseId} not confirmed: ${why}; answered 503`);
-    throw new PurchaseNotReplicatedError();
+    const unconfirmed = await this.store.unreplicated(performanceId, saleNode, wanted, this.env.REDIS_WAIT_TIMEOUT_MS);
+    if (unconfirmed === null) return;
+    this.logger.warn(`purchase ${purchaseId} not confirmed: ${unconfirmed.why}; answered 503`);
+    throw new PurchaseNotReplicatedError(unconfirmed.reason);
   }
 
   /**

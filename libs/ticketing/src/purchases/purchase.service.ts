@@ -1,7 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { refusedForLackOfReplicas } from '@app/redis';
-import { IdempotencyKeyInUseError, NotFoundError, PurchaseNotReplicatedError } from '../errors';
+import {
+  IdempotencyKeyInUseError,
+  NotFoundError,
+  PurchaseNotReplicatedError,
+  REFUSED_FOR_LACK_OF_REPLICAS,
+} from '../errors';
 import { newIdOf, performanceOfId } from '../ids';
 import { assertIdempotencyKey, assertUserId } from '../input';
 import {
@@ -101,7 +106,7 @@ export class PurchaseService {
     return this.store
       .claimHold(performanceId, holdId, { userId, purchaseId, leaseMs: holdClaimLeaseMs(this.env), operator })
       .catch((error: unknown) => {
-        if (refusedForLackOfReplicas(error)) throw new PurchaseNotReplicatedError();
+        if (refusedForLackOfReplicas(error)) throw new PurchaseNotReplicatedError(REFUSED_FOR_LACK_OF_REPLICAS);
         throw error;
       });
   }

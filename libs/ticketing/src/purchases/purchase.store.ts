@@ -171,18 +171,28 @@ export class PurchaseStore {
    * when the performance's primary in the client's slot map is still `writeNode` (`salesNode` read
    * once the write answered). A Redis Cluster client re-sends a command whose connection closed,
    * and follows a MOVED, to the slot's new primary after a failover: there WAIT counts that node's
-   * writes, which may lack this one (lost with the old primary), and answers at once.
+   * writes, which may lack this one (lost with the old primary), and answers at once. `why` is for
+   * the log (it names the nodes), `reason` for the client (no address).
    */
   async unreplicated(
     performanceId: number,
     writeNode: string,
     replicas: number,
     timeoutMs: number,
-  ): Promise<string | null> {
+  ): Promise<{ why: string; reason: string } | null> {
     const acked = await this.replicated(performanceId, replicas, timeoutMs);
     const waitNode = this.salesNode(performanceId);
-    if (waitNode !== writeNode) return `the performance's primary changed from ${writeNode} to ${waitNode}`;
-    return acked >= replicas ? null : `reached ${acked} of ${replicas} replicas in time`;
+    if (waitNode !== writeNode) {
+      return {
+        why: `the performance's primary changed from ${writeNode} to ${waitNode}`,
+        reason: "the performance's Redis primary changed (a failover) before its replicas confirmed it",
+      };
+    }
+    if (acked >= replicas) return null;
+    return {
+      why: `reached ${acked} of ${replicas} replicas in time`,
+      reason: `it reached ${acked} of the ${replicas} Redis replicas REDIS_WAIT_REPLICAS requires within REDIS_WAIT_TIMEOUT_MS`,
+    };
   }
 
   /**
