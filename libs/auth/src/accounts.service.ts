@@ -131,7 +131,7 @@ export class AccountsService {
   /** The caller's own account; a valid token whose account was deleted since is no longer good. */
   async getOwnAccount(id: string): Promise<UserEntity> {
     const user = await this.users.findById(id);
-    if (!user) throw new InvalidTokenError(ACCOUNT_GONE);
+    if (!user || user.deletedAt) throw new InvalidTokenError(ACCOUNT_GONE);
     return user;
   }
 
@@ -175,6 +175,15 @@ export class AccountsService {
   rememberVerified(id: string): void {
     const role = this.known.get(id)?.role ?? Role.User;
     this.remember(id, { emailVerified: true, role }, this.clock.now().getTime());
+  }
+
+  /**
+   * Forgets account `id` (this process has just deleted it): its next check reads PostgreSQL, which
+   * no longer answers it as an account (UsersRepository.existingAccounts). Other processes refuse
+   * its tokens anyway (its sessions ended) and forget it within {@link KNOWN_ACCOUNT_MS}.
+   */
+  forget(id: string): void {
+    this.known.delete(id);
   }
 
   /** What this process trusts of account `id` now, if anything. */
