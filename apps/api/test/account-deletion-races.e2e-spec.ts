@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AuthEventsRepository, AuthEventType } from '@app/database';
+import { AccountNoticesRepository } from '@app/database';
 import { createSession, TEST_PASSWORD } from '@app/testing';
 import { BuyerLiveState, HoldService, PurchaseService } from '@app/ticketing';
 import { createPerformance, hold } from './purchase-helpers';
@@ -118,14 +118,15 @@ describe('account deletion races', () => {
       return purchase(...args);
     });
     const buying = call('POST', '/purchases', { session: user, body: { reservationId: held.id } });
-    const events = api.app.get(AuthEventsRepository);
-    const record = events.record.bind(events);
-    vi.spyOn(events, 'record').mockImplementation(async (userId, type, manager) => {
-      if (type === AuthEventType.AccountDeleted) {
+    // ACCOUNT_DELETED and its notice: the deletion's last write before its commit.
+    const notices = api.app.get(AccountNoticesRepository);
+    const record = notices.record.bind(notices);
+    vi.spyOn(notices, 'record').mockImplementation(async (notice, manager) => {
+      if (notice.kind === 'account-deleted') {
         open();
         await buying;
       }
-      return record(userId, type, manager);
+      return record(notice, manager);
     });
     await pastCheck;
 

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Env } from '@app/config';
+import { ROUTING } from '@app/messaging/contracts';
 import { Clock, emailKey, NotFoundError } from '@app/core';
 import {
   AccountDeletionsRepository,
+  AccountNoticesRepository,
   AccountObligations,
-  AuthEventsRepository,
-  AuthEventType,
   RefreshTokensRepository,
   Role,
   TransactionRunner,
@@ -51,7 +51,7 @@ export class AccountDeletionService {
     private readonly users: UsersRepository,
     private readonly deletions: AccountDeletionsRepository,
     private readonly refreshTokens: RefreshTokensRepository,
-    private readonly events: AuthEventsRepository,
+    private readonly notices: AccountNoticesRepository,
     private readonly transactions: TransactionRunner,
     private readonly revocations: SessionRevocations,
     private readonly accounts: AccountsService,
@@ -98,7 +98,9 @@ export class AccountDeletionService {
    * address free to sign up again), its name empty, its password hash one of a random secret no one
    * keeps, its role USER, `deleted_at` set; its verification, reset and e-mail change tokens deleted;
    * every session ended (refresh tokens revoked, access tokens refused on every api: SessionRevocations);
-   * its live holds released (Redis); ACCOUNT_DELETED recorded (the account's id, nothing else).
+   * its live holds released (Redis); ACCOUNT_DELETED recorded (the account's id, nothing else) with a
+   * last notice to its old address ("your account was deleted", `account-notice:<record id>` in the
+   * outbox, which drops the row once it is published).
    * After the commit its holds are released once more (a hold made by a request that was past the
    * access check when the sessions ended; a failure is logged: such a hold lapses at its expiry).
    * With `expectedHash`, only while the password hash is still that one.
@@ -134,7 +136,11 @@ export class AccountDeletionService {
       // leaves them released (they were the holds of a buyer whose sessions just ended anyway).
       await this.live.releaseHolds(id);
       await this.refuseWhileOpen(id, manager);
-      await this.events.record(id, AuthEventType.AccountDeleted, manager);
+      // ACCOUNT_DELETED with its last notice to the old address (the notice names the record).
+      await this.notices.record(
+        { userId: id, kind: 'account-deleted', email: account.email, routingKey: ROUTING.accountNotice },
+        manager,
+      );
       return 'deleted' as const;
     });
     if (outcome !== 'deleted') return outcome;

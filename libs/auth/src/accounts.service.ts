@@ -71,8 +71,9 @@ interface QueuedLookup {
 export class AccountsService {
   /**
    * Accounts this process has seen in PostgreSQL, oldest first, each with whether its e-mail was
-   * confirmed and the time until which that is trusted. The api never deletes an account (no route
-   * or CLI command does), but an operator may, by hand: the entry ages out after
+   * confirmed and the time until which that is trusted. A deleted account (AccountDeletionService:
+   * its row kept, `deleted_at` set) is forgotten by the process that deleted it at once, and its
+   * sessions end on every api; a row an operator deletes by hand is not announced: the entry ages out after
    * {@link KNOWN_ACCOUNT_MS} ({@link UNVERIFIED_ACCOUNT_MS} for an unconfirmed address while
    * verification is required).
    */

@@ -1,4 +1,5 @@
-import { IsString, MaxLength, MinLength } from 'class-validator';
+import { IsString } from 'class-validator';
+import { MaxLength, MinLength } from '../common/text-length';
 
 export class AccountDeleteDto {
   /** The account's password now (counted as a login attempt from this address). @example "correct horse battery staple" */
