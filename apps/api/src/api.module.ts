@@ -1,13 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { AuthModule } from '@app/auth';
+import { AccountDeletionService, AccountLiveState, AuthModule } from '@app/auth';
 import { ConfigModule, EnvSource } from '@app/config';
 import { CoreModule } from '@app/core';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule, ReplicaWatch } from '@app/redis';
 import {
+  BuyerLiveState,
   CancellationsModule,
   CatalogModule,
   BoxOfficeModule,
@@ -34,6 +35,7 @@ import { PurchasesController } from './purchases/purchases.controller';
 import { HealthController } from './health/health.controller';
 import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
+import { AdminUsersController } from './users/admin-users.controller';
 import { UsersController } from './users/users.controller';
 import { AdminPurchasesController } from './admin-purchases/admin-purchases.controller';
 import { WindowRefundsController } from './window-refunds/window-refunds.controller';
@@ -88,6 +90,7 @@ export class ApiModule {
         TicketsController,
         TicketTransfersController,
         StaffController,
+        AdminUsersController,
         PerformanceQueueController,
         QueueTicketController,
         SalesController,
@@ -106,6 +109,9 @@ export class ApiModule {
         QueueStreams,
         TicketPdf,
         ReplicaWatch,
+        // Deleting an account needs both the accounts' library and the ticketing one's Redis state.
+        { provide: AccountLiveState, useExisting: BuyerLiveState },
+        AccountDeletionService,
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],
     };

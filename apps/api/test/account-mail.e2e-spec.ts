@@ -111,6 +111,28 @@ describe('account notices and the change of e-mail address (API → outbox → R
     });
   });
 
+  describe('"your account was deleted"', () => {
+    it('tells the old address once the account is deleted, naming the ACCOUNT_DELETED record', async () => {
+      const user = await createSession(api.app);
+      const res = await call('DELETE', '/users/me', {
+        body: { password: TEST_PASSWORD },
+        session: user,
+        headers: { 'x-forwarded-for': nextAddress() },
+      });
+      expect(res.statusCode, res.body).toBe(204);
+      const notice = await mailTo(user.email, 'Your boxoffice account was deleted');
+      expect(notice.text).toContain('this address is free to sign up with again');
+      expect(notice.text).toContain('reply to this e-mail');
+      expect(notice.text).not.toContain(TEST_PASSWORD);
+      const deleted = (await eventsOf(user.id)).filter((event) => event.type === 'ACCOUNT_DELETED');
+      expect(deleted).toHaveLength(1);
+      expect(notice.messageIdHeader).toContain(`account-notice.${deleted[0].id}@`);
+      // The outbox row, which held the address, is gone once relayed.
+      await relayed();
+      expect(mailsTo(user.email)).toHaveLength(1);
+    });
+  });
+
   describe('POST /auth/email and /auth/email/confirm', () => {
     const ask = (session: TestSession, newEmail: string, password = TEST_PASSWORD) =>
       post('/auth/email', { password, newEmail }, session);

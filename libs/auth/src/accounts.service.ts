@@ -71,8 +71,9 @@ interface QueuedLookup {
 export class AccountsService {
   /**
    * Accounts this process has seen in PostgreSQL, oldest first, each with whether its e-mail was
-   * confirmed and the time until which that is trusted. The api never deletes an account (no route
-   * or CLI command does), but an operator may, by hand: the entry ages out after
+   * confirmed and the time until which that is trusted. A deleted account (AccountDeletionService:
+   * its row kept, `deleted_at` set) is forgotten by the process that deleted it at once, and its
+   * sessions end on every api; a row an operator deletes by hand is not announced: the entry ages out after
    * {@link KNOWN_ACCOUNT_MS} ({@link UNVERIFIED_ACCOUNT_MS} for an unconfirmed address while
    * verification is required).
    */
@@ -131,7 +132,7 @@ export class AccountsService {
   /** The caller's own account; a valid token whose account was deleted since is no longer good. */
   async getOwnAccount(id: string): Promise<UserEntity> {
     const user = await this.users.findById(id);
-    if (!user) throw new InvalidTokenError(ACCOUNT_GONE);
+    if (!user || user.deletedAt) throw new InvalidTokenError(ACCOUNT_GONE);
     return user;
   }
 
@@ -175,6 +176,15 @@ export class AccountsService {
   rememberVerified(id: string): void {
     const role = this.known.get(id)?.role ?? Role.User;
     this.remember(id, { emailVerified: true, role }, this.clock.now().getTime());
+  }
+
+  /**
+   * Forgets account `id` (this process has just deleted it): its next check reads PostgreSQL, which
+   * no longer answers it as an account (UsersRepository.existingAccounts). Other processes refuse
+   * its tokens anyway (its sessions ended) and forget it within {@link KNOWN_ACCOUNT_MS}.
+   */
+  forget(id: string): void {
+    this.known.delete(id);
   }
 
   /** What this process trusts of account `id` now, if anything. */

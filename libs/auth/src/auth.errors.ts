@@ -160,3 +160,39 @@ export class TooManyEmailChangesError extends DomainError {
     );
   }
 }
+
+/**
+ * An account that may not be deleted yet, for what it still has (409, `details.code`
+ * `AccountHasOpenPurchases`): paid purchases of performances not yet played nor canceled whose
+ * tickets it holds (`details.purchaseIds`; some may not be written to PostgreSQL yet), tickets of
+ * such performances transferred to it (`details.ticketIds`), payments in flight
+ * (`details.paymentsInProgress`, purchase ids). Nothing changed.
+ */
+export class AccountHasOpenPurchasesError extends DomainError {
+  constructor(open: { purchaseIds: string[]; ticketIds: string[]; paymentsInProgress: string[] }) {
+    super(
+      'conflict',
+      'AccountHasOpenPurchases',
+      'the account has purchases or tickets of performances still to come (or a payment in progress): ' +
+        'they must be played, canceled or transferred before the account can be deleted',
+      { code: 'AccountHasOpenPurchases', ...open },
+    );
+  }
+}
+
+/**
+ * The deletion of the admin account of ADMIN_EMAIL (made again at every start) or of the last admin
+ * account (409, `details.code` `BootstrapAdmin` or `LastAdmin`). Nothing changed.
+ */
+export class AdminAccountKeptError extends DomainError {
+  constructor(reason: 'BootstrapAdmin' | 'LastAdmin') {
+    super(
+      'conflict',
+      reason,
+      reason === 'BootstrapAdmin'
+        ? 'the admin account of ADMIN_EMAIL cannot be deleted (the api makes it again at every start)'
+        : 'the last admin account cannot be deleted',
+      { code: reason },
+    );
+  }
+}

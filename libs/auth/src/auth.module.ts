@@ -74,6 +74,10 @@ import { TokenService } from './token.service';
     AdminBootstrap,
   ],
   exports: [
+    // With the repositories, what the api's AccountDeletionService needs (it is provided there,
+    // beside the ticketing library's live state it is given).
+    PasswordHasher,
+    PasswordAttempts,
     TokenService,
     SessionRevocations,
     AccountsService,

@@ -7,7 +7,7 @@ import { AuthenticatedUser } from './decorators';
  * After the global access-token guard, on the routes that take seats or queue places (holds,
  * purchases, joining a waiting room):
  * - refuses (401, InvalidTokenError) a well-signed token whose account does not exist in
- *   PostgreSQL, which could otherwise hold seats and buy them, and whose purchase PostgreSQL would
+ *   PostgreSQL (or was deleted: `deleted_at`), which could otherwise hold seats and buy them, and whose purchase PostgreSQL would
  *   then refuse (purchases_user_fk);
  * - while EMAIL_VERIFICATION_REQUIRED, refuses (403, EmailNotVerifiedError) a buyer (role USER, as
  *   PostgreSQL has it: not the token's role, which names STAFF for up to its lifetime after an admin

@@ -1,4 +1,5 @@
 export { Role } from '@app/database';
+export { AccountDeletionService, AccountLiveState } from './account-deletion.service';
 export { BuyerAccountGuard, RequiresBuyerAccount } from './buyer-account.guard';
 export {
   ACCOUNT_GONE,
@@ -15,6 +16,8 @@ export { CurrentRoleGuard, RequiresCurrentRole } from './current-role.guard';
 export { StaffAccountsService } from './staff-accounts.service';
 export type { StaffPage } from './staff-accounts.service';
 export {
+  AccountHasOpenPurchasesError,
+  AdminAccountKeptError,
   EmailAlreadyVerifiedError,
   EmailNotVerifiedError,
   EmailTakenError,

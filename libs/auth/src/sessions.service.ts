@@ -53,11 +53,11 @@ export class SessionsService {
   async login(email: string, password: string): Promise<TokenPair> {
     const user = await this.users.findByEmail(normalizeEmail(email));
     const matches = await this.hasher.verify(user?.passwordHash ?? null, password);
-    if (!user || !matches) throw new InvalidCredentialsError();
+    if (!user || !matches || user.deletedAt) throw new InvalidCredentialsError();
     const pair = await this.transactions.run(async (manager) => {
       await this.users.lockForShare(user.id, manager);
       const current = await this.users.findForSession(user.id, manager);
-      if (!current || current.user.passwordHash !== user.passwordHash) return null;
+      if (!current || current.user.deletedAt || current.user.passwordHash !== user.passwordHash) return null;
       return this.issuePair(current.user, current.nowUs, randomUUID(), manager);
     });
     if (!pair) throw new InvalidCredentialsError();
@@ -95,7 +95,7 @@ export class SessionsService {
       // Inside the transaction's own connection: a second connection taken while this one is
       // held deadlocks the pool under a burst of refreshes.
       const current = await this.users.findForSession(stored.userId, manager);
-      if (!current) return { refused: 'unknown' };
+      if (!current || current.user.deletedAt) return { refused: 'unknown' };
       const pair = await this.issuePair(current.user, current.nowUs, stored.familyId, manager);
       await this.refreshTokens.markRotated(stored.id, pair.refreshTokenId, now, manager);
       return { rotated: pair.tokens };

@@ -9,6 +9,7 @@ import { AdminAuditRepository } from './repositories/admin-audit.repository';
 import { AttendeesRepository } from './repositories/attendees.repository';
 import { AuthEventsRepository } from './repositories/auth-events.repository';
 import { CashUpRepository } from './repositories/cash-up.repository';
+import { AccountDeletionsRepository } from './repositories/account-deletions.repository';
 import { EmailDeliveriesRepository } from './repositories/email-deliveries.repository';
 import { EventRepository } from './repositories/event.repository';
 import { OutboxRepository } from './repositories/outbox.repository';
@@ -69,6 +70,7 @@ const REPOSITORIES = [
   TicketResendsRepository,
   WindowRefundsRepository,
   CashUpRepository,
+  AccountDeletionsRepository,
   TransactionRunner,
 ];
 

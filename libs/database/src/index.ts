@@ -188,6 +188,12 @@ export type {
 export { SectionRepository } from './repositories/section.repository';
 export type { PriceChange, PriceChangeSubject, SectionRow } from './repositories/section.repository';
 export { CashUpRepository } from './repositories/cash-up.repository';
+export {
+  AccountDeletionsRepository,
+  deletedAccountEmail,
+  OBLIGATIONS_LISTED,
+} from './repositories/account-deletions.repository';
+export type { AccountObligations, AccountToDelete } from './repositories/account-deletions.repository';
 export type {
   CashUpActions,
   CashUpClerk,

@@ -56,6 +56,7 @@ import { EmailChangeAndAccountNotices1800000160000 } from './migrations/18000001
 import { PaymentRefundedNotices1800000180000 } from './migrations/1800000180000-PaymentRefundedNotices';
 import { AddressChangeVoidsEmailChanges1800000190000 } from './migrations/1800000190000-AddressChangeVoidsEmailChanges';
 import { AdminBootstrapRecord1800000190001 } from './migrations/1800000190001-AdminBootstrapRecord';
+import { AccountDeletion1800000200000 } from './migrations/1800000200000-AccountDeletion';
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
 import { PaymentAttemptToken1799890000000 } from './migrations/1799890000000-PaymentAttemptToken';
@@ -130,4 +131,5 @@ export const MIGRATIONS: Function[] = [
   PaymentRefundedNotices1800000180000,
   AddressChangeVoidsEmailChanges1800000190000,
   AdminBootstrapRecord1800000190001,
+  AccountDeletion1800000200000,
 ];

@@ -143,6 +143,7 @@ export type { ReconcileOutcome } from './purchases/payment-reconciler';
 export type { ChargeLookup, ChargeRequest, RefundRequest } from './purchases/payment-gateway';
 export { PurchaseService } from './purchases/purchase.service';
 export { PurchaseReader } from './purchases/purchase-reader';
+export { BuyerLiveState } from './purchases/buyer-live-state';
 export { PurchaseCancellation } from './purchases/purchase-cancellation';
 export type { CanceledPurchase, SeatsRefunded } from './purchases/purchase-cancellation';
 export {

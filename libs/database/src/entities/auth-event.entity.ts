@@ -44,6 +44,11 @@ export enum AuthEventType {
    * window's): counted for the limit of such renders (TicketPrintsRepository).
    */
   TicketsPrinted = 'TICKETS_PRINTED',
+  /**
+   * The account was deleted (`DELETE /users/me`, or an admin's `DELETE /admin/users/:id`): anonymised,
+   * its sessions ended. The row keeps the account's id and nothing personal.
+   */
+  AccountDeleted = 'ACCOUNT_DELETED',
 }
 
 /**

@@ -41,6 +41,14 @@ export class UserEntity {
   @Column({ name: 'email_verified_at', type: 'timestamptz', nullable: true })
   emailVerifiedAt: Date | null;
 
+  /**
+   * When the account was deleted (anonymised: its address `deleted-<id>@invalid`, no name, a
+   * password no one knows; its sessions ended); null for a live account. The row stays: purchases,
+   * tickets and audit rows name it.
+   */
+  @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
+  deletedAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

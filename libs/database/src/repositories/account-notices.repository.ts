@@ -3,7 +3,8 @@ import { EntityManager } from 'typeorm';
 import { AuthEventType } from '../entities/auth-event.entity';
 
 /** What an account notice tells (the `event` of an `AccountNoticeMessage` of `@app/messaging/contracts`). */
-export type AccountNoticeKind = 'password-changed' | 'password-reset' | 'email-change-requested' | 'email-changed';
+export type AccountNoticeKind =
+  'password-changed' | 'password-reset' | 'email-change-requested' | 'email-changed' | 'account-deleted';
 
 /** The audit record of each notice's change. */
 const EVENT_OF: Record<AccountNoticeKind, AuthEventType> = {
@@ -11,6 +12,7 @@ const EVENT_OF: Record<AccountNoticeKind, AuthEventType> = {
   'password-reset': AuthEventType.PasswordReset,
   'email-change-requested': AuthEventType.EmailChangeRequested,
   'email-changed': AuthEventType.EmailChanged,
+  'account-deleted': AuthEventType.AccountDeleted,
 };
 
 /** A notice to write: of what, for which account, to which address, with its message's routing key. */

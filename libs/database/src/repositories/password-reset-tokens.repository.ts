@@ -27,7 +27,8 @@ const REQUEST_AND_ACCOUNT: Omit<TokenAccountQuery, 'parameters'> = {
         WHERE created_at < now() - interval '1 day'
       )
     )`,
-  select: 'SELECT id FROM users WHERE email_key = $1',
+  // A deleted account (its address `deleted-<id>@invalid`) is none: no reset is mailed to it.
+  select: 'SELECT id FROM users WHERE email_key = $1 AND deleted_at IS NULL',
 };
 
 /**

@@ -19,11 +19,13 @@ interface UserRow {
   role: Role;
   password_hash: string;
   email_verified_at: Date | null;
+  deleted_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const USER_COLUMNS = 'id, email, email_key, name, role, password_hash, email_verified_at, created_at, updated_at';
+const USER_COLUMNS =
+  'id, email, email_key, name, role, password_hash, email_verified_at, deleted_at, created_at, updated_at';
 
 /** Users in PostgreSQL. Methods take the transaction's manager when they are part of one. */
 @Injectable()
@@ -229,10 +231,13 @@ export class UsersRepository {
   /**
    * Makes account `id` STAFF if it is a USER, inside the caller's transaction, having locked its
    * row: answers the role it had before (`USER` when this changed it), or null when there is no
-   * such account. A STAFF or ADMIN account is left as it is.
+   * such account (a deleted one is none). A STAFF or ADMIN account is left as it is.
    */
   async promoteToStaff(id: string, manager: EntityManager): Promise<Role | null> {
-    const rows: { role: Role }[] = await manager.query('SELECT role FROM users WHERE id = $1 FOR UPDATE', [id]);
+    const rows: { role: Role }[] = await manager.query(
+      'SELECT role FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE',
+      [id],
+    );
     const before = rows[0]?.role ?? null;
     if (before === Role.User) {
       await manager.query(`UPDATE users SET role = 'STAFF', updated_at = now() WHERE id = $1`, [id]);
@@ -252,13 +257,13 @@ export class UsersRepository {
   }
 
   /**
-   * Which of `ids` (UUIDs in text form) are accounts, whether each confirmed its e-mail, and its
+   * Which of `ids` (UUIDs in text form) are live accounts (a deleted one is not), whether each confirmed its e-mail, and its
    * role as stored (not as an older access token names it): one query for the whole list, whatever
    * its length (the caller bounds it). Answers the subset that exists, as a map by id.
    */
   async existingAccounts(ids: readonly string[]): Promise<Map<string, { emailVerified: boolean; role: Role }>> {
     const rows: { id: string; verified: boolean; role: Role }[] = await this.dataSource.query(
-      'SELECT id, email_verified_at IS NOT NULL AS verified, role FROM users WHERE id = ANY($1::uuid[])',
+      'SELECT id, email_verified_at IS NOT NULL AS verified, role FROM users WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL',
       [ids],
     );
     return new Map(rows.map((row) => [row.id, { emailVerified: row.verified, role: row.role }]));
@@ -274,6 +279,7 @@ function toEntity(row: UserRow): UserEntity {
     role: row.role,
     passwordHash: row.password_hash,
     emailVerifiedAt: row.email_verified_at,
+    deletedAt: row.deleted_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });

@@ -28,12 +28,14 @@ describe('account-notice contract', () => {
       message: changed,
     });
     expect(toAccountNotice(moved)).toEqual(moved);
+    expect(toAccountNotice({ ...changed, event: 'account-deleted' })).toEqual({ ...changed, event: 'account-deleted' });
   });
 
   it.each([
     ['a bad event id', { ...changed, eventId: '0x2a' }],
     ['a bad user id', { ...changed, userId: 'u-1' }],
-    ['an unknown event', { ...changed, event: 'account-deleted' }],
+    ['an unknown event', { ...changed, event: 'account-locked' }],
+    ['a new address on the deletion notice', { ...changed, event: 'account-deleted', newEmail: 'x@example.com' }],
     ['no address', { ...changed, email: undefined }],
     ['a bad time', { ...changed, at: 'now' }],
     ['a new address on a password notice', { ...changed, newEmail: 'x@example.com' }],

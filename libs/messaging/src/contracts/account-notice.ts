@@ -7,15 +7,18 @@ export const ACCOUNT_NOTICE_TYPE = 'account-notice';
 /**
  * What an account notice tells the account's owner: its password was changed while signed in
  * (`password-changed`) or set with a reset token (`password-reset`); a change of its address to
- * `newEmail` was asked for (`email-change-requested`) or confirmed (`email-changed`).
+ * `newEmail` was asked for (`email-change-requested`) or confirmed (`email-changed`); the account was
+ * deleted (`account-deleted`: the last e-mail to its address).
  */
-export type AccountNoticeEvent = 'password-changed' | 'password-reset' | 'email-change-requested' | 'email-changed';
+export type AccountNoticeEvent =
+  'password-changed' | 'password-reset' | 'email-change-requested' | 'email-changed' | 'account-deleted';
 
 const EVENTS: readonly string[] = [
   'password-changed',
   'password-reset',
   'email-change-requested',
   'email-changed',
+  'account-deleted',
 ] satisfies readonly AccountNoticeEvent[];
 
 /**

@@ -14,6 +14,7 @@ describe('renderAccountNoticeEmail', () => {
       'which also cancels the change',
     ],
     ['email-changed', 'Your boxoffice e-mail address was changed', 'the shop has to give the account back'],
+    ['account-deleted', 'Your boxoffice account was deleted', 'asked the shop in your name'],
   ] as const)('words %s: when (UTC), what happened, what to do if it was not the reader', (event, subject, advice) => {
     const email = renderAccountNoticeEmail({
       event,

@@ -54,6 +54,15 @@ function wordingOf(input: AccountNoticeEmailInput): { subject: string; what: str
           'the new address, so the shop has to give the account back.',
         ],
       };
+    case 'account-deleted':
+      return {
+        subject: 'Your boxoffice account was deleted',
+        what: 'your boxoffice account was deleted: its e-mail address and name were removed, and every session of it was signed out. Past purchases stay in the books without them, and this address is free to sign up with again.',
+        ifNot: [
+          'If you did not ask for this, someone knew your password or asked the shop in your name:',
+          'reply to this e-mail at once to reach the shop.',
+        ],
+      };
   }
 }
 

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import Redis from 'ioredis';
 import { Env } from '@app/config';
 import { AdminPurchases } from './admin-purchases';
+import { BuyerLiveState } from './buyer-live-state';
 import { ClaimRenewals } from './claim-renewals';
 import { DeadAcceptMarks } from './dead-accept-marks';
 import { WindowRefunds } from './window-refunds';
@@ -55,8 +56,10 @@ import { TicketingModule } from '../ticketing.module';
     SeatReconciler,
     AdminPurchases,
     WindowRefunds,
+    BuyerLiveState,
   ],
   exports: [
+    BuyerLiveState,
     PaymentGateway,
     PurchaseFlushStore,
     PurchaseService,
