@@ -53,6 +53,7 @@ import { CanceledAmount1800000120000 } from './migrations/1800000120000-Canceled
 import { PurchasePresale1800000140000 } from './migrations/1800000140000-PurchasePresale';
 import { PresaleMaxSeats1800000150000 } from './migrations/1800000150000-PresaleMaxSeats';
 import { EmailChangeAndAccountNotices1800000160000 } from './migrations/1800000160000-EmailChangeAndAccountNotices';
+import { PurchasePresaleIndex1800000210000 } from './migrations/1800000210000-PurchasePresaleIndex';
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
 import { PaymentAttemptToken1799890000000 } from './migrations/1799890000000-PaymentAttemptToken';
@@ -124,4 +125,5 @@ export const MIGRATIONS: Function[] = [
   PurchasePresale1800000140000,
   PresaleMaxSeats1800000150000,
   EmailChangeAndAccountNotices1800000160000,
+  PurchasePresaleIndex1800000210000,
 ];
