@@ -232,7 +232,9 @@ describe('BookingDescriber', () => {
     const presales = {
       namesOf: vi.fn(async (asked: { presaleId: string }[]) => {
         const known = new Map([['9', 'Card issuer (deleted)']]);
-        return new Map(asked.flatMap(({ presaleId }) => (known.has(presaleId) ? [[presaleId, known.get(presaleId)!]] : [])));
+        return new Map(
+          asked.flatMap(({ presaleId }) => (known.has(presaleId) ? [[presaleId, known.get(presaleId)!]] : [])),
+        );
       }),
     };
     return {
