@@ -49,7 +49,8 @@ export class PurchasePresaleDto {
   id: string;
   /**
    * Its name; for a presale deleted since, the name it had then (kept by its deletion's audit row).
-   * Null only when neither is found. @example "Fan club presale"
+   * Null only when neither is found, or PostgreSQL did not answer while a deleted presale's name
+   * was read (the purchase is answered all the same). @example "Fan club presale"
    */
   @ApiProperty({ type: 'string', nullable: true })
   name: string | null;

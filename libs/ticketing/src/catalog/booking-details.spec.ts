@@ -293,6 +293,17 @@ describe('BookingDescriber', () => {
         expect(presales.namesOf).toHaveBeenCalledTimes(1);
       }
     });
+
+    it('is answered without its name when PostgreSQL fails to answer, not failed', async () => {
+      const { describer: subject, presales } = describer(async () => withPresales, withPresales);
+      presales.namesOf.mockRejectedValue(new Error('database unavailable'));
+      expect((await subject.describe(Promise.resolve(purchase('9')))).details.presale).toEqual({ id: '9', name: null });
+      const listed = await subject.describeAll(Promise.resolve([purchase('9'), purchase('4')]));
+      expect(listed.map((one) => one.details.presale)).toEqual([
+        { id: '9', name: null },
+        { id: '4', name: 'Fan club' },
+      ]);
+    });
   });
 
   it('describes from what the process holds without loading, the same as from a load', async () => {

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { PresalesRepository } from '@app/database';
 import { perTurn } from '@app/redis';
 import { NotFoundError } from '../errors';
@@ -30,7 +30,7 @@ export interface BookingDetails {
 /**
  * A presale as a booking names it: its id (decimal digits) and name. The name of a presale deleted
  * since (its sales stay its own) is the one its deletion's audit row kept; null only when neither
- * PostgreSQL's presales nor that row has it.
+ * PostgreSQL's presales nor that row has it, or PostgreSQL did not answer (BookingDescriber).
  */
 export interface PresaleMark {
   id: string;
@@ -63,6 +63,7 @@ export type Described<T extends Booking> = T & { details: BookingDetails };
  */
 @Injectable()
 export class BookingDescriber {
+  private readonly logger = new Logger(BookingDescriber.name);
   /** The catalog version, one `GET` per event-loop turn whatever the number of bookings described in it. */
   private readonly currentVersion: () => Promise<string>;
 
@@ -117,19 +118,27 @@ export class BookingDescriber {
 
   /**
    * `described` with the names of presales their copies did not list (`name` left null by
-   * withDetails), read from PostgreSQL in one query; the same array when none lacks one.
+   * withDetails), read from PostgreSQL in one query; the same array when none lacks one. When
+   * PostgreSQL fails to answer, the names stay null (logged): a purchase just made (the 201 of a
+   * presale deleted during its hold) is answered rather than failed for its presale's name.
    */
   private named<T extends Booking>(described: Described<T>[]): Described<T>[] | Promise<Described<T>[]> {
     const unnamed = described.filter(({ details }) => details.presale !== null && details.presale.name === null);
     if (unnamed.length === 0) return described;
     const asked = unnamed.map(({ performanceId, details }) => ({ performanceId, presaleId: details.presale!.id }));
-    return this.presales.namesOf(asked).then((names) => {
-      for (const { details } of unnamed) {
-        const { id } = details.presale!;
-        details.presale = { id, name: names.get(id) ?? null };
-      }
-      return described;
-    });
+    return this.presales.namesOf(asked).then(
+      (names) => {
+        for (const { details } of unnamed) {
+          const { id } = details.presale!;
+          details.presale = { id, name: names.get(id) ?? null };
+        }
+        return described;
+      },
+      (error: unknown) => {
+        this.logger.warn(`presale names not read, answered without them: ${(error as Error).message}`);
+        return described;
+      },
+    );
   }
 
   private async detailed<T extends Booking>(version: string, booking: T): Promise<Described<T>> {
