@@ -106,6 +106,8 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
       'comp_note',
       'checked_in_by_email',
       'checked_in_by_name',
+      'presale_id',
+      'presale_name',
     ]);
     const column = (name: string) => header.indexOf(name);
     expect(rows.map((row) => row[column('purchase_id')])).toEqual([formulaPurchase, adaPurchase, adaPurchase]);
@@ -135,6 +137,8 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
       ['', ''],
       [gate.email, 'Gate 2'],
     ]);
+    // None was sold in a presale.
+    expect(rows.every((row) => row[column('presale_id')] === '' && row[column('presale_name')] === '')).toBe(true);
   });
 
   it('reads page after page in seat order without a line twice or missing', async () => {
@@ -240,6 +244,8 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
         checkedInAt: null,
         checkedInByEmail: null,
         checkedInByName: null,
+        presaleId: null,
+        presaleName: null,
         buyerEmail: 'buyer@example.test',
         buyerName: 'A buyer',
         holderEmail: 'buyer@example.test',

@@ -96,6 +96,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       comp: false,
       saleChannel: 'ONLINE',
       paymentMethod: null,
+      presale: null,
       refundedSeatIds: [],
       refundedAmount: 0,
       eventTitle: 'Concert',

@@ -63,7 +63,12 @@ export type {
   SeatsAtPlace,
   SectionRowLabel,
 } from './repositories/seat-blocks.repository';
-export { PresalesRepository, PresaleWrites } from './repositories/presales.repository';
+export {
+  PRESALE_DELETE_ACTION,
+  presaleNameSql,
+  PresalesRepository,
+  PresaleWrites,
+} from './repositories/presales.repository';
 export type { PresalePerformance, PresaleRecord } from './repositories/presales.repository';
 export { TransactionRunner } from './transaction-runner';
 export { DatabaseUnavailableError } from './database-unavailable';

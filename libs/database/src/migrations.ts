@@ -57,6 +57,7 @@ import { PaymentRefundedNotices1800000180000 } from './migrations/1800000180000-
 import { AddressChangeVoidsEmailChanges1800000190000 } from './migrations/1800000190000-AddressChangeVoidsEmailChanges';
 import { AdminBootstrapRecord1800000190001 } from './migrations/1800000190001-AdminBootstrapRecord';
 import { AccountDeletion1800000200000 } from './migrations/1800000200000-AccountDeletion';
+import { PurchasePresaleIndex1800000210000 } from './migrations/1800000210000-PurchasePresaleIndex';
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
 import { PaymentAttemptToken1799890000000 } from './migrations/1799890000000-PaymentAttemptToken';
@@ -132,4 +133,5 @@ export const MIGRATIONS: Function[] = [
   AddressChangeVoidsEmailChanges1800000190000,
   AdminBootstrapRecord1800000190001,
   AccountDeletion1800000200000,
+  PurchasePresaleIndex1800000210000,
 ];

@@ -304,7 +304,7 @@ export type { DoorCount } from './sales/door-counts';
 export { ATTENDEE_PAGE_SIZE, ATTENDEES_EXPORT_ACTION, AttendeeList } from './sales/attendee-list';
 export type { EventSalesReport, PerformanceSalesReport } from './sales/sales-report.service';
 export type { SalesFigures, SalesReport, SectionSales } from './sales/sales-report';
-export { AdminPurchases, REFUND_ACTION, refundMethodOf } from './purchases/admin-purchases';
+export { AdminPurchases, PRESALE_ID, REFUND_ACTION, refundMethodOf } from './purchases/admin-purchases';
 export { WINDOW_REFUND_PAID_ACTION, WindowRefunds } from './purchases/window-refunds';
 export {
   COMP_ISSUE_ACTION,

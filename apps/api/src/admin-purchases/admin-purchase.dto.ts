@@ -9,12 +9,13 @@ import {
   IsEmail,
   IsInt,
   IsOptional,
+  Matches,
   Max,
   Min,
 } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
 import { normalizeEmail } from '@app/auth';
-import { refundMethodOf, saleChannelOf } from '@app/ticketing';
+import { PRESALE_ID, refundMethodOf, saleChannelOf } from '@app/ticketing';
 import type { Described, Purchase, RefundMethod, SeatsRefunded } from '@app/ticketing';
 import { OptionalIdQuery } from '../common/canonical-integer';
 import { PageQueryDto } from '../common/page-query.dto';
@@ -40,6 +41,16 @@ export class AdminPurchaseQueryDto extends PageQueryDto {
   @IsEmail()
   @MaxLength(320)
   email?: string;
+
+  @ApiPropertyOptional({
+    description:
+      "Only purchases made in this presale (its `id`, decimal digits; a presale deleted since still finds its sales): what a promoter settles with the presale's fan club or card issuer.",
+    pattern: PRESALE_ID.source,
+    example: '12',
+  })
+  @IsOptional()
+  @Matches(PRESALE_ID, { message: 'presaleId must be a presale id: decimal digits, no sign or leading zero' })
+  presaleId?: string;
 }
 
 /** A purchase as operators see it: the buyer's view plus whose it is. */

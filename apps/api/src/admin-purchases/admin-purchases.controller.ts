@@ -28,13 +28,14 @@ export class AdminPurchasesController {
   ) {}
 
   /**
-   * Anyone's purchases, newest first, by performance and/or buyer e-mail. Lists purchases written
-   * to PostgreSQL (within PURCHASE_FLUSH_AGE_SECONDS of the sale), each in its newest state. Admin only.
+   * Anyone's purchases, newest first, by performance, buyer e-mail and/or presale (`presaleId`:
+   * those made in it, each naming it in `presale`). Lists purchases written to PostgreSQL (within
+   * PURCHASE_FLUSH_AGE_SECONDS of the sale), each in its newest state. Admin only.
    */
   @Get()
   async list(@Query() query: AdminPurchaseQueryDto): Promise<AdminPurchasePageDto> {
     const page = await this.purchases.list(
-      { performanceId: query.performanceId, email: query.email },
+      { performanceId: query.performanceId, email: query.email, presaleId: query.presaleId },
       query.cursor,
       query.limit,
     );

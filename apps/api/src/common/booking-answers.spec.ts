@@ -33,6 +33,7 @@ const details: BookingDetails = {
       currency: 'KRW',
     },
   ],
+  presale: null,
 };
 
 /** The answers' fields as the mappers built them before (details spread first): the bytes to keep. */
@@ -89,12 +90,55 @@ describe('booking answers', () => {
         // Added with box office sales: where it was sold, and how the window was paid (none online).
         saleChannel: 'ONLINE',
         paymentMethod: null,
+        // Added with purchases' presales: none here (a sale of the general on-sale).
+        presale: null,
         // Added with partial refunds (an operator refunds some seats): none here.
         refundedSeatIds: [],
         refundedAmount: 0,
         ...(canceledAt ? { canceledAt: canceledAt.toISOString() } : {}),
       }),
     );
+  });
+
+  it("names a presale purchase's presale, and leaves a presale's details out of a hold's answer", () => {
+    const presale = { id: '12', name: 'Fan club' };
+    const purchase: Described<Purchase> = {
+      id: '7a1d9c3e-5b2f-8e8a-9c0d-1e2f3a4b5c6d',
+      reservationId: '0b6f3a52-8d1e-8c4a-9a57-2f1b3c4d5e6f',
+      userId: '11111111-2222-4333-8444-555555555555',
+      performanceId: 42,
+      seatIds: [7, 12],
+      amount: 440000,
+      currency: 'KRW',
+      status: 'PAID',
+      createdAt: new Date('2026-12-01T16:00:00.123Z'),
+      canceledAt: null,
+      chargeId: 'ch_1',
+      refundedSeatIds: [],
+      refundedAmount: 0,
+      presaleId: '12',
+      details: { ...details, presale },
+    };
+    const answer = mapPurchase(purchase);
+    expect(answer.presale).toEqual(presale);
+    // A copy, not the details' object: the answer never shares state with the describer's.
+    expect(answer.presale).not.toBe(presale);
+    expect(mapPurchase({ ...purchase, details: { ...details, presale: { id: '12', name: null } } }).presale).toEqual({
+      id: '12',
+      name: null,
+    });
+    const hold: Described<Hold> = {
+      id: '0b6f3a52-8d1e-8c4a-9a57-2f1b3c4d5e6f',
+      performanceId: 42,
+      userId: '11111111-2222-4333-8444-555555555555',
+      seatIds: [12, 7],
+      amount: 440000,
+      currency: 'KRW',
+      status: 'HELD',
+      expiresAt: new Date('2026-12-01T16:10:00.000Z'),
+      details: { ...details, presale },
+    };
+    expect(mapReservation(hold)).not.toHaveProperty('presale');
   });
 
   it.each([undefined, 'TOGETHER' as const])('a hold (arrangement %s) keeps its bytes', (arrangement) => {

@@ -43,6 +43,19 @@ export class PurchaseCreateDto {
   paymentToken?: string;
 }
 
+/** The presale a purchase was made in, as its answers name it. */
+export class PurchasePresaleDto {
+  /** The presale's id (decimal digits: `id` of `GET /admin/performances/:id/presales`). @example "12" */
+  id: string;
+  /**
+   * Its name; for a presale deleted since, the name it had then (kept by its deletion's audit row).
+   * Null only when neither is found, or PostgreSQL did not answer while a deleted presale's name
+   * was read (the purchase is answered all the same). @example "Fan club presale"
+   */
+  @ApiProperty({ type: 'string', nullable: true })
+  name: string | null;
+}
+
 export class PurchaseResponseDto extends BookingDetailsDto {
   /** @example "7a1d9c3e-5b2f-4e8a-9c0d-1e2f3a4b5c6d" */
   id: string;
@@ -88,6 +101,15 @@ export class PurchaseResponseDto extends BookingDetailsDto {
   @ApiProperty({ enum: ['CASH', 'CARD_TERMINAL'], nullable: true, type: 'string' })
   paymentMethod: 'CASH' | 'CARD_TERMINAL' | null;
   /**
+   * The presale it was made in: its hold was let in by that presale's access code before the
+   * on-sale (what a promoter settles with the fan club or card issuer by). Null for a sale of the
+   * general on-sale (also one whose hold sent a code after the on-sale), a comp, a box office sale,
+   * and a purchase made before purchases kept their presale. The same before and after `batch`
+   * writes the purchase to PostgreSQL.
+   */
+  @ApiProperty({ type: PurchasePresaleDto, nullable: true })
+  presale: PurchasePresaleDto | null;
+  /**
    * Seats an operator refunded from it while it stayed paid (partial refunds), in the order they
    * were refunded; their tickets are void. Empty when none.
    */
@@ -132,6 +154,7 @@ export function mapPurchase(purchase: Described<Purchase>): PurchaseResponseDto 
     comp: purchase.compNote !== undefined,
     saleChannel: saleChannelOf(purchase),
     paymentMethod: purchase.paymentMethod ?? null,
+    presale: details.presale && { id: details.presale.id, name: details.presale.name },
     refundedSeatIds: purchase.refundedSeatIds,
     refundedAmount: purchase.refundedAmount,
   };

@@ -28,6 +28,8 @@ function record(overrides: Partial<AttendeeRecord> = {}): AttendeeRecord {
     compNote: null,
     checkedInByEmail: null,
     checkedInByName: null,
+    presaleId: null,
+    presaleName: null,
     ...overrides,
   };
 }
@@ -63,6 +65,7 @@ describe('attendeesCsv', () => {
             checkedInByEmail: 'gate-2@arena.example',
             checkedInByName: 'Gate 2',
           }),
+          record({ position: 4, ticketId: '10', presaleId: '12', presaleName: '+Fan club' }),
         ],
       ),
     );
@@ -85,6 +88,8 @@ describe('attendeesCsv', () => {
         '',
         '',
         '',
+        '',
+        '',
       ],
       // A comp: its note in its column, neutralized as any text a spreadsheet would run.
       [
@@ -102,6 +107,8 @@ describe('attendeesCsv', () => {
         'ada@example.test',
         'Ada',
         "'=press: Daily Planet",
+        '',
+        '',
         '',
         '',
       ],
@@ -123,6 +130,29 @@ describe('attendeesCsv', () => {
         '',
         'gate-2@arena.example',
         'Gate 2',
+        '',
+        '',
+      ],
+      // Sold in a presale: its id and name, neutralized as any text a spreadsheet would run.
+      [
+        '10',
+        record().purchaseId,
+        'Stalls',
+        'A',
+        '1',
+        '4500',
+        'EUR',
+        '2030-01-02T04:04:05.678+01:00',
+        '',
+        'ada@example.test',
+        'Ada',
+        'ada@example.test',
+        'Ada',
+        '',
+        '',
+        '',
+        '12',
+        "'+Fan club",
       ],
     ]);
   });

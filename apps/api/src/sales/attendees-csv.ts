@@ -22,6 +22,9 @@ export const ATTENDEE_CSV_COLUMNS = [
   'comp_note',
   'checked_in_by_email',
   'checked_in_by_name',
+  // Last, so spreadsheets and scripts that read the columns before them by position keep working.
+  'presale_id',
+  'presale_name',
 ] as const;
 
 function line(record: AttendeeRecord, timeZone: string): (string | number | null)[] {
@@ -42,6 +45,8 @@ function line(record: AttendeeRecord, timeZone: string): (string | number | null
     record.compNote,
     record.checkedInByEmail,
     record.checkedInByName,
+    record.presaleId,
+    record.presaleName,
   ];
 }
 

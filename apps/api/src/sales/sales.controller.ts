@@ -93,7 +93,8 @@ export class SalesController {
   /**
    * The door list: one CSV line per active ticket (ticket, purchase, section, row, seat, price in
    * minor units, currency, purchased and checked-in times on the venue's clock with its offset,
-   * buyer's e-mail and name), in seat layout
+   * buyer's e-mail and name, holder, comp note, the door that checked it in, and the presale the
+   * purchase was made in: every ticket, whichever presale), in seat layout
    * order, streamed page by page. Purchases younger than PURCHASE_FLUSH_AGE_SECONDS are not on it
    * yet (it reads PostgreSQL). Admin only; each download is recorded in the audit log
    * (`attendees.export`). Errors before the first byte: NotFoundError (404),
@@ -104,7 +105,8 @@ export class SalesController {
   @ApiOkResponse({
     description:
       'CSV (UTF-8 with a byte-order mark, CRLF lines, a header line): ticket_id, purchase_id, section, row, seat, ' +
-      "price (minor units), currency, purchased_at, checked_in_at (empty until scanned; both ISO 8601 on the venue's clock with its offset, e.g. 2026-12-06T11:18:41.588+01:00), buyer_email, buyer_name, holder_email, holder_name (who holds it now: the buyer unless it was transferred). " +
+      "price (minor units), currency, purchased_at, checked_in_at (empty until scanned; both ISO 8601 on the venue's clock with its offset, e.g. 2026-12-06T11:18:41.588+01:00), buyer_email, buyer_name, holder_email, holder_name (who holds it now: the buyer unless it was transferred), " +
+      'comp_note, checked_in_by_email, checked_in_by_name, presale_id and presale_name (the presale the purchase was made in, empty for a sale of the general on-sale, a comp or a box office sale; a deleted presale keeps its name). ' +
       'Text cells a spreadsheet would read as a formula start with an apostrophe.',
     content: { 'text/csv': { schema: { type: 'string' } } },
   })

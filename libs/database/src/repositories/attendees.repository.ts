@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { rethrowAsDatabaseError } from '../database-unavailable';
+import { presaleNameSql } from './presales.repository';
 
 /** One active ticket of a performance with its seat and buyer: a line of the door list. */
 export interface AttendeeRecord {
@@ -42,6 +43,13 @@ export interface AttendeeRecord {
    */
   checkedInByEmail: string | null;
   checkedInByName: string | null;
+  /**
+   * The presale the purchase was made in (`purchases.presale_id`, decimal digits) and its name (a
+   * deleted presale's as its deletion's audit row kept it: presaleNameSql); both null for a sale of
+   * the general on-sale, a comp or a box office sale.
+   */
+  presaleId: string | null;
+  presaleName: string | null;
 }
 
 /** The performance's door list, read from PostgreSQL a page at a time. */
@@ -71,7 +79,8 @@ export class AttendeesRepository {
                 CASE WHEN h.id IS NOT NULL THEN h.name
                      WHEN p.sale_channel = 'BOX_OFFICE' THEN p.delivery_name
                      ELSE u.name END AS "holderName",
-                p.comp_note AS "compNote", d.email AS "checkedInByEmail", d.name AS "checkedInByName"
+                p.comp_note AS "compNote", d.email AS "checkedInByEmail", d.name AS "checkedInByName",
+                p.presale_id::text AS "presaleId", ${presaleNameSql('p.presale_id', 'p.performance_id')} AS "presaleName"
          FROM seats s
          JOIN tickets t ON t.seat_id = s.id AND t.status = 'ACTIVE'
          JOIN purchases p ON p.id = t.purchase_id

@@ -27,6 +27,28 @@ export interface PresalePerformance {
 
 const COLUMNS = 'id::text AS id, performance_id, name, opens_at, closes_at, code_digest, max_seats';
 
+/**
+ * The audit action of an admin's deletion of a presale (`admin_audit_log`, subject
+ * `performance:<id>`, details with the presale as it was: `presaleId`, `name`, ...). Its row is where
+ * a deleted presale's name stays: the presale's sales keep naming it (PRESALE_NAME_SQL).
+ */
+export const PRESALE_DELETE_ACTION = 'presale.delete';
+
+/**
+ * SQL of the name of the presale `presaleId` (an SQL expression of type bigint) of the performance
+ * `performanceId` (an SQL expression of type integer): its row's, or, once deleted, the one its
+ * deletion's audit row kept (found by the audit log's subject index); NULL when `presaleId` is NULL or
+ * neither has it.
+ */
+export function presaleNameSql(presaleId: string, performanceId: string): string {
+  return `CASE WHEN ${presaleId} IS NOT NULL THEN coalesce(
+            (SELECT pp.name FROM performance_presales pp WHERE pp.id = ${presaleId}),
+            (SELECT a.details->>'name' FROM admin_audit_log a
+              WHERE a.subject_id = 'performance:' || ${performanceId} AND a.action = '${PRESALE_DELETE_ACTION}'
+                AND a.details->>'presaleId' = ${presaleId}::text
+              ORDER BY a.id DESC LIMIT 1)) END`;
+}
+
 function presaleOf(row: Record<string, unknown>): PresaleRecord {
   return {
     id: String(row.id),
@@ -95,6 +117,25 @@ export class PresalesRepository {
       byPerformance.set(presale.performanceId, list);
     }
     return byPerformance;
+  }
+
+  /**
+   * The names of presales, by id (decimal digits), each asked with its performance: a presale's
+   * own, or a deleted one's as its deletion's audit row kept it (presaleNameSql). Ids without a name
+   * found are absent. One query, whatever the number asked. Throws DatabaseUnavailableError.
+   */
+  async namesOf(asked: readonly { performanceId: number; presaleId: string }[]): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    if (asked.length === 0) return names;
+    const rows: { id: string; name: string | null }[] = await this.dataSource
+      .query(
+        `SELECT q.presale_id::text AS id, ${presaleNameSql('q.presale_id', 'q.performance_id')} AS name
+           FROM unnest($1::bigint[], $2::int[]) AS q(presale_id, performance_id)`,
+        [asked.map((one) => one.presaleId), asked.map((one) => one.performanceId)],
+      )
+      .catch(rethrowAsDatabaseError);
+    for (const row of rows) if (row.name !== null) names.set(row.id, row.name);
+    return names;
   }
 
   /** The performance's presales in opening order (then id); `manager`: read inside that transaction. */

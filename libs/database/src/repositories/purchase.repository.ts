@@ -208,10 +208,11 @@ export class PurchaseRepository {
    * optionally only of one performance and/or by one e-mail address: the buyer's account with it
    * (any letter case: the same {@link emailKey}), or a box office sale delivered to it
    * (`delivery_email`, stored as the window took it, normalized: `filter.email` normalized alike,
-   * trimmed, NFKC and lower case).
+   * trimmed, NFKC and lower case), and/or made in one presale (`presaleId`, decimal digits of a
+   * positive bigint: `purchases.presale_id`).
    */
   async pageForOperators(
-    filter: { performanceId?: number; email?: string },
+    filter: { performanceId?: number; email?: string; presaleId?: string },
     before: { createdAt: Date; id: string } | null,
     limit: number,
   ): Promise<PurchaseRecord[]> {
@@ -230,6 +231,11 @@ export class PurchaseRepository {
         `(p.user_id = (SELECT u.id FROM users u WHERE u.email_key = $${params.length - 1})` +
           ` OR p.delivery_email = $${params.length})`,
       );
+    }
+    if (filter.presaleId !== undefined) {
+      // Its sales newest first from purchases_presale_created (a partial index of presale sales).
+      params.push(filter.presaleId);
+      conditions.push(`p.presale_id = $${params.length}::bigint`);
     }
     if (before) {
       params.push(before.createdAt, before.id);

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { PerformanceRepository, SeatGroupRow, SeatRow } from '@app/database';
+import { PerformanceRepository, PresalesRepository, SeatGroupRow, SeatRow } from '@app/database';
 import { NotFoundError } from '../errors';
 import { BookingDescriber } from './booking-details';
 import { CatalogCopies } from './catalog-copies';
@@ -228,12 +228,83 @@ describe('BookingDescriber', () => {
       keptPerformance: vi.fn((): Performance | undefined => kept),
     };
     const { directory, seatGroupsOf } = directoryOver();
+    // PostgreSQL's names: presale 9 deleted, its name kept by its deletion's audit row.
+    const presales = {
+      namesOf: vi.fn(async (asked: { presaleId: string }[]) => {
+        const known = new Map([['9', 'Card issuer (deleted)']]);
+        return new Map(
+          asked.flatMap(({ presaleId }) => (known.has(presaleId) ? [[presaleId, known.get(presaleId)!]] : [])),
+        );
+      }),
+    };
     return {
       copies,
       seatGroupsOf,
-      describer: new BookingDescriber(copies as unknown as CatalogCopies, directory),
+      presales,
+      describer: new BookingDescriber(
+        copies as unknown as CatalogCopies,
+        directory,
+        presales as unknown as PresalesRepository,
+      ),
     };
   }
+
+  describe("a presale purchase's presale", () => {
+    const withPresales: Performance = {
+      ...performance,
+      presales: [{ id: '4', name: 'Fan club', opensAt: new Date(0), closesAt: new Date(1) }],
+    };
+    const purchase = (presaleId?: string) => ({
+      id: `p-${presaleId}`,
+      performanceId: 7,
+      seatIds: [12],
+      amount: 900,
+      ...(presaleId ? { presaleId } : {}),
+    });
+
+    it("is named from the performance's copy, without asking PostgreSQL, kept or loaded", async () => {
+      for (const kept of [undefined, withPresales]) {
+        const { describer: subject, presales } = describer(async () => withPresales, kept);
+        const described = await subject.describe(Promise.resolve(purchase('4')));
+        expect(described.details.presale).toEqual({ id: '4', name: 'Fan club' });
+        expect((await subject.describe(Promise.resolve(purchase()))).details.presale).toBeNull();
+        const listed = await subject.describeAll(Promise.resolve([purchase('4'), purchase()]));
+        expect(listed.map((one) => one.details.presale)).toEqual([{ id: '4', name: 'Fan club' }, null]);
+        expect(presales.namesOf).not.toHaveBeenCalled();
+      }
+    });
+
+    it('a presale the copy does not list (deleted since, or a copy without presales) is named from PostgreSQL, once for a list', async () => {
+      for (const copy of [withPresales, performance]) {
+        const { describer: subject, presales } = describer(async () => copy, copy);
+        expect((await subject.describe(Promise.resolve(purchase('9')))).details.presale).toEqual({
+          id: '9',
+          name: 'Card issuer (deleted)',
+        });
+        expect(presales.namesOf).toHaveBeenCalledWith([{ performanceId: 7, presaleId: '9' }]);
+        presales.namesOf.mockClear();
+        const listed = await subject.describeAll(Promise.resolve([purchase('9'), purchase('4'), purchase('77')]));
+        expect(listed.map((one) => one.details.presale)).toEqual([
+          { id: '9', name: 'Card issuer (deleted)' },
+          { id: '4', name: copy === withPresales ? 'Fan club' : null },
+          // Found nowhere: its id, without a name.
+          { id: '77', name: null },
+        ]);
+        expect(presales.namesOf).toHaveBeenCalledTimes(1);
+      }
+    });
+
+    it('is answered without its name when PostgreSQL fails to answer, not failed', async () => {
+      const { describer: subject, presales } = describer(async () => withPresales, withPresales);
+      presales.namesOf.mockRejectedValue(new Error('database unavailable'));
+      expect((await subject.describe(Promise.resolve(purchase('9')))).details.presale).toEqual({ id: '9', name: null });
+      const listed = await subject.describeAll(Promise.resolve([purchase('9'), purchase('4')]));
+      expect(listed.map((one) => one.details.presale)).toEqual([
+        { id: '9', name: null },
+        { id: '4', name: 'Fan club' },
+      ]);
+    });
+  });
 
   it('describes from what the process holds without loading, the same as from a load', async () => {
     const { copies, seatGroupsOf, describer: subject } = describer(async () => performance, performance);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, ConflictError } from '@app/core';
-import { PresaleRecord, PresalesRepository } from '@app/database';
+import { PRESALE_DELETE_ACTION, PresaleRecord, PresalesRepository } from '@app/database';
 import { operatorAudit } from '../audit/audit-details';
 import { CatalogCache } from '../catalog/catalog-cache';
 import { InvalidInputError, NotFoundError, PerformanceCanceledError } from '../errors';
@@ -10,9 +10,13 @@ import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { accessCodeDigest, assertPresaleCode } from './access-code';
 import { PresaleStore } from './presale.store';
 
-/** The audit actions of an admin's creation and deletion of a presale (`admin_audit_log`, subject `performance:<id>`). */
+/**
+ * The audit actions of an admin's creation and deletion of a presale (`admin_audit_log`, subject
+ * `performance:<id>`). The deletion's is the database's: its row keeps a deleted presale's name for
+ * the purchases made in it.
+ */
 export const PRESALE_CREATE_ACTION = 'presale.create';
-export const PRESALE_DELETE_ACTION = 'presale.delete';
+export { PRESALE_DELETE_ACTION };
 /** The audit action of an admin's change of a presale's allocation (maxSeats). */
 export const PRESALE_UPDATE_ACTION = 'presale.update';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { AdminAuditRepository, PurchaseRepository } from '@app/database';
-import { NotFoundError, PurchaseCanceledError, PurchaseRefundedError } from '../errors';
+import { InvalidInputError, NotFoundError, PurchaseCanceledError, PurchaseRefundedError } from '../errors';
 import { AdminPurchases, REFUND_ACTION } from './admin-purchases';
 import type { Purchase } from './purchase';
 import type { PurchaseCancellation } from './purchase-cancellation';
@@ -104,5 +104,34 @@ describe('AdminPurchases.refund', () => {
   it('answers an unknown purchase with NotFoundError', async () => {
     const { service } = admin(null, async () => paid);
     await expect(service.refund(operator, 'nope')).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('AdminPurchases.list by presale', () => {
+  function lister() {
+    const purchases = { pageForOperators: vi.fn(async () => []) };
+    const store = { read: vi.fn(async () => null) };
+    const service = new AdminPurchases(
+      purchases as unknown as PurchaseRepository,
+      store as unknown as PurchaseStore,
+      {} as PurchaseReader,
+      {} as PurchaseCancellation,
+      {} as AdminAuditRepository,
+    );
+    return { service, purchases };
+  }
+
+  it('passes the presale to the search, with the other filters', async () => {
+    const { service, purchases } = lister();
+    await service.list({ performanceId: 7, presaleId: '12' }, undefined, 20);
+    expect(purchases.pageForOperators).toHaveBeenCalledWith({ performanceId: 7, presaleId: '12' }, null, 21);
+  });
+
+  it('refuses what is not a presale id, searching nothing', async () => {
+    const { service, purchases } = lister();
+    for (const presaleId of ['0', '012', '-1', 'x', '12345678901234567', ' 12']) {
+      await expect(service.list({ presaleId }, undefined, 20)).rejects.toThrow(InvalidInputError);
+    }
+    expect(purchases.pageForOperators).not.toHaveBeenCalled();
   });
 });

@@ -3,7 +3,7 @@ import { assertSameFilters, emailKey, filterDigest } from '@app/core';
 import { AdminAuditRepository, PurchaseRepository } from '@app/database';
 import { decodeCursor, encodeCursor } from '../catalog/cursor';
 import type { Page } from '../catalog/catalog.types';
-import { NotFoundError, PurchaseCanceledError, PurchaseRefundedError } from '../errors';
+import { InvalidInputError, NotFoundError, PurchaseCanceledError, PurchaseRefundedError } from '../errors';
 import { assertIdempotencyKey } from '../input';
 import { Purchase, purchaseFromPersisted } from './purchase';
 import { CanceledPurchase, PurchaseCancellation, SeatsRefunded } from './purchase-cancellation';
@@ -15,6 +15,9 @@ export interface Operator {
   id: string;
   email: string;
 }
+
+/** A presale's id as filters take it: decimal digits of a positive bigint (as the presale routes' `presaleId`). */
+export const PRESALE_ID = /^[1-9][0-9]{0,15}$/;
 
 /** The audit action of an operator's refund. */
 export const REFUND_ACTION = 'purchase.refund';
@@ -40,13 +43,23 @@ export class AdminPurchases {
    * cursor carries the digest of `filter` (the unfiltered list's too: filterDigest). Throws
    * DomainError 'invalid' (InvalidCursor, 400) for a cursor this list did not write, or one made
    * with other filters (an e-mail address counts as its emailKey, as the search matches it).
+   * `presaleId`: only purchases made in that presale (decimal digits, `purchases.presale_id`; a
+   * deleted presale's too); InvalidInputError for anything else.
    */
   async list(
-    filter: { performanceId?: number; email?: string },
+    filter: { performanceId?: number; email?: string; presaleId?: string },
     cursor: string | undefined,
     limit: number,
   ): Promise<Page<Purchase>> {
-    const digest = filterDigest([filter.performanceId, filter.email === undefined ? null : emailKey(filter.email)]);
+    if (filter.presaleId !== undefined && !PRESALE_ID.test(filter.presaleId)) {
+      throw new InvalidInputError('presaleId must be a presale id: decimal digits, no sign or leading zero');
+    }
+    const digest = filterDigest([
+      filter.performanceId,
+      filter.email === undefined ? null : emailKey(filter.email),
+      // Only when given: cursors of the lists without it keep their digest.
+      ...(filter.presaleId === undefined ? [] : [filter.presaleId]),
+    ]);
     const after = decodeCursor<{ t: number; i: string; f: string }>(cursor, { t: 'millis', i: 'uuid', f: 'digest' });
     assertSameFilters(after?.f, digest);
     const before = after ? { createdAt: new Date(after.t), id: after.i } : null;

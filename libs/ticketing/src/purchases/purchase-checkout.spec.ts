@@ -45,6 +45,7 @@ const sold: PurchaseResult = {
   amount: 3000,
   currency: 'KRW',
   prices: '1000,2000',
+  presale: '',
 };
 
 /** The refund of purchase-1's charge: the whole hold, keyed by the purchase. */
@@ -285,6 +286,11 @@ describe('PurchaseCheckout', () => {
     // The attempt stays open for `batch`: nothing resolves it on the request's path.
     expect(attempts.resolve).not.toHaveBeenCalled();
     expect(store.releaseHoldClaim).not.toHaveBeenCalled();
+  });
+
+  it("answers a presale hold's purchase with its presale, as the sale's hash records it", async () => {
+    const { service } = checkout({ ...sold, presale: '12' } as PurchaseResult);
+    expect(await service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).toMatchObject({ presaleId: '12' });
   });
 
   it('refuses a hold another attempt has claimed before charging anything, leaving that claim alone', async () => {

@@ -191,6 +191,8 @@ export class PurchaseCheckout {
       createdAt: new Date(result.createdAt),
       canceledAt: null,
       chargeId,
+      // As the purchase's hash and stream entry have it, so its reads answer the same (purchaseFromRecord).
+      ...(result.presale ? { presaleId: result.presale } : {}),
     };
   }
 

@@ -78,6 +78,8 @@ export type PurchaseResult =
       currency: string;
       /** Each seat's price as the hold recorded it, comma-separated in `seats` order; '' when it has none. */
       prices: string;
+      /** The presale whose access code let the hold in (decimal digits, the hold's `presale`); '' for none. */
+      presale: string;
     }
   | { outcome: 'NOT_FOUND' | 'PURCHASED' | 'EXPIRED' | 'RELEASED' | 'UNAVAILABLE' | 'IN_PROGRESS' | 'CANCELED' }
   | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
@@ -218,6 +220,7 @@ function purchaseResult(reply: string[]): PurchaseResult {
         amount: Number(reply[4]),
         currency: reply[5],
         prices: reply[6] ?? '',
+        presale: reply[7] ?? '',
       };
     case 'NOT_FOUND':
     case 'PURCHASED':

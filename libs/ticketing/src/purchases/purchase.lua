@@ -57,7 +57,8 @@
 
   Returns one of
     {'OK', createdAt (epoch ms), performance id, seats (comma-separated), amount (integer, minor units),
-     currency (ISO 4217), prices (comma-separated, in `seats` order; '' when the hold has none)}
+     currency (ISO 4217), prices (comma-separated, in `seats` order; '' when the hold has none),
+     presale (the id of the presale whose access code let the hold in, decimal digits; '' for none)}
     {'NOT_FOUND'}    no such hold, or not the caller's, or an operator's hold off the operator
                      path (or a buyer's hold on it)
     {'PURCHASED'}    bought already, by another purchase
@@ -94,7 +95,7 @@ if status == 'PURCHASED' then
   local bought = redis.call('HMGET', purchaseKey, 'createdAt', 'status')
   -- Canceled since: a same-key retry is told so, never answered PAID.
   if bought[2] == 'CANCELED' then return {'CANCELED'} end
-  return {'OK', bought[1], performanceId, seats, amount, currency, prices or ''}
+  return {'OK', bought[1], performanceId, seats, amount, currency, prices or '', hold[19] or ''}
 end
 -- Ended by its performance's cancellation (end-canceled-holds.lua): refused as a live hold of a
 -- canceled performance is, even while the charge ran.
@@ -187,4 +188,4 @@ redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))
 -- The venue's (a box office sale, a guest comp): not the owning operator's tickets.
 if not (boxOffice or hold[16]) then redis.call('HINCRBY', KEYS[8], userId, count) end
 if KEYS[9] then redis.call('ZADD', KEYS[9], 'NX', nowText, ARGV[7]) end
-return {'OK', now, performanceId, seats, amount, currency, prices or ''}
+return {'OK', now, performanceId, seats, amount, currency, prices or '', hold[19] or ''}
