@@ -386,6 +386,50 @@ describe('readiness with Redis unreachable', () => {
   });
 });
 
+describe('readiness with PostgreSQL unreachable', () => {
+  let api: ApiHarness;
+  let postgres: TcpProxy;
+
+  beforeAll(async () => {
+    postgres = await TcpProxy.create(5432);
+    api = await startTestApi({
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${postgres.port}/bo_test_ready_${Date.now().toString(36)}`,
+    });
+  });
+  afterAll(async () => {
+    await postgres?.restore();
+    await api?.close();
+    await postgres?.cut();
+  });
+
+  // Observability trial 2026-12-07: the log said `not ready: postgres (the service is temporarily
+  // unavailable; retry shortly) down`, the message of the error wrapping pg's, not why.
+  it('answers 503 naming postgres only, and logs what pg said (its connect error), then ready again', async () => {
+    const ready = () => api.app.inject({ method: 'GET', url: '/health/ready' });
+    expect((await ready()).statusCode).toBe(200);
+    await postgres.cut();
+    const warnings: string[] = [];
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
+      warnings.push(String(message));
+    });
+    try {
+      const res = await ready();
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.json().message).toBe('not ready: postgres down');
+      const why = warnings.filter((line) => line.startsWith('not ready: postgres'));
+      expect(why).toHaveLength(1);
+      // pg's own words (a refused connect, a connection ended), not the wrapping error's.
+      expect(why[0]).toMatch(/^not ready: postgres \(.+\) down$/);
+      expect(why[0]).not.toContain('the service is temporarily unavailable');
+    } finally {
+      warn.mockRestore();
+    }
+    await postgres.restore();
+    await waitUntil(async () => (await ready()).statusCode === 200, 'ready again with PostgreSQL', 20_000);
+  }, 60_000);
+});
+
 describe('readiness with RabbitMQ unreachable', () => {
   let api: ApiHarness;
   let broker: TcpProxy;
