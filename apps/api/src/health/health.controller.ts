@@ -58,10 +58,7 @@ export class HealthController {
   async ready(): Promise<ReadinessDto> {
     let result: HealthCheckResult;
     try {
-      result = await this.health.check([
-        () => this.checkPostgres(),
-        () => this.checkRedis(),
-      ]);
+      result = await this.health.check([() => this.checkPostgres(), () => this.checkRedis()]);
     } catch (error) {
       if (error instanceof ServiceUnavailableException) {
         const failed = Object.entries((error.getResponse() as HealthCheckResult).error ?? {});
