@@ -108,6 +108,21 @@ function readLogLines(dir: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/**
+ * The lines a request id's request logged, once its access line is written (with it, every line
+ * the request logged before its answer).
+ */
+async function linesOfRequest(dir: string, requestId: string): Promise<Record<string, unknown>[]> {
+  const ofRequest = () =>
+    readLogLines(dir).filter((l) => (l.http as { request?: { id?: string } } | undefined)?.request?.id === requestId);
+  await waitForValue(
+    () => ofRequest().find((l) => (l.log as { logger?: string } | undefined)?.logger === 'Access'),
+    `the access line of ${requestId}`,
+    { timeoutMs: 3000, intervalMs: 50 },
+  );
+  return ofRequest();
+}
+
 describe('API foundation (real PostgreSQL, Redis, RabbitMQ)', () => {
   let api: ApiHarness;
 
@@ -370,7 +385,11 @@ describe('readiness with Redis unreachable', () => {
       warnings.push(String(message));
     });
     try {
-      const res = await api.app.inject({ method: 'GET', url: '/health/ready' });
+      const res = await api.app.inject({
+        method: 'GET',
+        url: '/health/ready',
+        headers: { 'x-request-id': 'ready-redis-1' },
+      });
       expect(res.statusCode).toBe(503);
       expect(res.headers['retry-after']).toBe('5');
       const body = res.json();
@@ -382,6 +401,10 @@ describe('readiness with Redis unreachable', () => {
     } finally {
       warn.mockRestore();
     }
+    // A probe's 503 is an answer, not an error: its why is the Health warning above, and no
+    // error line (terminus' own, the exception filter's) counts it on the errors panel.
+    const lines = await linesOfRequest(api.env.LOG_DIR, 'ready-redis-1');
+    expect(lines.filter((line) => line['log.level'] === 'error').map((line) => line.message)).toEqual([]);
     expect((await api.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
   });
 });
@@ -413,7 +436,11 @@ describe('readiness with PostgreSQL unreachable', () => {
       warnings.push(String(message));
     });
     try {
-      const res = await ready();
+      const res = await api.app.inject({
+        method: 'GET',
+        url: '/health/ready',
+        headers: { 'x-request-id': 'ready-postgres-1' },
+      });
       expect(res.statusCode).toBe(503);
       expect(res.headers['retry-after']).toBe('5');
       expect(res.json().message).toBe('not ready: postgres down');
@@ -425,6 +452,8 @@ describe('readiness with PostgreSQL unreachable', () => {
     } finally {
       warn.mockRestore();
     }
+    const lines = await linesOfRequest(api.env.LOG_DIR, 'ready-postgres-1');
+    expect(lines.filter((line) => line['log.level'] === 'error').map((line) => line.message)).toEqual([]);
     await postgres.restore();
     await waitUntil(async () => (await ready()).statusCode === 200, 'ready again with PostgreSQL', 20_000);
   }, 60_000);
