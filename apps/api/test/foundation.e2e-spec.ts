@@ -108,6 +108,21 @@ function readLogLines(dir: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/**
+ * The lines a request id's request logged, once its access line is written (with it, every line
+ * the request logged before its answer).
+ */
+async function linesOfRequest(dir: string, requestId: string): Promise<Record<string, unknown>[]> {
+  const ofRequest = () =>
+    readLogLines(dir).filter((l) => (l.http as { request?: { id?: string } } | undefined)?.request?.id === requestId);
+  await waitForValue(
+    () => ofRequest().find((l) => (l.log as { logger?: string } | undefined)?.logger === 'Access'),
+    `the access line of ${requestId}`,
+    { timeoutMs: 3000, intervalMs: 50 },
+  );
+  return ofRequest();
+}
+
 describe('API foundation (real PostgreSQL, Redis, RabbitMQ)', () => {
   let api: ApiHarness;
 
@@ -370,7 +385,11 @@ describe('readiness with Redis unreachable', () => {
       warnings.push(String(message));
     });
     try {
-      const res = await api.app.inject({ method: 'GET', url: '/health/ready' });
+      const res = await api.app.inject({
+        method: 'GET',
+        url: '/health/ready',
+        headers: { 'x-request-id': 'ready-redis-1' },
+      });
       expect(res.statusCode).toBe(503);
       expect(res.headers['retry-after']).toBe('5');
       const body = res.json();
@@ -382,8 +401,62 @@ describe('readiness with Redis unreachable', () => {
     } finally {
       warn.mockRestore();
     }
+    // A probe's 503 is an answer, not an error: its why is the Health warning above, and no
+    // error line (terminus' own, the exception filter's) counts it on the errors panel.
+    const lines = await linesOfRequest(api.env.LOG_DIR, 'ready-redis-1');
+    expect(lines.filter((line) => line['log.level'] === 'error').map((line) => line.message)).toEqual([]);
     expect((await api.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
   });
+});
+
+describe('readiness with PostgreSQL unreachable', () => {
+  let api: ApiHarness;
+  let postgres: TcpProxy;
+
+  beforeAll(async () => {
+    postgres = await TcpProxy.create(5432);
+    api = await startTestApi({
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${postgres.port}/bo_test_ready_${Date.now().toString(36)}`,
+    });
+  });
+  afterAll(async () => {
+    await postgres?.restore();
+    await api?.close();
+    await postgres?.cut();
+  });
+
+  // Observability trial 2026-12-07: the log said `not ready: postgres (the service is temporarily
+  // unavailable; retry shortly) down`, the message of the error wrapping pg's, not why.
+  it('answers 503 naming postgres only, and logs what pg said (its connect error), then ready again', async () => {
+    const ready = () => api.app.inject({ method: 'GET', url: '/health/ready' });
+    expect((await ready()).statusCode).toBe(200);
+    await postgres.cut();
+    const warnings: string[] = [];
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
+      warnings.push(String(message));
+    });
+    try {
+      const res = await api.app.inject({
+        method: 'GET',
+        url: '/health/ready',
+        headers: { 'x-request-id': 'ready-postgres-1' },
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.json().message).toBe('not ready: postgres down');
+      const why = warnings.filter((line) => line.startsWith('not ready: postgres'));
+      expect(why).toHaveLength(1);
+      // pg's own words (a refused connect, a connection ended), not the wrapping error's.
+      expect(why[0]).toMatch(/^not ready: postgres \(.+\) down$/);
+      expect(why[0]).not.toContain('the service is temporarily unavailable');
+    } finally {
+      warn.mockRestore();
+    }
+    const lines = await linesOfRequest(api.env.LOG_DIR, 'ready-postgres-1');
+    expect(lines.filter((line) => line['log.level'] === 'error').map((line) => line.message)).toEqual([]);
+    await postgres.restore();
+    await waitUntil(async () => (await ready()).statusCode === 200, 'ready again with PostgreSQL', 20_000);
+  }, 60_000);
 });
 
 describe('readiness with RabbitMQ unreachable', () => {

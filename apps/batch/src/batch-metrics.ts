@@ -1,6 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { Env } from '@app/config';
+import { addAmqpConnectedGauge, AmqpConnection } from '@app/messaging';
 import {
   OpenAttemptFigures,
   OutboxRepository,
@@ -26,7 +27,8 @@ import { WaitingRoomAdmitLoop } from './loops/waiting-room-admit.loop';
  * PostgreSQL at each scrape (NaN while PostgreSQL cannot be asked), the outbox backlog and the open
  * payment attempts (how many, and how old the oldest is, per status) and those awaiting their second
  * look for a charge (how many, and how long the oldest has been due), the bulk refunds of canceled
- * performances (purchases refunded; cancellations still open, counted in PostgreSQL).
+ * performances (purchases refunded; cancellations still open, counted in PostgreSQL), and whether
+ * it is connected to RabbitMQ.
  */
 export function batchMetrics(app: INestApplicationContext): Registry {
   const registry = new Registry();
@@ -45,6 +47,8 @@ export function batchMetrics(app: INestApplicationContext): Registry {
   registry.registerMetric(admitLoop.admitted);
   registry.registerMetric(admitLoop.etaError);
   registry.registerMetric(admitLoop.admissionHalted);
+  // The outbox relay's connection: 0 while purchases' e-mails cannot leave.
+  addAmqpConnectedGauge(registry, app.get(AmqpConnection));
   const rooms = app.get(WaitingRoomStore);
   // Queue length and active slots per performance, read from Redis at each scrape.
   new Gauge({

@@ -1,4 +1,5 @@
 export { AMQP_HEARTBEAT_SECONDS, AmqpConnection } from './amqp.connection';
+export { addAmqpConnectedGauge } from './amqp-metrics';
 export { MessagingModule, retryPolicyOf, topologyOf } from './messaging.module';
 export { BULK_MAIL_ROUTING, Topology, URGENT_MAIL_ROUTING } from './topology';
 export type { MailQueues } from './topology';

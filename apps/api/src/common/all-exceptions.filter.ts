@@ -1,4 +1,12 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequestContext } from '@app/logging';
 import { DomainError, DomainErrorKind } from '@app/core';
@@ -27,7 +35,8 @@ interface Mapped {
 }
 
 /**
- * Gives every error the uniform body; logs 5xx causes with the request id, never shows them.
+ * Gives every error the uniform body; logs 5xx causes with the request id, never shows them (not
+ * a `ServiceUnavailableException`: a 503 the app chose, readiness's "not ready", whose thrower logs why).
  * Knows no database errors: repositories raise what a client can cause (a duplicate, a vanished
  * parent row) as domain errors, libs/database a connection not had in time, a lock wait cut short
  * and PostgreSQL not there (restarting, refusing connections, ending this one) as
@@ -47,7 +56,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const mapped = this.map(exception);
     const requestId = RequestContext.requestId() ?? String(request.id);
 
-    if (mapped.status >= 500) {
+    // A 503 the app chose to answer (readiness: not ready) is no error; its thrower logs why.
+    if (mapped.status >= 500 && !(exception instanceof ServiceUnavailableException)) {
       this.logger.error({
         message: `${request.method} ${request.url} failed: ${describe(exception)}`,
         err: exception instanceof Error ? exception : new Error(String(exception)),

@@ -135,10 +135,13 @@ describe('WaitingRoomAdmitLoop, two at once (real Redis)', () => {
     let steps = 0;
     loop.onStep = (id) => (steps += id === performanceId ? 1 : 0);
     const lines = vi.spyOn(Logger.prototype, 'log');
+    // The halt lines (not the room's figures lines): named as the figures line names the room.
     const haltLines = () =>
       lines.mock.calls
-        .map(([entry]) => (entry as { boxoffice?: { queue?: { performanceId?: number } } }).boxoffice?.queue)
-        .filter((queue) => queue?.performanceId === performanceId && 'admissionHalted' in queue);
+        .map(([entry]) => entry as { message?: string; boxoffice?: { queue?: { performance_id?: number } } })
+        .filter((entry) => /: admission (halted|runs again)/.test(entry.message ?? ''))
+        .map((entry) => entry.boxoffice?.queue)
+        .filter((queue) => queue?.performance_id === performanceId);
     const series = async () =>
       (await loop.admissionHalted.get()).values
         .filter((value) => value.labels.performance === String(performanceId))
@@ -153,23 +156,23 @@ describe('WaitingRoomAdmitLoop, two at once (real Redis)', () => {
     try {
       await redis.hset(meta, 'status', 'PAUSED');
       expect(await after20Steps()).toEqual({
-        logged: [{ performanceId, admissionHalted: 'PAUSED' }],
+        logged: [{ performance_id: performanceId, admission_halted: 'PAUSED' }],
         series: [{ reason: 'PAUSED', value: 1 }],
       });
       await redis.hset(meta, 'status', 'CLOSED');
       expect(await after20Steps()).toEqual({
         logged: [
-          { performanceId, admissionHalted: 'PAUSED' },
-          { performanceId, admissionHalted: 'CLOSED' },
+          { performance_id: performanceId, admission_halted: 'PAUSED' },
+          { performance_id: performanceId, admission_halted: 'CLOSED' },
         ],
         series: [{ reason: 'CLOSED', value: 1 }],
       });
       await redis.hdel(meta, 'status');
       expect(await after20Steps()).toEqual({
         logged: [
-          { performanceId, admissionHalted: 'PAUSED' },
-          { performanceId, admissionHalted: 'CLOSED' },
-          { performanceId, admissionHalted: null },
+          { performance_id: performanceId, admission_halted: 'PAUSED' },
+          { performance_id: performanceId, admission_halted: 'CLOSED' },
+          { performance_id: performanceId },
         ],
         series: [],
       });

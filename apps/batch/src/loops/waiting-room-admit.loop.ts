@@ -106,7 +106,8 @@ export class WaitingRoomAdmitLoop extends PollingLoop {
       message: halt
         ? `waiting room ${performanceId}: admission halted (${halt})`
         : `waiting room ${performanceId}: admission runs again (was halted: ${before})`,
-      boxoffice: { queue: { performanceId, admissionHalted: halt } },
+      // Named as the room's figures line names them (Kibana splits the rooms by performance_id).
+      boxoffice: { queue: { performance_id: performanceId, ...(halt && { admission_halted: halt }) } },
     });
   }
 

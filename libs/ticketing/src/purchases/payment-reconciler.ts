@@ -324,7 +324,8 @@ export class PaymentReconciler {
           outcome: outcome.outcome,
           amount: attempt.amount,
           currency: attempt.currency,
-          charge_id: outcome.chargeId,
+          // Absent, not null, when no charge was learnt: a keyword field takes no null (custom-fields.json).
+          ...(outcome.chargeId !== null && { charge_id: outcome.chargeId }),
           settled: this.settled,
         },
       },

@@ -5,7 +5,7 @@ import type { DroppedSeatBlock, NewAdminAudit, PurchaseRepository, SeatBlocksRep
 import type { SeatRepairAnswer, SeatRepairRequest, StreamMark } from './reconcile-scripts';
 import { SeatHolder, SeatReconcileStore } from './seat-reconcile.store';
 import { SalesClosureSettler } from './sales-closure-settler';
-import { RELEASE_SETTLE_SECONDS, SEAT_RECONCILER_ACTOR, SeatReconciler } from './seat-reconciler';
+import { RELEASE_SETTLE_SECONDS, SEAT_RECONCILER_ACTOR, SEAT_REPAIR_KINDS, SeatReconciler } from './seat-reconciler';
 
 type Sale = { seatId: number; purchaseId: string; reservationId: string | null; final: boolean };
 
@@ -132,6 +132,15 @@ describe('SeatReconciler', () => {
     await subject.reconcilePerformance(7);
     expect(order).toEqual(['stream', 'postgres']);
     expect(store.repair).toHaveBeenCalledWith(7, MARK, [{ kind: 'unbacked-sale', seatId: 1 }]);
+  });
+
+  it('exposes every repair kind at 0 before any repair, so the first repair of a kind is an increase', async () => {
+    const { subject } = reconciler({ letters: { 1: 'S' } });
+    const series = async () =>
+      Object.fromEntries((await subject.repairs.get()).values.map(({ labels, value }) => [labels.kind, value]));
+    expect(await series()).toEqual(Object.fromEntries(SEAT_REPAIR_KINDS.map((kind) => [kind, 0])));
+    await subject.reconcilePerformance(7);
+    expect(await series()).toMatchObject({ sold_unbacked: 1, sold_restored: 0 });
   });
 
   it('frees a seat shown sold only when neither PostgreSQL nor the stream backs it', async () => {

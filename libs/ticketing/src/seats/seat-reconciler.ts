@@ -16,8 +16,15 @@ import { SeatReconcileStore } from './seat-reconcile.store';
  * `sold_block_dropped` deleted the `seat_blocks` row of a seat with an ACTIVE ticket (a block
  * written over a sale before blocks checked tickets, or over a sale a failover had hidden).
  */
-export type SeatRepairKind =
-  'sold_unbacked' | 'held_without_hold' | 'sold_restored' | 'block_restored' | 'block_dropped' | 'sold_block_dropped';
+export const SEAT_REPAIR_KINDS = [
+  'sold_unbacked',
+  'held_without_hold',
+  'sold_restored',
+  'block_restored',
+  'block_dropped',
+  'sold_block_dropped',
+] as const;
+export type SeatRepairKind = (typeof SEAT_REPAIR_KINDS)[number];
 
 /**
  * Who the audit rows of the reconciler's own changes name (`admin_audit_log` needs an actor; no
@@ -101,7 +108,11 @@ export class SeatReconciler {
     private readonly purchases: PurchaseRepository,
     private readonly blocks: SeatBlocksRepository,
     private readonly closures: SalesClosureSettler,
-  ) {}
+  ) {
+    // Every kind's series from the start at 0, so `increase()` sees the first repair of a kind
+    // (a series born at 1 shows no increase).
+    for (const kind of SEAT_REPAIR_KINDS) this.repairs.inc({ kind }, 0);
+  }
 
   /**
    * One pass over every registered performance; returns the repairs made. A performance whose
