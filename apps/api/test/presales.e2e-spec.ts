@@ -103,6 +103,13 @@ describe('presales with access codes (real PostgreSQL and Redis)', () => {
     expect(expectUniform(wrong, 403)).toMatchObject({ details: { code: 'AccessCodeInvalid' } });
     const wrongBest = await hold(buyer, { performanceId: performance.id, quantity: 1, accessCode: 'nope-nope' });
     expect(expectUniform(wrongBest, 403)).toMatchObject({ details: { code: 'AccessCodeInvalid' } });
+    // Not a code at all (white space inside, too short or long, not ASCII): 400, nothing held.
+    for (const accessCode of ['FANCLUB 2027', 'abc', ' abc ', 'x'.repeat(65), 'FANCLUB-2027é', '']) {
+      const malformed = await hold(buyer, { performanceId: performance.id, seatIds: [s1], accessCode });
+      expect(expectUniform(malformed, 400).message, accessCode).toContain(
+        'accessCode must be 4-64 printable ASCII characters without spaces',
+      );
+    }
     expect(await api.app.get(SeatStateStore).statuses(performance.id, [s1])).toEqual(['AVAILABLE']);
 
     // The right code, in any case: held as usual, and bought before the on-sale.
@@ -111,7 +118,8 @@ describe('presales with access codes (real PostgreSQL and Redis)', () => {
     const bought = await call('POST', '/purchases', { body: { reservationId: held.json().id }, session: buyer });
     expect(bought.statusCode, bought.body).toBe(201);
     expect(bought.json()).toMatchObject({ status: 'PAID', seatIds: [s1] });
-    const best = await hold(other, { performanceId: performance.id, quantity: 2, accessCode: 'FANCLUB-2027' });
+    // Pasted with white space around it (a space, a line break): the same code (both forms).
+    const best = await hold(other, { performanceId: performance.id, quantity: 2, accessCode: ' FANCLUB-2027\n' });
     expect(best.statusCode, best.body).toBe(201);
 
     // Redis loses the performance: the rebuild from PostgreSQL brings the presale back.
@@ -119,7 +127,11 @@ describe('presales with access codes (real PostgreSQL and Redis)', () => {
     expect(await redis.exists(performanceKeys(performance.id).meta)).toBe(0);
     const afterLossMissing = await hold(buyer, { performanceId: performance.id, seatIds: [s2] });
     expect(expectUniform(afterLossMissing, 403)).toMatchObject({ details: { presales: [{ id: presale.id }] } });
-    const afterLoss = await hold(buyer, { performanceId: performance.id, seatIds: [s2], accessCode: 'FanClub-2027' });
+    const afterLoss = await hold(buyer, {
+      performanceId: performance.id,
+      seatIds: [s2],
+      accessCode: '\tFanClub-2027 ',
+    });
     expect(afterLoss.statusCode, afterLoss.body).toBe(201);
 
     // Deleted while a hold it let in is live: no new hold gets in, the live one is still bought.

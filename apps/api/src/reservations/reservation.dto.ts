@@ -14,7 +14,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
-import { ACCESS_CODE_PATTERN, ARRANGEMENTS, formatLocalDateTime, InvalidInputError } from '@app/ticketing';
+import { ARRANGEMENTS, formatLocalDateTime, InvalidInputError } from '@app/ticketing';
 import type { Arrangement, Described, Hold, HoldEndReason, SeatScope } from '@app/ticketing';
 import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
@@ -36,8 +36,13 @@ type ReservationBody =
     };
 
 const ID_SCHEMA = { type: 'integer', minimum: 1, maximum: MAX_INT4 } as const;
-/** A presale's access code in the compiled schema: the DTO's rule (ACCESS_CODE_PATTERN) exactly. */
-const ACCESS_CODE_SCHEMA = { type: 'string', pattern: '^[\\x21-\\x7E]{4,64}$' } as const;
+/**
+ * A presale's access code as a buyer sends it: ACCESS_CODE_PATTERN with white space around it,
+ * which `reservationRequest` trims (a code pasted from an e-mail often brings a space or a line
+ * break along). In the compiled schema and the DTO alike.
+ */
+const ACCESS_CODE_INPUT = '^\\s*[\\x21-\\x7E]{4,64}\\s*$';
+const ACCESS_CODE_SCHEMA = { type: 'string', pattern: ACCESS_CODE_INPUT } as const;
 
 /**
  * The most seats one `POST /reservations` body may name (`seatIds`) or ask for (`quantity`): above
@@ -161,13 +166,16 @@ export class ReservationCreateDto {
    * performance is open (without it 403 `SalesNotOpen` naming the presale, `details.presales`;
    * the code of another presale, not open now, 403 `PresaleNotOpen` naming its window; another
    * code 403 `AccessCodeInvalid`, nothing held); ignored outside every presale and from
-   * `salesOpenAt` on. 4–64 printable ASCII characters without spaces, compared case-insensitively.
+   * `salesOpenAt` on. 4–64 printable ASCII characters without spaces, compared case-insensitively;
+   * white space around them (a space, a line break) is ignored.
    * @example "FANCLUB-2027"
    */
-  @ApiPropertyOptional({ minLength: 4, maxLength: 64, pattern: '^[\\x21-\\x7E]{4,64}$' })
+  @ApiPropertyOptional({ minLength: 4, pattern: ACCESS_CODE_INPUT })
   @ValidateIf((dto: ReservationCreateDto) => dto.accessCode !== undefined)
   @IsString()
-  @Matches(ACCESS_CODE_PATTERN, { message: 'accessCode must be 4-64 printable ASCII characters without spaces' })
+  @Matches(new RegExp(ACCESS_CODE_INPUT), {
+    message: 'accessCode must be 4-64 printable ASCII characters without spaces',
+  })
   accessCode?: string;
 }
 
@@ -203,7 +211,7 @@ export function reservationRequest(body: ReservationCreateDto): ReservationReque
     if (extra.length > 0) {
       throw new InvalidInputError(`${extra.join(', ')} may only come with quantity (best available), not with seatIds`);
     }
-    return { form: 'seats', performanceId, seatIds, accessCode: body.accessCode };
+    return { form: 'seats', performanceId, seatIds, accessCode: body.accessCode?.trim() };
   }
   if (body.grade !== undefined && body.section !== undefined) {
     throw new InvalidInputError('give grade or section, not both');
@@ -221,7 +229,7 @@ export function reservationRequest(body: ReservationCreateDto): ReservationReque
     together: body.together ?? true,
     accessible: body.accessible ?? false,
     scope,
-    accessCode: body.accessCode,
+    accessCode: body.accessCode?.trim(),
   };
 }
 
