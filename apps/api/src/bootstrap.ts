@@ -62,6 +62,12 @@ function newRequestId(): string {
   return requestIds.prefix + '000000000000'.slice(count.length) + count;
 }
 
+/** The `Location` a `201` answer carries (what the request created), if any. */
+function createdPath(reply: FastifyReply): string | undefined {
+  const location = reply.getHeader('location');
+  return typeof location === 'string' ? location : undefined;
+}
+
 /**
  * `request.ip` without its cost when no proxy spoke: with a `trustProxy` function Fastify's getter
  * runs proxy-addr on every read (parses `X-Forwarded-For`, builds the address list: ~1.5 % of a
@@ -291,6 +297,7 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
         statusCode,
         elapsedMs,
         clientIp: clientIpOf(request),
+        created: statusCode === 201 ? createdPath(reply) : undefined,
       });
     }
     done(null, payload);

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, AppProcess, createSession, TestSession, TestSmtpServer, waitUntil } from '@app/testing';
+import { field, readLogFiles } from '../../../deploy/test/app-logs';
 import { startTestApi } from './support/api';
 
 /**
@@ -101,6 +102,24 @@ describe('a sale end to end: hold → purchase → PostgreSQL → exactly one e-
       purchaseId,
     ]);
     expect(deliveries.rows[0].n).toBe(1);
+
+    // One key follows the purchase through the logs: the api's access line of its request names
+    // what it created, the mailer's delivery line the purchase (Kibana: one search by its id).
+    const logged = (app: string, name: string, value: string) =>
+      readLogFiles(api.env.LOG_DIR, app).filter((line) => field(line, name) === value);
+    await waitUntil(
+      () => logged('api', 'boxoffice.created', `/api/v1/purchases/${purchaseId}`).length === 1,
+      'the access line of the purchase',
+    );
+    const [access] = logged('api', 'boxoffice.created', `/api/v1/purchases/${purchaseId}`);
+    expect(field(access, 'http.request.method')).toBe('POST');
+    expect(field(access, 'http.response.status_code')).toBe(201);
+    await waitUntil(
+      () => logged('mailer', 'boxoffice.mail.purchase_id', purchaseId).length === 1,
+      "the mailer's line of the confirmation",
+    );
+    const [delivery] = logged('mailer', 'boxoffice.mail.purchase_id', purchaseId);
+    expect(field(delivery, 'boxoffice.mail')).toEqual({ kind: 'completed', outcome: 'sent', purchase_id: purchaseId });
 
     const detail = (await call('GET', `/performances/${performance.id}`)).json();
     expect(detail).toMatchObject({ sold: 2, held: 0, available: 8 });

@@ -138,7 +138,10 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
     const outcome = await this.deliver(parsed, queue);
     this.deliveries.inc({ outcome });
     this.queueMessages.inc({ queue });
-    this.logger.log(DELIVERY_LOG[outcome](subjectOf(parsed)));
+    this.logger.log({
+      message: DELIVERY_LOG[outcome](subjectOf(parsed)),
+      boxoffice: { mail: { kind: parsed.kind, outcome, purchase_id: purchaseIdOf(parsed) } },
+    });
   }
 
   private deliver(parsed: MailMessage, queue: MailQueueName): Promise<Outcome> {
@@ -236,6 +239,14 @@ function subjectOf(parsed: MailMessage): string {
     case 'holder-rescheduled':
       return `new date (move ${parsed.message.rescheduleId}) to ticket holder ${parsed.message.holderId}`;
   }
+}
+
+/**
+ * The purchase a message is about, for the delivery line's `boxoffice.mail.purchase_id`: the key that
+ * ties it to the api's access line of that purchase (`boxoffice.created`) and to `batch`'s lines.
+ */
+function purchaseIdOf(parsed: MailMessage): string | undefined {
+  return 'purchaseId' in parsed.message ? parsed.message.purchaseId : undefined;
 }
 
 const DELIVERY_LOG: Record<Outcome, (subject: string) => string> = {

@@ -22,6 +22,7 @@ describe('AccessLog', () => {
         statusCode: fc.integer({ min: 100, max: 599 }),
         elapsedMs: fc.double({ min: 0, max: 1e7, noNaN: true }),
         clientIp: text,
+        created: text,
       },
       { requiredKeys: ['requestId', 'method', 'route', 'path', 'statusCode', 'elapsedMs'] },
     );
@@ -37,6 +38,7 @@ describe('AccessLog', () => {
         });
         expect(line.url).toEqual({ path: written.path, route: written.route });
         expect(line.client).toEqual(written.clientIp === undefined ? undefined : { ip: written.clientIp });
+        expect(line.boxoffice).toEqual(written.created === undefined ? undefined : { created: written.created });
         expect(line.event.duration).toBe(Math.round(written.elapsedMs * 1e6));
         expect(Date.parse(line['@timestamp'])).not.toBeNaN();
       }),

@@ -14,6 +14,12 @@ export interface AccessEntry {
   elapsedMs: number;
   /** The client's address; absent when it is no longer known (the client closed before the answer). */
   clientIp?: string;
+  /**
+   * The path of what the request created (a `201`'s `Location`, e.g. `/api/v1/purchases/<id>`),
+   * logged as `boxoffice.created`: it ties the request id to the hold or purchase id that the
+   * batch's and mailer's lines name.
+   */
+  created?: string;
 }
 
 /** The ECS version @elastic/ecs-winston-format writes on the other lines. */
@@ -72,7 +78,8 @@ export class AccessLog {
       `,"ecs.version":"${ECS_VERSION}","event":{"duration":${Math.round(entry.elapsedMs * 1e6)}}` +
       `,"http":{"request":{"id":${JSON.stringify(entry.requestId)},"method":${JSON.stringify(entry.method)}}` +
       `,"response":{"status_code":${entry.statusCode}}},"log":{"logger":"Access"},"log.level":"info"` +
-      `,"message":${JSON.stringify(message)}${this.service},"url":{"path":${JSON.stringify(entry.path)},"route":${JSON.stringify(entry.route)}}}`;
+      `,"message":${JSON.stringify(message)}${this.service},"url":{"path":${JSON.stringify(entry.path)},"route":${JSON.stringify(entry.route)}}` +
+      `${entry.created === undefined ? '' : `,"boxoffice":{"created":${JSON.stringify(entry.created)}}`}}`;
     this.file?.append(line);
     if (this.console === 'json') process.stdout.write(`${line}\n`);
   }
