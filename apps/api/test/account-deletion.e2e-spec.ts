@@ -206,3 +206,44 @@ describe('account deletion of admins (no ADMIN_EMAIL)', () => {
     expect(rows).toEqual([{ n: 1 }]);
   });
 });
+
+/**
+ * The bootstrap admin moved to another address (admin_bootstrap remembers it; the next start
+ * promotes no one at ADMIN_EMAIL) and a buyer signed up with the address it left: that buyer is no
+ * admin of ADMIN_EMAIL and deletes its account as any buyer does, not refused as `BootstrapAdmin`.
+ */
+describe('account deletion of the buyer who took the address a bootstrap admin left', () => {
+  const BOOT_EMAIL = 'boot-moved@example.test';
+  let { db, call, close } = {} as AdminApi;
+
+  beforeAll(async () => {
+    ({ db, call, close } = await startAdminApi({ ADMIN_EMAIL: BOOT_EMAIL, ADMIN_PASSWORD }));
+  });
+  afterAll(() => close?.());
+
+  it('deletes the buyer at ADMIN_EMAIL (204); the moved admin stays an admin', async () => {
+    // The admin moves (by hand here; POST /auth/email alike): the trigger and the record as a confirm leaves them.
+    const moved = 'boot-moved-now@example.test';
+    const {
+      rows: [boot],
+    } = await db.query(`UPDATE users SET email = $1::text, email_key = $1::text WHERE email_key = $2 RETURNING id`, [
+      moved,
+      BOOT_EMAIL,
+    ]);
+    const password = 'a passphrase of the new owner 7';
+    const signup = await call('POST', '/auth/signup', { body: { email: BOOT_EMAIL, password, name: 'New owner' } });
+    expect(signup.statusCode, signup.body).toBe(201);
+    const login = await call('POST', '/auth/login', {
+      body: { email: BOOT_EMAIL, password },
+      headers: { 'x-forwarded-for': '10.82.0.1' },
+    });
+    expect(login.statusCode).toBe(200);
+    const deleted = await call('DELETE', '/users/me', {
+      body: { password },
+      headers: { 'x-forwarded-for': '10.82.0.2', authorization: `Bearer ${login.json().accessToken}` },
+    });
+    expect(deleted.statusCode, deleted.body).toBe(204);
+    const { rows } = await db.query(`SELECT role, deleted_at IS NULL AS live FROM users WHERE id = $1`, [boot.id]);
+    expect(rows).toEqual([{ role: 'ADMIN', live: true }]);
+  });
+});

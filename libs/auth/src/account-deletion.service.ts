@@ -111,7 +111,7 @@ export class AccountDeletionService {
    * released its holds: the rollback does not bring them back; a refresh or login mends the first).
    * Answers 'gone' (no such live account) or 'password changed' without changing anything. Throws,
    * changing nothing: AccountHasOpenPurchasesError (409); AdminAccountKeptError (409) for the admin
-   * of ADMIN_EMAIL or the last admin; StoreUnavailableError (503) when Redis cannot answer.
+   * of ADMIN_EMAIL (an ADMIN account with that address; a buyer with it is deleted) or the last admin; StoreUnavailableError (503) when Redis cannot answer.
    */
   private async delete(id: string, expectedHash: string | null): Promise<'deleted' | 'gone' | 'password changed'> {
     await this.refuseWhileOpen(id);
@@ -121,7 +121,13 @@ export class AccountDeletionService {
       const account = await this.deletions.lock(id, manager);
       if (!account || account.deletedAt) return 'gone' as const;
       if (expectedHash !== null && account.passwordHash !== expectedHash) return 'password changed' as const;
-      if (this.bootstrapAdminKey !== null && account.emailKey === this.bootstrapAdminKey) {
+      // An admin only: a buyer at ADMIN_EMAIL (who signed up with the address a bootstrap admin
+      // left, which the start no longer promotes: admin_bootstrap) is no admin the start makes again.
+      if (
+        this.bootstrapAdminKey !== null &&
+        account.role === Role.Admin &&
+        account.emailKey === this.bootstrapAdminKey
+      ) {
         throw new AdminAccountKeptError('BootstrapAdmin');
       }
       if (account.role === Role.Admin && (await this.deletions.otherAdmins(id, manager)) === 0) {

@@ -37,4 +37,23 @@ describe('AdminBootstrap', () => {
     expect(warnings[0]).toContain('account a1');
     expect(warnings[0]).toContain('Set ADMIN_EMAIL to ops-new@example.test');
   });
+
+  it('says the admin it made was deleted, not that it moved to its anonymised address', async () => {
+    const gone = 'deleted-a1@invalid';
+    const admins = {
+      bootstrapAdmin: async () => ({ outcome: 'moved', user: { id: 'a1', email: gone, deletedAt: new Date() } }),
+    } as unknown as AdminAccountsService;
+    const env = { ADMIN_EMAIL: 'ops@example.test', ADMIN_PASSWORD: 'operator passphrase 31' } as Env;
+    const bootstrap = new AdminBootstrap(env, admins);
+    const warnings: string[] = [];
+    (bootstrap as unknown as { logger: { warn(message: string): void } }).logger = {
+      warn: (message) => void warnings.push(message),
+    };
+    await bootstrap.onApplicationBootstrap();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('account a1');
+    expect(warnings[0]).toContain('was deleted');
+    // Following the advice would make the deleted account an admin again (one no one can sign in to).
+    expect(warnings[0]).not.toContain(`Set ADMIN_EMAIL to ${gone}`);
+  });
 });

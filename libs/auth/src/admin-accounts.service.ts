@@ -152,6 +152,16 @@ export class AdminBootstrap implements OnApplicationBootstrap {
       email: this.env.ADMIN_EMAIL,
       password: this.env.ADMIN_PASSWORD,
     });
+    if (done.outcome === 'moved' && done.user.deletedAt) {
+      // Deleted (DELETE /users/me, DELETE /admin/users/:id: its address anonymised) after it moved
+      // away from ADMIN_EMAIL; whoever has ADMIN_EMAIL now is still not promoted.
+      this.logger.warn(
+        `ADMIN_EMAIL ${this.env.ADMIN_EMAIL}: the admin made for it (account ${done.user.id}) moved to another address ` +
+          'and was deleted since; nothing created or changed. Set ADMIN_EMAIL to the address of a new admin to make ' +
+          'one at the next start, or unset ADMIN_EMAIL and ADMIN_PASSWORD',
+      );
+      return;
+    }
     if (done.outcome === 'moved') {
       this.logger.warn(
         `ADMIN_EMAIL ${this.env.ADMIN_EMAIL}: the admin made for it (account ${done.user.id}) has changed its address ` +

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MigratedDatabase, openDatabaseBefore } from '@app/testing';
+import { expectGivesUpOnLockedTable, MigratedDatabase, openDatabaseBefore } from '@app/testing';
+import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { AdminBootstrapRecord1800000190001 } from './1800000190001-AdminBootstrapRecord';
 
@@ -8,7 +9,9 @@ const ADMIN = '00000000-0000-4000-8000-0000000000b1';
 /**
  * Migration AdminBootstrapRecord on real PostgreSQL: `admin_bootstrap` is made with its one empty
  * row (no admin recorded: the first start after the upgrade records the account of ADMIN_EMAIL),
- * takes no second row, forgets an account that goes; down drops it.
+ * takes no second row, forgets an account that goes; down drops it. Its foreign key's SHARE ROW
+ * EXCLUSIVE lock on `users` (which every signup and change of an account queues behind while it
+ * waits) is waited for only its lock_timeout.
  */
 describe('migration AdminBootstrapRecord (real PostgreSQL)', () => {
   let database: MigratedDatabase;
@@ -45,4 +48,21 @@ describe('migration AdminBootstrapRecord (real PostgreSQL)', () => {
     await db.undoLastMigration({ transaction: 'each' });
     await expect(db.query('SELECT 1 FROM admin_bootstrap')).rejects.toThrow(/does not exist/);
   });
+
+  it('gives up within its lock_timeout while a transaction that changed users is open, and says to retry', async () => {
+    const scratch = await openDatabaseBefore(MIGRATIONS, AdminBootstrapRecord1800000190001);
+    try {
+      await expectGivesUpOnLockedTable(scratch.env, scratch.db, {
+        table: 'users',
+        migration: AdminBootstrapRecord1800000190001,
+        // An account's change in flight (ROW EXCLUSIVE on users): what the key's lock waits for.
+        holdWith: `UPDATE users SET updated_at = now() WHERE false`,
+        unchanged: async (other) =>
+          expect(await other.query(`SELECT to_regclass('admin_bootstrap') AS t`)).toEqual([{ t: null }]),
+      });
+      expect(await runMigrations(scratch.db)).toContain(AdminBootstrapRecord1800000190001.name);
+    } finally {
+      await scratch.close();
+    }
+  }, 60_000);
 });

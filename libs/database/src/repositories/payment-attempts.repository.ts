@@ -372,8 +372,9 @@ export class PaymentAttemptsRepository {
    * the event, venue and start of the performance, and the attempt's `resolved_at` as the refund's
    * time. In `manager`'s transaction, the one that marks the attempt REFUNDED, so the notice goes out
    * exactly when the refund is recorded. Writes nothing when a purchase of that id is in PostgreSQL
-   * (its own notices tell its buyer), when the buyer's account is gone, or when the row exists
-   * already (a notice is written once). True when it wrote the row.
+   * (its own notices tell its buyer), when the buyer's account is gone or deleted (`deleted_at`: its
+   * address is `deleted-<id>@invalid`; a deletion is not refused by an attempt awaiting its second
+   * look), or when the row exists already (a notice is written once). True when it wrote the row.
    */
   async writeRefundNotice(
     manager: EntityManager,
@@ -391,7 +392,7 @@ export class PaymentAttemptsRepository {
          'refundedAt', to_char(coalesce(a.resolved_at, clock_timestamp()) AT TIME ZONE 'UTC',
                                'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
          FROM payment_attempts a
-         JOIN users u ON u.id = a.user_id
+         JOIN users u ON u.id = a.user_id AND u.deleted_at IS NULL
          JOIN performances pf ON pf.id = a.performance_id
          JOIN events e ON e.id = pf.event_id
         WHERE a.purchase_id = $1 AND NOT EXISTS (SELECT 1 FROM purchases p WHERE p.id = a.purchase_id)

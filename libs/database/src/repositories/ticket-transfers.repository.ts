@@ -353,7 +353,8 @@ export class TicketTransfersRepository {
   /**
    * Accepts `transferId` for `userId`, whose confirmed address must be the recipient's (NOT_FOUND
    * otherwise), while it is PENDING and before its EFFECTIVE_EXPIRY (`now`; EXPIRED after). One transaction: the ticket row,
-   * then the transfer row locked `FOR UPDATE` (the order offers and cancellation writes take them in); the ticket changed by one conditional UPDATE (still ACTIVE, not checked
+   * then the transfer row locked `FOR UPDATE` (the order offers and cancellation writes take them in)
+   * and the recipient's account row `FOR SHARE` (an account deleted meanwhile is NOT_FOUND); the ticket changed by one conditional UPDATE (still ACTIVE, not checked
    * in, held by the sender, its performance not canceled) that makes `userId` its holder and raises
    * its code version; the transfer ACCEPTED; the sender's e-mail (`ticket-transfer-accepted:<id>`)
    * and the new holder's, with the new code (`ticket-transfer-received:<id>`), in the outbox;
@@ -370,12 +371,16 @@ export class TicketTransfersRepository {
       );
       if (!head) return { outcome: 'NOT_FOUND' };
       await manager.query('SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE', [head.ticket_id]);
+      // The recipient's row FOR SHARE too, read as it is once locked: a deletion of the account
+      // (its row FOR UPDATE, what it holds read before its commit) is waited for and then refuses
+      // the accept (no address matches), rather than the ticket moving to an account just deleted.
       const [transfer]: (TransferRow & { matches: boolean })[] = await manager.query(
         `SELECT ${TRANSFER_COLUMNS},
-                (u.email_verified_at IS NOT NULL AND u.email_key = tr.recipient_email_key) AS matches
+                (u.email_verified_at IS NOT NULL AND u.deleted_at IS NULL
+                 AND u.email_key = tr.recipient_email_key) AS matches
            FROM ticket_transfers tr JOIN users u ON u.id = $2
           WHERE tr.id = $1
-          FOR UPDATE OF tr`,
+          FOR UPDATE OF tr FOR SHARE OF u`,
         [transferId, userId],
       );
       if (!transfer || !transfer.matches) return { outcome: 'NOT_FOUND' };
