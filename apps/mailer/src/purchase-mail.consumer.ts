@@ -261,4 +261,6 @@ const DELIVERY_LOG: Record<Outcome, (subject: string) => string> = {
     `${what} was used, replaced, withdrawn or expired before its e-mail went out (or its account is gone); nothing sent`,
   uncertain: (what) =>
     `e-mail for ${what} reached the SMTP server unanswered; not sent again (email_deliveries.uncertain)`,
+  'no-recipient': (what) =>
+    `e-mail for ${what} not sent: its address is under .invalid (a deleted account's), nothing can reach it`,
 };

@@ -7,7 +7,7 @@ import { Mailer } from './mailer.port';
 import { deliverInTransaction, sendClaimed } from './send-claimed';
 
 /** What became of an account notice: sent, already sent (a redelivered message), or `uncertain` (see `sendClaimed`). */
-export type AccountNoticeOutcome = 'sent' | 'already-sent' | 'uncertain';
+export type AccountNoticeOutcome = 'sent' | 'already-sent' | 'uncertain' | 'no-recipient';
 
 /** Sends the notice of a change to an account (its password, its address), once. */
 @Injectable()

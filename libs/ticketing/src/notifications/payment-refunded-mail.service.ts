@@ -7,7 +7,7 @@ import { renderPaymentRefundedEmail } from './payment-refunded-email.template';
 import { deliverInTransaction, sendClaimed } from './send-claimed';
 
 /** What became of a refund notice: sent, already sent (a redelivered message), or `uncertain` (see `sendClaimed`). */
-export type PaymentRefundedOutcome = 'sent' | 'already-sent' | 'uncertain';
+export type PaymentRefundedOutcome = 'sent' | 'already-sent' | 'uncertain' | 'no-recipient';
 
 /** Sends the notice of a charge refunded because its purchase was lost, once. */
 @Injectable()

@@ -57,7 +57,8 @@ export class PartialRefundNotWrittenError extends Error {
  * not sent; `superseded`: a new-date notice not needed when its turn came (the buyer was told the
  * current start already, or the purchase or its performance was canceled since), not sent.
  */
-export type DeliveryOutcome = 'sent' | 'already-sent' | 'canceled' | 'not-confirmed' | 'superseded' | 'uncertain';
+export type DeliveryOutcome =
+  'sent' | 'already-sent' | 'canceled' | 'not-confirmed' | 'superseded' | 'uncertain' | 'no-recipient';
 
 /**
  * Sends the buyer's e-mail for a completed purchase, once.

@@ -1,8 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { DatabaseUnavailableError } from '@app/database';
 import type { DeliveryClaim, EmailDeliveriesRepository, TransactionRunner } from '@app/database';
 import { Mailer, MailMaybeSentError } from './mailer.port';
-import { deliverInTransaction, sendClaimed, Transaction } from './send-claimed';
+import { deliverInTransaction, sendClaimed, Transaction, undeliverableAddress } from './send-claimed';
 
 const CLAIM: DeliveryClaim = {
   messageId: 'purchase-completed:0b5a3c1e-0000-4000-8000-000000000001',
@@ -29,11 +30,13 @@ function scene({
   send = async () => ({ smtpMessageId: '<smtp-1@mail.test>' }),
   records = [] as unknown[],
   claimed = true,
+  recipient = CLAIM.recipient,
 }: {
   commit?: () => Promise<void>;
   send?: () => Promise<{ smtpMessageId: string | null }>;
   records?: unknown[];
   claimed?: boolean;
+  recipient?: string;
 } = {}) {
   const mailer = { send: vi.fn(send) } as unknown as Mailer & { send: ReturnType<typeof vi.fn> };
   const deliveries = {
@@ -59,7 +62,9 @@ function scene({
     mailFrom: 'boxoffice <tickets@boxoffice.test>',
   };
   const deliver = () =>
-    deliverInTransaction(deps, CLAIM.messageId, (manager) => sendClaimed(deps, manager, CLAIM, EMAIL));
+    deliverInTransaction(deps, CLAIM.messageId, (manager) =>
+      sendClaimed(deps, manager, { ...CLAIM, recipient }, EMAIL),
+    );
   return { mailer, deliveries, transactions, deliver };
 }
 
@@ -73,6 +78,15 @@ describe('deliverInTransaction with sendClaimed', () => {
     });
     expect(deliveries.recordSent).toHaveBeenCalledWith({}, CLAIM.messageId, '<smtp-1@mail.test>');
     expect(deliveries.recordHandedOver).not.toHaveBeenCalled();
+  });
+
+  it("an address under .invalid (a deleted account's) is neither claimed nor sent to", async () => {
+    for (const recipient of ['deleted-0b5a3c1e@invalid', 'someone@mail.INVALID', 'x@a.b.invalid.']) {
+      const { mailer, deliveries, deliver } = scene({ recipient });
+      await expect(deliver()).resolves.toBe('no-recipient');
+      expect(mailer.send).not.toHaveBeenCalled();
+      expect(deliveries.claim).not.toHaveBeenCalled();
+    }
   });
 
   it('a message claimed before sends nothing', async () => {
@@ -128,5 +142,31 @@ describe('deliverInTransaction with sendClaimed', () => {
     const deps = { mailer, deliveries: deliveries as unknown as EmailDeliveriesRepository, mailFrom: 'x@y.test' };
     await expect(sendClaimed(deps, {} as Transaction, CLAIM, EMAIL)).rejects.toThrow(/deliverInTransaction/);
     expect(mailer.send).not.toHaveBeenCalled();
+  });
+});
+
+describe('undeliverableAddress', () => {
+  it('is true exactly for a domain that is `invalid` or ends in `.invalid` (RFC 6761), any case, a final dot or not', () => {
+    const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/);
+    fc.assert(
+      fc.property(
+        fc.emailAddress(),
+        fc.array(label, { maxLength: 3 }),
+        fc.boolean(),
+        fc.boolean(),
+        (email, labels, upper, dot) => {
+          const local = email.slice(0, email.lastIndexOf('@'));
+          const reserved = [...labels, 'invalid'].join('.');
+          const spell = (domain: string) => `${upper ? domain.toUpperCase() : domain}${dot ? '.' : ''}`;
+          expect(undeliverableAddress(`${local}@${spell(reserved)}`)).toBe(true);
+          const domain = email.slice(email.lastIndexOf('@') + 1);
+          const isReserved = domain === 'invalid' || domain.endsWith('.invalid');
+          expect(undeliverableAddress(`${local}@${spell(domain)}`)).toBe(isReserved);
+          // A label that merely ends in "invalid" is not the reserved name.
+          expect(undeliverableAddress(`${local}@notinvalid.example`)).toBe(false);
+          expect(undeliverableAddress(`${local}@${spell('mail.notinvalid')}`)).toBe(false);
+        },
+      ),
+    );
   });
 });

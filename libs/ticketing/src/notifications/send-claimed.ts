@@ -122,6 +122,19 @@ async function recordHandedOver(
 }
 
 /**
+ * Whether `address` is under the reserved top-level domain `invalid` (RFC 6761 §6.4: such names
+ * never resolve), as a deleted account's address is (`deleted-<id>@invalid`): nothing can be
+ * delivered there, and the mail server would refuse it on every try.
+ */
+export function undeliverableAddress(address: string): boolean {
+  const domain = address
+    .slice(address.lastIndexOf('@') + 1)
+    .toLowerCase()
+    .replace(/\.$/, '');
+  return domain === 'invalid' || domain.endsWith('.invalid');
+}
+
+/**
  * Claims message `claim.messageId` in the caller's transaction (`already-sent` when it was claimed
  * before, nothing sent), then sends the e-mail `email` renders (only once the claim is held) and
  * completes the claim: `sent` with the server's message id, or `uncertain` when the whole e-mail
@@ -129,13 +142,15 @@ async function recordHandedOver(
  * thrown, and the caller's rollback frees the claim for another try. The `Message-ID` header is
  * derived from the message id, the same on every try. Runs inside {@link deliverInTransaction},
  * which keeps an e-mail the server took from going out again when the transaction is lost after it.
+ * An e-mail to an address nothing can be delivered to (`undeliverableAddress`: a deleted account's,
+ * read when the message is handled) is neither claimed nor sent: `no-recipient`.
  */
 export async function sendClaimed(
   deps: { mailer: Mailer; deliveries: EmailDeliveriesRepository; mailFrom: string },
   manager: Transaction,
   claim: DeliveryClaim,
   email: () => Promise<Omit<OutgoingEmail, 'messageIdHeader'>> | Omit<OutgoingEmail, 'messageIdHeader'>,
-): Promise<'sent' | 'uncertain' | 'already-sent'> {
+): Promise<'sent' | 'uncertain' | 'already-sent' | 'no-recipient'> {
   const delivery = DELIVERIES.get(manager);
   if (!delivery) throw new Error('sendClaimed runs only in a transaction of deliverInTransaction');
   const { messageId } = claim;
@@ -143,6 +158,7 @@ export async function sendClaimed(
   if (messageId !== delivery.messageId) {
     throw new Error(`sendClaimed claims ${messageId} in the delivery of ${delivery.messageId}`);
   }
+  if (undeliverableAddress(claim.recipient)) return 'no-recipient';
   if (!(await deps.deliveries.claim(manager, claim))) return 'already-sent';
   let smtpMessageId: string | null;
   try {

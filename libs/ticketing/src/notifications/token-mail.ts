@@ -9,7 +9,7 @@ import { deliverInTransaction, sendClaimed } from './send-claimed';
  * request's token was used (or another of the account's), dropped as the oldest of too many, or
  * expired before its e-mail went out; it no longer works, so nothing is sent.
  */
-export type TokenMailOutcome = 'sent' | 'already-sent' | 'stale' | 'uncertain';
+export type TokenMailOutcome = 'sent' | 'already-sent' | 'stale' | 'uncertain' | 'no-recipient';
 
 /** Where a token e-mail goes: the account of a request whose token is live at `now`, null once it is not. */
 export interface LiveTokenRecipients {
