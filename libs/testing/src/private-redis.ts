@@ -30,10 +30,11 @@ export class PrivateRedis {
 
   /**
    * Starts a server and resolves once it answers PING; `replicaOf`: as a replica of that server
-   * (resolves before it is in sync: see {@link waitForReplicas}).
+   * (resolves before it is in sync: see {@link waitForReplicas}); `port`: the port of a server
+   * this test stopped, to start it again where its clients reconnect (else a free one).
    */
-  static async start(options: { replicaOf?: PrivateRedis } = {}): Promise<PrivateRedis> {
-    const port = await freePort();
+  static async start(options: { replicaOf?: PrivateRedis; port?: number } = {}): Promise<PrivateRedis> {
+    const port = options.port ?? (await freePort());
     const dir = mkdtempSync(join(tmpdir(), 'bo-private-redis-'));
     const replicaOf = options.replicaOf ? ['--replicaof', '127.0.0.1', String(options.replicaOf.port)] : [];
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];

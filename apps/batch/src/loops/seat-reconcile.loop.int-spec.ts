@@ -1,12 +1,8 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import { createRedis } from '@app/redis';
-import { freePort, waitUntil } from '@app/testing';
+import { PrivateRedis, waitUntil } from '@app/testing';
 import type { SeatReconciler } from '@app/ticketing';
 import { flushLoopWithPasses } from '../../test/flush-loop-fixture';
 import { SeatReconcileLoop } from './seat-reconcile.loop';
@@ -17,44 +13,19 @@ import { SeatReconcileLoop } from './seat-reconcile.loop';
  * ready again, not an interval later (the reconciler's own repairs: seat-reconciler.e2e-spec.ts).
  */
 describe('SeatReconcileLoop when its Redis comes back', () => {
-  const servers: ChildProcess[] = [];
+  let server: PrivateRedis | undefined;
   let redis: Redis | undefined;
   let loop: SeatReconcileLoop | undefined;
-
-  const startServer = async (port: number): Promise<ChildProcess> => {
-    const server = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        mkdtempSync(join(tmpdir(), 'bo-reconcile-redis-')),
-      ],
-      { stdio: 'ignore' },
-    );
-    servers.push(server);
-    return server;
-  };
 
   afterAll(async () => {
     await loop?.stop();
     redis?.disconnect();
-    for (const server of servers) server.kill('SIGKILL');
+    await server?.stop();
   });
 
   it('passes at once after a restart, long before the interval ends, and once only', async () => {
-    const port = await freePort();
-    let server = await startServer(port);
-    redis = createRedis(
-      { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_KEY_PREFIX: 'reconcile-loop:' },
-      'reconcile-loop-test',
-    );
+    server = await PrivateRedis.start();
+    redis = createRedis({ REDIS_URL: server.url, REDIS_KEY_PREFIX: 'reconcile-loop:' }, 'reconcile-loop-test');
     await waitUntil(() => redis!.status === 'ready', 'the client ready');
 
     const passes: string[] = [];
@@ -70,13 +41,12 @@ describe('SeatReconcileLoop when its Redis comes back', () => {
     loop.start();
     await waitUntil(() => passes.length === 1, 'the first pass');
 
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGKILL');
-    await exited;
+    const { port } = server;
+    await server.stop();
     await waitUntil(() => redis!.status !== 'ready', 'the client seeing Redis gone');
     expect(passes).toHaveLength(1);
 
-    server = await startServer(port);
+    server = await PrivateRedis.start({ port });
     await waitUntil(() => passes.length === 2, 'a pass once Redis is back', 15_000);
     expect(passes[1]).toBe('ready');
     // Ready again once; no pass more: the next waits out the hour.
