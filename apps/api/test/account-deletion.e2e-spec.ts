@@ -162,6 +162,18 @@ describe('account deletion (DELETE /users/me, DELETE /admin/users/:id)', () => {
     expectUniform(await call('DELETE', `/admin/users/${user.id}`, { session: admin }), 404);
     // A deleted account cannot be made door staff again.
     expectUniform(await call('PUT', `/admin/staff/${user.id}`, { session: admin }), 404);
+    // The audit log has the deletion once (the refusals recorded nothing), the admin its actor, no address.
+    const audit = await call('GET', '/admin/audit-log?action=account.delete&limit=100', { session: admin });
+    expect(audit.statusCode, audit.body).toBe(200);
+    const rows = audit.json().items.filter((item: { subjectId: string }) => item.subjectId === `account:${user.id}`);
+    expect(rows).toEqual([
+      expect.objectContaining({
+        actorId: admin.id,
+        action: 'account.delete',
+        details: { accountId: user.id, role: 'USER' },
+      }),
+    ]);
+    expect(audit.body).not.toContain(user.email);
   });
 
   it('keeps the admin of ADMIN_EMAIL (409 BootstrapAdmin), and lets another admin go while one is left', async () => {

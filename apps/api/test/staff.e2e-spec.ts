@@ -18,6 +18,19 @@ describe('door staff: list and revoke (admin)', () => {
   });
   afterAll(() => close?.());
 
+  /** The audit log's rows about account `id` (`account:<id>`), newest first, as `[action, actorId]`. */
+  async function auditOf(id: string): Promise<[string, string][]> {
+    const res = await call('GET', '/admin/audit-log?limit=100', { session: admin });
+    expect(res.statusCode, res.body).toBe(200);
+    return res
+      .json()
+      .items.filter((item: { subjectId: string }) => item.subjectId === `account:${id}`)
+      .map((item: { action: string; actorId: string; details: object }) => {
+        expect(item.details).toEqual({ accountId: id });
+        return [item.action, item.actorId];
+      });
+  }
+
   /** A new staff account, made as an admin does, and its session (logged in over HTTP). */
   async function newStaff(
     name: string,
@@ -109,6 +122,11 @@ describe('door staff: list and revoke (admin)', () => {
       expect((await call('DELETE', `/admin/staff/${id}`, { session: admin })).statusCode, id).toBe(404);
     }
     expect((await call('DELETE', '/admin/staff/not-a-uuid', { session: admin })).statusCode).toBe(400);
+    // Who made it staff and who took the role, once each (the 403 and 404s recorded nothing).
+    expect(await auditOf(door.id)).toEqual([
+      ['staff.revoke', admin.id],
+      ['staff.create', admin.id],
+    ]);
   });
 
   it("makes a buyer's account door staff: its sessions end, its next login carries STAFF, the door lets it in", async () => {
@@ -156,6 +174,8 @@ describe('door staff: list and revoke (admin)', () => {
       'EMAIL_VERIFICATION_REQUESTED',
       'STAFF_GRANTED',
     ]);
+    // The grant in the audit log once: the repeat changed nothing and recorded nothing.
+    expect(await auditOf(id)).toEqual([['staff.grant', admin.id]]);
   });
 
   it('refuses to make an admin staff (409), and answers 404 for no account and 400 for a bad id', async () => {

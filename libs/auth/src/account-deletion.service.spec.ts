@@ -8,6 +8,8 @@ import {
   type AccountNoticesRepository,
   type AccountObligations,
   type AccountToDelete,
+  type AdminAuditRepository,
+  type NewAdminAudit,
   type NewAccountNotice,
   type RefreshTokensRepository,
   type TransactionRunner,
@@ -23,6 +25,7 @@ import type { SessionRevocations } from './session-revocations';
 
 const ID = '5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 const TX = { transaction: true };
+const OPERATOR = { id: '0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b', email: 'admin@example.com' };
 const NOTHING: AccountObligations = { purchaseIds: [], ticketIds: [], paymentsInProgress: [] };
 
 /**
@@ -86,6 +89,12 @@ function serviceWith(
     unflushedPurchases: async () => unflushed.shift() ?? [],
     releaseHolds: async () => (calls.push('release holds'), 0),
   };
+  const audit = {
+    recordIn: async (entry: NewAdminAudit, manager: unknown) =>
+      void calls.push(
+        `audit ${entry.action} by ${entry.actorEmail} ${JSON.stringify(entry.details)} ${manager === TX ? 'in the transaction' : 'outside it'}`,
+      ),
+  } as unknown as AdminAuditRepository;
   const env = { ADMIN_EMAIL: options.adminEmail } as Env;
   const service = new AccountDeletionService(
     users,
@@ -99,6 +108,7 @@ function serviceWith(
     hasher,
     live,
     new FakeClock(0),
+    audit,
     env,
   );
   return { service, calls };
@@ -124,6 +134,15 @@ describe('AccountDeletionService', () => {
     ]);
   });
 
+  it("records an admin's deletion in the audit log, in the deletion's transaction, without the address", async () => {
+    const { service, calls } = serviceWith({ role: Role.Staff });
+    await service.deleteByAdmin(ID, OPERATOR);
+    expect(calls.slice(calls.indexOf('read obligations in the transaction') + 1, calls.indexOf('commit'))).toEqual([
+      'notice account-deleted to ada@example.com',
+      `audit account.delete by admin@example.com {"accountId":"${ID}","role":"STAFF"} in the transaction`,
+    ]);
+  });
+
   it('refuses a wrong password before anything is read or changed', async () => {
     const { service, calls } = serviceWith();
     await expect(service.deleteOwn(ID, 'wrong', '10.0.0.1')).rejects.toThrow(WrongAccountPasswordError);
@@ -135,7 +154,7 @@ describe('AccountDeletionService', () => {
       owed: [{ purchaseIds: ['p1'], ticketIds: ['7'], paymentsInProgress: ['p1', 'p3'] }],
       unflushed: [['p2', 'p1']],
     });
-    const refusal = await service.deleteByAdmin(ID).catch((error: unknown) => error);
+    const refusal = await service.deleteByAdmin(ID, OPERATOR).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(AccountHasOpenPurchasesError);
     expect((refusal as AccountHasOpenPurchasesError).details).toEqual({
       code: 'AccountHasOpenPurchases',
@@ -148,7 +167,7 @@ describe('AccountDeletionService', () => {
 
   it('refuses (409) a purchase sold during the deletion, read after the holds were released, committing nothing', async () => {
     const { service, calls } = serviceWith({ unflushed: [[], ['p9']] });
-    await expect(service.deleteByAdmin(ID)).rejects.toThrow(AccountHasOpenPurchasesError);
+    await expect(service.deleteByAdmin(ID, OPERATOR)).rejects.toThrow(AccountHasOpenPurchasesError);
     expect(calls).not.toContain('commit');
     expect(calls.slice(-2)).toEqual(['release holds', 'read obligations in the transaction']);
   });
@@ -160,16 +179,16 @@ describe('AccountDeletionService', () => {
       otherAdmins: 3,
       adminEmail: 'Boot@Example.com',
     });
-    await expect(boot.service.deleteByAdmin(ID)).rejects.toThrow(new AdminAccountKeptError('BootstrapAdmin'));
+    await expect(boot.service.deleteByAdmin(ID, OPERATOR)).rejects.toThrow(new AdminAccountKeptError('BootstrapAdmin'));
     // A buyer who took the address a moved bootstrap admin left is no admin of ADMIN_EMAIL.
     const taken = serviceWith({ role: Role.User, email: 'boot@example.com', adminEmail: 'Boot@Example.com' });
-    await taken.service.deleteByAdmin(ID);
+    await taken.service.deleteByAdmin(ID, OPERATOR);
     expect(taken.calls).toContain('commit');
     const last = serviceWith({ role: Role.Admin, otherAdmins: 0 });
-    await expect(last.service.deleteByAdmin(ID)).rejects.toThrow(new AdminAccountKeptError('LastAdmin'));
+    await expect(last.service.deleteByAdmin(ID, OPERATOR)).rejects.toThrow(new AdminAccountKeptError('LastAdmin'));
     for (const calls of [boot.calls, last.calls]) expect(calls).not.toContain('anonymise');
     const another = serviceWith({ role: Role.Admin, otherAdmins: 1 });
-    await another.service.deleteByAdmin(ID);
+    await another.service.deleteByAdmin(ID, OPERATOR);
     expect(another.calls).toContain('commit');
   });
 
@@ -177,6 +196,6 @@ describe('AccountDeletionService', () => {
     const { service } = serviceWith();
     const deletions = (service as unknown as { deletions: { lock: () => Promise<null> } }).deletions;
     deletions.lock = async () => null;
-    await expect(service.deleteByAdmin(ID)).rejects.toThrow(NotFoundError);
+    await expect(service.deleteByAdmin(ID, OPERATOR)).rejects.toThrow(NotFoundError);
   });
 });

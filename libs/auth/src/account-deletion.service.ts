@@ -5,14 +5,17 @@ import { Env } from '@app/config';
 import { ROUTING } from '@app/messaging/contracts';
 import { Clock, emailKey, NotFoundError } from '@app/core';
 import {
+  ACCOUNT_DELETE_ACTION,
   AccountDeletionsRepository,
   AccountNoticesRepository,
   AccountObligations,
+  AdminAuditRepository,
   RefreshTokensRepository,
   Role,
   TransactionRunner,
   UsersRepository,
 } from '@app/database';
+import { AccountOperator, auditEntry } from './account-audit';
 import { ACCOUNT_GONE, AccountsService, normalizeEmail } from './accounts.service';
 import {
   AccountHasOpenPurchasesError,
@@ -59,6 +62,7 @@ export class AccountDeletionService {
     private readonly hasher: PasswordHasher,
     private readonly live: AccountLiveState,
     private readonly clock: Clock,
+    private readonly audit: AdminAuditRepository,
     env: Env,
   ) {
     this.bootstrapAdminKey = env.ADMIN_EMAIL ? emailKey(normalizeEmail(env.ADMIN_EMAIL)) : null;
@@ -77,18 +81,22 @@ export class AccountDeletionService {
     if (!account || account.deletedAt) throw new InvalidTokenError(ACCOUNT_GONE);
     await this.attempts.count(clientIp, account.email);
     if (!(await this.hasher.verify(account.passwordHash, password))) throw new WrongAccountPasswordError();
-    const deleted = await this.delete(userId, account.passwordHash);
+    const deleted = await this.delete(userId, account.passwordHash, null);
     if (deleted === 'gone') throw new InvalidTokenError(ACCOUNT_GONE);
     if (deleted === 'password changed') throw new WrongAccountPasswordError();
   }
 
   /**
    * An admin deletes account `accountId` (on the account owner's request, by e-mail or at the
-   * counter): as {@link delete}. Throws NotFoundError('account') when no live account has this id
-   * (a deleted one is none), and what {@link delete} throws.
+   * counter): as {@link delete}, recording `account.delete` by `operator` in the admin audit log in
+   * the deletion's transaction (subject `account:<id>`, details the account's id and the role it
+   * had; never its address). Throws NotFoundError('account') when no live account has this id (a
+   * deleted one is none), and what {@link delete} throws, recording nothing.
    */
-  async deleteByAdmin(accountId: string): Promise<void> {
-    if ((await this.delete(accountId, null)) !== 'deleted') throw new NotFoundError('account', { id: accountId });
+  async deleteByAdmin(accountId: string, operator: AccountOperator): Promise<void> {
+    if ((await this.delete(accountId, null, operator)) !== 'deleted') {
+      throw new NotFoundError('account', { id: accountId });
+    }
   }
 
   /**
@@ -103,7 +111,8 @@ export class AccountDeletionService {
    * outbox, which drops the row once it is published).
    * After the commit its holds are released once more (a hold made by a request that was past the
    * access check when the sessions ended; a failure is logged: such a hold lapses at its expiry).
-   * With `expectedHash`, only while the password hash is still that one.
+   * With `expectedHash`, only while the password hash is still that one. With `operator` (an
+   * admin's deletion), `account.delete` is recorded in the admin audit log in the transaction.
    *
    * What it still has is read twice: before the transaction (a refusal then ends no session), and
    * inside it after its sessions ended and its holds were released (a purchase that sold meanwhile
@@ -113,7 +122,11 @@ export class AccountDeletionService {
    * changing nothing: AccountHasOpenPurchasesError (409); AdminAccountKeptError (409) for the admin
    * of ADMIN_EMAIL (an ADMIN account with that address; a buyer with it is deleted) or the last admin; StoreUnavailableError (503) when Redis cannot answer.
    */
-  private async delete(id: string, expectedHash: string | null): Promise<'deleted' | 'gone' | 'password changed'> {
+  private async delete(
+    id: string,
+    expectedHash: string | null,
+    operator: AccountOperator | null,
+  ): Promise<'deleted' | 'gone' | 'password changed'> {
     await this.refuseWhileOpen(id);
     // A password no one knows, as any stored hash is (argon2id of 32 random bytes, then forgotten).
     const unusableHash = await this.hasher.hash(randomBytes(32).toString('base64url'));
@@ -147,6 +160,10 @@ export class AccountDeletionService {
         { userId: id, kind: 'account-deleted', email: account.email, routingKey: ROUTING.accountNotice },
         manager,
       );
+      if (operator) {
+        const entry = auditEntry(operator, ACCOUNT_DELETE_ACTION, id);
+        await this.audit.recordIn({ ...entry, details: { ...entry.details, role: account.role } }, manager);
+      }
       return 'deleted' as const;
     });
     if (outcome !== 'deleted') return outcome;

@@ -13,6 +13,7 @@ export {
 export type { SignupInput } from './accounts.service';
 export { AdminAccountsService } from './admin-accounts.service';
 export { CurrentRoleGuard, RequiresCurrentRole } from './current-role.guard';
+export type { AccountOperator } from './account-audit';
 export { StaffAccountsService } from './staff-accounts.service';
 export type { StaffPage } from './staff-accounts.service';
 export {

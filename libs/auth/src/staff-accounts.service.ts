@@ -1,14 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, ConflictError, decodeCursor, encodeCursor, isUuid, NotFoundError } from '@app/core';
 import {
+  AdminAuditRepository,
   AuthEventsRepository,
   AuthEventType,
   RefreshTokensRepository,
   Role,
+  STAFF_CREATE_ACTION,
+  STAFF_GRANT_ACTION,
+  STAFF_REVOKE_ACTION,
   TransactionRunner,
   UserEntity,
   UsersRepository,
 } from '@app/database';
+import { AccountsService, SignupInput } from './accounts.service';
+import { AccountOperator, auditEntry } from './account-audit';
 import { SessionRevocations } from './session-revocations';
 
 /** A page of staff accounts and the cursor of the next one (null on the last). */
@@ -18,8 +24,10 @@ export interface StaffPage {
 }
 
 /**
- * The admins' management of door staff (role STAFF): listing them, making a buyer's account staff,
- * and revoking an account's staff role. Creating one is AccountsService.signup with Role.Staff.
+ * The admins' management of door staff (role STAFF): creating a staff account, listing them, making
+ * a buyer's account staff, and revoking an account's staff role. Each change is recorded in the
+ * admin audit log (`staff.create`, `staff.grant`, `staff.revoke`, subject `account:<id>`, the
+ * admin the actor) in its own transaction, beside the account's auth event.
  */
 @Injectable()
 export class StaffAccountsService {
@@ -30,7 +38,21 @@ export class StaffAccountsService {
     private readonly sessions: SessionRevocations,
     private readonly transactions: TransactionRunner,
     private readonly clock: Clock,
+    private readonly accounts: AccountsService,
+    private readonly audit: AdminAuditRepository,
   ) {}
+
+  /**
+   * Creates a door-staff account for `input` (as AccountsService.signup with Role.Staff: the same
+   * password rules, STAFF_CREATED recorded) and records `staff.create` by `operator` in the same
+   * transaction (details: nothing of the account's own; its id is the subject). Throws what signup
+   * throws (EmailTakenError 409, a password refused 400), recording nothing.
+   */
+  create(input: SignupInput, operator: AccountOperator): Promise<UserEntity> {
+    return this.accounts.signup(input, Role.Staff, (user, manager) =>
+      this.audit.recordIn(auditEntry(operator, STAFF_CREATE_ACTION, user.id), manager),
+    );
+  }
 
   /**
    * Staff accounts, oldest first, `limit` (1–100) a page after `cursor` (the previous page's
@@ -51,17 +73,19 @@ export class StaffAccountsService {
    * refresh tokens are revoked, so its next login's tokens carry the role; its access tokens are
    * refused on every api at once: SessionRevocations) and STAFF_GRANTED is
    * recorded, in one transaction. A staff account is left as it is (idempotent: no event, its
-   * sessions kept). Answers the account as the grant's transaction read it, its row locked.
+   * sessions kept). `staff.grant` by `operator` is recorded in the same transaction when the role
+   * changed. Answers the account as the grant's transaction read it, its row locked.
    * Throws NotFoundError('account') for no such account, ConflictError for an admin's (an admin is
    * not made staff: that would take its role).
    */
-  async grant(id: string): Promise<UserEntity> {
+  async grant(id: string, operator: AccountOperator): Promise<UserEntity> {
     const outcome = await this.transactions.run(async (manager) => {
       const role = await this.users.promoteToStaff(id, manager);
       if (role === Role.User) {
         await this.refreshTokens.revokeUser(id, this.clock.now(), manager);
         await this.sessions.endAll(id, manager);
         await this.events.record(id, AuthEventType.StaffGranted, manager);
+        await this.audit.recordIn(auditEntry(operator, STAFF_GRANT_ACTION, id), manager);
       }
       // Read while this transaction holds the row locked: the answer is the account as this grant
       // left it, not as a change committed right after it would show it.
@@ -78,15 +102,17 @@ export class StaffAccountsService {
    * every session it had ends (its refresh tokens are revoked, its access tokens refused on every
    * api at once: SessionRevocations), and STAFF_REVOKED is recorded, in one transaction. The
    * check-in reads the role from PostgreSQL too (CurrentRoleGuard), so it admits no one from this
-   * answer on, whatever token reaches it. Throws
-   * NotFoundError('staff account') when `id` is no staff account (a buyer, an admin, none).
+   * answer on, whatever token reaches it. `staff.revoke` by `operator` is recorded in the same
+   * transaction. Throws NotFoundError('staff account') when `id` is no staff account (a buyer, an
+   * admin, none), recording nothing.
    */
-  async revoke(id: string): Promise<void> {
+  async revoke(id: string, operator: AccountOperator): Promise<void> {
     const revoked = await this.transactions.run(async (manager) => {
       if (!(await this.users.demoteStaff(id, manager))) return false;
       await this.refreshTokens.revokeUser(id, this.clock.now(), manager);
       await this.sessions.endAll(id, manager);
       await this.events.record(id, AuthEventType.StaffRevoked, manager);
+      await this.audit.recordIn(auditEntry(operator, STAFF_REVOKE_ACTION, id), manager);
       return true;
     });
     if (!revoked) throw new NotFoundError('staff account', { id });

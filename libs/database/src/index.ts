@@ -174,7 +174,15 @@ export { WaitingRoomEntity } from './entities/waiting-room.entity';
 export { WaitingRoomsRepository, WaitingRoomWrites } from './repositories/waiting-rooms.repository';
 export type { RoomPerformance, WaitingRoomFields } from './repositories/waiting-rooms.repository';
 export { PERFORMANCE_PURCHASES_SQL, SalesRepository } from './repositories/sales.repository';
-export { AdminAuditRepository, recordAuditIn } from './repositories/admin-audit.repository';
+export {
+  ACCOUNT_DELETE_ACTION,
+  accountSubject,
+  AdminAuditRepository,
+  recordAuditIn,
+  STAFF_CREATE_ACTION,
+  STAFF_GRANT_ACTION,
+  STAFF_REVOKE_ACTION,
+} from './repositories/admin-audit.repository';
 export { TicketPrintsRepository } from './repositories/ticket-prints.repository';
 export { TicketResendsRepository } from './repositories/ticket-resends.repository';
 export type { TicketResendQueued, TicketResendRequest } from './repositories/ticket-resends.repository';

@@ -14,8 +14,9 @@ export class AdminAuditController {
   /**
    * The audit log of operators' actions, newest first: who created, changed or deleted an event
    * or performance, set or removed a waiting room, changed a section's price, blocked or released
-   * seats, downloaded a door list, refunded a purchase or canceled a performance, when, and the
-   * facts of it; also the seat reconciler's repairs. Filters: `performanceId`,
+   * seats, downloaded a door list, refunded a purchase or canceled a performance, created, granted
+   * or revoked a staff account or deleted an account, when, and the facts of it; also the seat
+   * reconciler's repairs. Filters: `performanceId`,
    * `purchaseId`, `action` (400 for an action the log never records). A page's `nextCursor` is
    * bound to its filters: followed with other ones it is a 400 (InvalidCursor). Admin only.
    */

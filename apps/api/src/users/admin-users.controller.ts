@@ -1,6 +1,6 @@
 import { Controller, Delete, HttpCode, HttpStatus } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { AccountDeletionService, Role, Roles } from '@app/auth';
+import { AccountDeletionService, AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { NoBody } from '../common/no-body';
 import { UuidParam } from '../common/parse-id.pipe';
@@ -16,6 +16,7 @@ export class AdminUsersController {
    * does without the password: anonymised, its sessions ended, its live holds released, its past
    * purchases and tickets kept. 404 when no live account has this id (a deleted one is none); 409
    * as `DELETE /users/me` (cancel or refund its purchases of performances still to come first).
+   * Recorded in the audit log (`account.delete`, the admin the actor).
    */
   @Delete(':id')
   @NoBody()
@@ -31,7 +32,7 @@ export class AdminUsersController {
       'BootstrapAdmin or LastAdmin, as DELETE /users/me. Nothing changed',
   })
   @ApiResponse({ status: 503, type: ErrorBodyDto, description: 'Redis cannot answer: nothing changed; retry' })
-  async delete(@UuidParam() id: string): Promise<void> {
-    await this.deletion.deleteByAdmin(id);
+  async delete(@UuidParam() id: string, @CurrentUser() admin: AuthenticatedUser): Promise<void> {
+    await this.deletion.deleteByAdmin(id, admin);
   }
 }

@@ -16,6 +16,21 @@ export interface AdminAuditRecord {
 export type NewAdminAudit = Omit<AdminAuditRecord, 'id' | 'createdAt'>;
 
 /**
+ * The audit actions of an admin on accounts, recorded by libs/auth (which knows no ticketing) and
+ * listed with every other action by `auditedActions()` of libs/ticketing. Their subject is
+ * {@link accountSubject}.
+ */
+export const STAFF_CREATE_ACTION = 'staff.create';
+export const STAFF_GRANT_ACTION = 'staff.grant';
+export const STAFF_REVOKE_ACTION = 'staff.revoke';
+export const ACCOUNT_DELETE_ACTION = 'account.delete';
+
+/** The audit subject of account `id`: `account:<uuid>`. */
+export function accountSubject(id: string): string {
+  return `account:${id}`;
+}
+
+/**
  * Records one action inside the transaction of `manager`, the one making the change it tells of:
  * the row commits with the change or not at all. `createdAt` is the database's now().
  */
@@ -45,6 +60,11 @@ export interface AdminAuditFilter {
 @Injectable()
 export class AdminAuditRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Records one action inside the transaction of `manager` (see {@link recordAuditIn}). */
+  recordIn(entry: NewAdminAudit, manager: EntityManager): Promise<void> {
+    return recordAuditIn(manager, entry);
+  }
 
   /** Records one action; `createdAt` is the database's now(). */
   async record(entry: NewAdminAudit): Promise<AdminAuditRecord> {

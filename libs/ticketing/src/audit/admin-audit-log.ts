@@ -1,5 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { AdminAuditFilter, AdminAuditRecord, AdminAuditRepository } from '@app/database';
+import {
+  ACCOUNT_DELETE_ACTION,
+  AdminAuditFilter,
+  AdminAuditRecord,
+  AdminAuditRepository,
+  STAFF_CREATE_ACTION,
+  STAFF_GRANT_ACTION,
+  STAFF_REVOKE_ACTION,
+} from '@app/database';
 import {
   assertSameFilters,
   decodeCursor,
@@ -57,6 +65,10 @@ export function auditedActions(): string[] {
     PERFORMANCE_CANCEL_ACTION,
     PERFORMANCE_DELETE_ACTION,
     EVENT_DELETE_ACTION,
+    STAFF_CREATE_ACTION,
+    STAFF_GRANT_ACTION,
+    STAFF_REVOKE_ACTION,
+    ACCOUNT_DELETE_ACTION,
   ];
 }
 
@@ -71,7 +83,8 @@ function digestOf(filter: AdminAuditFilter): string {
  * Reads the audit log of operators' actions (`admin_audit_log`: who created, changed or deleted an
  * event or performance, set or removed a waiting room, created or deleted a presale, changed a price, blocked or released
  * seats, downloaded a door list, issued a comp, refunded a purchase, e-mailed a buyer's tickets again or one ticket to its holder, undid a check-in, canceled a performance; and the seat
- * reconciler's repairs, as actor `seat-reconciler`), newest first. The rows are written by the
+ * reconciler's repairs, as actor `seat-reconciler`; and an admin's creating, granting or revoking a
+ * staff account or deleting an account), newest first. The rows are written by the
  * actions themselves, each in its own transaction or before its first byte.
  */
 @Injectable()
