@@ -17,6 +17,7 @@ import { HoldSweepLoop } from './loops/hold-sweep.loop';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
 import { PaymentReconcileLoop } from './loops/payment-reconcile.loop';
 import { PurchaseFlushLoop } from './loops/purchase-flush.loop';
+import { RefreshTokenPruneLoop } from './loops/refresh-token-prune.loop';
 import { SeatReconcileLoop } from './loops/seat-reconcile.loop';
 import { WaitingRoomAdmitLoop } from './loops/waiting-room-admit.loop';
 
@@ -48,6 +49,7 @@ export class BatchModule {
         SeatReconcileLoop,
         BulkRefundLoop,
         RescheduleNoticeLoop,
+        RefreshTokenPruneLoop,
         ReplicaWatch,
       ],
     };

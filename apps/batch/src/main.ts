@@ -6,6 +6,7 @@ import { batchMetrics } from './batch-metrics';
 import { batchReadiness } from './batch-readiness';
 import { BatchModule } from './batch.module';
 import { BulkRefundLoop } from './loops/bulk-refund.loop';
+import { RefreshTokenPruneLoop } from './loops/refresh-token-prune.loop';
 import { RescheduleNoticeLoop } from './loops/reschedule-notice.loop';
 import { HoldSweepLoop } from './loops/hold-sweep.loop';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
@@ -42,6 +43,9 @@ async function main(): Promise<void> {
   // Queues one new-date notice per paid purchase of each performance whose startsAt moved; any
   // number of batch processes may run it (a page per transaction, the move's row locked).
   app.get(RescheduleNoticeLoop).start();
+  // Deletes refresh tokens a day after they expired (each login and refresh adds one), then hourly;
+  // any number of batch processes may run it (SKIP LOCKED).
+  app.get(RefreshTokenPruneLoop).start();
   // Liveness, readiness and metrics for Docker's health check, a probe and Prometheus, when
   // METRICS_PORT is set.
   const metricsPort = app.get(Env).METRICS_PORT;

@@ -26,7 +26,6 @@ export abstract class PollingLoop implements BeforeApplicationShutdown {
     this.running = this.run(pauseMs);
   }
 
-  /** Resolves once the step in progress, if any, has finished. */
   /**
    * Starts the next step now instead of after the pause: ends the pause in progress, or skips the
    * one after the step in progress (one more step, however often it is called meanwhile).
@@ -36,6 +35,7 @@ export abstract class PollingLoop implements BeforeApplicationShutdown {
     this.wake?.();
   }
 
+  /** Ends the loop: resolves once the step in progress, if any, has finished. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();

@@ -26,6 +26,8 @@ export class RefreshTokenEntity {
   @Column({ name: 'token_hash', type: 'char', length: 64 })
   tokenHash: string;
 
+  /** Pruned by `batch` a day after (RefreshTokensRepository.deleteExpired; index from RefreshTokenExpiryIndex1800000250000). */
+  @Index('refresh_tokens_expires_at')
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt: Date;
 

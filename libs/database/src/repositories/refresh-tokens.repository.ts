@@ -60,4 +60,20 @@ export class RefreshTokensRepository {
       .update({ familyId, revokedAt: IsNull() }, { revokedAt: at });
     return result.affected ?? 0;
   }
+
+  /**
+   * Deletes at most `limit` tokens that expired before `before` (any family, revoked or not), rows
+   * another statement has locked skipped (a refresh of one of them waits for nothing); answers how
+   * many it deleted. Such a token is refused before its row is read (its signed `exp` has passed),
+   * so its row only took room. Reads `refresh_tokens_expires_at` (RefreshTokenExpiryIndex).
+   */
+  async deleteExpired(before: Date, limit: number): Promise<number> {
+    const rows: unknown[] = await this.dataSource.query(
+      `DELETE FROM refresh_tokens WHERE id IN (
+         SELECT id FROM refresh_tokens WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
+       ) RETURNING 1`,
+      [before, limit],
+    );
+    return rows.length;
+  }
 }
