@@ -41,10 +41,10 @@ local now = redisNow()
 local ended, freed = 0, 0
 for i, holdId in ipairs(ARGV) do
   local holdKey = KEYS[9 + i]
-  local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock', 'presale')
+  local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock', 'presale', 'presaleCounted')
   if hold[1] == 'HELD' then
     freed = freed + endHeldSeats(seatsKey, countsKey, hold[3], hold[4], seating, seatHoldsKey, holdId)
-    presaleGiveBack(metaKey, hold[5], seatCount(hold[3]))
+    presaleGiveBack(metaKey, hold[5], hold[6], seatCount(hold[3]))
     if tonumber(hold[2]) <= now then
       redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
     else

@@ -202,11 +202,11 @@ if #missing > 0 and not passedOnly then return {'END_HOLDS', unpack(missing)} en
 for _, dueId in ipairs(due) do
   local holdKey = passedHoldKeys[dueId]
   if holdKey then
-    local record = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock', 'presale')
+    local record = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock', 'presale', 'presaleCounted')
     if record[1] == 'HELD' and tonumber(record[2]) <= now then
       -- A comp's house seats (taken from their block, never bought) go back to it, not on offer.
       endHeldSeats(seatsKey, countsKey, record[3], record[4], seating, seatHoldsKey, dueId)
-      presaleGiveBack(metaKey, record[5], seatCount(record[3]))
+      presaleGiveBack(metaKey, record[5], record[6], seatCount(record[3]))
       redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
     end
     -- An entry of a hold that ended some other way (or whose record is gone) is stale.

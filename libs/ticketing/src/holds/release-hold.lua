@@ -37,7 +37,7 @@ local seating = { free = KEYS[5], layout = KEYS[6], runs = KEYS[7], info = KEYS[
 local holdId, userId = ARGV[1], ARGV[2]
 
 local hold = redis.call('HMGET', holdKey, 'userId', 'status', 'expiresAt', 'seats', 'comp', 'fromBlock', 'boxOffice',
-  'presale')
+  'presale', 'presaleCounted')
 if hold[1] ~= userId or ((hold[5] or hold[7]) and true or false) ~= (ARGV[3] == '1') then return 'NOT_FOUND' end
 local status = hold[2]
 if status == 'RELEASED' then return 'ALREADY_RELEASED' end
@@ -50,7 +50,7 @@ if tonumber(hold[3]) <= now then return 'EXPIRED' end
 -- House seats back to their block first, then only seats still held go back on sale: a seat marked
 -- sold by a rebuild stays sold.
 endHeldSeats(seatsKey, countsKey, hold[4], hold[6], seating, KEYS[9], holdId)
-presaleGiveBack(KEYS[10], hold[8], seatCount(hold[4]))
+presaleGiveBack(KEYS[10], hold[8], hold[9], seatCount(hold[4]))
 redis.call('HSET', holdKey, 'status', 'RELEASED', 'endedAt', now)
 redis.call('ZREM', expiryKey, holdId)
 return 'RELEASED'

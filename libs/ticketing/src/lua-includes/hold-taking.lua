@@ -22,7 +22,7 @@
     record key of the expired holds the caller passed. Answers a refusal, {'UNAVAILABLE', seat id,
     ...} or {'END_HOLDS', hold id, ...} (expired holds whose records were not passed: call again
     with them), or nil, the holds to end ({hold id, its seats, its house seats or false, its
-    presale or false}), for
+    presale when its seats were counted (its record's `presaleCounted`), else false}), for
     endExpiredHolds, and the house seats among the requested ones (seat ids in request order, nil
     for none): seats an expired comp hold took out of their block (its record's `fromBlock`),
     which endExpiredHolds puts back to BLOCKED, not on sale. The caller decides: a buyer's hold (or
@@ -64,7 +64,8 @@
        comp's note, hold-comp-seats.lua), boxOffice and ticketIds (optional: a box office sale's
        payment method and ticket ids, hold-comp-seats.lua), deliveryEmail and deliveryName
        (optional, a box office sale's), presale (optional: the id of the presale whose access code
-       let the hold in before salesOpenAt, kept as the record's `presale`: purchase.lua and
+       let the hold in before salesOpenAt, kept as the record's `presale`, with `presaleCounted`
+       '1' since the caller counts its seats (the presale-allocation include): purchase.lua and
        claim-hold.lua sell such a hold before the on-sale), newUserHolds (optional: true when
        liveHeldSeats found the user-holds hash gone, so the hold creates it without an expiry) }
     Returns expiresAt (epoch ms), amount (integer, minor units of `hold.currency`; the sum of the
@@ -227,7 +228,8 @@ local function seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
 
   local ending, houseOf = {}, nil
   for _, endingId in ipairs(toEndIds) do
-    local record = redis.call('HMGET', passedHoldKeys[endingId], 'status', 'expiresAt', 'seats', 'fromBlock', 'presale')
+    local record = redis.call('HMGET', passedHoldKeys[endingId], 'status', 'expiresAt', 'seats', 'fromBlock', 'presale',
+      'presaleCounted')
     if record[1] ~= 'HELD' or tonumber(record[2]) > now then
       for i = 1, #seatIds do
         if statuses[i] == 'H' and string.match(holders[i], ':(.+)$') == endingId then
@@ -235,7 +237,8 @@ local function seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
         end
       end
     else
-      ending[#ending + 1] = {endingId, record[3], record[4], record[5]}
+      -- Its presale only when its seats were counted: an older version's hold gives none back.
+      ending[#ending + 1] = {endingId, record[3], record[4], record[6] == '1' and record[5]}
       if record[4] then
         houseOf = houseOf or {}
         houseOf[endingId] = {}
@@ -259,7 +262,7 @@ end
 local function endExpiredHolds(k, ending, now)
   for _, hold in ipairs(ending) do
     endHeldSeats(k.seats, k.counts, hold[2], hold[3], k.seating, k.seatHolds, hold[1])
-    presaleGiveBack(k.meta, hold[4], seatCount(hold[2]))
+    presaleGiveBack(k.meta, hold[4], '1', seatCount(hold[2]))
     redis.call('HSET', k.holds[hold[1]], 'status', 'EXPIRED', 'endedAt', now)
     redis.call('ZREM', k.expiry, hold[1])
   end
@@ -318,8 +321,11 @@ local function takeHold(k, hold)
     'expiresAt', expiresText,
   }
   if hold.presale then
+    -- Every caller that passes the presale counts the hold's seats in it (presaleCount).
     record[#record + 1] = 'presale'
     record[#record + 1] = hold.presale
+    record[#record + 1] = 'presaleCounted'
+    record[#record + 1] = '1'
   end
   if hold.arrangement then
     record[#record + 1] = 'arrangement'

@@ -204,6 +204,89 @@ describe('presale allocations in the scripts (presale trial 2026-12-07, M2)', ()
     expect(await show.taken()).toBe('0');
   });
 
+  it("an older version's presale holds and purchases, never counted, give nothing back (upgrade trial U2)", async () => {
+    const show = await presaleShow(3);
+    /** A hold as an older version wrote it: the presale on its record, its seats not counted. */
+    async function olderHold(userId: string, holdId: string, seatIds: number[], lifetimeMs?: number) {
+      const held = await codeHold(show, userId, holdId, seatIds, lifetimeMs);
+      if (held.outcome !== 'OK') throw new Error(`hold: ${held.outcome}`);
+      await fx.redis.hdel(show.keys.hold(holdId), 'presaleCounted');
+      await fx.redis.hincrby(show.keys.meta, 'presale-taken:7', -seatIds.length);
+      return held;
+    }
+    await olderHold('old-1', 'o1', show.seatIds.slice(0, 2));
+    await olderHold('old-2', 'o2', [show.seatIds[2]]);
+    const short = await olderHold('old-3', 'o3', [show.seatIds[3]], 300);
+    expect(await show.taken()).toBe('0');
+    // Today's holds fill the allocation.
+    expect(await codeHold(show, 'alice', 'h1', show.seatIds.slice(4, 6))).toMatchObject({ outcome: 'OK' });
+    expect(await codeHold(show, 'bob', 'h2', [show.seatIds[6]])).toMatchObject({ outcome: 'OK' });
+    expect(await show.taken()).toBe('3');
+
+    // Released, bought and canceled, swept: none of the older holds takes seats off today's count.
+    expect(await releaseHold(fx.redis, show.keys, 'o1', 'old-1')).toBe('RELEASED');
+    const sale = { holdId: 'o2', userId: 'old-2', purchaseId: 'op2', chargeId: 'ch-o2', holdRetentionMs: 60_000 };
+    expect(await purchaseHold(fx.redis, show.keys, sale)).toMatchObject({ outcome: 'OK', presale: '7' });
+    const cancel = {
+      purchaseId: 'op2',
+      userId: 'old-2',
+      mode: 'buyer' as const,
+      canceledBy: 'buyer' as const,
+      checkedIn: [],
+      transferredSeatIds: [],
+      persisted: null,
+    };
+    expect(await cancelPurchase(fx.redis, show.keys, cancel)).toMatchObject({ outcome: 'CANCELED' });
+    await fx.redisTimePasses(short.expiresAt, 'the older short hold expired');
+    expect(await fx.sweeper.sweepOnce()).toBe(1);
+    expect(await show.taken()).toBe('3');
+    await expect(fx.holds.hold('carol', show.performanceId, [show.seatIds[7]], undefined, CODE)).rejects.toMatchObject({
+      code: 'PresaleAllocationExhausted',
+      details: { seatsTaken: 3, seatsLeft: 0 },
+    });
+
+    // Today's hold still gives its own back, and so does its purchase.
+    expect(await releaseHold(fx.redis, show.keys, 'h2', 'bob')).toBe('RELEASED');
+    expect(await show.taken()).toBe('2');
+    const bought = { holdId: 'h1', userId: 'alice', purchaseId: 'p1', chargeId: 'ch-p1', holdRetentionMs: 60_000 };
+    expect(await purchaseHold(fx.redis, show.keys, bought)).toMatchObject({ outcome: 'OK' });
+    expect(await cancelPurchase(fx.redis, show.keys, { ...cancel, purchaseId: 'p1', userId: 'alice' })).toMatchObject({
+      outcome: 'CANCELED',
+    });
+    expect(await show.taken()).toBe('0');
+  });
+
+  it("an older version's expired hold ended by a hold on its seats, and its purchase's refund, give nothing back (upgrade trial U2)", async () => {
+    const show = await presaleShow(4);
+    const older = await codeHold(show, 'old-1', 'o1', show.seatIds.slice(0, 2), 300);
+    const olderSold = await codeHold(show, 'old-2', 'o2', show.seatIds.slice(2, 4));
+    if (older.outcome !== 'OK' || olderSold.outcome !== 'OK') throw new Error('older holds');
+    for (const holdId of ['o1', 'o2']) await fx.redis.hdel(show.keys.hold(holdId), 'presaleCounted');
+    await fx.redis.hset(show.keys.meta, 'presale-taken:7', '0');
+    const sale = { holdId: 'o2', userId: 'old-2', purchaseId: 'op2', chargeId: 'ch-o2', holdRetentionMs: 60_000 };
+    expect(await purchaseHold(fx.redis, show.keys, sale)).toMatchObject({ outcome: 'OK' });
+    expect(await codeHold(show, 'alice', 'h1', show.seatIds.slice(4, 6))).toMatchObject({ outcome: 'OK' });
+    expect(await show.taken()).toBe('2');
+
+    // A hold of o1's seats ends it (expired) and counts only its own 2.
+    await fx.redisTimePasses(older.expiresAt, 'the older hold expired');
+    expect(await codeHold(show, 'bob', 'h2', show.seatIds.slice(0, 2))).toMatchObject({ outcome: 'OK' });
+    expect(await show.taken()).toBe('4');
+    const refund = {
+      purchaseId: 'op2',
+      userId: 'old-2',
+      mode: 'operator' as const,
+      checkedIn: [],
+      refundId: '00000000-0000-4000-8000-000000000003',
+      seatIds: [show.seatIds[2]],
+      flushed: true,
+      persisted: null,
+      operatorId: '00000000-0000-4000-8000-000000000002',
+    };
+    expect(await refundSeats(fx.redis, show.keys, refund)).toMatchObject({ outcome: 'REFUNDED' });
+    expect(await show.taken()).toBe('4');
+  });
+
   it("gives back a canceled performance's holds; a deleted presale's count stays gone; a lowered allocation stops holds", async () => {
     const show = await presaleShow(4);
     expect(await codeHold(show, 'alice', 'h1', show.seatIds.slice(0, 2))).toMatchObject({ outcome: 'OK' });

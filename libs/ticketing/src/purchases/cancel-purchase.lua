@@ -156,6 +156,11 @@ if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 9 then
   persisted, persistedFields = {}, {}
   for i = 10, #ARGV do persisted[#persisted + 1] = ARGV[i] end
   for i = 10, #ARGV - 1, 2 do persistedFields[ARGV[i]] = ARGV[i + 1] end
+  -- A sale PostgreSQL has counts in its presale's allocation (a rebuild counts every one).
+  if persistedFields.presale then
+    persisted[#persisted + 1] = 'presaleCounted'
+    persisted[#persisted + 1] = '1'
+  end
   seatList = persistedFields.seats
 else
   seatList = redis.call('HGET', purchaseKey, 'seats')
@@ -205,7 +210,7 @@ if persisted then
 end
 
 local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency',
-  'boxOffice', 'comp', 'fromBlock', 'deliveryEmail', 'canceledBy', 'presale')
+  'boxOffice', 'comp', 'fromBlock', 'deliveryEmail', 'canceledBy', 'presale', 'presaleCounted')
 -- The venue's, not its owning account's: a box office sale, or a guest comp (a delivery address).
 local venues = purchase[8] or purchase[11]
 -- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
@@ -234,7 +239,7 @@ if not venues and redis.call('HINCRBY', KEYS[11], userId, -(#toFree + #kept)) <=
 end
 -- Its presale's allocation gets every seat back, the kept ones too: their tickets are canceled, and
 -- a rebuild counts active tickets only.
-presaleGiveBack(metaKey, purchase[13], #toFree + #kept)
+presaleGiveBack(metaKey, purchase[13], purchase[14], #toFree + #kept)
 local keptList = table.concat(kept, ',')
 -- The kept seats go with the cancellation (hash and entry), so its notice tells the buyer which
 -- seats stay sold whichever write reaches PostgreSQL first.

@@ -84,7 +84,7 @@ local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'seats', 'amount', 'currency', 'performanceId', 'purchaseId',
   'claimedBy', 'claimedUntil', 'prices', 'endReason', 'comp', 'boxOffice', 'ticketIds', 'deliveryEmail',
-  'deliveryName', 'fromBlock', 'presale')
+  'deliveryName', 'fromBlock', 'presale', 'presaleCounted')
 if hold[1] ~= userId then return {'NOT_FOUND'} end
 local status, seats, amount, currency, performanceId = hold[2], hold[4], hold[5], hold[6], hold[7]
 local prices, comp, boxOffice, ticketIds = hold[11], hold[13], hold[14], hold[15]
@@ -185,6 +185,9 @@ for i, field in ipairs({'deliveryEmail', 'deliveryName'}) do
 end
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))
+-- Its seats stay counted in the presale's allocation as its hold's were (not an older version's
+-- hold's, never counted): a cancel or refund gives back only then (the presale-allocation include).
+if hold[20] == '1' then redis.call('HSET', purchaseKey, 'presaleCounted', '1') end
 -- The venue's (a box office sale, a guest comp): not the owning operator's tickets.
 if not (boxOffice or hold[16]) then redis.call('HINCRBY', KEYS[8], userId, count) end
 if KEYS[9] then redis.call('ZADD', KEYS[9], 'NX', nowText, ARGV[7]) end

@@ -86,7 +86,7 @@ for entry in string.gmatch(knownCheckedIn, '[^,]+') do
 end
 
 local fields = { 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency', 'prices', 'refundedSeats',
-  'refundedAmount', 'boxOffice', 'createdAt', 'fromBlock', 'deliveryEmail', 'presale' }
+  'refundedAmount', 'boxOffice', 'createdAt', 'fromBlock', 'deliveryEmail', 'presale', 'presaleCounted' }
 -- The persisted record is read from ARGV and put back only by a refund that goes through: a refused
 -- one leaves no record behind (nor one without a TTL), as cancel-purchase.lua.
 local persisted, purchase = nil, nil
@@ -95,6 +95,12 @@ if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 10 then
   local record = {}
   for i = 11, #ARGV do persisted[#persisted + 1] = ARGV[i] end
   for i = 11, #ARGV - 1, 2 do record[ARGV[i]] = ARGV[i + 1] end
+  -- A sale PostgreSQL has counts in its presale's allocation (a rebuild counts every one).
+  if record.presale then
+    record.presaleCounted = '1'
+    persisted[#persisted + 1] = 'presaleCounted'
+    persisted[#persisted + 1] = '1'
+  end
   purchase = {}
   for i, field in ipairs(fields) do purchase[i] = record[field] or false end
 else
@@ -136,7 +142,7 @@ end
 -- comp's (a delivery address) were never in the owning operator's count (purchase.lua).
 local function uncount()
   -- The refunded seats go back to the purchase's presale's allocation (the kept ones too, as cancel-purchase.lua).
-  presaleGiveBack(metaKey, purchase[15], namedCount)
+  presaleGiveBack(metaKey, purchase[15], purchase[16], namedCount)
   if purchase[11] or purchase[14] then return end
   if redis.call('HINCRBY', KEYS[11], userId, -namedCount) <= 0 then redis.call('HDEL', KEYS[11], userId) end
 end
