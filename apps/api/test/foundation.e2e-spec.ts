@@ -257,6 +257,36 @@ describe('API foundation (real PostgreSQL, Redis, RabbitMQ)', () => {
     expect(access).toMatchObject({ url: { route: '/api/v1/events' }, log: { logger: 'Access' } });
   });
 
+  it('logs a valid access line, and no error, for a proxied client that closed its side before the answer', async () => {
+    // Behind Nginx (a trusted loopback proxy) a client that gives up makes Nginx close its
+    // upstream connection; the answer still goes out, and the client's address, read through
+    // X-Forwarded-For, must not fail it (the overload trial logged thousands of such failures).
+    if (!api.app.getHttpServer().listening) await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = new URL(await api.app.getUrl());
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.end(
+          'GET /api/v1/events HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\nX-Request-Id: proxied-closed-1\r\n\r\n',
+        );
+      });
+      socket.on('error', reject).on('close', () => resolve());
+      socket.resume();
+    });
+    const ofRequest = (l: Record<string, unknown>) =>
+      (l.http as { request?: { id?: string } })?.request?.id === 'proxied-closed-1';
+    const access = await waitForValue(
+      () => readLogLines(api.env.LOG_DIR).find((l) => ofRequest(l) && l.url !== undefined),
+      'the access line of proxied-closed-1',
+      { timeoutMs: 3000, intervalMs: 50 },
+    );
+    expect(access).toMatchObject({
+      url: { route: '/api/v1/events' },
+      log: { logger: 'Access' },
+      http: { response: { status_code: 200 } },
+    });
+    expect(readLogLines(api.env.LOG_DIR).filter((l) => ofRequest(l) && l['log.level'] === 'error')).toEqual([]);
+  });
+
   it('echoes a given request id, makes one otherwise, and logs one ECS access line per request', async () => {
     const given = await inject({ method: 'GET', url: '/health/live', headers: { 'x-request-id': 'abc-123' } });
     expect(given.headers['x-request-id']).toBe('abc-123');

@@ -11,6 +11,11 @@ describe('TrustedProxies', () => {
     }
   });
 
+  it('trusts no hop whose address is unknown (the peer closed its socket before it was read)', () => {
+    // proxy-addr asks about the socket's address, which Node forgets once the peer has closed.
+    expect(new TrustedProxies('loopback').trusts(undefined)).toBe(false);
+  });
+
   it('reads addresses, CIDR ranges and names together', () => {
     const trusted = new TrustedProxies('10.1.0.0/16, 192.0.2.7, uniquelocal, 2001:db8::/32');
     expect(trusted.trusts('10.1.200.3')).toBe(true);

@@ -37,8 +37,13 @@ export class TrustedProxies {
     }
   }
 
-  /** For Fastify's `trustProxy`: is the hop at `address` a proxy to believe? */
-  readonly trusts = (address: string): boolean => {
+  /**
+   * For Fastify's `trustProxy`: is the hop at `address` a proxy to believe? An unknown address
+   * (undefined: proxy-addr passes the socket's, which Node forgets once the peer has closed it,
+   * as Nginx does when its client gives up) is no proxy to believe.
+   */
+  readonly trusts = (address: string | undefined): boolean => {
+    if (address === undefined) return false;
     // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d.
     const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
     const family = isIP(plain);
