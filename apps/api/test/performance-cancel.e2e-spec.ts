@@ -190,6 +190,17 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
         requestId: expect.any(String),
       });
     }
+    // A section's price, as the catalog guide words it: the performance named, as every other
+    // route's refusal of a canceled performance names it (catalog trial 2026-12-07, L1).
+    const repriced = await call('PATCH', `/performances/${performance.id}/sections/Floor`, {
+      body: { price: 1 },
+      session: admin,
+    });
+    expect(repriced.statusCode).toBe(409);
+    expect(repriced.json()).toMatchObject({
+      message: `performance ${performance.id} has been canceled: its prices can no longer change`,
+      details: { performanceId: performance.id },
+    });
     const other = tickets.json().items[1].code as string;
     const door = await call('POST', '/check-in', { body: { code: other }, session: staff });
     expect(door.statusCode).toBe(409);

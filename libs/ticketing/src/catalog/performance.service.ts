@@ -293,57 +293,89 @@ export class PerformanceService {
     ) as PerformanceChanges;
     if (startsAtLocal !== undefined && changes.startsAt !== undefined) throw new InvalidInputError(BOTH_STARTS);
     await this.rebuilder.ensure(id);
-    const updated = await this.performances.updateLifecycle(
-      id,
-      (row) => {
-        if (row.status === 'CANCELED') throw new PerformanceCanceledError(id);
-        // On the venue's clock as the row locked it: its event's zone cannot change meanwhile.
-        if (startsAtLocal !== undefined) changes.startsAt = startOf({ startsAtLocal }, row.timeZone, false);
-        assertMovedToFuture(row.startsAt, changes.startsAt, this.clock.now());
-        const next = { ...pickLifecycle(row), ...changes };
-        const kept = new Set(
-          (Object.keys(pickLifecycle(row)) as (keyof LifecycleTimes)[]).filter((field) => !(field in changes)),
-        );
-        assertLifecycle(next, kept);
-        assertTicketLimit(changes.maxTicketsPerBuyer);
-        assertCheckInWindow(
-          {
-            checkInOpensBeforeMinutes:
-              'checkInOpensBeforeMinutes' in changes
-                ? changes.checkInOpensBeforeMinutes
-                : row.checkInOpensBeforeMinutes,
-            checkInClosesAfterMinutes:
-              'checkInClosesAfterMinutes' in changes
-                ? changes.checkInClosesAfterMinutes
-                : row.checkInClosesAfterMinutes,
-          },
-          this.checkInGlobal,
-        );
-        return changes as PerformanceLifecycleChanges;
-      },
-      async (row) => {
-        // Counted before the limit is in force: no hold is checked against a count lacking older purchases.
-        if (changes.maxTicketsPerBuyer != null) await this.rebuilder.countTicketsBought(id);
-        await this.seatState.setLifecycle(id, row.salesOpenAt, lifecycleOf(row));
-      },
-      (before, after, checkInsCleared) => {
-        const changed = changedFields(before, after, PERFORMANCE_CHANGE_FIELDS);
-        if (Object.keys(changed).length === 0) return null;
-        return operatorAudit(operator, PERFORMANCE_UPDATE_ACTION, `performance:${id}`, {
-          performanceId: id,
-          eventId: after.eventId,
-          changed,
-          ...(checkInsCleared === null ? {} : { checkInsCleared }),
-        });
-      },
-      // A check-in made before the new start's doors open was for the old time: cleared, so the
-      // ticket admits once at the new time. One inside the new window (a start corrected by a few
-      // minutes while people are inside) stands.
-      (manager, after) => this.checkIns.clearBefore(manager, id, this.checkInWindow(after).opensAt),
-    );
+    let liveStateWritten = false;
+    const updated = await this.performances
+      .updateLifecycle(
+        id,
+        (row) => {
+          if (row.status === 'CANCELED') throw new PerformanceCanceledError(id);
+          // On the venue's clock as the row locked it: its event's zone cannot change meanwhile.
+          if (startsAtLocal !== undefined) changes.startsAt = startOf({ startsAtLocal }, row.timeZone, false);
+          assertMovedToFuture(row.startsAt, changes.startsAt, this.clock.now());
+          const next = { ...pickLifecycle(row), ...changes };
+          const kept = new Set(
+            (Object.keys(pickLifecycle(row)) as (keyof LifecycleTimes)[]).filter((field) => !(field in changes)),
+          );
+          assertLifecycle(next, kept);
+          assertTicketLimit(changes.maxTicketsPerBuyer);
+          assertCheckInWindow(
+            {
+              checkInOpensBeforeMinutes:
+                'checkInOpensBeforeMinutes' in changes
+                  ? changes.checkInOpensBeforeMinutes
+                  : row.checkInOpensBeforeMinutes,
+              checkInClosesAfterMinutes:
+                'checkInClosesAfterMinutes' in changes
+                  ? changes.checkInClosesAfterMinutes
+                  : row.checkInClosesAfterMinutes,
+            },
+            this.checkInGlobal,
+          );
+          return changes as PerformanceLifecycleChanges;
+        },
+        async (row) => {
+          // Counted before the limit is in force: no hold is checked against a count lacking older purchases.
+          if (changes.maxTicketsPerBuyer != null) await this.rebuilder.countTicketsBought(id);
+          liveStateWritten = true;
+          await this.seatState.setLifecycle(id, row.salesOpenAt, lifecycleOf(row));
+        },
+        (before, after, checkInsCleared) => {
+          const changed = changedFields(before, after, PERFORMANCE_CHANGE_FIELDS);
+          if (Object.keys(changed).length === 0) return null;
+          return operatorAudit(operator, PERFORMANCE_UPDATE_ACTION, `performance:${id}`, {
+            performanceId: id,
+            eventId: after.eventId,
+            changed,
+            ...(checkInsCleared === null ? {} : { checkInsCleared }),
+          });
+        },
+        // A check-in made before the new start's doors open was for the old time: cleared, so the
+        // ticket admits once at the new time. One inside the new window (a start corrected by a few
+        // minutes while people are inside) stands.
+        (manager, after) => this.checkIns.clearBefore(manager, id, this.checkInWindow(after).opensAt),
+      )
+      .catch(async (error: unknown) => {
+        // The transaction failed after Redis took the change (its COMMIT refused or cut off): the
+        // scripts must not sell by a change PostgreSQL does not have (a resume answered 500 that
+        // sells while every read says PAUSED), nor refuse by one.
+        if (liveStateWritten) await this.restoreLifecycle(id);
+        throw error;
+      });
     if (!updated) throw new NotFoundError('performance');
     await this.cache.invalidate();
     return toPerformance(updated);
+  }
+
+  /**
+   * Writes the lifecycle the performance has in PostgreSQL into its live state in Redis, under the
+   * row's share lock (so after any change under way committed, and before the next one writes its
+   * own): what updatePerformance does when its transaction failed after its Redis write. A COMMIT
+   * whose outcome was unknown (the connection cut while committing) is read as it ended. When
+   * PostgreSQL cannot be read either, the live state keeps the failed change until the next
+   * lifecycle PATCH (whose retry writes it whole, also when it changes nothing) or a rebuild;
+   * logged as an error naming the performance. Never throws.
+   */
+  private async restoreLifecycle(id: number): Promise<void> {
+    try {
+      await this.performances.whileRowShared(id, async (manager) => {
+        const row = await this.performances.findById(id, manager);
+        if (row) await this.seatState.setLifecycle(id, row.salesOpenAt, lifecycleOf(row));
+      });
+    } catch (error) {
+      this.logger.error(
+        `performance ${id}: a lifecycle change failed after its Redis write and PostgreSQL's lifecycle could not be written back (${String(error)}): PATCH the performance again`,
+      );
+    }
   }
 
   /**

@@ -19,30 +19,39 @@ function refusal(run: () => void): string | null {
 
 describe('assertPriceChange', () => {
   it('allows a change while on sale or paused, before the start', () => {
-    expect(refusal(() => assertPriceChange({ status: 'ON_SALE', startsAt, now: before }, 1000))).toBeNull();
-    expect(refusal(() => assertPriceChange({ status: 'PAUSED', startsAt, now: before }, 0))).toBeNull();
+    expect(refusal(() => assertPriceChange({ status: 'ON_SALE', startsAt, now: before }, 1000, 7))).toBeNull();
+    expect(refusal(() => assertPriceChange({ status: 'PAUSED', startsAt, now: before }, 0, 7))).toBeNull();
   });
 
   it('refuses a CLOSED performance, and one that has started (at its start exactly too), with 409', () => {
-    expect(refusal(() => assertPriceChange({ status: 'CLOSED', startsAt, now: before }, 10))).toBe(
+    expect(refusal(() => assertPriceChange({ status: 'CLOSED', startsAt, now: before }, 10, 7))).toBe(
       'conflict:PerformanceClosed',
     );
-    expect(refusal(() => assertPriceChange({ status: 'ON_SALE', startsAt, now: startsAt }, 10))).toBe(
+    expect(refusal(() => assertPriceChange({ status: 'ON_SALE', startsAt, now: startsAt }, 10, 7))).toBe(
       'conflict:PerformanceStarted',
     );
-    expect(refusal(() => assertPriceChange({ status: 'PAUSED', startsAt, now: new Date('2031-01-01Z') }, 10))).toBe(
+    expect(refusal(() => assertPriceChange({ status: 'PAUSED', startsAt, now: new Date('2031-01-01Z') }, 10, 7))).toBe(
       'conflict:PerformanceStarted',
     );
   });
 
-  it('refuses a CANCELED performance for good, with 409', () => {
-    expect(refusal(() => assertPriceChange({ status: 'CANCELED', startsAt, now: before }, 10))).toBe(
+  it('refuses a CANCELED performance for good, with 409 naming it as the other routes do', () => {
+    expect(refusal(() => assertPriceChange({ status: 'CANCELED', startsAt, now: before }, 10, 7))).toBe(
       'conflict:PerformanceCanceled',
     );
+    try {
+      assertPriceChange({ status: 'CANCELED', startsAt, now: before }, 10, 7);
+    } catch (error) {
+      expect(error).toMatchObject({
+        message: 'performance 7 has been canceled: its prices can no longer change',
+        details: { performanceId: 7 },
+      });
+    }
+    expect.assertions(2);
   });
 
   it('refuses a bad price before any lifecycle reason (400 beats 409)', () => {
-    expect(refusal(() => assertPriceChange({ status: 'CLOSED', startsAt, now: startsAt }, -1))).toBe(
+    expect(refusal(() => assertPriceChange({ status: 'CLOSED', startsAt, now: startsAt }, -1, 7))).toBe(
       'invalid:InvalidInput',
     );
   });

@@ -1,5 +1,5 @@
 import type { PerformanceStatus } from '@app/database';
-import { DomainError, InvalidInputError } from '../errors';
+import { DomainError, InvalidInputError, PerformanceCanceledError } from '../errors';
 import { MAX_PRICE } from './seat-filter';
 
 /** The audit action of a section price change. */
@@ -10,20 +10,19 @@ export const SECTION_PRICE_ACTION = 'section.price';
  * (ON_SALE) or while sales are paused to do just that (PAUSED); it does not once the performance
  * is CANCELED (for good) or CLOSED (sales are over for good: reopening is a PATCH of its status first) or has begun
  * (`now` at or past `startsAt`: what is left is no longer on offer, and prices of a past show
- * would only muddle the sales report). Holds keep their amount either way. Throws DomainError
- * 'conflict' (PerformanceCanceled, PerformanceClosed, PerformanceStarted), InvalidInputError (price).
+ * would only muddle the sales report). Holds keep their amount either way. Throws
+ * PerformanceCanceledError (naming `performanceId`), DomainError 'conflict' (PerformanceClosed,
+ * PerformanceStarted), InvalidInputError (price).
  */
 export function assertPriceChange(
   subject: { status: PerformanceStatus; startsAt: Date; now: Date },
   price: unknown,
+  performanceId: number,
 ): void {
   assertSectionPrice(price);
   if (subject.status === 'CANCELED') {
-    throw new DomainError(
-      'conflict',
-      'PerformanceCanceled',
-      'performance has been canceled: its prices can no longer change',
-    );
+    // Worded and detailed as every other route's refusal of a canceled performance.
+    throw new PerformanceCanceledError(performanceId, 'its prices can no longer change');
   }
   if (subject.status === 'CLOSED') {
     throw new DomainError('conflict', 'PerformanceClosed', 'performance is closed: its prices can no longer change');

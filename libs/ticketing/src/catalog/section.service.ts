@@ -118,7 +118,7 @@ export class SectionService {
         performanceId,
         sectionName,
         price,
-        (subject) => assertPriceChange(subject, price),
+        (subject) => assertPriceChange(subject, price, performanceId),
         async (seatIds, previousPrice) => {
           await this.store.setPrices(performanceId, seatIds, price);
           written = { seatIds, previousPrice };

@@ -21,18 +21,14 @@ export class PresaleStore {
    * (put-presale.lua); its count of seats taken starts at 0 and is kept by a later write (a change
    * of its allocation). Its own fields only, so presales written concurrently never overwrite each
    * other. A performance not registered in Redis gets nothing (its registration or rebuild writes
-   * every presale): false then.
+   * every presale): false then. `takenToRestore`: the count to give it instead (a presale put back
+   * after a delete whose commit failed: PresaleService), written in the same script run as its code.
    */
-  async put(performanceId: number, presale: PresaleWindow): Promise<boolean> {
+  async put(performanceId: number, presale: PresaleWindow, takenToRestore?: number): Promise<boolean> {
     const [, value] = presaleMetaField(presale);
-    return (
-      (await callScript<number>(
-        this.redis,
-        PUT_PRESALE.name,
-        [performanceKeys(performanceId).meta],
-        [presale.id, value, presale.maxSeats == null ? '' : String(presale.maxSeats)],
-      )) === 1
-    );
+    const args = [presale.id, value, presale.maxSeats == null ? '' : String(presale.maxSeats)];
+    if (takenToRestore !== undefined) args.push(String(Math.max(0, Math.trunc(takenToRestore))));
+    return (await callScript<number>(this.redis, PUT_PRESALE.name, [performanceKeys(performanceId).meta], args)) === 1;
   }
 
   /** Removes the presale `presaleId` (its code, allocation and count) from the performance's meta hash. */

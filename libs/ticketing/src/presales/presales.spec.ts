@@ -19,15 +19,29 @@ function service(commitFails: boolean) {
     closesAt: new Date(now + 3_600_000),
     maxSeats: null,
   };
-  const writes = { list: vi.fn(async () => []), insert: vi.fn(async () => stored), record: vi.fn(async () => {}) };
+  const kept = { ...stored, codeDigest: 'a'.repeat(64), maxSeats: 5 };
+  // What PostgreSQL lists: the presale as it was before any failed change (none committed).
+  const writes = {
+    list: vi.fn(async () => (commitFails ? [kept] : [])),
+    insert: vi.fn(async () => stored),
+    record: vi.fn(async () => {}),
+    setMaxSeats: vi.fn(async () => ({ before: kept, after: { ...kept, maxSeats: 1 } })),
+    delete: vi.fn(async () => kept),
+  };
+  let transactions = 0;
   const presales = {
     whileLocked: vi.fn(async (_id: number, change: (performance: unknown, w: unknown) => Promise<unknown>) => {
       const result = await change({ status: 'ON_SALE', salesOpenAt: new Date(now + 7_200_000) }, writes);
-      if (commitFails) throw new Error('commit failed');
+      // Only the change's own transaction fails; the write-back after it reads and commits.
+      if (commitFails && transactions++ === 0) throw new Error('commit failed');
       return result;
     }),
   };
-  const store = { put: vi.fn(async () => true), remove: vi.fn(async () => {}) };
+  const store = {
+    put: vi.fn(async () => true),
+    remove: vi.fn(async () => {}),
+    seatsTaken: vi.fn(async () => [2]),
+  };
   const cache = { invalidateAfterCommit: vi.fn(async () => {}) };
   const clock = { nowMs: () => now };
   return {
@@ -73,4 +87,20 @@ describe('PresaleService maxSeats', () => {
       expect(s.store.put).not.toHaveBeenCalled();
     },
   );
+});
+
+describe('PresaleService: a change whose commit failed is written back from PostgreSQL', () => {
+  it('an allocation change: the presale put back with the maxSeats PostgreSQL kept', async () => {
+    const s = service(true);
+    await expect(s.service.update(3, '7', 1, operator)).rejects.toThrow('commit failed');
+    expect(s.store.put).toHaveBeenCalledTimes(2);
+    expect(s.store.put).toHaveBeenLastCalledWith(3, expect.objectContaining({ id: '7', maxSeats: 5 }), undefined);
+  });
+
+  it('a delete: the presale put back with the seats it had taken', async () => {
+    const s = service(true);
+    await expect(s.service.remove(3, '7', operator)).rejects.toThrow('commit failed');
+    expect(s.store.remove).toHaveBeenCalledTimes(1);
+    expect(s.store.put).toHaveBeenCalledWith(3, expect.objectContaining({ id: '7', maxSeats: 5 }), 2);
+  });
 });

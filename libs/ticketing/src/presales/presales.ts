@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Clock, ConflictError } from '@app/core';
 import { PRESALE_DELETE_ACTION, PresaleRecord, PresalesRepository } from '@app/database';
 import { operatorAudit } from '../audit/audit-details';
@@ -71,6 +71,8 @@ export interface NewPresale {
  */
 @Injectable()
 export class PresaleService {
+  private readonly logger = new Logger(PresaleService.name);
+
   constructor(
     private readonly presales: PresalesRepository,
     private readonly store: PresaleStore,
@@ -200,21 +202,27 @@ export class PresaleService {
     assertMaxSeats(maxSeats);
     // Registered first (a rebuild reads the presales under the row's share lock, which this waits for).
     await this.rebuilder.ensure(performanceId);
-    const updated = await this.presales.whileLocked(performanceId, async (performance, writes) => {
-      this.assertChangeable(performanceId, performance);
-      const changed = await writes.setMaxSeats(presaleId, maxSeats);
-      if (!changed) throw new NotFoundError('presale', { performanceId, presaleId });
-      await writes.record(
-        operatorAudit(operator, PRESALE_UPDATE_ACTION, `performance:${performanceId}`, {
-          ...auditOf(changed.after),
-          maxSeatsBefore: changed.before.maxSeats,
-        }),
-      );
-      // Before the commit, under the row lock, as create. Nothing undoes it when the commit fails:
-      // the allocation is then Redis's until the presale changes again or the performance is rebuilt.
-      await this.store.put(performanceId, changed.after);
-      return changed.after;
-    });
+    let written = false;
+    const updated = await this.presales
+      .whileLocked(performanceId, async (performance, writes) => {
+        this.assertChangeable(performanceId, performance);
+        const changed = await writes.setMaxSeats(presaleId, maxSeats);
+        if (!changed) throw new NotFoundError('presale', { performanceId, presaleId });
+        await writes.record(
+          operatorAudit(operator, PRESALE_UPDATE_ACTION, `performance:${performanceId}`, {
+            ...auditOf(changed.after),
+            maxSeatsBefore: changed.before.maxSeats,
+          }),
+        );
+        // Before the commit, under the row lock, as create; a failed commit is written back below.
+        written = true;
+        await this.store.put(performanceId, changed.after);
+        return changed.after;
+      })
+      .catch(async (error: unknown) => {
+        if (written) await this.restore(performanceId, presaleId);
+        throw error;
+      });
     if (!updated) throw new NotFoundError('performance', { performanceId });
     await this.cache.invalidateAfterCommit();
     const [seatsTaken] = await this.store.seatsTaken(performanceId, [updated.id]);
@@ -232,18 +240,50 @@ export class PresaleService {
   async remove(performanceId: number, presaleId: string, operator: Operator): Promise<void> {
     assertPerformanceId(performanceId);
     if (!/^[1-9][0-9]{0,15}$/.test(presaleId)) throw new NotFoundError('presale', { presaleId });
-    const deleted = await this.presales.whileLocked(performanceId, async (performance, writes) => {
-      this.assertChangeable(performanceId, performance);
-      const presale = await writes.delete(presaleId);
-      if (!presale) throw new NotFoundError('presale', { performanceId, presaleId });
-      await writes.record(
-        operatorAudit(operator, PRESALE_DELETE_ACTION, `performance:${performanceId}`, auditOf(presale)),
-      );
-      await this.store.remove(performanceId, presaleId);
-      return presale;
-    });
+    let removedTaken: number | undefined;
+    const deleted = await this.presales
+      .whileLocked(performanceId, async (performance, writes) => {
+        this.assertChangeable(performanceId, performance);
+        const presale = await writes.delete(presaleId);
+        if (!presale) throw new NotFoundError('presale', { performanceId, presaleId });
+        await writes.record(
+          operatorAudit(operator, PRESALE_DELETE_ACTION, `performance:${performanceId}`, auditOf(presale)),
+        );
+        // Its count, to put back should the commit fail (a rebuild alone could recount it).
+        [removedTaken] = await this.store.seatsTaken(performanceId, [presaleId]);
+        await this.store.remove(performanceId, presaleId);
+        return presale;
+      })
+      .catch(async (error: unknown) => {
+        if (removedTaken !== undefined) await this.restore(performanceId, presaleId, removedTaken);
+        throw error;
+      });
     if (!deleted) throw new NotFoundError('performance', { performanceId });
     await this.cache.invalidateAfterCommit();
+  }
+
+  /**
+   * Writes presale `presaleId` back into Redis as PostgreSQL has it, under the performance's row
+   * lock (after a change under way committed, before the next one writes): what update and remove
+   * do when their transaction failed after their Redis write (the COMMIT refused or cut off), so
+   * that no allocation or deletion PostgreSQL does not have is in force. A presale PostgreSQL no
+   * longer has is removed; one put back after a failed delete gets `taken`, its count before the
+   * delete (seats given back while its field was gone are not in it: the count errs high, letting
+   * fewer in, until a rebuild recounts it). When PostgreSQL cannot be read, logs an error naming the
+   * presale (the next change of it, or a rebuild, mends it). Never throws.
+   */
+  private async restore(performanceId: number, presaleId: string, taken?: number): Promise<void> {
+    try {
+      await this.presales.whileLocked(performanceId, async (_performance, writes) => {
+        const stored = (await writes.list()).find((presale) => presale.id === presaleId);
+        if (stored) await this.store.put(performanceId, stored, taken);
+        else await this.store.remove(performanceId, presaleId);
+      });
+    } catch (error) {
+      this.logger.error(
+        `presale ${presaleId} of performance ${performanceId}: a change failed after its Redis write and could not be written back from PostgreSQL (${String(error)})`,
+      );
+    }
   }
 
   /** A presale changes only before the on-sale of a performance not canceled. */

@@ -4,7 +4,9 @@
   written into an unregistered performance's hash would make the hash exist without the rest of it
   (close-sales.lua reads existence as "registered"), and its registration or rebuild writes every
   presale anyway. The seats taken under it (presale-taken:<id>) start at 0 and are never written
-  here again: a change of its allocation keeps the count.
+  here again: a change of its allocation keeps the count; only a presale put back after a delete
+  whose commit failed (ARGV[4]) gets the count it had, in the same step as its code, so no hold
+  counts against a 0 in between.
 
   KEYS[1] meta   hash: currency (present once registered), presale:<id>, presale-max:<id> and
                  presale-taken:<id> fields (the hold-taking and presale-allocation includes)
@@ -12,6 +14,7 @@
   ARGV[1] the presale's id (decimal digits)
   ARGV[2] its window, code digest and name (presale-fields.ts)
   ARGV[3] its maxSeats (a positive integer), or '' for no allocation
+  ARGV[4] optional: the seats taken to put back (a non-negative integer), for a presale restored
 
   Returns 1 when written, 0 when the performance is not registered (nothing written).
 ]]
@@ -24,5 +27,9 @@ if ARGV[3] == '' then
 else
   redis.call('HSET', KEYS[1], 'presale-max:' .. id, ARGV[3])
 end
-redis.call('HSETNX', KEYS[1], 'presale-taken:' .. id, 0)
+if ARGV[4] then
+  redis.call('HSET', KEYS[1], 'presale-taken:' .. id, ARGV[4])
+else
+  redis.call('HSETNX', KEYS[1], 'presale-taken:' .. id, 0)
+end
 return 1
