@@ -7,11 +7,16 @@ import { StoreUnavailableError, UNREACHABLE_SOCKET_CODES } from '@app/core';
  * loading its data set after a restart (`LOADING`), a former primary now a replica (`READONLY`,
  * after a failover), a primary refusing writes for lack of replicas (`NOREPLICAS`,
  * `min-replicas-to-write`), a server blocked by a long script (`BUSY`; not `BUSYGROUP`, which is
- * a stream group that exists).
+ * a stream group that exists), and a Cluster slot moving or moved (`ASK`, `MOVED`) that reaches the
+ * caller: ioredis follows both for a single command and for a pipeline whose every reply is that
+ * redirection, but hands them back in a pipeline where another command answered (a command and
+ * `WAIT`, a read and `TIME`) while `redis-cli --cluster reshard` moves the slot's keys or after.
  */
 const TRANSIENT_REPLIES = new Set([
   'CLUSTERDOWN',
   'TRYAGAIN',
+  'ASK',
+  'MOVED',
   'MASTERDOWN',
   'LOADING',
   'READONLY',
