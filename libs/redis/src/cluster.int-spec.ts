@@ -120,6 +120,9 @@ describe.each(['single Redis', 'Redis Cluster'])('cluster helpers on a %s', (mod
       const key = KEYS[3];
       const stored = `${env.REDIS_KEY_PREFIX}${key}`;
       await redis.set(key, 'moving');
+      // A key of the same slot that stays on the source, and one that exists nowhere.
+      const [staying, nowhere] = ['{k3}:staying', '{k3}:nowhere'];
+      await redis.set(staying, 'here');
       const slot = Number(await redis.cluster('KEYSLOT', stored));
       const nodes = primaries(redis);
       const from = nodes.find((node) => `${node.options.host}:${node.options.port}` === nodeOf(redis, key))!;
@@ -137,6 +140,21 @@ describe.each(['single Redis', 'Redis Cluster'])('cluster helpers on a %s', (mod
         );
         const [[readError]] = (await redis.pipeline().get(key).time().exec())!;
         expect(readError).toBeInstanceOf(StoreUnavailableError);
+        // A transaction whose commands the source redirects (a key gone, or never there) ends
+        // EXECABORT, as WaitingRoomStore.queueState's did (a 500 on every hold of the moment).
+        for (const keys of [
+          [nowhere, staying],
+          [key, staying],
+        ]) {
+          const aborted = await redis
+            .multi()
+            .exists(keys[0])
+            .exists(keys[1])
+            .hget(keys[1], 'x')
+            .exec()
+            .catch((error: unknown) => error);
+          expect(aborted, String(aborted)).toBeInstanceOf(StoreUnavailableError);
+        }
       } finally {
         // The move ends as a reshard ends it: the slot is the target's, which the client follows.
         for (const node of [to, from, ...nodes.filter((n) => n !== to && n !== from)]) {

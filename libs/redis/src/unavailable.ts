@@ -137,6 +137,10 @@ export function raiseStoreUnavailable(client: Redis): void {
   }
 }
 
+function isExecAbort(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('EXECABORT');
+}
+
 function isPipeline(value: unknown): value is ClientPipeline {
   const pipeline = value as Partial<ClientPipeline> | null;
   return typeof pipeline?.resolve === 'function' && typeof pipeline.reject === 'function' && !!pipeline.exec;
@@ -144,7 +148,19 @@ function isPipeline(value: unknown): value is ClientPipeline {
 
 function classifyPipeline(pipeline: ClientPipeline): void {
   const { resolve, reject } = pipeline;
-  pipeline.resolve = (results) =>
-    resolve(results.map(([error, reply]) => (error ? [asStoreUnavailable(error), reply] : [error, reply])));
+  pipeline.resolve = (results) => {
+    const classified = results.map(([error, reply]): [unknown, unknown] =>
+      error ? [asStoreUnavailable(error), reply] : [error, reply],
+    );
+    // A transaction whose queued commands Redis refused for an outage (on a Cluster: ASK or MOVED
+    // while a slot moves) ends `EXECABORT`: that EXEC failed for the same reason, not for a bug.
+    const queuedErrors = classified.map(([error]) => error).filter((error) => error && !isExecAbort(error));
+    const outage = queuedErrors.length > 0 && queuedErrors.every((error) => error instanceof StoreUnavailableError);
+    resolve(
+      classified.map(([error, reply]) =>
+        outage && isExecAbort(error) ? [new StoreUnavailableError('redis', error), reply] : [error, reply],
+      ),
+    );
+  };
   pipeline.reject = (error) => reject(asStoreUnavailable(error));
 }
