@@ -110,7 +110,9 @@ type Patched = {
  * with its own retries: the Cluster still sees `TRYAGAIN`, `CLUSTERDOWN` or `MOVED` and retries
  * first; only the final error is classified. Commands of a pipeline are left alone (a Cluster
  * pipeline retries on their raw errors too); the pipeline's result is classified, each `[error,
- * reply]` pair and its rejection alike. The promises handed out stay those of ioredis, so nothing
+ * reply]` pair and its rejection alike, and a transaction's `EXECABORT` when every command it
+ * queued failed so (on a Cluster: redirected while a slot moves). The promises handed out stay those
+ * of ioredis, so nothing
  * ever rejects unobserved. (One path is left as ioredis raises it: a transaction, `multi()`, on a
  * Cluster client that never got its slot map rejects with ioredis' error from its own promise;
  * wrapping that promise would leave ioredis' internal retries of `exec` unobserved.)
