@@ -17,12 +17,15 @@ const INTEGRATION_FILES = [
  * Integration files that need the machine to themselves: the load test (Locust and three app
  * processes at full speed), the short fault drill (a whole stack under faults, with latency
  * bounds), the short Redis Cluster failover drill (a whole stack and a private six-node cluster
- * whose primary it kills). `npm test` runs them after the others, one at a time.
+ * whose primary it kills), the reshard trial (a private cluster whose performance slot moves
+ * mid-sale). `npm test` runs them after the others, one at a time.
  */
 const EXCLUSIVE_FILES = [
   'loadtest/loadtest.e2e-spec.ts',
   'deploy/test/fault-drill.e2e-spec.ts',
   'deploy/test/redis-failover.e2e-spec.ts',
+  // A sale of 40 buyers while a private cluster's slot moves to an added primary and back.
+  'apps/api/test/redis-reshard.e2e-spec.ts',
 ];
 /**
  * Integration files the `int-cluster` project leaves out, each for its reason; every other

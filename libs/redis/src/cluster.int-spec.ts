@@ -1,4 +1,5 @@
 import Redis, { Cluster } from 'ioredis';
+import { StoreUnavailableError } from '@app/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestEnvWithoutDatabase,
@@ -7,7 +8,15 @@ import {
   REDIS_URL,
   startTestRedisCluster,
 } from '@app/testing';
-import { isCluster, nodeOf, primaries, scanEveryPrimary, sendAcrossSlots, sendThenWaitForReplicas } from './cluster';
+import {
+  isCluster,
+  nodeOf,
+  primaries,
+  scanEveryPrimary,
+  sendAcrossSlots,
+  sendThenWaitForReplicas,
+  waitForReplicas,
+} from './cluster';
 import { probeScripts } from './readiness-probe';
 import { createRedis } from './redis.module';
 
@@ -101,4 +110,58 @@ describe.each(['single Redis', 'Redis Cluster'])('cluster helpers on a %s', (mod
     for (const node of primaries(redis)) await node.script('FLUSH');
     await probeScripts(redis);
   });
+
+  it.runIf(mode === 'Redis Cluster')(
+    'answers a key whose slot is moving (ASK) in a pipeline as Redis unavailable, never with the raw ASK',
+    async () => {
+      // As `redis-cli --cluster reshard` leaves a slot between its keys: the source MIGRATING, the
+      // target IMPORTING, the key already on the target. A single command follows the ASK; a
+      // pipeline (a command and WAIT, a read and TIME) gets it back beside an answer.
+      const key = KEYS[3];
+      const stored = `${env.REDIS_KEY_PREFIX}${key}`;
+      await redis.set(key, 'moving');
+      // A key of the same slot that stays on the source, and one that exists nowhere.
+      const [staying, nowhere] = ['{k3}:staying', '{k3}:nowhere'];
+      await redis.set(staying, 'here');
+      const slot = Number(await redis.cluster('KEYSLOT', stored));
+      const nodes = primaries(redis);
+      const from = nodes.find((node) => `${node.options.host}:${node.options.port}` === nodeOf(redis, key))!;
+      const to = nodes.find((node) => node !== from)!;
+      const [fromId, toId] = [String(await from.cluster('MYID')), String(await to.cluster('MYID'))];
+      await to.cluster('SETSLOT', slot, 'IMPORTING', fromId);
+      await from.cluster('SETSLOT', slot, 'MIGRATING', toId);
+      await from.call('MIGRATE', to.options.host!, String(to.options.port), stored, '0', '5000');
+      try {
+        expect(await redis.get(key)).toBe('moving');
+        const waited = await sendThenWaitForReplicas(redis, ['exists', key], 0, 100).catch((error: unknown) => error);
+        expect(waited).toBeInstanceOf(StoreUnavailableError);
+        expect(await waitForReplicas(redis, key, 0, 100).catch((error: unknown) => error)).toBeInstanceOf(
+          StoreUnavailableError,
+        );
+        const [[readError]] = (await redis.pipeline().get(key).time().exec())!;
+        expect(readError).toBeInstanceOf(StoreUnavailableError);
+        // A transaction whose commands the source redirects (a key gone, or never there) ends
+        // EXECABORT, as WaitingRoomStore.queueState's did (a 500 on every hold of the moment).
+        for (const keys of [
+          [nowhere, staying],
+          [key, staying],
+        ]) {
+          const aborted = await redis
+            .multi()
+            .exists(keys[0])
+            .exists(keys[1])
+            .hget(keys[1], 'x')
+            .exec()
+            .catch((error: unknown) => error);
+          expect(aborted, String(aborted)).toBeInstanceOf(StoreUnavailableError);
+        }
+      } finally {
+        // The move ends as a reshard ends it: the slot is the target's, which the client follows.
+        for (const node of [to, from, ...nodes.filter((n) => n !== to && n !== from)]) {
+          await node.cluster('SETSLOT', slot, 'NODE', toId);
+        }
+      }
+      expect(await redis.get(key)).toBe('moving');
+    },
+  );
 });

@@ -1,4 +1,5 @@
 import Redis, { Cluster, Command } from 'ioredis';
+import { StoreUnavailableError } from '@app/core';
 
 /** True when `redis` is an ioredis Cluster client (REDIS_CLUSTER_NODES), typed as `Redis`. */
 export function isCluster(redis: Redis): boolean {
@@ -83,8 +84,9 @@ export async function waitForReplicas(
  * propagated to its replicas (from Redis 7.2 on, a command that propagated nothing leaves that
  * mark where it was, even on a fresh connection); when `command` is such a write, the count
  * covers everything the node held when it ran. On a Cluster, a slot that moved (MOVED) is
- * followed, at most twice. Throws the command's or WAIT's error. While it waits, that connection
- * runs nothing else.
+ * followed, at most twice; a slot whose keys are moving (ASK) is not. Throws the command's or
+ * WAIT's error: a redirection not followed, and one still met after two, as a
+ * `StoreUnavailableError` (`./unavailable.ts`). While it waits, that connection runs nothing else.
  */
 export async function sendThenWaitForReplicas(
   redis: Redis,
@@ -95,7 +97,16 @@ export async function sendThenWaitForReplicas(
   for (let attempt = 1; ; attempt++) {
     const replies = (await redis.pipeline([command, ['wait', replicas, timeoutMs]]).exec()) ?? [];
     const [commandError, reply] = replies[0] ?? [new Error(`${command[0]} got no reply`), null];
-    if (commandError && isCluster(redis) && isRedirect(commandError) && attempt < MAX_PIPELINE_REDIRECTIONS) {
+    // An ASK (the slot's keys moving to another primary, `redis-cli --cluster reshard`) is not
+    // followed: WAIT would count the writes of this connection to the source, not of the node
+    // that holds the key now. It fails as Redis unavailable (a StoreUnavailableError, as below);
+    // the caller's retry runs once the slot has moved.
+    if (
+      commandError &&
+      isCluster(redis) &&
+      redirection(commandError) === 'MOVED' &&
+      attempt < MAX_PIPELINE_REDIRECTIONS
+    ) {
       // A Cluster client follows a redirection in a pipeline only when every reply is that same
       // error; WAIT answers on the node it reached (or fails otherwise), so the MOVED comes back
       // unfollowed and the client's slot map stays as it was, for every later pipeline too (a
@@ -126,6 +137,9 @@ export function nodeOf(redis: Redis, key: string): string {
 /** Tries of `sendThenWaitForReplicas` on a Cluster whose slot moved (a failover), the first included. */
 const MAX_PIPELINE_REDIRECTIONS = 3;
 
-function isRedirect(error: Error): boolean {
-  return error.message.startsWith('MOVED ') || error.message.startsWith('ASK ');
+/** `MOVED` or `ASK` when `error` (or the Redis reply behind a StoreUnavailableError) is that redirection. */
+function redirection(error: Error): 'MOVED' | 'ASK' | undefined {
+  const reply = error instanceof StoreUnavailableError && error.cause instanceof Error ? error.cause : error;
+  const word = reply.message.split(' ', 1)[0];
+  return word === 'MOVED' || word === 'ASK' ? word : undefined;
 }

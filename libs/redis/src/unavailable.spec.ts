@@ -30,6 +30,8 @@ const OUTAGES: [string, Error][] = [
   ['Cluster: redirections', new Error('Too many Cluster redirections. Last error: ReplyError: TRYAGAIN Multiple keys')],
   ['CLUSTERDOWN', new ReplyError('CLUSTERDOWN The cluster is down')],
   ['TRYAGAIN', new ReplyError('TRYAGAIN Multiple keys request during rehashing of slot')],
+  ['ASK left in a pipeline (a slot moving)', new ReplyError('ASK 4576 127.0.0.1:7001')],
+  ['MOVED left in a pipeline (a slot moved)', new ReplyError('MOVED 4576 127.0.0.1:7001')],
   ['MASTERDOWN', new ReplyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")],
   ['LOADING', new ReplyError('LOADING Redis is loading the dataset in memory')],
   ['READONLY (after a failover)', new ReplyError("READONLY You can't write against a read only replica.")],

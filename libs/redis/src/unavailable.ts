@@ -7,11 +7,16 @@ import { StoreUnavailableError, UNREACHABLE_SOCKET_CODES } from '@app/core';
  * loading its data set after a restart (`LOADING`), a former primary now a replica (`READONLY`,
  * after a failover), a primary refusing writes for lack of replicas (`NOREPLICAS`,
  * `min-replicas-to-write`), a server blocked by a long script (`BUSY`; not `BUSYGROUP`, which is
- * a stream group that exists).
+ * a stream group that exists), and a Cluster slot moving or moved (`ASK`, `MOVED`) that reaches the
+ * caller: ioredis follows both for a single command and for a pipeline whose every reply is that
+ * redirection, but hands them back in a pipeline where another command answered (a command and
+ * `WAIT`, a read and `TIME`) while `redis-cli --cluster reshard` moves the slot's keys or after.
  */
 const TRANSIENT_REPLIES = new Set([
   'CLUSTERDOWN',
   'TRYAGAIN',
+  'ASK',
+  'MOVED',
   'MASTERDOWN',
   'LOADING',
   'READONLY',
@@ -105,7 +110,9 @@ type Patched = {
  * with its own retries: the Cluster still sees `TRYAGAIN`, `CLUSTERDOWN` or `MOVED` and retries
  * first; only the final error is classified. Commands of a pipeline are left alone (a Cluster
  * pipeline retries on their raw errors too); the pipeline's result is classified, each `[error,
- * reply]` pair and its rejection alike. The promises handed out stay those of ioredis, so nothing
+ * reply]` pair and its rejection alike, and a transaction's `EXECABORT` when every command it
+ * queued failed so (on a Cluster: redirected while a slot moves). The promises handed out stay those
+ * of ioredis, so nothing
  * ever rejects unobserved. (One path is left as ioredis raises it: a transaction, `multi()`, on a
  * Cluster client that never got its slot map rejects with ioredis' error from its own promise;
  * wrapping that promise would leave ioredis' internal retries of `exec` unobserved.)
@@ -132,6 +139,10 @@ export function raiseStoreUnavailable(client: Redis): void {
   }
 }
 
+function isExecAbort(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('EXECABORT');
+}
+
 function isPipeline(value: unknown): value is ClientPipeline {
   const pipeline = value as Partial<ClientPipeline> | null;
   return typeof pipeline?.resolve === 'function' && typeof pipeline.reject === 'function' && !!pipeline.exec;
@@ -139,7 +150,19 @@ function isPipeline(value: unknown): value is ClientPipeline {
 
 function classifyPipeline(pipeline: ClientPipeline): void {
   const { resolve, reject } = pipeline;
-  pipeline.resolve = (results) =>
-    resolve(results.map(([error, reply]) => (error ? [asStoreUnavailable(error), reply] : [error, reply])));
+  pipeline.resolve = (results) => {
+    const classified = results.map(([error, reply]): [unknown, unknown] =>
+      error ? [asStoreUnavailable(error), reply] : [error, reply],
+    );
+    // A transaction whose queued commands Redis refused for an outage (on a Cluster: ASK or MOVED
+    // while a slot moves) ends `EXECABORT`: that EXEC failed for the same reason, not for a bug.
+    const queuedErrors = classified.map(([error]) => error).filter((error) => error && !isExecAbort(error));
+    const outage = queuedErrors.length > 0 && queuedErrors.every((error) => error instanceof StoreUnavailableError);
+    resolve(
+      classified.map(([error, reply]) =>
+        outage && isExecAbort(error) ? [new StoreUnavailableError('redis', error), reply] : [error, reply],
+      ),
+    );
+  };
   pipeline.reject = (error) => reject(asStoreUnavailable(error));
 }
