@@ -136,9 +136,10 @@ describe('mailer process killed or stopped mid-delivery', () => {
       await letThrough(3);
       await answeredRecorded(purchases);
       mailer.kill('SIGTERM');
-      // The consumer is cancelled: the messages in hand (at the server, or waiting for one of the
-      // transport's connections) are all it will still send. Nothing is received while replies are held.
-      const stopped = await mailer.waitForLine('taking no more messages');
+      // The urgent queue's consumer is cancelled: the messages in hand (at the server, or waiting for
+      // one of the transport's connections) are all it will still send. Nothing is received while
+      // replies are held. The bulk queue logs its own line (0 in hand), in either order.
+      const stopped = await mailer.waitForLine('.purchase-completed: taking no more messages');
       const inHand = Number(/finishing (\d+) in hand/.exec(String(stopped.message))?.[1]);
       expect(inHand).toBeGreaterThan(0);
       const sentBefore = smtp.received.length;
