@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import type { PerformanceStatus } from '../entities/performance.entity';
 import { type NewAdminAudit, recordAuditIn } from './admin-audit.repository';
+import type { ReadTransaction } from './performance.repository';
 
 /** One section of a performance as PostgreSQL holds it (its seats share name, grade and price). */
 export interface SectionRow {
@@ -64,11 +65,24 @@ export class SectionRepository {
   }
 
   /**
+   * The price (minor units) the seats of the section have, read in `manager`'s transaction (a
+   * PerformanceRepository.whileRowShared one, so after any price change under way committed);
+   * null when the performance has no such section.
+   */
+  async priceOf(performanceId: number, sectionName: string, manager: ReadTransaction): Promise<number | null> {
+    const [row]: { price: number | null }[] = await manager.query(
+      'SELECT min(price) AS price FROM seats WHERE performance_id = $1 AND section = $2',
+      [performanceId, sectionName],
+    );
+    return row?.price == null ? null : Number(row.price);
+  }
+
+  /**
    * Sets the price of every seat of one section, in one transaction under the performance's row
    * lock (the lock lifecycle changes take): `decide` gets the locked performance and may throw to
    * refuse; `apply` gets the section's seat ids after the UPDATE and before the commit (the live
    * prices in Redis follow inside the lock, so concurrent changes reach Redis in PostgreSQL's
-   * order; it gets the section's price before the change too); `seats_version` is bumped and the
+   * order); `seats_version` is bumped and the
    * audit row `audit` makes recorded in the same transaction. A section that already has `price`
    * changes nothing in PostgreSQL and gets no audit row (`changed` false); `apply` still runs, so a
    * retry writes again live prices a failed write-back left behind. Answers null when the
@@ -79,7 +93,7 @@ export class SectionRepository {
     sectionName: string,
     price: number,
     decide: (subject: PriceChangeSubject) => void,
-    apply: (seatIds: number[], previousPrice: number) => Promise<void>,
+    apply: (seatIds: number[]) => Promise<void>,
     audit: (change: PriceChange) => NewAdminAudit,
   ): Promise<PriceChange | null | 'no-section'> {
     return this.dataSource
@@ -131,7 +145,7 @@ export class SectionRepository {
           // Inside this transaction: no change without its row.
           await recordAuditIn(manager, audit(change));
         }
-        await apply(seatIds, before.price);
+        await apply(seatIds);
         return change;
       })
       .catch(rethrowAsDatabaseError);

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { PriceChangeSubject, SectionRepository } from '@app/database';
+import type { PerformanceRepository, PriceChangeSubject, SectionRepository } from '@app/database';
 import { DomainError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { CatalogCache } from './catalog-cache';
@@ -16,7 +16,17 @@ const subject: PriceChangeSubject = {
 const floor = { name: 'Floor', grade: 'VIP', price: 1000, seatsTotal: 2, firstSeatId: 10, lastSeatId: 11 };
 
 /** The service over fakes of its stores; `changePrice` plays the repository's transaction. */
-function service(options: { subject?: PriceChangeSubject; commitFails?: boolean; versions?: string[] } = {}) {
+function service(
+  options: {
+    subject?: PriceChangeSubject;
+    commitFails?: boolean;
+    versions?: string[];
+    /** The section's price PostgreSQL has after the failed commit (another change may have committed since). */
+    priceInPostgres?: number;
+    /** PostgreSQL cannot be read after the failed commit either. */
+    postgresDown?: boolean;
+  } = {},
+) {
   const sections = {
     changePrice: vi.fn(
       async (
@@ -24,18 +34,29 @@ function service(options: { subject?: PriceChangeSubject; commitFails?: boolean;
         _name: string,
         price: number,
         decide: (s: PriceChangeSubject) => void,
-        apply: (seatIds: number[], previousPrice: number) => Promise<void>,
+        apply: (seatIds: number[]) => Promise<void>,
         audit: (change: unknown) => unknown,
       ) => {
         decide(options.subject ?? subject);
         const change = { section: { ...floor, price }, previousPrice: 1000, currency: 'KRW', changed: price !== 1000 };
         if (change.changed) audit(change);
-        await apply([10, 11], 1000);
+        await apply([10, 11]);
         if (options.commitFails) throw new Error('commit failed');
         return change;
       },
     ),
     sectionsOf: vi.fn(async () => ({ currency: 'KRW', sections: [floor] })),
+    priceOf: vi.fn(async (_id: number, _name: string, manager: unknown) => {
+      expect(manager).toBe(shareLocked);
+      return options.priceInPostgres ?? 1000;
+    }),
+  };
+  const shareLocked = { transaction: 'row FOR SHARE' };
+  const performances = {
+    whileRowShared: vi.fn(async (_id: number, work: (manager: unknown) => Promise<unknown>) => {
+      if (options.postgresDown) throw new Error('database unavailable');
+      return work(shareLocked);
+    }),
   };
   const store = { setPrices: vi.fn(async () => {}), available: vi.fn(async () => [2]) };
   const versions = [...(options.versions ?? [])];
@@ -52,6 +73,7 @@ function service(options: { subject?: PriceChangeSubject; commitFails?: boolean;
   const rebuilder = { ensure: vi.fn(async () => {}) };
   return {
     sections,
+    performances,
     store,
     copies,
     cache,
@@ -61,6 +83,7 @@ function service(options: { subject?: PriceChangeSubject; commitFails?: boolean;
       copies as unknown as CatalogCopies,
       cache as unknown as CatalogCache,
       rebuilder as unknown as SeatStateRebuilder,
+      performances as unknown as PerformanceRepository,
     ),
   };
 }
@@ -93,7 +116,23 @@ describe('SectionService', () => {
       [7, [10, 11], 1500],
       [7, [10, 11], 1000],
     ]);
+    expect(s.performances.whileRowShared).toHaveBeenCalledWith(7, expect.any(Function));
     expect(s.cache.invalidate).not.toHaveBeenCalled();
+  });
+
+  it("writes back PostgreSQL's price, not its own previous one: a change committed since is not overwritten", async () => {
+    const s = service({ commitFails: true, priceInPostgres: 1700 });
+    await expect(s.service.changePrice(7, 'Floor', 1500, operator)).rejects.toThrow('commit failed');
+    expect(s.store.setPrices.mock.calls).toEqual([
+      [7, [10, 11], 1500],
+      [7, [10, 11], 1700],
+    ]);
+  });
+
+  it("still answers the commit's error when PostgreSQL cannot be read for the write-back", async () => {
+    const s = service({ commitFails: true, postgresDown: true });
+    await expect(s.service.changePrice(7, 'Floor', 1500, operator)).rejects.toThrow('commit failed');
+    expect(s.store.setPrices.mock.calls).toEqual([[7, [10, 11], 1500]]);
   });
 
   it('refuses a closed performance before touching Redis', async () => {

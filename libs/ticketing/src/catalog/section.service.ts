@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { PriceChange, SectionRepository, SectionRow } from '@app/database';
+import { PerformanceRepository, PriceChange, SectionRepository, SectionRow } from '@app/database';
 import { NotFoundError } from '../errors';
 import type { Operator } from '../purchases/admin-purchases';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
@@ -37,6 +37,7 @@ type KeptSections = { currency: string; sections: SectionRow[] };
 /** Sections of performances: their prices (operators) and their live availability (buyers). */
 @Injectable()
 export class SectionService {
+  private readonly logger = new Logger(SectionService.name);
   /** Sections per performance, loaded under catalog version `version` (dropped when it moves). */
   private kept: { version: string; sections: LRUCache<number, KeptSections> } = {
     version: '',
@@ -49,6 +50,7 @@ export class SectionService {
     private readonly copies: CatalogCopies,
     private readonly cache: CatalogCache,
     private readonly rebuilder: SeatStateRebuilder,
+    private readonly performances: PerformanceRepository,
   ) {}
 
   /**
@@ -94,8 +96,8 @@ export class SectionService {
    * a seat freed later (expiry, release, cancel, refund) sells at the new price. Recorded in the
    * admin audit log (`section.price`) with the operator; the price the section already has is no
    * change (not audited, the catalog kept; the live prices are written again). Should the commit fail after Redis took
-   * the new prices, the old ones are written back (holds made in between keep what they were
-   * priced). `requestedName` names the section in any casing (sectionNameKey); the answer and the
+   * the new prices, PostgreSQL's price is written back under the row's share lock (holds made in
+   * between keep what they were priced). `requestedName` names the section in any casing (sectionNameKey); the answer and the
    * audit carry its name as stored. Throws InvalidInputError (price),
    * NotFoundError('performance' | 'section'), DomainError 'conflict' (PerformanceClosed,
    * PerformanceStarted).
@@ -112,16 +114,16 @@ export class SectionService {
     if (sectionName === undefined) throw new NotFoundError('section', { performanceId, section: requestedName });
     // The live state must exist before the lock: a rebuild racing the change would write PostgreSQL's old prices.
     await this.rebuilder.ensure(performanceId);
-    let written: { seatIds: number[]; previousPrice: number } | null = null;
+    let writtenSeatIds: number[] | null = null;
     const change = await this.sections
       .changePrice(
         performanceId,
         sectionName,
         price,
         (subject) => assertPriceChange(subject, price, performanceId),
-        async (seatIds, previousPrice) => {
+        async (seatIds) => {
+          writtenSeatIds = seatIds;
           await this.store.setPrices(performanceId, seatIds, price);
-          written = { seatIds, previousPrice };
         },
         (done: PriceChange) => ({
           actorId: operator.id,
@@ -139,9 +141,9 @@ export class SectionService {
         }),
       )
       .catch(async (error: unknown) => {
-        // The commit failed after Redis took the new prices: put the old ones back (a section has one price).
-        const undo = written as { seatIds: number[]; previousPrice: number } | null;
-        if (undo) await this.store.setPrices(performanceId, undo.seatIds, undo.previousPrice);
+        // The transaction failed after Redis took the new prices (its COMMIT refused or cut off).
+        const seatIds = writtenSeatIds as number[] | null;
+        if (seatIds) await this.restorePrices(performanceId, sectionName, seatIds);
         throw error;
       });
     if (change === null) throw new NotFoundError('performance');
@@ -149,6 +151,29 @@ export class SectionService {
     if (change.changed) await this.cache.invalidate();
     const { name, grade, seatsTotal } = change.section;
     return { name, grade, price, currency: change.currency, seatsTotal };
+  }
+
+  /**
+   * Writes the section's price in PostgreSQL to the live prices of its seats `seatIds` in Redis,
+   * under the performance's row share lock: after a change under way committed and before the next
+   * one writes its own, so a second PATCH that took the lock after this one's failed commit is
+   * never overwritten by an older price (catalog trial, 2026-12-07). What changePrice does when its
+   * transaction failed after its Redis write; a COMMIT whose outcome was unknown is read as it
+   * ended. When PostgreSQL cannot be read either, the live prices keep the failed change until the
+   * section's next price PATCH (a retry writes them again, also when it changes nothing) or a
+   * rebuild; logged as an error naming the section. Never throws.
+   */
+  private async restorePrices(performanceId: number, sectionName: string, seatIds: number[]): Promise<void> {
+    try {
+      await this.performances.whileRowShared(performanceId, async (manager) => {
+        const price = await this.sections.priceOf(performanceId, sectionName, manager);
+        if (price !== null) await this.store.setPrices(performanceId, seatIds, price);
+      });
+    } catch (error) {
+      this.logger.error(
+        `performance ${performanceId}, section ${sectionName}: a price change failed after its Redis write and PostgreSQL's price could not be written back (${String(error)}): PATCH the section's price again`,
+      );
+    }
   }
 
   /**
