@@ -65,9 +65,7 @@ describe('AuthEventPruneLoop (real PostgreSQL)', () => {
         'every old event but the locked one deleted',
         60_000,
       );
-      expect(await db.query(`SELECT id FROM auth_events WHERE created_at < $1`, [cutoff])).toEqual([
-        { id: locked.id },
-      ]);
+      expect(await db.query(`SELECT id FROM auth_events WHERE created_at < $1`, [cutoff])).toEqual([{ id: locked.id }]);
       await locker.commitTransaction();
       await waitUntil(
         async () => (await countWhere('created_at < $1')) === 0,

@@ -44,8 +44,7 @@ async function planOfPrune(db: DataSource, prune: (db: DataSource) => Promise<nu
 }
 
 const pruneAuthEvents = (db: DataSource) => new AuthEventsRepository(db).deleteRecordedBefore(new Date(), 1000);
-const pruneDeliveries = (db: DataSource) =>
-  new EmailDeliveriesRepository(db).deleteUnreadSentBefore(new Date(), 1000);
+const pruneDeliveries = (db: DataSource) => new EmailDeliveriesRepository(db).deleteUnreadSentBefore(new Date(), 1000);
 
 /**
  * Migration AuthEventsAndDeliveriesPruneIndexes on real PostgreSQL: it builds both indexes (the
@@ -77,7 +76,9 @@ describe('migration AuthEventsAndDeliveriesPruneIndexes (real PostgreSQL)', () =
           "WHERE ((message_id)::text !~~ 'purchase-completed:%'::text)",
       });
       expect(await planOfPrune(current, pruneAuthEvents)).toMatch(/Index Scan (using|on) auth_events_created_at/);
-      expect(await planOfPrune(current, pruneDeliveries)).toMatch(/Index Scan (using|on) email_deliveries_sent_at_prunable/);
+      expect(await planOfPrune(current, pruneDeliveries)).toMatch(
+        /Index Scan (using|on) email_deliveries_sent_at_prunable/,
+      );
 
       await expect(current.undoLastMigration({ transaction: 'each' })).rejects.toBeInstanceOf(
         ConcurrentIndexInTransactionError,
