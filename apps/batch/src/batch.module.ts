@@ -11,7 +11,9 @@ import {
   TicketingModule,
   WaitingRoomModule,
 } from '@app/ticketing';
+import { AuthEventPruneLoop } from './loops/auth-event-prune.loop';
 import { BulkRefundLoop } from './loops/bulk-refund.loop';
+import { EmailDeliveryPruneLoop } from './loops/email-delivery-prune.loop';
 import { RescheduleNoticeLoop } from './loops/reschedule-notice.loop';
 import { HoldSweepLoop } from './loops/hold-sweep.loop';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
@@ -50,6 +52,8 @@ export class BatchModule {
         BulkRefundLoop,
         RescheduleNoticeLoop,
         RefreshTokenPruneLoop,
+        AuthEventPruneLoop,
+        EmailDeliveryPruneLoop,
         ReplicaWatch,
       ],
     };

@@ -5,7 +5,9 @@ import { createLogger, MetricsServer, ShutdownSignals } from '@app/logging';
 import { batchMetrics } from './batch-metrics';
 import { batchReadiness } from './batch-readiness';
 import { BatchModule } from './batch.module';
+import { AuthEventPruneLoop } from './loops/auth-event-prune.loop';
 import { BulkRefundLoop } from './loops/bulk-refund.loop';
+import { EmailDeliveryPruneLoop } from './loops/email-delivery-prune.loop';
 import { RefreshTokenPruneLoop } from './loops/refresh-token-prune.loop';
 import { RescheduleNoticeLoop } from './loops/reschedule-notice.loop';
 import { HoldSweepLoop } from './loops/hold-sweep.loop';
@@ -46,6 +48,11 @@ async function main(): Promise<void> {
   // Deletes refresh tokens a day after they expired (each login and refresh adds one), then hourly;
   // any number of batch processes may run it (SKIP LOCKED).
   app.get(RefreshTokenPruneLoop).start();
+  // Deletes account events older than AUTH_EVENT_RETENTION_DAYS, and records of e-mails sent longer
+  // than EMAIL_DELIVERY_RETENTION_DAYS ago that no e-mail to come reads, at start then hourly
+  // (`forever`: not at all); any number of batch processes may run them (SKIP LOCKED).
+  app.get(AuthEventPruneLoop).start();
+  app.get(EmailDeliveryPruneLoop).start();
   // Liveness, readiness and metrics for Docker's health check, a probe and Prometheus, when
   // METRICS_PORT is set.
   const metricsPort = app.get(Env).METRICS_PORT;

@@ -9,6 +9,7 @@ import {
   PRODUCTION_METRICS_PORT,
   productionSecretProblem,
   redisClusterNodes,
+  retentionMs,
 } from './env';
 
 function problemsOf(source: Record<string, string>, app?: EnvApp): string[] {
@@ -441,8 +442,9 @@ describe('parseEnv', () => {
   );
 
   it('takes every integer variable only as plain decimal digits, and names one problem otherwise (generated)', () => {
+    // The retention periods take `forever` too, which their one message names (tested below).
     const integerNames = Object.entries(parseEnv({}))
-      .filter(([, value]) => Number.isInteger(value))
+      .filter(([name, value]) => Number.isInteger(value) && !name.endsWith('_RETENTION_DAYS'))
       .map(([name]) => name);
     expect(integerNames).toContain('PORT');
     fc.assert(
@@ -731,5 +733,40 @@ describe('TICKET_TRANSFER_OFFERS_PER_HOUR', () => {
 
   it.each(['0', '10001', '2.5', 'x'])('refuses %s', (value) => {
     expect(problemsOf({ TICKET_TRANSFER_OFFERS_PER_HOUR: value })[0]).toMatch(/^TICKET_TRANSFER_OFFERS_PER_HOUR /);
+  });
+});
+
+describe('retention periods (AUTH_EVENT_RETENTION_DAYS, EMAIL_DELIVERY_RETENTION_DAYS)', () => {
+  it('default to 90 and 180 days', () => {
+    const env = parseEnv({});
+    expect(env.AUTH_EVENT_RETENTION_DAYS).toBe(90);
+    expect(env.EMAIL_DELIVERY_RETENTION_DAYS).toBe(180);
+    expect(retentionMs(env.AUTH_EVENT_RETENTION_DAYS)).toBe(90 * 24 * 3600_000);
+  });
+
+  it('take whole days from their least to 36500, and forever (never pruned)', () => {
+    expect(parseEnv({ AUTH_EVENT_RETENTION_DAYS: '1' }).AUTH_EVENT_RETENTION_DAYS).toBe(1);
+    expect(parseEnv({ EMAIL_DELIVERY_RETENTION_DAYS: '30' }).EMAIL_DELIVERY_RETENTION_DAYS).toBe(30);
+    expect(parseEnv({ AUTH_EVENT_RETENTION_DAYS: '36500' }).AUTH_EVENT_RETENTION_DAYS).toBe(36_500);
+    const forever = parseEnv({ AUTH_EVENT_RETENTION_DAYS: 'forever', EMAIL_DELIVERY_RETENTION_DAYS: 'forever' });
+    expect(forever.AUTH_EVENT_RETENTION_DAYS).toBe('forever');
+    expect(retentionMs(forever.EMAIL_DELIVERY_RETENTION_DAYS)).toBeNull();
+  });
+
+  it.each([
+    ['AUTH_EVENT_RETENTION_DAYS', '0', 1],
+    ['AUTH_EVENT_RETENTION_DAYS', '-1', 1],
+    ['AUTH_EVENT_RETENTION_DAYS', '36501', 1],
+    ['AUTH_EVENT_RETENTION_DAYS', '1.5', 1],
+    ['AUTH_EVENT_RETENTION_DAYS', 'Forever', 1],
+    ['AUTH_EVENT_RETENTION_DAYS', 'never', 1],
+    ['EMAIL_DELIVERY_RETENTION_DAYS', '29', 30],
+    ['EMAIL_DELIVERY_RETENTION_DAYS', '90d', 30],
+    ['EMAIL_DELIVERY_RETENTION_DAYS', ' 90', 30],
+  ])('refuses %s=%s, naming the range', (name, value, least) => {
+    expect(problemsOf({ [name]: value })).toEqual([
+      // A value in decimal digits is shown as the number it was read as.
+      `${name} must be a whole number of days from ${least} to 36500, or forever (got ${/^-?\d+$/.test(value) ? value : JSON.stringify(value)})`,
+    ]);
   });
 });

@@ -118,6 +118,34 @@ function IsServiceUrl(schemes: string[], message: string): PropertyDecorator {
   });
 }
 
+/** A retention period of env.ts: whole days, or `forever` (never pruned). */
+export type RetentionDays = number | 'forever';
+
+/**
+ * Whole days from `min` to {@link RETENTION_MAX_DAYS}, or the word `forever`: how long `batch`
+ * keeps a kind of row (its prune loop) before deleting it.
+ */
+function IsRetentionDays(min: number): PropertyDecorator {
+  const message = `must be a whole number of days from ${min} to ${RETENTION_MAX_DAYS}, or forever`;
+  return ValidateBy({
+    name: 'isRetentionDays',
+    validator: {
+      validate: (value: unknown) =>
+        value === 'forever' ||
+        (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= RETENTION_MAX_DAYS),
+      defaultMessage: () => message,
+    },
+  });
+}
+
+/** The longest retention period in days other than `forever`: about a century. */
+export const RETENTION_MAX_DAYS = 36_500;
+
+/** A retention period in milliseconds, or null for `forever`. */
+export function retentionMs(days: RetentionDays): number | null {
+  return days === 'forever' ? null : days * 24 * 3600_000;
+}
+
 /** Every environment variable boxoffice reads, with its default and its rule. */
 /**
  * SMTP connections the mailer's nodemailer pool to SMTP_URL opens at most (`maxConnections` in
@@ -772,6 +800,29 @@ export class Env {
   @Min(1)
   @Max(10_000)
   TICKET_TRANSFER_OFFERS_PER_HOUR = 10;
+
+  /**
+   * Days (1-36500, or `forever`) `batch` keeps an account's security events (`auth_events`: signups,
+   * password resets and changes, e-mail changes, tokens mailed, role changes, reused refresh tokens,
+   * deletions) before deleting them (AuthEventPruneLoop). The limits that count them (e-mails
+   * mailed, resends, prints) look back 15 minutes, so a day keeps them whole; 90 days leave time to
+   * look into an incident.
+   */
+  @Transform(({ value }) => (value === 'forever' ? value : toInt(value)))
+  @IsRetentionDays(1)
+  AUTH_EVENT_RETENTION_DAYS: RetentionDays = 90;
+
+  /**
+   * Days (30-36500, or `forever`) `batch` keeps the record of an e-mail sent (`email_deliveries`:
+   * its address, the server's Message-ID) before deleting it (EmailDeliveryPruneLoop), counted from
+   * the sending and, for an e-mail about a purchase or a ticket, from its performance's start too;
+   * a purchase's confirmation record stays as long as the purchase (later e-mails of the purchase
+   * ask whether it went out). At least 30: a message parked in a dead-letter queue and replayed
+   * after its record is gone would be sent again.
+   */
+  @Transform(({ value }) => (value === 'forever' ? value : toInt(value)))
+  @IsRetentionDays(30)
+  EMAIL_DELIVERY_RETENTION_DAYS: RetentionDays = 180;
 
   /**
    * Whether a buyer (role USER) must have confirmed their e-mail address to hold seats, buy, or

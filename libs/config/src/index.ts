@@ -12,7 +12,9 @@ export {
   MAX_SEATS_PER_RESERVATION_CEILING,
   parseEnv,
   redisClusterNodes,
+  RETENTION_MAX_DAYS,
+  retentionMs,
   SMTP_POOL_CONNECTIONS,
 } from './env';
-export type { EnvApp, EnvSource } from './env';
+export type { EnvApp, EnvSource, RetentionDays } from './env';
 export { parseRange, TrustedProxies } from './trusted-proxies';

@@ -59,6 +59,7 @@ import { AdminBootstrapRecord1800000190001 } from './migrations/1800000190001-Ad
 import { AccountDeletion1800000200000 } from './migrations/1800000200000-AccountDeletion';
 import { PurchasePresaleIndex1800000210000 } from './migrations/1800000210000-PurchasePresaleIndex';
 import { RefreshTokenExpiryIndex1800000250000 } from './migrations/1800000250000-RefreshTokenExpiryIndex';
+import { AuthEventsAndDeliveriesPruneIndexes1800000340000 } from './migrations/1800000340000-AuthEventsAndDeliveriesPruneIndexes';
 import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { PerformancePresales1799820000000 } from './migrations/1799820000000-PerformancePresales';
 import { PaymentAttemptToken1799890000000 } from './migrations/1799890000000-PaymentAttemptToken';
@@ -136,4 +137,5 @@ export const MIGRATIONS: Function[] = [
   AccountDeletion1800000200000,
   PurchasePresaleIndex1800000210000,
   RefreshTokenExpiryIndex1800000250000,
+  AuthEventsAndDeliveriesPruneIndexes1800000340000,
 ];

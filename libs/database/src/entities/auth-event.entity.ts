@@ -52,9 +52,10 @@ export enum AuthEventType {
 }
 
 /**
- * An append-only audit trail of security-relevant account events. Also what the mailed-token limit
+ * An audit trail of security-relevant account events, only ever inserted, deleted by `batch` once
+ * older than AUTH_EVENT_RETENTION_DAYS. Also what the mailed-token limit
  * counts, by account, type and time (`auth_events_user_type_created_idx`, migration
- * TokenLimitAndTransferIndexes1799470000000), the one index of the table: it leads with the account,
+ * TokenLimitAndTransferIndexes1799470000000): it leads with the account,
  * so it also finds an account's events for the cascade of its deletion (the index by account alone
  * was dropped, DropRedundantAuthEventsIndex1799520000000).
  */
@@ -74,6 +75,11 @@ export class AuthEventEntity {
   @Column({ type: 'varchar', length: 40 })
   type: AuthEventType;
 
+  /**
+   * Pruned by `batch` AUTH_EVENT_RETENTION_DAYS after (AuthEventsRepository.deleteRecordedBefore;
+   * index from AuthEventsAndDeliveriesPruneIndexes1800000340000).
+   */
+  @Index('auth_events_created_at')
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

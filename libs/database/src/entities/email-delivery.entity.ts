@@ -2,9 +2,13 @@ import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
  * One row per e-mail sent by `mailer`, keyed by the message it answers: a redelivered message
- * finds its row and sends nothing twice.
+ * finds its row and sends nothing twice. Deleted by `batch` once no e-mail to come can read it
+ * (EMAIL_DELIVERY_RETENTION_DAYS; a purchase's confirmation stays with the purchase).
  */
 @Entity('email_deliveries')
+// What batch prunes, oldest first; confirmations stay (EmailDeliveriesRepository.deleteUnreadSentBefore,
+// migration AuthEventsAndDeliveriesPruneIndexes1800000340000).
+@Index('email_deliveries_sent_at_prunable', ['sentAt'], { where: `"message_id" NOT LIKE 'purchase-completed:%'` })
 @Index('email_deliveries_purchase_told', ['purchaseId', 'sentAt'], { where: '"starts_at" IS NOT NULL' })
 @Check(
   'email_deliveries_purchase_id_check',

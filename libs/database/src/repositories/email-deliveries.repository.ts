@@ -16,6 +16,13 @@ export interface DeliveryClaim {
   startsAt?: Date;
 }
 
+/**
+ * The transfer id that ends a ticket-transfer message id (`ticket-transfer-offered:<id>`,
+ * `ticket-transfer-rescheduled:<move id>.<id>`): a POSIX pattern for substring(… FROM …), whose
+ * match always casts to uuid (no match: null).
+ */
+const UUID_AT_END = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+
 /** Sent e-mails, one row per message answered: what makes a redelivered message send nothing. */
 @Injectable()
 export class EmailDeliveriesRepository {
@@ -225,6 +232,49 @@ export class EmailDeliveriesRepository {
        VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp()) ON CONFLICT (message_id) DO NOTHING`,
       [claim.messageId, claim.purchaseId, claim.recipient, claim.startsAt ?? null, smtpMessageId, uncertain],
     );
+  }
+
+  /**
+   * Deletes at most `limit` delivery records sent before `before` that no e-mail to come can read
+   * any more, rows another statement has locked skipped; answers how many it deleted. A record is
+   * read by a redelivery of its own message (which it keeps from going out twice) and, for mail
+   * about a purchase or a ticket, by that purchase's or ticket's later e-mails. So kept, whatever
+   * their age:
+   * - every purchase's confirmation (`purchase-completed:<id>`), as long as the purchase: its
+   *   cancellation, refund and new-date notices go out only after one (an operator may refund at
+   *   any time); the partial index this reads leaves them out;
+   * - every record of a purchase (`purchase_id`) or of a ticket transfer (`ticket-transfer-…`: the
+   *   transfer's ticket, or the move a holder's new-date notice names) whose performance starts at
+   *   or after `before`: a move of the performance reads what its buyers and holders were last told
+   *   (lastToldStartsAt and the like), and a withdrawn offer's notice whether the offer went out.
+   * A purchase or transfer no longer in the database (its performance deleted) keeps nothing.
+   * Account e-mails (resets, verifications, address changes, notices) and refund notices of no
+   * purchase are read by their own redeliveries only. Reads `email_deliveries_sent_at_prunable`
+   * (AuthEventsAndDeliveriesPruneIndexes).
+   */
+  async deleteUnreadSentBefore(before: Date, limit: number): Promise<number> {
+    const rows: unknown[] = await this.dataSource.query(
+      `DELETE FROM email_deliveries WHERE message_id IN (
+         SELECT d.message_id FROM email_deliveries d
+          WHERE d.sent_at < $1 AND d.message_id NOT LIKE 'purchase-completed:%'
+            AND NOT EXISTS (
+              SELECT 1 FROM purchases p JOIN performances pf ON pf.id = p.performance_id
+               WHERE p.id = d.purchase_id AND pf.starts_at >= $1)
+            AND NOT EXISTS (
+              SELECT 1 FROM ticket_transfers tr
+                JOIN tickets t ON t.id = tr.ticket_id JOIN performances pf ON pf.id = t.performance_id
+               WHERE d.message_id LIKE 'ticket-transfer-%'
+                 AND d.message_id NOT LIKE 'ticket-transfer-holder-rescheduled:%'
+                 AND tr.id = substring(d.message_id FROM '${UUID_AT_END}')::uuid AND pf.starts_at >= $1)
+            AND NOT EXISTS (
+              SELECT 1 FROM performance_reschedules r JOIN performances pf ON pf.id = r.performance_id
+               WHERE d.message_id LIKE 'ticket-transfer-holder-rescheduled:%'
+                 AND r.id = substring(d.message_id FROM ':([0-9]{1,18})[.]')::bigint AND pf.starts_at >= $1)
+          ORDER BY d.sent_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED
+       ) RETURNING 1`,
+      [before, limit],
+    );
+    return rows.length;
   }
 
   findByPurchase(purchaseId: string): Promise<EmailDeliveryEntity[]> {
