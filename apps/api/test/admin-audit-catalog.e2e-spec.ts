@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { ApiHarness, createSession, refuseCommitsOn, TestSession } from '@app/testing';
 import { caller, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
@@ -420,33 +420,25 @@ describe('audit log of the catalog: events, performances, waiting rooms (real Po
     };
 
     // Each changed table refuses at commit, after the change and its audit row were written.
-    await db.query(`CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'forced failure at commit'; END $$`);
-    for (const table of ['events', 'performances', 'waiting_rooms']) {
-      await db.query(
-        `CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT OR UPDATE OR DELETE ON ${table}
-           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()`,
-      );
-    }
+    const restoreCatalog = await refuseCommitsOn(
+      db,
+      ['events', 'performances', 'waiting_rooms'],
+      ['INSERT', 'UPDATE', 'DELETE'],
+    );
     const before = await catalog();
     try {
       expect(await recorded(attempt), 'rows of changes whose commit failed').toEqual([]);
     } finally {
-      for (const table of ['events', 'performances', 'waiting_rooms']) {
-        await db.query(`DROP TRIGGER refuse_commit ON ${table}`);
-      }
+      await restoreCatalog();
     }
     expect(await catalog()).toEqual(before);
 
     // The audit log refuses the row: the change goes with it.
-    await db.query(
-      `CREATE TRIGGER refuse_commit BEFORE INSERT ON admin_audit_log FOR EACH ROW EXECUTE FUNCTION refuse_commit()`,
-    );
+    const restoreAuditLog = await refuseCommitsOn(db, 'admin_audit_log', ['INSERT'], { at: 'statement' });
     try {
       await attempt();
     } finally {
-      await db.query('DROP TRIGGER refuse_commit ON admin_audit_log');
-      await db.query('DROP FUNCTION refuse_commit()');
+      await restoreAuditLog();
     }
     expect(await catalog(), 'changes whose audit row could not be written').toEqual(before);
   });

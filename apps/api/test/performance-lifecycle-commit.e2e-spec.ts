@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { refuseCommitsOn } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
 import { AdminApi, startAdminApi } from './support/api';
 import { fastBuyer, newFloorPerformance } from './support/races';
@@ -14,23 +15,16 @@ import { fastBuyer, newFloorPerformance } from './support/races';
 describe('a lifecycle change whose commit fails changes nothing (real PostgreSQL and Redis)', () => {
   let { api, db, admin, call, close, redis } = {} as AdminApi;
 
-  beforeAll(async () => {
-    ({ api, db, admin, call, close, redis } = await startAdminApi());
-    await db.query(`CREATE FUNCTION refuse_lifecycle_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'forced failure at commit'; END $$`);
-  });
-  afterEach(() => db.query('DROP TRIGGER IF EXISTS refuse_lifecycle_commit ON performances'));
-  afterAll(async () => {
-    await db?.query('DROP FUNCTION IF EXISTS refuse_lifecycle_commit()');
-    await close?.();
-  });
+  let restore: (() => Promise<void>) | undefined;
 
-  /** Makes every later commit that changed the performances table fail. */
-  const refuseCommits = () =>
-    db.query(
-      `CREATE CONSTRAINT TRIGGER refuse_lifecycle_commit AFTER UPDATE ON performances
-         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_lifecycle_commit()`,
-    );
+  beforeAll(async () => ({ api, db, admin, call, close, redis } = await startAdminApi()));
+  afterEach(() => restore?.());
+  afterAll(() => close?.());
+
+  /** Makes every later commit that changed the performances table fail, until `restore`. */
+  const refuseCommits = async () => {
+    restore = await refuseCommitsOn(db, 'performances', ['UPDATE']);
+  };
 
   /** What the scripts read of the lifecycle, against the performance's row in PostgreSQL. */
   async function expectLiveStateAsStored(performanceId: number): Promise<void> {
@@ -93,7 +87,7 @@ describe('a lifecycle change whose commit fails changes nothing (real PostgreSQL
       await refuseCommits();
       const patch = await call('PATCH', `/performances/${id}`, { body, session: admin });
       expect(patch.statusCode, `${JSON.stringify(body)}: ${patch.body}`).toBeGreaterThanOrEqual(500);
-      await db.query('DROP TRIGGER refuse_lifecycle_commit ON performances');
+      await restore?.();
       // Two seats leaving one free seat between them and the row's first: refused by a limit of 1
       // and by noOrphanSeats, as by a pause, a close or a sales window, were the change in force.
       const hold = await api.app.inject({
@@ -118,7 +112,7 @@ describe('a lifecycle change whose commit fails changes nothing (real PostgreSQL
     expect(
       (await call('PATCH', `/performances/${id}`, { body: { status: 'PAUSED' }, session: admin })).statusCode,
     ).toBeGreaterThanOrEqual(500);
-    await db.query('DROP TRIGGER refuse_lifecycle_commit ON performances');
+    await restore?.();
     const retry = await call('PATCH', `/performances/${id}`, { body: { status: 'PAUSED' }, session: admin });
     expect(retry.statusCode, retry.body).toBe(200);
     await expectLiveStateAsStored(id);

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { refuseCommitsOn } from '@app/testing';
 import { AdminApi, startAdminApi } from './support/api';
 import { fastBuyer, newFloorPerformance } from './support/races';
 
@@ -14,23 +15,16 @@ describe('a presale change whose commit fails changes nothing (real PostgreSQL a
   let { api, db, admin, call, close } = {} as AdminApi;
   const CODE = 'FANS-COMMIT-2027';
 
-  beforeAll(async () => {
-    ({ api, db, admin, call, close } = await startAdminApi());
-    await db.query(`CREATE FUNCTION refuse_presale_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'forced failure at commit'; END $$`);
-  });
-  afterEach(() => db.query('DROP TRIGGER IF EXISTS refuse_presale_commit ON performance_presales'));
-  afterAll(async () => {
-    await db?.query('DROP FUNCTION IF EXISTS refuse_presale_commit()');
-    await close?.();
-  });
+  let restore: (() => Promise<void>) | undefined;
 
-  /** Makes every later commit that changed performance_presales fail. */
-  const refuseCommits = () =>
-    db.query(
-      `CREATE CONSTRAINT TRIGGER refuse_presale_commit AFTER UPDATE OR DELETE ON performance_presales
-         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_presale_commit()`,
-    );
+  beforeAll(async () => ({ api, db, admin, call, close } = await startAdminApi()));
+  afterEach(() => restore?.());
+  afterAll(() => close?.());
+
+  /** Makes every later commit that changed performance_presales fail, until afterEach. */
+  const refuseCommits = async () => {
+    restore = await refuseCommitsOn(db, 'performance_presales', ['UPDATE', 'DELETE']);
+  };
 
   /** A performance on sale in an hour, with a presale open now of `maxSeats` seats; its presale id. */
   async function presaleShow(maxSeats: number) {

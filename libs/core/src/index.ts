@@ -12,6 +12,7 @@ export type { DomainErrorKind } from './domain-error';
 export { Clock, SystemClock } from './clock';
 export { CoreModule } from './core.module';
 export { PollingLoop, RepeatedFailureLog } from './polling-loop';
+export type { FailureLines } from './polling-loop';
 export { isUuid } from './uuid';
 export {
   assertSameFilters,

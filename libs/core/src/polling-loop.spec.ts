@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FakeClock } from '@app/testing';
 import { PollingLoop, RepeatedFailureLog } from './polling-loop';
 
 /** Steps at once (no timer of its own); says more is waiting for the first `busyFor` steps. */
@@ -196,5 +197,90 @@ describe('RepeatedFailureLog', () => {
     log.failed('b');
     expect(warnings).toEqual(['a', 'b', 'b']);
     expect(recovered).toBe(true);
+  });
+
+  it('a changed failure that comes back within the interval is counted, not logged again', () => {
+    const clock = new FakeClock(0);
+    const warnings: string[] = [];
+    const log = new RepeatedFailureLog(
+      (message) => warnings.push(message),
+      () => clock.nowMs(),
+    );
+    log.failed('a');
+    log.failed('b');
+    log.failed('a');
+    log.failed('b');
+    expect(warnings).toEqual(['a', 'b']);
+    clock.advance(30_000);
+    log.failed('a');
+    expect(warnings).toEqual(['a', 'b', 'a (again, 2 times in 30 s)', 'b (again, 1 times in 30 s)']);
+  });
+});
+
+describe('RepeatedFailureLog by kind', () => {
+  interface Failure {
+    kind: string;
+    text: string;
+  }
+  const lines: string[] = [];
+  const clock = new FakeClock(Date.UTC(2026, 11, 7));
+  const byKind = () =>
+    new RepeatedFailureLog<Failure>(
+      {
+        first: (failure) => lines.push(`first ${failure.text}`),
+        again: (latest, count, ms) =>
+          lines.push(`${count} more like ${latest.kind} in ${ms} ms, the last ${latest.text}`),
+      },
+      () => clock.nowMs(),
+      { intervalMs: 10_000, kindOf: (failure) => failure.kind },
+    );
+  const failure = (kind: string, text: string): Failure => ({ kind, text });
+
+  it('logs the first of each kind in full, whatever its text, then one summary a kind per interval', () => {
+    lines.length = 0;
+    const log = byKind();
+    log.failed(failure('redis', 'MOVED 1 a:1'));
+    log.failed(failure('postgres', 'refused'));
+    for (let slot = 2; slot <= 1_235; slot += 1) log.failed(failure('redis', `MOVED ${slot} a:${slot}`));
+    clock.advance(9_999);
+    log.failed(failure('postgres', 'refused again'));
+    expect(lines).toEqual(['first MOVED 1 a:1', 'first refused']);
+    expect(log.flush()).toBe(true);
+    expect(lines).toHaveLength(2);
+    clock.advance(1);
+    expect(log.flush()).toBe(true);
+    expect(lines.slice(2)).toEqual([
+      '1234 more like redis in 10000 ms, the last MOVED 1235 a:1235',
+      '1 more like postgres in 10000 ms, the last refused again',
+    ]);
+    // The next interval counts from that line.
+    log.failed(failure('redis', 'MOVED 9 a:9'));
+    clock.advance(12_000);
+    log.flush();
+    expect(lines.slice(4)).toEqual(['1 more like redis in 12000 ms, the last MOVED 9 a:9']);
+  });
+
+  it('forgets a kind quiet for a whole interval: its next failure is logged in full again', () => {
+    lines.length = 0;
+    const log = byKind();
+    log.failed(failure('redis', 'first outage'));
+    clock.advance(10_000);
+    expect(log.flush()).toBe(false);
+    log.failed(failure('redis', 'second outage'));
+    expect(lines).toEqual(['first first outage', 'first second outage']);
+    // Without a flush in between, the next failure after a quiet interval is logged in full too.
+    clock.advance(10_000);
+    log.failed(failure('redis', 'third outage'));
+    expect(lines).toEqual(['first first outage', 'first second outage', 'first third outage']);
+  });
+
+  it('writes a summary due at the next failure of any kind, without a flush', () => {
+    lines.length = 0;
+    const log = byKind();
+    log.failed(failure('redis', 'r1'));
+    log.failed(failure('redis', 'r2'));
+    clock.advance(10_000);
+    log.failed(failure('postgres', 'p1'));
+    expect(lines).toEqual(['first r1', 'first p1', '1 more like redis in 10000 ms, the last r2']);
   });
 });

@@ -67,45 +67,105 @@ export abstract class PollingLoop implements BeforeApplicationShutdown {
   }
 }
 
+/** How a {@link RepeatedFailureLog} writes its lines. */
+export interface FailureLines<F> {
+  /** Logs `failure` in full: the first of its kind, or the first after its kind went quiet. */
+  first(failure: F): void;
+  /** Logs that `count` more failures of the kind of `latest` (the last of them) came within `ms` ms. */
+  again(latest: F, count: number, ms: number): void;
+}
+
+/** A kind's failures since its last line. */
+interface KindState<F> {
+  /** Epoch ms of the kind's last line. */
+  since: number;
+  /** Failures of the kind since that line. */
+  count: number;
+  latest: F;
+}
+
 /**
- * Logs a failure when its message changes, and while the same failure persists, again at most
- * every REPEAT_WARN_INTERVAL_MS with how often it recurred since: a failure that never changes
- * (a lock or a node that stays unreachable) must not look like a loop that went quiet.
+ * Logs the first failure of each kind in full, then, while failures of that kind go on, one line
+ * at most every `intervalMs` with how many came since: a failure that never changes (a lock or a
+ * node that stays unreachable) must not look like a loop that went quiet, and a storm of them (an
+ * outage under load) must not write a line each. A kind is `kindOf(failure)`, by default the
+ * failure's text; a kind that saw no failure for a whole interval is forgotten, its next failure
+ * logged in full again. Without a timer of its own: a summary is written by the next failure
+ * after its interval, or by `flush` (the api's exception filter calls it every few seconds, so the
+ * last count of an outage is not held back until the next one).
+ *
+ * `new RepeatedFailureLog(warn)`: failures are strings, their repeats said as
+ * "<failure> (again, N times in S s)", every 30 s (a worker's loop).
  */
-export class RepeatedFailureLog {
-  /** How often, in ms, an unchanged failure is logged again. */
+export class RepeatedFailureLog<F = string> {
+  /** How often, in ms, an unchanged failure is logged again by default. */
   static readonly REPEAT_WARN_INTERVAL_MS = 30_000;
-  private last = '';
-  /** Epoch ms of the last warning. */
-  private warnedAt = 0;
-  /** Failures with message `last` since the last warning. */
-  private repeats = 0;
+  private readonly lines: FailureLines<F>;
+  private readonly kinds = new Map<string, KindState<F>>();
+  private readonly intervalMs: number;
+  private readonly kindOf: (failure: F) => string;
 
-  /** `now` answers epoch ms (tests pass their own). */
+  /**
+   * `lines`: a function given each line's text (failures are then strings), or the two lines'
+   * writers; `now` answers epoch ms (tests pass their own); `intervalMs`: the least time between
+   * two lines of a kind (REPEAT_WARN_INTERVAL_MS unless given).
+   */
   constructor(
-    private readonly warn: (message: string) => void,
+    lines: FailureLines<F> | ((message: string) => void),
     private readonly now: () => number = Date.now,
-  ) {}
-
-  failed(message: string): void {
-    const now = this.now();
-    if (message !== this.last) {
-      this.warn(message);
-      this.warnedAt = now;
-      this.repeats = 0;
-    } else {
-      this.repeats += 1;
-      if (now - this.warnedAt >= RepeatedFailureLog.REPEAT_WARN_INTERVAL_MS) {
-        this.warn(`${message} (again, ${this.repeats} times in ${Math.round((now - this.warnedAt) / 1000)} s)`);
-        this.warnedAt = now;
-        this.repeats = 0;
-      }
-    }
-    this.last = message;
+    options: { intervalMs?: number; kindOf?: (failure: F) => string } = {},
+  ) {
+    this.lines =
+      typeof lines === 'function'
+        ? {
+            first: (failure) => lines(String(failure)),
+            again: (latest, count, ms) =>
+              lines(`${String(latest)} (again, ${count} times in ${Math.round(ms / 1000)} s)`),
+          }
+        : lines;
+    this.intervalMs = options.intervalMs ?? RepeatedFailureLog.REPEAT_WARN_INTERVAL_MS;
+    this.kindOf = options.kindOf ?? String;
   }
 
+  /** Counts `failure` in its kind: logged in full if the kind is new (or went quiet), else summed up later. */
+  failed(failure: F): void {
+    const now = this.now();
+    const kind = this.kindOf(failure);
+    const state = this.kinds.get(kind);
+    if (state && (state.count > 0 || now - state.since < this.intervalMs)) {
+      state.count += 1;
+      state.latest = failure;
+    } else {
+      this.kinds.set(kind, { since: now, count: 0, latest: failure });
+      this.lines.first(failure);
+    }
+    this.flush();
+  }
+
+  /**
+   * Writes the summary of every kind whose interval has passed since its last line (`all`: of
+   * every kind with failures not yet said, as a process stops), and forgets the kinds that saw no
+   * failure in a whole interval. Answers whether a kind is still remembered (a later `flush` may
+   * have something to write).
+   */
+  flush(all = false): boolean {
+    const now = this.now();
+    for (const [kind, state] of this.kinds) {
+      const due = now - state.since >= this.intervalMs;
+      if (state.count > 0 && (due || all)) {
+        this.lines.again(state.latest, state.count, now - state.since);
+        state.since = now;
+        state.count = 0;
+      } else if (due) {
+        this.kinds.delete(kind);
+      }
+    }
+    return this.kinds.size > 0;
+  }
+
+  /** The work succeeded: every kind is forgotten; `onRecovery` is called if one was failing. */
   succeeded(onRecovery?: () => void): void {
-    if (this.last && onRecovery) onRecovery();
-    this.last = '';
+    if (this.kinds.size > 0 && onRecovery) onRecovery();
+    this.kinds.clear();
   }
 }

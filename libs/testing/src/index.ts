@@ -40,3 +40,5 @@ export type { MigratedDatabase } from './database-rows';
 export { expectGivesUpOnLockedTable, insertAccountAndPerformance, openDatabaseBefore } from './migration-spec';
 export { explainAnalyzed, pagesTouched, planNodes, rowsRead, scansOf } from './query-plans';
 export type { PlanNode } from './query-plans';
+export { refuseCommitsOn } from './refuse-commits';
+export type { RefuseOptions, RowEvent, SqlRunner } from './refuse-commits';
