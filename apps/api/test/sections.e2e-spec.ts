@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { AdminAuditRepository } from '@app/database';
 import { createLogger } from '@app/logging';
-import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
+import { ApiHarness, createSession, refuseCommitsOn, TestSession, waitUntil } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
@@ -225,6 +225,38 @@ describe('sections and prices (real PostgreSQL and Redis, two replicas)', () => 
       const hold = await holdAndBuy(buyer, performance.id, [floorSeat.id]);
       expect(hold.amount).toBe(1000);
     } finally {
+      await db.end();
+    }
+  });
+
+  it("leaves the old price in force when the change's commit fails after Redis took the new one", async () => {
+    const performance = await createLayout();
+    const floorSeat = performance.seats.find((seat) => seat.section === 'Floor')!;
+    const db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    const restore = await refuseCommitsOn(db, 'seats', ['UPDATE']);
+    try {
+      const patched = await call('PATCH', `/performances/${performance.id}/sections/floor`, {
+        body: { price: 1500 },
+        session: admin,
+      });
+      expect(patched.statusCode, patched.body).toBeGreaterThanOrEqual(500);
+      await restore();
+      // Written back from PostgreSQL under the row's share lock, for every seat of the section.
+      const live = await api.app
+        .get(Redis)
+        .hmget(
+          performanceKeys(performance.id).prices,
+          ...performance.seats.filter((seat) => seat.section === 'Floor').map((seat) => String(seat.id)),
+        );
+      expect(new Set(live)).toEqual(new Set(['1000']));
+      expect(await api.app.get(AdminAuditRepository).ofSubject(`performance:${performance.id}:section:Floor`)).toEqual(
+        [],
+      );
+      const hold = await holdAndBuy(buyer, performance.id, [floorSeat.id]);
+      expect(hold.amount).toBe(1000);
+    } finally {
+      await restore();
       await db.end();
     }
   });
