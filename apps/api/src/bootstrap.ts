@@ -11,7 +11,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError, corsOrigins, Env, EnvSource, TrustedProxies } from '@app/config';
 import { AccessLog, RequestContext } from '@app/logging';
 import { ErrorBodyDto, errorBody } from './common/error-body.dto';
-import { LoadShedder, SHED_MESSAGE, SHED_RETRY_AFTER_SECONDS, ShedReason } from './common/load-shedding';
+import { LoadShedder, queuedMs, SHED_MESSAGE, SHED_RETRY_AFTER_SECONDS, ShedReason } from './common/load-shedding';
 import { CompiledValidationPipe, VALIDATION_OPTIONS } from './common/compiled-validation';
 import {
   answerClientError,
@@ -196,6 +196,7 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
   const env = app.get(Env);
   const shedder = new LoadShedder({
     maxInFlight: env.SHED_MAX_IN_FLIGHT,
+    maxQueueMs: env.SHED_MAX_QUEUE_MS,
     eventLoopPercent: env.SHED_EVENT_LOOP_UTILIZATION_PERCENT,
   });
   shedder.start();
@@ -203,9 +204,37 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
     shedder.stop();
     done();
   });
-  const release = () => shedder.release();
   // Requests shed, with why, for their access line (only shed ones are ever in it).
   const shedReasons = new WeakMap<FastifyRequest, ShedReason>();
+  if (shedder.enabled) {
+    const release = () => shedder.release();
+    // Load shedding: past capacity, a 503 now, before the body is read or anything done (see
+    // LoadShedder). Counted until the answer is done or its connection closed ('close' comes
+    // either way), so no path leaves the count raised.
+    const shed = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+      const reason = shedder.verdict(queuedMs(request.headers['x-request-start']));
+      if (reason === null) {
+        shedder.admit();
+        reply.raw.once('close', release);
+        return done();
+      }
+      metrics.shedRequests.inc({ reason });
+      shedReasons.set(request, reason);
+      void reply
+        .code(503)
+        .header('retry-after', String(SHED_RETRY_AFTER_SECONDS))
+        .header('content-type', 'application/json; charset=utf-8')
+        .send(errorBody(503, SHED_MESSAGE, request.id, request.url.split('?')[0]));
+    };
+    // A hook of each route but NEVER_SHED's, after the global onRequest (request id, headers):
+    // the probes pay nothing for it, and with shedding off no route does.
+    fastify.addHook('onRoute', (route) => {
+      if (NEVER_SHED.has(route.url)) return;
+      const own =
+        route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+      route.onRequest = [...own, shed];
+    });
+  }
 
   // Many clients send `Content-Type: application/json` on a DELETE or POST without a body: read
   // that as no body rather than refusing it. Nesting deeper than any DTO has is refused before
@@ -271,24 +300,6 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
       void reply.header('cache-control', 'no-store');
     }
     RequestContext.enter({ requestId: request.id });
-    // Load shedding: past capacity, a 503 now, before the body is read or anything done (see
-    // LoadShedder). Counted until the answer is done or its connection closed ('close' comes
-    // either way), so no path leaves the count raised.
-    if (shedder.enabled && !NEVER_SHED.has(request.routeOptions.url ?? '')) {
-      const reason = shedder.verdict();
-      if (reason !== null) {
-        metrics.shedRequests.inc({ reason });
-        shedReasons.set(request, reason);
-        void reply
-          .code(503)
-          .header('retry-after', String(SHED_RETRY_AFTER_SECONDS))
-          .header('content-type', 'application/json; charset=utf-8')
-          .send(errorBody(503, SHED_MESSAGE, request.id, request.url.split('?')[0]));
-        return;
-      }
-      shedder.admit();
-      reply.raw.once('close', release);
-    }
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (Node's check is off, see the adapter).
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       return done(new BadRequestException(MISSING_HOST));

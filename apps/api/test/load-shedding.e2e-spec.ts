@@ -105,6 +105,19 @@ describe('load shedding of the built api (real PostgreSQL, Redis and RabbitMQ)',
       // The load goes: the stalled requests' clients leave, and the api takes requests again.
       for (const socket of stalled.splice(0)) socket.destroy();
       await waitUntil(async () => (await fetch(url('/api/v1/events'))).status === 200, 'the api to take requests');
+      // But not one Nginx sent longer ago than SHED_MAX_QUEUE_MS (2 s by default).
+      const queued = await fetch(url('/api/v1/events'), {
+        headers: { 'x-request-start': `t=${((Date.now() - 10_000) / 1000).toFixed(3)}` },
+      });
+      expect(queued.status).toBe(503);
+      expect(queued.headers.get('retry-after')).toBe('1');
+      expect(
+        (await fetch(url('/api/v1/events'), { headers: { 'x-request-start': `t=${(Date.now() / 1000).toFixed(3)}` } }))
+          .status,
+      ).toBe(200);
+      expect(await (await fetch(url('/metrics'))).text()).toMatch(/^http_requests_shed_total\{reason="queued"\} 1$/m);
+
+      // The shed hold held nothing: its retry with the same key holds now.
       const retried = await hold();
       expect(retried.status).toBe(201);
       expect(Number(await redis.hget(keys.counts, 'held'))).toBe(2);

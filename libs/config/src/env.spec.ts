@@ -51,9 +51,10 @@ describe('parseEnv', () => {
     }
   });
 
-  it('sheds load past 256 requests in flight by default, not on the event loop; 0 turns either trigger off', () => {
+  it('sheds load past 256 requests in flight or 2 s queued by default, not on the event loop; 0 turns each trigger off', () => {
     const env = parseEnv({});
     expect(env.SHED_MAX_IN_FLIGHT).toBe(256);
+    expect(env.SHED_MAX_QUEUE_MS).toBe(2000);
     expect(env.SHED_EVENT_LOOP_UTILIZATION_PERCENT).toBe(0);
     const off = parseEnv({ SHED_MAX_IN_FLIGHT: '0', SHED_EVENT_LOOP_UTILIZATION_PERCENT: '95' });
     expect([off.SHED_MAX_IN_FLIGHT, off.SHED_EVENT_LOOP_UTILIZATION_PERCENT]).toEqual([0, 95]);
@@ -61,6 +62,8 @@ describe('parseEnv', () => {
       ['SHED_MAX_IN_FLIGHT', '-1'],
       ['SHED_MAX_IN_FLIGHT', '100001'],
       ['SHED_MAX_IN_FLIGHT', 'many'],
+      ['SHED_MAX_QUEUE_MS', '-1'],
+      ['SHED_MAX_QUEUE_MS', '1.5'],
       ['SHED_EVENT_LOOP_UTILIZATION_PERCENT', '100'],
       ['SHED_EVENT_LOOP_UTILIZATION_PERCENT', '0.9'],
     ]) {

@@ -211,9 +211,22 @@ export class Env {
   SHED_MAX_IN_FLIGHT = 256;
 
   /**
-   * Load shedding's second trigger: the event loop's utilisation, in percent of the last half
+   * Load shedding's second trigger: the longest a request may have waited, in milliseconds, from
+   * Nginx sending it (its `X-Request-Start`) to the api reading it, before it is shed as with
+   * SHED_MAX_IN_FLIGHT: the wait in the kernel's queues that the count in flight does not see
+   * (a CPU-bound api). Needs the proxy's and the api's clocks in step (NTP). Requests without the
+   * header (not through Nginx) are not judged by it. 0 turns it off.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SHED_MAX_QUEUE_MS = 2000;
+
+  /**
+   * Load shedding's third trigger: the event loop's utilisation, in percent of the last half
    * second, above which new requests are shed as with SHED_MAX_IN_FLIGHT. 0 (the default) turns
-   * it off: under the overload trial the loop stayed busy-but-turning while clients waited.
+   * it off: on a shared host it fired on a few CPU-heavy sign-ups (docs/trials/overload-2026-12-07.md).
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()
