@@ -7,11 +7,14 @@ import { fileURLToPath } from 'node:url';
 export const NGINX_TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), 'nginx.conf.template');
 
 /**
- * Most connections Nginx opens to one api replica at once (`max_conns`): no more than the api's
- * LISTEN_BACKLOG (2048 by default), so the replica's kernel queue never overflows and a connect
- * never times out on a busy replica. Past it on every replica Nginx answers 503 at once.
+ * Most connections Nginx opens to one api replica at once (`max_conns`), which bounds the requests
+ * a replica has queued or in hand: twice the api's SHED_MAX_IN_FLIGHT (256) and well below its
+ * LISTEN_BACKLOG (2048), so its kernel queue never overflows (no connect time-out on a busy
+ * replica) and never holds more than it can answer while a client still waits. Past it on every
+ * replica Nginx answers 503 at once. A waiting room's event stream holds one for as long as it is
+ * open: raise it above the streams a replica holds.
  */
-export const API_MAX_CONNS = 2048;
+export const API_MAX_CONNS = 512;
 
 /**
  * Passive health and the connection cap of each api replica; docker-compose.yml uses the same
