@@ -430,8 +430,9 @@ export async function drainConnections(app: NestFastifyApplication, maxMs = DRAI
 }
 
 /**
- * Listens on HOST:PORT with a listen backlog of LISTEN_BACKLOG. A port another process holds (EADDRINUSE) is a ConfigError naming PORT, so
- * the start ends with one line saying what to change rather than a stack; other errors as they are.
+ * Listens on HOST:PORT with a listen backlog of LISTEN_BACKLOG. A port another process holds
+ * (EADDRINUSE) is a ConfigError naming PORT, so the start ends with one line saying what to change
+ * rather than a stack; other errors as they are.
  */
 export async function listen(app: NestFastifyApplication): Promise<void> {
   const env = app.get(Env);
