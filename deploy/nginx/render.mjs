@@ -6,8 +6,26 @@ import { fileURLToPath } from 'node:url';
 
 export const NGINX_TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), 'nginx.conf.template');
 
-/** Passive health of each api replica; docker-compose.yml uses the same values. */
-export const API_SERVER_PARAMETERS = 'max_fails=2 fail_timeout=10s';
+/**
+ * Most connections Nginx opens to one api replica at once (`max_conns`), which bounds the requests
+ * a replica has queued or in hand: twice the api's SHED_MAX_IN_FLIGHT (256) and well below its
+ * LISTEN_BACKLOG (2048), so its kernel queue never overflows (no connect time-out on a busy
+ * replica) and never holds more than it can answer while a client still waits. Past it on every
+ * replica Nginx answers 503 at once. A waiting room's event stream holds one for as long as it is
+ * open: raise it above the streams a replica holds.
+ */
+export const API_MAX_CONNS = 512;
+
+/**
+ * Passive health and the connection cap of each api replica; docker-compose.yml uses the same
+ * values.
+ */
+export const API_SERVER_PARAMETERS = serverParameters(API_MAX_CONNS);
+
+/** The parameters of each api `server` line, with a cap of `maxConns` connections (0: none). */
+export function serverParameters(maxConns) {
+  return `max_fails=2 fail_timeout=10s max_conns=${maxConns}`;
+}
 
 const PLACEHOLDER = /\$\{(BOXOFFICE_[A-Z_]+)\}/g;
 
@@ -26,13 +44,14 @@ export function renderTemplate(values, template = readFileSync(NGINX_TEMPLATE, '
 /**
  * Values for Nginx on this machine in front of api processes on 127.0.0.1: everything Nginx
  * writes (pid, logs, temp files) goes under runtimeDir. upstreamHeader names the answering
- * replica in an X-Upstream response header (a debugging aid; off unless asked for).
+ * replica in an X-Upstream response header (a debugging aid; off unless asked for); maxConns is
+ * each replica's `max_conns` (API_MAX_CONNS unless given).
  */
-export function localValues({ listen, apiPorts, runtimeDir, upstreamHeader = false }) {
+export function localValues({ listen, apiPorts, runtimeDir, upstreamHeader = false, maxConns = API_MAX_CONNS }) {
   return {
     BOXOFFICE_LISTEN: listen,
     BOXOFFICE_API_SERVERS: apiPorts
-      .map((port) => `server 127.0.0.1:${port} ${API_SERVER_PARAMETERS};`)
+      .map((port) => `server 127.0.0.1:${port} ${serverParameters(maxConns)};`)
       .join('\n        '),
     BOXOFFICE_RESOLVER: '# static upstream addresses: no resolver',
     BOXOFFICE_PID_FILE: join(runtimeDir, 'nginx.pid'),

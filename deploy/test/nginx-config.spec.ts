@@ -98,7 +98,7 @@ describe('the Nginx template', () => {
       'error_page 404 @boxoffice_404;',
       'error_page 413 @boxoffice_413;',
       'error_page 429 @boxoffice_429;',
-      'error_page 502 @boxoffice_502;',
+      'error_page 502 = @boxoffice_502;',
       'error_page 504 @boxoffice_504;',
     ]) {
       expect(directives).toContain(directive);

@@ -67,16 +67,21 @@ export class LocalNginx {
 
   /**
    * upstreamHeader: name the answering replica in X-Upstream (off, as in Compose, by default);
-   * template: the template's text, when a test needs it changed (a shorter timeout, say).
+   * template: the template's text, when a test needs it changed (a shorter timeout, say);
+   * maxConns: each replica's `max_conns` (API_MAX_CONNS of render.mjs by default).
    */
   static async start(
     apiPorts: number[],
-    { upstreamHeader = false, template }: { upstreamHeader?: boolean; template?: string } = {},
+    {
+      upstreamHeader = false,
+      template,
+      maxConns,
+    }: { upstreamHeader?: boolean; template?: string; maxConns?: number } = {},
   ): Promise<LocalNginx> {
     const port = await freePort();
     const runtimeDir = nginxRuntimeDir();
     const config = renderTemplate(
-      localValues({ listen: `127.0.0.1:${port}`, apiPorts, runtimeDir, upstreamHeader }),
+      localValues({ listen: `127.0.0.1:${port}`, apiPorts, runtimeDir, upstreamHeader, maxConns }),
       template,
     );
     writeFileSync(join(runtimeDir, 'nginx.conf'), config);

@@ -10,7 +10,8 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError, corsOrigins, Env, EnvSource, TrustedProxies } from '@app/config';
 import { AccessLog, RequestContext } from '@app/logging';
-import { ErrorBodyDto } from './common/error-body.dto';
+import { ErrorBodyDto, errorBody } from './common/error-body.dto';
+import { LoadShedder, queuedMs, SHED_MESSAGE, SHED_RETRY_AFTER_SECONDS, ShedReason } from './common/load-shedding';
 import { CompiledValidationPipe, VALIDATION_OPTIONS } from './common/compiled-validation';
 import {
   answerClientError,
@@ -182,9 +183,58 @@ export const FRAGMENT_REFUSED =
 /** The 400 message for a JSON body with a property named twice in one object. */
 export const DUPLICATE_PROPERTY = 'JSON names a property twice in one object';
 
+/**
+ * Routes load shedding never sheds nor counts: the probes (a replica past capacity is busy, not
+ * dead: a failed probe would restart it or take it out of rotation), Prometheus's scrape, and the
+ * waiting room's event streams (open for minutes: counted, they would fill the cap).
+ */
+const NEVER_SHED = new Set(['/health/live', '/health/ready', '/metrics', `/${API_PREFIX}/queue/:ticketId/events`]);
+
 function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefined): void {
   const metrics = app.get(HttpMetrics);
   const fastify = app.getHttpAdapter().getInstance();
+  const env = app.get(Env);
+  const shedder = new LoadShedder({
+    maxInFlight: env.SHED_MAX_IN_FLIGHT,
+    maxQueueMs: env.SHED_MAX_QUEUE_MS,
+    eventLoopPercent: env.SHED_EVENT_LOOP_UTILIZATION_PERCENT,
+  });
+  shedder.start();
+  fastify.addHook('onClose', (_instance, done) => {
+    shedder.stop();
+    done();
+  });
+  // Requests shed, with why, for their access line (only shed ones are ever in it).
+  const shedReasons = new WeakMap<FastifyRequest, ShedReason>();
+  if (shedder.enabled) {
+    const release = () => shedder.release();
+    // Load shedding: past capacity, a 503 now, before the body is read or anything done (see
+    // LoadShedder). Counted until the answer is done or its connection closed ('close' comes
+    // either way), so no path leaves the count raised.
+    const shed = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+      const reason = shedder.verdict(queuedMs(request.headers['x-request-start']));
+      if (reason === null) {
+        shedder.admit();
+        reply.raw.once('close', release);
+        return done();
+      }
+      metrics.shedRequests.inc({ reason });
+      shedReasons.set(request, reason);
+      void reply
+        .code(503)
+        .header('retry-after', String(SHED_RETRY_AFTER_SECONDS))
+        .header('content-type', 'application/json; charset=utf-8')
+        .send(errorBody(503, SHED_MESSAGE, request.id, request.url.split('?')[0]));
+    };
+    // A hook of each route but NEVER_SHED's, after the global onRequest (request id, headers):
+    // the probes pay nothing for it, and with shedding off no route does.
+    fastify.addHook('onRoute', (route) => {
+      if (NEVER_SHED.has(route.url)) return;
+      const own =
+        route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+      route.onRequest = [...own, shed];
+    });
+  }
 
   // Many clients send `Content-Type: application/json` on a DELETE or POST without a body: read
   // that as no body rather than refusing it. Nesting deeper than any DTO has is refused before
@@ -298,6 +348,7 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
         elapsedMs,
         clientIp: clientIpOf(request),
         created: statusCode === 201 ? createdPath(reply) : undefined,
+        shed: statusCode === 503 ? shedReasons.get(request) : undefined,
       });
     }
     done(null, payload);
@@ -320,7 +371,9 @@ function setupSwagger(app: NestFastifyApplication): void {
     .setDescription(
       'Ticketing for sales where demand far exceeds supply. Every error answers with `ErrorBodyDto`; ' +
         'each operation lists the error statuses it may answer, and any may answer 431 (request headers too large) ' +
-        'or 503 (a store it needs is unavailable: retry later). The rules behind each answer, route by route, ' +
+        'or 503 with Retry-After (a store it needs is unavailable, or the api is past capacity and shed the request ' +
+        'before doing anything with it: retry after Retry-After, a purchase with the same Idempotency-Key). ' +
+        'The rules behind each answer, route by route, ' +
         'are in the guides under docs/guide/ in the boxoffice repository (its README lists them in "Using the API").',
     )
     .setVersion('1')
@@ -377,15 +430,18 @@ export async function drainConnections(app: NestFastifyApplication, maxMs = DRAI
 }
 
 /**
- * Listens on HOST:PORT. A port another process holds (EADDRINUSE) is a ConfigError naming PORT, so
- * the start ends with one line saying what to change rather than a stack; other errors as they are.
+ * Listens on HOST:PORT with a listen backlog of LISTEN_BACKLOG. A port another process holds
+ * (EADDRINUSE) is a ConfigError naming PORT, so the start ends with one line saying what to change
+ * rather than a stack; other errors as they are.
  */
 export async function listen(app: NestFastifyApplication): Promise<void> {
   const env = app.get(Env);
-  await app.listen({ port: env.PORT, host: env.HOST }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EADDRINUSE') throw error;
-    throw new ConfigError([
-      `PORT ${env.PORT} is in use on ${env.HOST} by another process: stop it, or set PORT to a free port`,
-    ]);
-  });
+  await app
+    .listen({ port: env.PORT, host: env.HOST, backlog: env.LISTEN_BACKLOG })
+    .catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') throw error;
+      throw new ConfigError([
+        `PORT ${env.PORT} is in use on ${env.HOST} by another process: stop it, or set PORT to a free port`,
+      ]);
+    });
 }

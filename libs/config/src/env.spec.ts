@@ -42,6 +42,38 @@ describe('parseEnv', () => {
     expect(env.JWT_ACCESS_SECRET).toBeTruthy();
   });
 
+  it('listens with a backlog of LISTEN_BACKLOG, 2048 by default, in range only', () => {
+    expect(parseEnv({}).LISTEN_BACKLOG).toBe(2048);
+    expect(parseEnv({ LISTEN_BACKLOG: '4096' }).LISTEN_BACKLOG).toBe(4096);
+    for (const value of ['0', '65536', '1.5', 'big']) {
+      const problems = problemsOf({ LISTEN_BACKLOG: value });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toContain('LISTEN_BACKLOG');
+    }
+  });
+
+  it('sheds load past 256 requests in flight or 2 s queued by default, not on the event loop; 0 turns each trigger off', () => {
+    const env = parseEnv({});
+    expect(env.SHED_MAX_IN_FLIGHT).toBe(256);
+    expect(env.SHED_MAX_QUEUE_MS).toBe(2000);
+    expect(env.SHED_EVENT_LOOP_UTILIZATION_PERCENT).toBe(0);
+    const off = parseEnv({ SHED_MAX_IN_FLIGHT: '0', SHED_EVENT_LOOP_UTILIZATION_PERCENT: '95' });
+    expect([off.SHED_MAX_IN_FLIGHT, off.SHED_EVENT_LOOP_UTILIZATION_PERCENT]).toEqual([0, 95]);
+    for (const [name, value] of [
+      ['SHED_MAX_IN_FLIGHT', '-1'],
+      ['SHED_MAX_IN_FLIGHT', '100001'],
+      ['SHED_MAX_IN_FLIGHT', 'many'],
+      ['SHED_MAX_QUEUE_MS', '-1'],
+      ['SHED_MAX_QUEUE_MS', '1.5'],
+      ['SHED_EVENT_LOOP_UTILIZATION_PERCENT', '100'],
+      ['SHED_EVENT_LOOP_UTILIZATION_PERCENT', '0.9'],
+    ]) {
+      const problems = problemsOf({ [name]: value });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toContain(name);
+    }
+  });
+
   it('leases an Idempotency-Key claim for IDEMPOTENCY_CLAIM_LEASE_MS, 5000 by default, in range only', () => {
     expect(parseEnv({}).IDEMPOTENCY_CLAIM_LEASE_MS).toBe(5000);
     expect(parseEnv({ IDEMPOTENCY_CLAIM_LEASE_MS: '1000' }).IDEMPOTENCY_CLAIM_LEASE_MS).toBe(1000);

@@ -215,6 +215,54 @@ export class Env {
   HOST = '127.0.0.1';
 
   /**
+   * The api's listen backlog: connections the kernel holds, accepted but not yet taken by the
+   * process (Node's default is 511). Past it the kernel drops new SYNs and a proxy's connect times
+   * out (Nginx's 504 after 2 s). The kernel caps it at `net.core.somaxconn` (4096 on Linux 5.4
+   * and later): raise that too for more. Keep it above Nginx's `max_conns` per replica.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(65_535)
+  LISTEN_BACKLOG = 2048;
+
+  /**
+   * Load shedding: requests the api works on at once (from `onRequest` to the answer, each
+   * replica on its own) beyond which a new one is answered 503 with Retry-After at once, before
+   * its body is read or any work is done. The health probes, `/metrics` and the waiting room's
+   * event streams are never shed nor counted. 0 turns this trigger off.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(0)
+  @Max(100_000)
+  SHED_MAX_IN_FLIGHT = 256;
+
+  /**
+   * Load shedding's second trigger: the longest a request may have waited, in milliseconds, from
+   * Nginx sending it (its `X-Request-Start`) to the api reading it, before it is shed as with
+   * SHED_MAX_IN_FLIGHT: the wait in the kernel's queues that the count in flight does not see
+   * (a CPU-bound api). Needs the proxy's and the api's clocks in step (NTP). Requests without the
+   * header (not through Nginx) are not judged by it. 0 turns it off.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SHED_MAX_QUEUE_MS = 2000;
+
+  /**
+   * Load shedding's third trigger: the event loop's utilisation, in percent of the last half
+   * second, above which new requests are shed as with SHED_MAX_IN_FLIGHT. 0 (the default) turns
+   * it off: on a shared host it fired on a few CPU-heavy sign-ups (docs/trials/overload-2026-12-07.md).
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(0)
+  @Max(99)
+  SHED_EVENT_LOOP_UTILIZATION_PERCENT = 0;
+
+  /**
    * Proxies whose X-Forwarded-For is believed (the client address of rate limits and logs):
    * comma-separated `loopback`, `linklocal`, `uniquelocal`, addresses and CIDR ranges.
    */

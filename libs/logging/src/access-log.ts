@@ -20,6 +20,8 @@ export interface AccessEntry {
    * batch's and mailer's lines name.
    */
   created?: string;
+  /** Why the api shed the request (answered 503 at once, past capacity), if it did: in the message. */
+  shed?: string;
 }
 
 /** The ECS version @elastic/ecs-winston-format writes on the other lines. */
@@ -68,7 +70,9 @@ export class AccessLog {
 
   write(entry: AccessEntry): void {
     const at = isoTimestamp(Date.now());
-    const message = `${entry.method} ${entry.route} ${entry.statusCode} ${entry.elapsedMs.toFixed(1)}ms`;
+    const message =
+      `${entry.method} ${entry.route} ${entry.statusCode} ${entry.elapsedMs.toFixed(1)}ms` +
+      (entry.shed === undefined ? '' : ` (shed: ${entry.shed})`);
     if (this.console === 'pretty') {
       process.stdout.write(`[Access] ${at} ${entry.requestId} ${message}\n`);
     }
