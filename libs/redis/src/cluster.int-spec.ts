@@ -213,7 +213,7 @@ describe.each(['single Redis', 'Redis Cluster'])('cluster helpers on a %s', (mod
           (node) => `${node.options.host}:${node.options.port}` === nodeOf(redis, key),
         )!;
         const [fromId, toId] = [String(await from.cluster('MYID')), String(await target.cluster('MYID'))];
-        await from.cluster('MEET', '127.0.0.1', port, busPort);
+        await from.call('CLUSTER', 'MEET', '127.0.0.1', String(port), String(busPort));
         const knows = async (node: Redis, id: string) =>
           String(await node.cluster('NODES'))
             .split('\n')
