@@ -17,21 +17,16 @@ const INTEGRATION_FILES = [
  * Integration files that need the machine to themselves: the load test (Locust and three app
  * processes at full speed), the short fault drill (a whole stack under faults, with latency
  * bounds), the short Redis Cluster failover drill (a whole stack and a private six-node cluster
- * whose primary it kills). `npm test` runs them after the others, one at a time.
+ * whose primary it kills), the reshard trial (a sale of 40 buyers while a private eight-node
+ * cluster's slot moves to an added primary and back, 3–10 min on a loaded host). `npm test` runs
+ * them after the others, one at a time.
  */
 const EXCLUSIVE_FILES = [
   'loadtest/loadtest.e2e-spec.ts',
   'deploy/test/fault-drill.e2e-spec.ts',
   'deploy/test/redis-failover.e2e-spec.ts',
+  'apps/api/test/redis-reshard.e2e-spec.ts',
 ];
-/**
- * Integration files only `npm run drill` runs: the reshard trial (a sale of 40 buyers while a
- * private cluster's slot moves to an added primary and back, 3–4 min). Its setup (`redis-cli
- * --cluster add-node` of a replica) failed once in three runs on a loaded host and ioredis left
- * unhandled `Connection is closed.` rejections in one (docs/trials/reshard-2026-12-07.md): not in
- * `npm test` until those are run down.
- */
-const DRILL_ONLY_FILES = ['apps/api/test/redis-reshard.e2e-spec.ts'];
 /**
  * Integration files the `int-cluster` project leaves out, each for its reason; every other
  * integration file runs twice, on the single Redis (`int`) and on the run's local Redis Cluster.
@@ -40,7 +35,6 @@ const NOT_ON_CLUSTER = [
   // Need the machine to themselves (int-serial runs them); the fault drill kills the single Redis,
   // the failover drill starts its own Cluster.
   ...EXCLUSIVE_FILES,
-  ...DRILL_ONLY_FILES,
   // Starts its own single Redis with AOF and SIGKILLs it: a fault of one Redis, not of a Cluster.
   'apps/api/test/purchase-faults.e2e-spec.ts',
   // Counts the writes on the client's one socket; a Cluster client has a socket per node.
@@ -154,7 +148,7 @@ export default defineConfig({
           // answered a success to an e2e story, each answer checked against it (see the file).
           globalSetup: [...integration.globalSetup, 'libs/testing/src/openapi-coverage.global-setup.ts'],
           include: INTEGRATION_FILES,
-          exclude: [...configDefaults.exclude, ...EXCLUSIVE_FILES, ...DRILL_ONLY_FILES],
+          exclude: [...configDefaults.exclude, ...EXCLUSIVE_FILES],
           // Every file has its own database, Redis prefix, RabbitMQ namespace and ports (see
           // libs/testing), so files run side by side.
           maxWorkers: WORKERS,
@@ -197,14 +191,13 @@ export default defineConfig({
         },
       },
       {
-        // `npm run drill` only (the full-scale fault drill, the Redis Cluster failover drill and the
-        // reshard trial):
-        // `npm test` runs the projects above, the fault drill's short variant among them.
+        // `npm run drill` only (the full-scale fault drill and Redis Cluster failover drill):
+        // `npm test` runs the projects above, the short variants among them.
         plugins,
         resolve: { alias },
         test: {
           name: 'drill',
-          include: ['deploy/test/*.drill-spec.ts', ...DRILL_ONLY_FILES],
+          include: ['deploy/test/*.drill-spec.ts'],
           environment: 'node',
           pool: 'forks',
           hookTimeout: 120_000,

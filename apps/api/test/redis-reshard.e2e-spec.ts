@@ -134,6 +134,20 @@ describe('a performance on sale while an operator reshards its Redis Cluster slo
       return views.every((lines) => lines.length === count && !lines.some((line) => line.includes('handshake')));
     }, `every node knows ${count} nodes`);
 
+  /**
+   * Waits until `redis-cli --cluster check` through the node on `port` finds nothing wrong (every
+   * node agrees about the slots, none open, all covered): what the next `--cluster` command checks.
+   */
+  const clusterChecksClean = (port: number) =>
+    waitUntil(
+      () =>
+        redisCli(['--cluster', 'check', `127.0.0.1:${port}`]).then(
+          () => true,
+          () => false,
+        ),
+      'redis-cli --cluster check finds nothing wrong',
+    );
+
   beforeAll(async () => {
     cluster = await startTestRedisCluster({ minReplicasToWrite: 1 });
     nodes = cluster.ports.map((port) => new Redis(port));
@@ -165,6 +179,8 @@ describe('a performance on sale while an operator reshards its Redis Cluster slo
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // The sale lasts as many answers as the moves wait for: 100 s of test on a loaded two-core
+  // host, 206 s with stress-ng beside it; the timeout only catches a hang.
   it('answers buyers 2xx, 409 or a 503 with Retry-After, sells no seat twice and loses no 201', async () => {
     const seed = `127.0.0.1:${cluster.ports[0]}`;
     const slot = Number(
@@ -178,14 +194,22 @@ describe('a performance on sale while an operator reshards its Redis Cluster slo
       return among.find((node) => node.options.port === port)!;
     };
 
-    // The operator adds a primary and its replica (redis-cli --cluster add-node).
+    // The operator adds a primary and its replica (redis-cli --cluster add-node), each step once
+    // the cluster has settled from the last (redis-cli checks it first and stops on a disagreement).
     const newPrimary = await startNode();
     const newReplica = await startNode();
+    await clusterChecksClean(cluster.ports[0]);
     await redisCli(['--cluster', 'add-node', `127.0.0.1:${newPrimary.port}`, seed]);
     const newPrimaryId = String(await newPrimary.client.cluster('MYID'));
     await everyNodeKnows([...nodes, newPrimary.client], nodes.length + 1);
+    await clusterChecksClean(newPrimary.port);
+    // Named through the new primary: add-node makes the new node MEET the node it is given, then
+    // (once the nodes agree about slots, which a node holding none has no part in) sends it
+    // CLUSTER REPLICATE. Given another node, the replica may not have heard of its primary yet
+    // (gossip, slow on a loaded host): `ERR Unknown node`, the node left in the cluster as an
+    // empty primary, add-node not repeatable. Met directly, it knows its primary first.
     await redisCli([
-      ...['--cluster', 'add-node', `127.0.0.1:${newReplica.port}`, seed],
+      ...['--cluster', 'add-node', `127.0.0.1:${newReplica.port}`, `127.0.0.1:${newPrimary.port}`],
       ...['--cluster-slave', '--cluster-master-id', newPrimaryId],
     ]);
     await waitUntil(
@@ -194,6 +218,7 @@ describe('a performance on sale while an operator reshards its Redis Cluster slo
     );
     await newPrimary.client.config('SET', 'min-replicas-to-write', '1');
     await everyNodeKnows([...nodes, newPrimary.client, newReplica.client], nodes.length + 2);
+    await clusterChecksClean(newReplica.port);
     let everyPrimary = [...primaries, newPrimary.client];
 
     const answers: Answer[] = [];
@@ -212,7 +237,11 @@ describe('a performance on sale while an operator reshards its Redis Cluster slo
       while (!stop) {
         await timed('seats', () => call('GET', `/performances/${performance.id}/seats?limit=100`));
         const best = index % 3 === 0;
-        const seats = [0, 1].map(() => performance.seatIds[Math.floor(Math.random() * performance.seatIds.length)]);
+        // Two different seats (the api refuses a seat named twice with a 400).
+        const count = performance.seatIds.length;
+        const first = Math.floor(Math.random() * count);
+        const second = (first + 1 + Math.floor(Math.random() * (count - 1))) % count;
+        const seats = [performance.seatIds[first], performance.seatIds[second]];
         const held = await timed(best ? 'best' : 'hold', () =>
           call('POST', '/reservations', {
             body: best
@@ -286,12 +315,15 @@ describe('a performance on sale while an operator reshards its Redis Cluster slo
     }
 
     // The api's error log: every line a request answered 503 because Redis was unavailable (the
-    // slot moving), none of another cause.
+    // slot moving) or because a sale's or cancel's replicas did not confirm it (WAIT timed out on a
+    // loaded host, or the slot's primary changed between the write and WAIT: the move's last
+    // step), none of another cause.
     const errorLines = readdirSync(api.env.LOG_DIR)
       .filter((file) => file.includes('error'))
       .flatMap((file) => readFileSync(join(api.env.LOG_DIR, file), 'utf8').split('\n'))
       .filter((line) => line.trim() !== '');
-    expect(errorLines.filter((line) => !line.includes('failed: ServiceUnavailable: ')).slice(0, 3)).toEqual([]);
+    const unavailableLine = /failed: (ServiceUnavailable|PurchaseNotReplicated|CancellationNotReplicated): /;
+    expect(errorLines.filter((line) => !unavailableLine.test(line)).slice(0, 3)).toEqual([]);
     const wrong = answers.filter((a) => !ALLOWED[a.route].includes(a.status));
     expect(wrong.slice(0, 3)).toEqual([]);
     // Every 503 is the uniform body of Redis unavailable, with Retry-After.
@@ -338,5 +370,5 @@ describe('a performance on sale while an operator reshards its Redis Cluster slo
         batchErrors: backgroundErrors.length,
       }),
     );
-  }, 300_000);
+  }, 600_000);
 });

@@ -1,12 +1,18 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Redis, { Cluster } from 'ioredis';
 import { StoreUnavailableError } from '@app/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestEnvWithoutDatabase,
   deleteRedisKeys,
+  freePort,
   LocalRedisCluster,
   REDIS_URL,
   startTestRedisCluster,
+  waitUntil,
 } from '@app/testing';
 import {
   isCluster,
@@ -162,6 +168,89 @@ describe.each(['single Redis', 'Redis Cluster'])('cluster helpers on a %s', (mod
         }
       }
       expect(await redis.get(key)).toBe('moving');
+    },
+  );
+
+  it.runIf(mode === 'Redis Cluster')(
+    'follows an ASK to a primary that holds no slot yet, leaving no rejection unhandled when its connection closes',
+    async () => {
+      // `redis-cli --cluster add-node` then `reshard`: the slot's keys move to a primary that holds
+      // no slot yet, which CLUSTER SLOTS does not list. A command asked there makes the client open
+      // a connection to it and send ASKING on it; the client's next slot refresh closes that
+      // connection (the node holds no slot). ASKING and the command still queued on it fail
+      // "Connection is closed."; the command is retried, ASKING's rejection had no handler (an
+      // unhandled rejection ends a Node process).
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      const dir = mkdtempSync(join(tmpdir(), 'bo-ask-target-'));
+      const [port, busPort] = [await freePort(), await freePort()];
+      const added = spawn(
+        'redis-server',
+        [
+          ...['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no', '--cluster-enabled', 'yes'],
+          ...['--cluster-port', String(busPort), '--cluster-config-file', join(dir, 'nodes.conf'), '--dir', dir],
+          ...['--cluster-node-timeout', '15000', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+        ],
+        { stdio: 'ignore' },
+      );
+      // Connects (retrying) while the server starts; its connection errors until then are expected.
+      const target = new Redis(port).on('error', () => undefined);
+      try {
+        await waitUntil(
+          () =>
+            target.ping().then(
+              (pong) => pong === 'PONG',
+              () => false,
+            ),
+          'the added node answers',
+        );
+        const key = KEYS[5];
+        const stored = `${env.REDIS_KEY_PREFIX}${key}`;
+        await redis.set(key, 'moving');
+        const slot = Number(await redis.cluster('KEYSLOT', stored));
+        const from = primaries(redis).find(
+          (node) => `${node.options.host}:${node.options.port}` === nodeOf(redis, key),
+        )!;
+        const [fromId, toId] = [String(await from.cluster('MYID')), String(await target.cluster('MYID'))];
+        await from.call('CLUSTER', 'MEET', '127.0.0.1', String(port), String(busPort));
+        const knows = async (node: Redis, id: string) =>
+          String(await node.cluster('NODES'))
+            .split('\n')
+            .some((line) => line.startsWith(id) && !line.includes('handshake'));
+        // MIGRATE needs the target to know every slot's owner (cluster_state:ok), not only the source.
+        await waitUntil(
+          async () =>
+            (await knows(from, toId)) &&
+            (await knows(target, fromId)) &&
+            String(await target.cluster('INFO')).includes('cluster_state:ok'),
+          'the added node knows the cluster',
+        );
+        await target.cluster('SETSLOT', slot, 'IMPORTING', fromId);
+        await from.cluster('SETSLOT', slot, 'MIGRATING', toId);
+        await from.call('MIGRATE', '127.0.0.1', String(port), stored, '0', '5000');
+        // The added node stops answering for a moment (a loaded host): ASKING and GET wait on the
+        // client's new connection to it while a slot refresh closes that connection.
+        added.kill('SIGSTOP');
+        const cluster = redis as unknown as Cluster;
+        const read = redis.get(key);
+        await waitUntil(
+          () => cluster.nodes().some((node) => node.options.port === port),
+          'a connection to the ASK target',
+        );
+        await new Promise((resolve) => cluster.refreshSlotsCache(resolve));
+        await waitUntil(() => !cluster.nodes().some((node) => node.options.port === port), 'the refresh closes it');
+        added.kill('SIGCONT');
+        expect(await read).toBe('moving');
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(unhandled.map(String)).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        target.disconnect();
+        added.kill('SIGCONT');
+        await new Promise((resolve) => added.once('exit', resolve).kill('SIGTERM'));
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   );
 });

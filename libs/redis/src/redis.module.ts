@@ -1,6 +1,7 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis, { Cluster } from 'ioredis';
 import { Env, redisClusterNodes } from '@app/config';
+import { handleAskingReplies } from './asking';
 import { boundCommands } from './bounded-commands';
 import { coalesceWrites } from './coalesced-writes';
 import { raiseStoreUnavailable } from './unavailable';
@@ -67,6 +68,7 @@ export function createRedis(
   });
   redis.on('ready', () => (lastError = ''));
   coalesceWrites(redis);
+  if (nodes.length > 0) handleAskingReplies(redis as unknown as Cluster);
   raiseStoreUnavailable(redis);
   if (commandTimeoutMs !== undefined) boundCommands(redis, commandTimeoutMs);
   return redis;
