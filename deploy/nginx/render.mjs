@@ -7,14 +7,16 @@ import { fileURLToPath } from 'node:url';
 export const NGINX_TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), 'nginx.conf.template');
 
 /**
- * Most connections Nginx opens to one api replica at once (`max_conns`), which bounds the requests
- * a replica has queued or in hand: twice the api's SHED_MAX_IN_FLIGHT (256) and well below its
- * LISTEN_BACKLOG (2048), so its kernel queue never overflows (no connect time-out on a busy
- * replica) and never holds more than it can answer while a client still waits. Past it on every
- * replica Nginx answers 503 at once. A waiting room's event stream holds one for as long as it is
- * open: raise it above the streams a replica holds.
+ * Most connections Nginx opens to one api replica at once (`max_conns`); 0, the default: no cap.
+ * A cap bounds the requests a replica has queued or in hand (past it on every replica Nginx
+ * answers 503 at once), but it counts every connection, and a waiting room's event stream holds
+ * one for as long as it is open: a room of a few thousand streaming buyers would fill it and turn
+ * every other request away. The api sheds its own excess (SHED_MAX_IN_FLIGHT, SHED_MAX_QUEUE_MS)
+ * and its LISTEN_BACKLOG (2048) holds what Nginx opens, so no cap is needed for the overload
+ * trial's F2; set one (e.g. 512, twice SHED_MAX_IN_FLIGHT, below LISTEN_BACKLOG) only where no
+ * event streams reach the replicas through this upstream.
  */
-export const API_MAX_CONNS = 512;
+export const API_MAX_CONNS = 0;
 
 /**
  * Passive health and the connection cap of each api replica; docker-compose.yml uses the same
@@ -24,7 +26,7 @@ export const API_SERVER_PARAMETERS = serverParameters(API_MAX_CONNS);
 
 /** The parameters of each api `server` line, with a cap of `maxConns` connections (0: none). */
 export function serverParameters(maxConns) {
-  return `max_fails=2 fail_timeout=10s max_conns=${maxConns}`;
+  return maxConns > 0 ? `max_fails=2 fail_timeout=10s max_conns=${maxConns}` : 'max_fails=2 fail_timeout=10s';
 }
 
 const PLACEHOLDER = /\$\{(BOXOFFICE_[A-Z_]+)\}/g;

@@ -37,6 +37,15 @@ describe('the Nginx template', () => {
     expect(config).toContain(`server 127.0.0.1:13002 ${API_SERVER_PARAMETERS};`);
   });
 
+  it("caps no replica by default (a waiting room's event streams hold a connection each), and one given a cap", () => {
+    runtimeDir = nginxRuntimeDir();
+    const values = { listen: '127.0.0.1:18080', apiPorts: [13001], runtimeDir };
+    expect(renderTemplate(localValues(values))).toContain('server 127.0.0.1:13001 max_fails=2 fail_timeout=10s;');
+    expect(renderTemplate(localValues({ ...values, maxConns: 512 }))).toContain(
+      'server 127.0.0.1:13001 max_fails=2 fail_timeout=10s max_conns=512;',
+    );
+  });
+
   it("renders with docker-compose.yml's values, and the result passes nginx -t", () => {
     const environment = composeNginxEnvironment();
     expect(

@@ -218,7 +218,7 @@ export class Env {
    * The api's listen backlog: connections the kernel holds, accepted but not yet taken by the
    * process (Node's default is 511). Past it the kernel drops new SYNs and a proxy's connect times
    * out (Nginx's 504 after 2 s). The kernel caps it at `net.core.somaxconn` (4096 on Linux 5.4
-   * and later): raise that too for more. Keep it above Nginx's `max_conns` per replica.
+   * and later): raise that too for more. Keep it above Nginx's `max_conns` per replica, if one is set.
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()
